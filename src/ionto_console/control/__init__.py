@@ -1,0 +1,1 @@
+"""Controllers that own driver threads and apply core rules to every sample."""

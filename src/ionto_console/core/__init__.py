@@ -1,0 +1,1 @@
+"""Qt-free, I/O-free treatment domain logic. Time is always passed in."""

@@ -1,0 +1,1 @@
+"""SCPI drivers for bench instruments over pyvisa."""

@@ -1,0 +1,1 @@
+"""Durable session records: storage, sample writer, audit trail, exports."""

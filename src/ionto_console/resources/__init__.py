@@ -1,0 +1,1 @@
+"""Data shipped with the package: protocol library, pyvisa-sim definitions, icons, sounds."""

@@ -1,0 +1,1 @@
+"""PySide6 widgets: show state, send intents. No safety logic and no I/O here."""
