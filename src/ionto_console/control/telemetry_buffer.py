@@ -1,0 +1,82 @@
+"""Append-only numeric history of telemetry for plots, written by one thread.
+
+The reader thread appends every sample; the GUI thread reads on a timer. There
+is no Qt signal per sample (DESIGN section 3). The arrays only grow: when the
+capacity is reached, new arrays of twice the size are allocated and the old
+contents copied, so a slice a reader took earlier stays valid. A reader takes
+``count`` first and slices up to it, which is safe with a single writer because
+the writer fills a slot before publishing the new count.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+CHANNELS = ("t", "current_ma", "voltage_v", "target_ma", "impedance_kohm")
+
+
+@dataclass(frozen=True)
+class TelemetryView:
+    """Read-only slices of the history up to one instant."""
+
+    t: np.ndarray
+    current_ma: np.ndarray
+    voltage_v: np.ndarray
+    target_ma: np.ndarray
+    impedance_kohm: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+class TelemetryBuffer:
+    """Growing float64 time and float32 value arrays for one session's plots."""
+
+    def __init__(self, initial_capacity: int = 65_536) -> None:
+        self._lock = threading.Lock()  # only serialises writers and growth
+        self._count = 0
+        self._arrays = self._allocate(initial_capacity)
+
+    @staticmethod
+    def _allocate(capacity: int) -> dict[str, np.ndarray]:
+        return {
+            name: np.full(capacity, np.nan, dtype=np.float64 if name == "t" else np.float32)
+            for name in CHANNELS
+        }
+
+    def append(
+        self, t: float, current_ma: float, voltage_v: float, target_ma: float
+    ) -> None:
+        impedance = voltage_v / current_ma if abs(current_ma) >= 0.01 else np.nan
+        with self._lock:
+            i = self._count
+            if i == len(self._arrays["t"]):
+                self._grow()
+            arrays = self._arrays
+            arrays["t"][i] = t
+            arrays["current_ma"][i] = current_ma
+            arrays["voltage_v"][i] = voltage_v
+            arrays["target_ma"][i] = target_ma
+            arrays["impedance_kohm"][i] = impedance  # V / mA = kOhm
+            self._count = i + 1
+
+    def _grow(self) -> None:
+        bigger = self._allocate(2 * len(self._arrays["t"]))
+        for name, old in self._arrays.items():
+            bigger[name][: len(old)] = old
+        self._arrays = bigger
+
+    def clear(self) -> None:
+        with self._lock:
+            self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def view(self) -> TelemetryView:
+        count = self._count
+        arrays = self._arrays
+        return TelemetryView(**{name: arrays[name][:count] for name in CHANNELS})

@@ -1,0 +1,36 @@
+"""Console settings: from the command line, then IONTO_* environment variables, then defaults.
+
+Validated with pydantic so a wrong value is refused at start with the field
+name, instead of surfacing later in the middle of a treatment.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ENV_PREFIX = "IONTO_"
+
+
+class Settings(BaseModel):
+    """What the composition root needs to build the console."""
+
+    board_port: str | None = Field(
+        default=None, description="Serial port or pyserial URL of the board; none = the simulated bench"
+    )
+    sim_load: Literal["skin", "tray", "resistor"] = "skin"
+    sim_resistor_ohms: float = Field(default=4700.0, gt=0)
+    calibration_interval_days: int = Field(default=365, ge=1, le=3650)
+    station_name: str = Field(default="station-1", min_length=1)
+
+    @classmethod
+    def from_sources(cls, overrides: dict[str, object]) -> "Settings":
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            env = os.environ.get(ENV_PREFIX + name.upper())
+            if env is not None:
+                values[name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)

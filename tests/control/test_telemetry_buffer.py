@@ -1,0 +1,57 @@
+"""The plot history: ordering, growth, impedance, and a reader racing a writer."""
+
+import threading
+
+import numpy as np
+from hypothesis import given, strategies as st
+
+from ionto_console.control.telemetry_buffer import TelemetryBuffer
+
+
+@given(st.lists(st.tuples(st.floats(-30, 30), st.floats(0, 90)), max_size=300), st.integers(1, 16))
+def test_history_keeps_every_sample_in_order_across_growth(samples, capacity):
+    buf = TelemetryBuffer(initial_capacity=capacity)
+    for i, (current, voltage) in enumerate(samples):
+        buf.append(float(i), current, voltage, 1.0)
+    view = buf.view()
+    assert len(view) == len(samples)
+    np.testing.assert_array_equal(view.t, np.arange(len(samples), dtype=float))
+    np.testing.assert_allclose(view.current_ma, [c for c, _ in samples], rtol=1e-6, atol=1e-6)
+
+
+def test_impedance_is_volts_over_milliamps_and_blank_near_zero_current():
+    buf = TelemetryBuffer()
+    buf.append(0.0, 2.0, 12.4, 2.0)
+    buf.append(0.001, 0.0, 90.0, 2.0)
+    view = buf.view()
+    assert view.impedance_kohm[0] == np.float32(6.2)
+    assert np.isnan(view.impedance_kohm[1])
+
+
+def test_clear_starts_a_new_history():
+    buf = TelemetryBuffer()
+    buf.append(0.0, 1.0, 1.0, 1.0)
+    buf.clear()
+    assert len(buf.view()) == 0
+
+
+def test_views_taken_while_writing_are_consistent():
+    buf = TelemetryBuffer(initial_capacity=4)
+    done = threading.Event()
+
+    def writer():
+        for i in range(50_000):
+            buf.append(float(i), float(i), 1.0, 0.0)
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while not done.is_set():
+        view = buf.view()
+        n = len(view)
+        # every published slot is filled: time equals current equals its index
+        if n:
+            assert view.t[n - 1] == n - 1
+            assert not np.isnan(view.t).any()
+    thread.join()
+    assert len(buf) == 50_000
