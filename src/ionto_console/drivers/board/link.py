@@ -1,0 +1,647 @@
+"""The console's link to an IONTO-1 board over any pyserial URL.
+
+Why it is shaped this way:
+
+- One *supervisor* thread owns the connection: it opens the port, says HELLO,
+  sends HEARTBEAT on schedule while connected, notices a dead or silent port
+  and retries every ``reconnect_period_s``. Opening never raises into the GUI;
+  a missing port is a state with a reason, not an exception.
+- One *reader* thread per open port decodes frames and dispatches them. It
+  never dies on garbage: bad frames are counted, unknown or mis-sized frames
+  are counted and logged, listener exceptions are logged.
+- Replies are matched to commands by ``seq`` (and by command type, so a late
+  reply to a timed-out command cannot complete a newer one).
+- Writes are serialized by a lock held only for the write itself; no lock is
+  ever held while waiting for a reply (qudi's deadlock lesson). A stop path
+  uses :meth:`BoardLink.write_now`, which puts the frame on the wire from the
+  calling thread without waiting for anything.
+
+Listeners run on the reader thread, at up to 1000 telemetry frames per
+second: they must be quick (copy numbers, put on a queue) and must not call
+:meth:`BoardLink.request` (they would wait for a reply that only the reader
+thread they are blocking could deliver).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import serial
+
+from . import messages as m
+from .errors import BoardDisconnected, BoardNakError, ReplyTimeout, command_name
+from .framing import FrameDecoder, RawFrame, encode_frame
+
+log = logging.getLogger(__name__)
+
+#: ICD section 4 power-on default; the heartbeat must be at most a third of it.
+DEFAULT_WATCHDOG_MS = 250
+_U32 = 0xFFFF_FFFF
+#: Read timeout of the reader thread: bounds how long ``close()`` waits for it.
+_READ_POLL_S = 0.05
+#: A write that cannot complete in this time means the port is wedged.
+_WRITE_TIMEOUT_S = 0.5
+_HELLO_ATTEMPTS = 3
+_REPLY_TYPES = {
+    m.MsgType.ACK: None,  # matched by the command byte it carries
+    m.MsgType.NAK: None,
+    m.MsgType.IDENT: m.MsgType.HELLO,
+    m.MsgType.STATUS: m.MsgType.GET_STATUS,
+}
+
+
+class LinkState(enum.Enum):
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+
+
+@dataclass(frozen=True)
+class TelemetryEvent:
+    """One TELEMETRY frame as received.
+
+    ``lost_before`` is the number of samples missing between the previous
+    frame and this one (sample-counter gap, u32 wrap aware). When the counter
+    went backwards the board restarted: ``board_rebooted`` is True and
+    ``lost_before`` is 0; the board is then back at its power-on defaults and
+    a running treatment must stop.
+    """
+
+    msg: m.Telemetry
+    host_time: float  # time.monotonic() when the bytes were read
+    lost_before: int
+    board_rebooted: bool = False
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    """Counters since the link was created (copied at one instant)."""
+
+    frames_received: int = 0  # valid frames (COBS, length, CRC) of any type
+    frames_dropped: int = 0  # rejected by the decoder: bad COBS/CRC/length
+    frames_rejected: int = 0  # CRC-valid but unknown type, wrong size or direction
+    telemetry_received: int = 0
+    samples_lost: int = 0
+    board_reboots: int = 0
+    replies_unmatched: int = 0  # late or stray ACK/NAK/reply frames
+    reconnects: int = 0
+    last_error: str = ""
+
+
+TelemetryListener = Callable[[TelemetryEvent], None]
+FaultListener = Callable[[m.Fault, float], None]
+StateListener = Callable[[LinkState, str], None]
+
+
+class _Pending:
+    """A command on the wire waiting for its reply (or consumed silently)."""
+
+    __slots__ = ("seq", "msg", "waiter", "done", "reply", "error")
+
+    def __init__(self, seq: int, msg: m.Message, waiter: bool) -> None:
+        self.seq = seq
+        self.msg = msg
+        self.waiter = waiter
+        self.done = threading.Event()
+        self.reply: m.Message | None = None
+        self.error: str = ""
+
+    def accepts(self, reply: m.Message) -> bool:
+        if isinstance(reply, (m.Ack, m.Nak)):
+            return reply.command == self.msg.TYPE
+        return _REPLY_TYPES.get(reply.TYPE) == self.msg.TYPE
+
+
+class _Session:
+    """One open port: its reader thread and why it ended."""
+
+    def __init__(self, port: serial.SerialBase) -> None:
+        self.port = port
+        self.dead = threading.Event()
+        self.reason = ""
+        self.last_rx = time.monotonic()
+        self.reader: threading.Thread | None = None
+
+
+class _Throttle:
+    """Lets one log line per key through per interval, so a garbage flood or a
+    failing listener at 1000 Hz cannot flood the log."""
+
+    def __init__(self, interval_s: float = 5.0) -> None:
+        self._interval = interval_s
+        self._last: dict[str, float] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        if now - self._last.get(key, -self._interval) < self._interval:
+            return False
+        self._last[key] = now
+        return True
+
+
+class BoardLink:
+    """Thread-safe command/reply and telemetry link to one IONTO-1 board."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        reply_timeout_s: float = 0.1,
+        heartbeat_period_s: float = 0.05,
+        reconnect_period_s: float = 0.5,
+        silence_timeout_s: float | None = 1.5,
+    ) -> None:
+        """``silence_timeout_s``: with the port open but no valid frame for this
+        long (telemetry comes at >= 10 Hz and every heartbeat is ACKed), the
+        board is treated as gone and the link reconnects. ``None`` disables it."""
+        if reply_timeout_s <= 0 or reconnect_period_s <= 0:
+            raise ValueError("reply_timeout_s and reconnect_period_s must be positive")
+        self.url = url
+        self._reply_timeout = reply_timeout_s
+        self._reconnect_period = reconnect_period_s
+        self._silence_timeout = silence_timeout_s
+        self._watchdog_ms = DEFAULT_WATCHDOG_MS
+        self._requested_heartbeat = 0.0
+        self.set_heartbeat_period(heartbeat_period_s)
+
+        self._state = LinkState.DISCONNECTED
+        self._reason = "not opened"
+        self._state_lock = threading.RLock()  # also orders state notifications
+        self._ident: m.Ident | None = None
+        self._session: _Session | None = None
+        self._closing = threading.Event()
+        self._supervisor: threading.Thread | None = None
+        self._first_attempt = threading.Event()
+
+        self._write_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._next_seq = 0
+
+        self._telemetry_listeners: tuple[TelemetryListener, ...] = ()
+        self._fault_listeners: tuple[FaultListener, ...] = ()
+        self._state_listeners: tuple[StateListener, ...] = ()
+
+        self._last_counter: int | None = None
+        self._counts = dict.fromkeys(
+            ("frames_received", "frames_dropped", "frames_rejected", "telemetry_received",
+             "samples_lost", "board_reboots", "replies_unmatched", "reconnects"),
+            0,
+        )
+        self._last_error = ""
+        self._throttle = _Throttle()
+        self._ever_connected = False
+        self._last_serial: str | None = None
+
+    # --- public API ----------------------------------------------------------
+
+    @property
+    def state(self) -> LinkState:
+        return self._state
+
+    @property
+    def reason(self) -> str:
+        """Plain-words explanation of the current state."""
+        return self._reason
+
+    @property
+    def ident(self) -> m.Ident | None:
+        """IDENT of the board currently connected (None while not connected)."""
+        return self._ident
+
+    @property
+    def stats(self) -> LinkStats:
+        return LinkStats(**self._counts, last_error=self._last_error)
+
+    @property
+    def heartbeat_period(self) -> float:
+        """Seconds between HEARTBEATs: the requested period, lowered to a third of
+        the board's watchdog when a SET_LIMITS made the watchdog shorter."""
+        return min(self._requested_heartbeat, self._watchdog_ms / 3000.0)
+
+    def set_heartbeat_period(self, period_s: float) -> None:
+        """Change the heartbeat period; it must be <= watchdog/3 (ICD section 5)."""
+        limit = self._watchdog_ms / 3000.0
+        if not 0 < period_s <= limit + 1e-9:
+            raise ValueError(
+                f"heartbeat period {period_s * 1000:.0f} ms must be above 0 and at most a third "
+                f"of the board watchdog ({self._watchdog_ms} ms -> {limit * 1000:.0f} ms)"
+            )
+        self._requested_heartbeat = period_s
+
+    def add_telemetry_listener(self, cb: TelemetryListener) -> None:
+        """``cb(event)`` runs on the reader thread for every TELEMETRY: keep it quick."""
+        self._telemetry_listeners += (cb,)
+
+    def add_fault_listener(self, cb: FaultListener) -> None:
+        """``cb(fault, host_time)`` runs on the reader thread for every FAULT frame."""
+        self._fault_listeners += (cb,)
+
+    def add_state_listener(self, cb: StateListener) -> None:
+        """``cb(state, reason)`` on every change of state or reason (any thread).
+
+        A board reboot is reported as ``(CONNECTED, "board rebooted: ...")``."""
+        self._state_listeners += (cb,)
+
+    def open(self, *, wait: bool = True) -> None:
+        """Start connecting; never raises for a missing or silent board.
+
+        With ``wait`` the call returns after the first attempt (port opened and
+        IDENT received, or the reason it failed); the link keeps retrying every
+        ``reconnect_period_s`` in the background until :meth:`close`.
+        """
+        if self._supervisor is not None and self._supervisor.is_alive():
+            return
+        self._closing.clear()
+        self._first_attempt.clear()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name=f"board-link {self.url}", daemon=True
+        )
+        self._supervisor.start()
+        if wait:
+            self._first_attempt.wait(self._handshake_timeout() * (_HELLO_ATTEMPTS + 1) + 5.0)
+
+    def close(self) -> None:
+        """Stop heartbeats, close the port and fail pending requests.
+
+        Closing does not command the output off: that is the controller's job
+        (and with heartbeats gone, the board's watchdog ends an enabled output).
+        """
+        self._closing.set()
+        with self._state_lock:
+            session = self._session
+        if session is not None:
+            self._session_failed(session, "link closed")
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join(timeout=5.0)
+        self._set_state(LinkState.DISCONNECTED, "link closed")
+
+    def request(self, msg: m.Message, timeout: float | None = None) -> m.Message:
+        """Send a command and wait for its ACK / IDENT / STATUS (thread-safe).
+
+        Raises BoardNakError, ReplyTimeout or BoardDisconnected. Do not call it
+        from a listener (it would wait on the thread that delivers replies).
+        """
+        timeout = self._reply_timeout if timeout is None else timeout
+        session = self._live_session()
+        _, pending = self._send(session, msg, waiter=True)
+        return self._await(pending, timeout_s=timeout)
+
+    def write_now(self, msg: m.Message) -> int:
+        """Put a command on the wire now, from this thread, without waiting.
+
+        For stop paths. Returns the seq used; the reply is still matched and
+        consumed (a NAK is logged and kept in ``stats.last_error``). Raises
+        BoardDisconnected when the frame could not be written.
+        """
+        seq, _ = self._send(self._live_session(), msg, waiter=False)
+        return seq
+
+    # --- sending -------------------------------------------------------------
+
+    def _live_session(self) -> _Session:
+        with self._state_lock:
+            session = self._session
+            reason = self._reason
+        if session is None or session.dead.is_set():
+            raise BoardDisconnected(f"board not connected: {reason}")
+        return session
+
+    def _send(self, session: _Session, msg: m.Message, waiter: bool) -> tuple[int, _Pending]:
+        if msg.TYPE not in m.COMMAND_TYPES:
+            raise ValueError(f"{type(msg).__name__} is not a host-to-board command")
+        payload = msg.payload()  # ValueError for a field that does not fit, before any seq is used
+        with self._pending_lock:
+            seq = self._next_seq
+            self._next_seq = (seq + 1) & 0xFF
+            pending = self._pending[seq] = _Pending(seq, msg, waiter)
+        if isinstance(msg, m.SetLimits) and msg.watchdog_ms < self._watchdog_ms:
+            self._watchdog_ms = msg.watchdog_ms  # heartbeat faster before the board expects it
+        frame = encode_frame(msg.TYPE, seq, payload)
+        error = self._write(session, frame)
+        if error:
+            self._forget(pending)
+            raise BoardDisconnected(f"{command_name(msg.TYPE)} not sent: {error}")
+        return seq, pending
+
+    def _write(self, session: _Session, frame: bytes) -> str:
+        """Write one frame; returns an error text instead of raising."""
+        if session.dead.is_set():
+            return session.reason or "port closed"
+        with self._write_lock:
+            try:
+                session.port.write(frame)
+                return ""
+            except serial.SerialTimeoutException:
+                error = f"board disconnected: write to {self.url} blocked for {_WRITE_TIMEOUT_S:.1f} s"
+            except (serial.SerialException, OSError, TypeError, AttributeError, ValueError) as exc:
+                error = f"board disconnected: write to {self.url} failed ({exc})"
+        self._session_failed(session, error)
+        return error
+
+    def _await(self, pending: _Pending, timeout_s: float) -> m.Message:
+        if not pending.done.wait(timeout_s):
+            self._forget(pending)
+            if not pending.done.is_set():  # the reply may have won the race
+                raise ReplyTimeout(pending.msg.TYPE, timeout_s)
+        if pending.error:
+            raise BoardDisconnected(pending.error)
+        reply = pending.reply
+        if isinstance(reply, m.Nak):
+            raise BoardNakError(reply.command, reply.error)
+        assert reply is not None
+        return reply
+
+    def _forget(self, pending: _Pending) -> None:
+        with self._pending_lock:
+            if self._pending.get(pending.seq) is pending:
+                del self._pending[pending.seq]
+
+    def _fail_pending(self, reason: str) -> None:
+        with self._pending_lock:
+            pendings, self._pending = list(self._pending.values()), {}
+        for pending in pendings:
+            pending.error = reason
+            pending.done.set()
+
+    # --- connection supervision -----------------------------------------------
+
+    def _handshake_timeout(self) -> float:
+        # The board answers in 20 ms; a loaded host may take longer to schedule us.
+        return max(self._reply_timeout, 0.3)
+
+    def _supervise(self) -> None:
+        while not self._closing.is_set():
+            session = None
+            try:
+                session = self._connect_once()
+            except Exception:  # never let the thread die: log and retry
+                log.exception("unexpected error while connecting to %s", self.url)
+            finally:
+                self._first_attempt.set()
+            if session is not None:
+                try:
+                    self._serve(session)
+                except Exception:
+                    log.exception("unexpected error in the heartbeat loop of %s", self.url)
+                    self._session_failed(session, "internal error in the board link (see log)")
+                self._teardown(session)
+            if self._closing.wait(self._reconnect_period):
+                break
+
+    def _connect_once(self) -> _Session | None:
+        try:
+            port = serial.serial_for_url(
+                self.url, baudrate=921600, timeout=_READ_POLL_S, write_timeout=_WRITE_TIMEOUT_S,
+                exclusive=True,
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            self._set_state(LinkState.DISCONNECTED, _open_error_text(self.url, exc))
+            return None
+        session = _Session(port)
+        with self._state_lock:
+            if self._closing.is_set():
+                port.close()
+                return None
+            self._session = session
+        self._set_state(LinkState.CONNECTING, f"port {self.url} open, waiting for the board to answer HELLO")
+        session.reader = threading.Thread(
+            target=self._read_loop, args=(session,), name=f"board-reader {self.url}", daemon=True
+        )
+        session.reader.start()
+        ident = self._handshake(session)
+        if ident is None:
+            self._teardown(session)
+            return None
+        with self._state_lock:
+            if session.dead.is_set():
+                return None
+            self._ident = ident
+            if self._ever_connected:
+                self._counts["reconnects"] += 1
+            if ident.serial_number != self._last_serial:
+                self._last_counter = None  # another board: its counter is not comparable
+            self._ever_connected = True
+            self._last_serial = ident.serial_number
+            self._set_state(
+                LinkState.CONNECTED,
+                f"connected to {self.url}: IONTO-1 serial {ident.serial_number}, firmware {ident.firmware}",
+            )
+        return session
+
+    def _handshake(self, session: _Session) -> m.Ident | None:
+        for _ in range(_HELLO_ATTEMPTS):
+            try:
+                _, pending = self._send(session, m.Hello(), waiter=True)
+                reply = self._await(pending, self._handshake_timeout())
+            except ReplyTimeout:
+                continue
+            except (BoardDisconnected, BoardNakError) as exc:
+                self._session_failed(session, f"handshake with {self.url} failed: {exc}")
+                return None
+            if not isinstance(reply, m.Ident):
+                continue
+            if reply.protocol_revision != m.PROTOCOL_REVISION:
+                self._session_failed(
+                    session,
+                    f"the board at {self.url} speaks ICD revision {reply.protocol_revision}, "
+                    f"this console speaks revision {m.PROTOCOL_REVISION}",
+                )
+                return None
+            return reply
+        self._session_failed(
+            session, f"no IONTO-1 board answered HELLO on {self.url} (is this the right port?)"
+        )
+        return None
+
+    def _serve(self, session: _Session) -> None:
+        """Heartbeat on schedule and watch for silence until the session ends."""
+        next_beat = time.monotonic()
+        while True:
+            next_beat += self.heartbeat_period
+            now = time.monotonic()
+            if next_beat < now:  # fell behind (loaded host): beat now, do not burst
+                next_beat = now
+            if session.dead.wait(next_beat - now) or self._closing.is_set():
+                return
+            try:
+                self._send(session, m.Heartbeat(), waiter=False)
+            except BoardDisconnected:
+                return
+            silent_for = time.monotonic() - session.last_rx
+            if self._silence_timeout is not None and silent_for > self._silence_timeout:
+                self._session_failed(
+                    session, f"board disconnected: no frame from {self.url} for {silent_for:.1f} s"
+                )
+                return
+
+    def _teardown(self, session: _Session) -> None:
+        self._session_failed(session, session.reason or "port closed")
+        reader = session.reader
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(timeout=5.0)
+        with self._write_lock:
+            try:
+                session.port.close()
+            except Exception as exc:  # a vanished device may refuse even close()
+                log.debug("closing %s: %s", self.url, exc)
+        with self._state_lock:
+            if self._session is session:
+                self._session = None
+
+    def _session_failed(self, session: _Session, reason: str) -> None:
+        """First failure wins: pending requests fail at once, state goes DISCONNECTED."""
+        with self._state_lock:
+            if session.dead.is_set():
+                return
+            session.reason = reason
+            session.dead.set()
+            self._ident = None
+            self._fail_pending(reason)
+            self._last_error = reason
+            if self._session is session:
+                self._set_state(LinkState.DISCONNECTED, reason)
+
+    def _set_state(self, state: LinkState, reason: str) -> None:
+        with self._state_lock:
+            if (state, reason) == (self._state, self._reason):
+                return
+            self._state, self._reason = state, reason
+            log.info("board link %s: %s", state.value, reason)
+            for cb in self._state_listeners:
+                self._call(cb, state, reason)
+
+    # --- receiving -------------------------------------------------------------
+
+    def _read_loop(self, session: _Session) -> None:
+        decoder = FrameDecoder()
+        port = session.port
+        try:
+            while not session.dead.is_set():
+                try:
+                    data = port.read(max(1, port.in_waiting))
+                except (serial.SerialException, OSError, TypeError, AttributeError, ValueError) as exc:
+                    self._session_failed(session, f"board disconnected: {self.url} closed ({exc})")
+                    return
+                if not data:
+                    continue
+                now = time.monotonic()
+                dropped = decoder.dropped
+                for frame in decoder.feed(data):
+                    session.last_rx = now
+                    try:
+                        self._dispatch(frame, now)
+                    except Exception:  # one odd frame must not end the link
+                        if self._throttle.allow("dispatch"):
+                            log.exception("board frame %r could not be handled (ignored)", frame)
+                if decoder.dropped != dropped:
+                    self._counts["frames_dropped"] += decoder.dropped - dropped
+                    self._note(f"dropped frame: {decoder.last_error}", level=logging.DEBUG)
+        except Exception:
+            log.exception("board reader for %s stopped on an unexpected error", self.url)
+            self._session_failed(session, "internal error in the board reader (see log)")
+
+    def _dispatch(self, frame: RawFrame, now: float) -> None:
+        self._counts["frames_received"] += 1
+        try:
+            msg = m.parse(frame)
+        except KeyError:
+            self._reject(f"frame of unknown type {frame.type:#04x} ignored")
+            return
+        except m.PayloadError as exc:
+            self._reject(f"frame ignored: {exc}")
+            return
+        if isinstance(msg, m.Telemetry):
+            self._on_telemetry(msg, now)
+        elif isinstance(msg, m.Fault):
+            for cb in self._fault_listeners:
+                self._call(cb, msg, now)
+        elif msg.TYPE in _REPLY_TYPES:
+            self._on_reply(frame.seq, msg)
+        else:
+            self._reject(f"unexpected {command_name(msg.TYPE)} frame from the board ignored")
+
+    def _reject(self, text: str) -> None:
+        self._counts["frames_rejected"] += 1
+        self._note(text, level=logging.WARNING)
+
+    def _on_reply(self, seq: int, reply: m.Message) -> None:
+        with self._pending_lock:
+            pending = self._pending.get(seq)
+            if pending is None or not pending.accepts(reply):
+                pending = None
+            else:
+                del self._pending[seq]
+        if pending is None:
+            self._counts["replies_unmatched"] += 1
+            self._note(f"reply {command_name(reply.TYPE)} seq {seq} matches no command", logging.DEBUG)
+            return
+        if isinstance(reply, m.Ident):
+            self._ident = reply
+        if isinstance(pending.msg, m.SetLimits) and isinstance(reply, m.Ack):
+            self._watchdog_ms = pending.msg.watchdog_ms
+        if isinstance(reply, m.Nak) and not pending.waiter:
+            self._note(str(BoardNakError(reply.command, reply.error)), logging.WARNING)
+        pending.reply = reply
+        pending.done.set()
+
+    def _on_telemetry(self, msg: m.Telemetry, now: float) -> None:
+        self._counts["telemetry_received"] += 1
+        last, self._last_counter = self._last_counter, msg.counter
+        lost, rebooted = 0, False
+        if last is not None:
+            step = (msg.counter - last) & _U32
+            if step > _U32 // 2:  # went backwards: a restart, not a wrap
+                rebooted = True
+            elif step > 1:
+                lost = step - 1
+        self._counts["samples_lost"] += lost
+        event = TelemetryEvent(msg, now, lost, rebooted)
+        if rebooted:
+            self._on_reboot(last, msg.counter)
+        for cb in self._telemetry_listeners:
+            self._call(cb, event)
+
+    def _on_reboot(self, last: int | None, counter: int) -> None:
+        self._counts["board_reboots"] += 1
+        self._watchdog_ms = DEFAULT_WATCHDOG_MS  # the board is back at power-on defaults
+        reason = (
+            f"board rebooted: sample counter went from {last} to {counter}; "
+            "its settings are back to power-on defaults"
+        )
+        self._last_error = reason
+        log.warning("%s on %s", reason, self.url)
+        self._set_state(self._state, reason)
+        try:
+            self.write_now(m.Hello())  # refresh IDENT; the reply updates it when it arrives
+        except BoardDisconnected:
+            pass
+
+    def _call(self, cb: Callable, *args) -> None:
+        try:
+            cb(*args)
+        except Exception:
+            name = getattr(cb, "__qualname__", repr(cb))
+            if self._throttle.allow(f"listener {name}"):
+                log.exception("board link listener %s raised (ignored; repeats muted for 5 s)", name)
+
+    def _note(self, text: str, level: int) -> None:
+        self._last_error = text
+        key = text.split(":")[0]
+        if self._throttle.allow(key):
+            log.log(level, "%s: %s (repeats muted for 5 s)", self.url, text)
+
+
+def _open_error_text(url: str, exc: Exception) -> str:
+    """'cannot open /dev/ttyUSB0: No such file or directory' rather than pyserial's nesting."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else getattr(exc, "errno", None)
+    if isinstance(code, int):
+        return f"board not found: cannot open {url}: {os.strerror(code)}"
+    return f"board not found: cannot open {url}: {exc}"
