@@ -291,6 +291,8 @@ class BoardLink:
         """
         timeout = self._reply_timeout if timeout is None else timeout
         session = self._live_session()
+        if session.reader is threading.current_thread():
+            raise RuntimeError("request() called from a link listener: it would block the reader")
         _, pending = self._send(session, msg, waiter=True)
         return self._await(pending, timeout_s=timeout)
 
@@ -307,11 +309,10 @@ class BoardLink:
     # --- sending -------------------------------------------------------------
 
     def _live_session(self) -> _Session:
-        with self._state_lock:
-            session = self._session
-            reason = self._reason
+        # No lock: a stop path must not wait behind a slow state listener.
+        session = self._session
         if session is None or session.dead.is_set():
-            raise BoardDisconnected(f"board not connected: {reason}")
+            raise BoardDisconnected(f"board not connected: {self._reason}")
         return session
 
     def _send(self, session: _Session, msg: m.Message, waiter: bool) -> tuple[int, _Pending]:
