@@ -405,13 +405,17 @@ def test_silent_board_is_treated_as_gone(board, make_link):
 # --- fuzz ----------------------------------------------------------------------
 
 
+def _flip(frame: bytes, where: int, mask: int) -> bytes:
+    """One corrupted byte somewhere before the delimiter."""
+    pos = where % (len(frame) - 1)
+    return frame[:pos] + bytes([frame[pos] ^ mask]) + frame[pos + 1:]
+
+
 def _mangled_frames():
     good = st.builds(lambda c: telemetry(c).frame(0), st.integers(0, 2**32 - 1))
     # cut before the last body byte: what is left can never be a whole frame
     truncated = st.tuples(good, st.integers(1, 64)).map(lambda t: t[0][: min(t[1], len(t[0]) - 2)])
-    bad_crc = st.tuples(good, st.integers(0, 29), st.integers(1, 255)).map(
-        lambda t: t[0][: t[1]] + bytes([t[0][t[1]] ^ t[2] or 1]) + t[0][t[1] + 1:]
-    )
+    bad_crc = st.tuples(good, st.integers(0, 255), st.integers(1, 255)).map(lambda t: _flip(*t))
     oversized = st.binary(min_size=67, max_size=300).map(lambda b: b.replace(b"\x00", b"\x01") + b"\x00")
     return st.lists(st.one_of(st.binary(max_size=200), truncated, bad_crc, oversized), max_size=8)
 
