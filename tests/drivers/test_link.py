@@ -199,6 +199,24 @@ def test_a_port_that_never_answers_hello_is_reported(board, make_link):
     assert link.ident is None
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("loop://", "no IONTO-1 board answered HELLO on loop://"),  # hears its own HELLO
+        ("socket://127.0.0.1:1", "board not found: cannot open socket://127.0.0.1:1: [Errno 111]"),
+        ("nosuch://x", "board not found: cannot open nosuch://x: invalid URL"),
+    ],
+)
+def test_any_pyserial_url_is_accepted_and_failures_have_reasons(url, reason):
+    link = BoardLink(url, reconnect_period_s=10.0)
+    try:
+        link.open()
+        assert link.state is LinkState.DISCONNECTED
+        assert link.reason.startswith(reason), link.reason
+    finally:
+        link.close()
+
+
 def test_close_fails_requests_and_stops(link):
     link.close()
     assert link.state is LinkState.DISCONNECTED and link.reason == "link closed"

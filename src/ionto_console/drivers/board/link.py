@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -645,4 +646,5 @@ def _open_error_text(url: str, exc: Exception) -> str:
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else getattr(exc, "errno", None)
     if isinstance(code, int):
         return f"board not found: cannot open {url}: {os.strerror(code)}"
-    return f"board not found: cannot open {url}: {exc}"
+    text = re.sub(rf"^could not open port {re.escape(url)}: ", "", str(exc), flags=re.IGNORECASE)
+    return f"board not found: cannot open {url}: {text}"
