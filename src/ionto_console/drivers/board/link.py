@@ -423,8 +423,16 @@ class BoardLink:
             self._teardown(session)
             return None
         with self._state_lock:
-            if session.dead.is_set():
-                return None
+            alive = not session.dead.is_set()  # close() or an unplug may have won the race
+            if alive:
+                self._mark_connected(ident)
+        if not alive:
+            self._teardown(session)
+            return None
+        return session
+
+    def _mark_connected(self, ident: m.Ident) -> None:
+        with self._state_lock:
             self._ident = ident
             if self._ever_connected:
                 self._counts["reconnects"] += 1
@@ -436,7 +444,6 @@ class BoardLink:
                 LinkState.CONNECTED,
                 f"connected to {self.url}: IONTO-1 serial {ident.serial_number}, firmware {ident.firmware}",
             )
-        return session
 
     def _handshake(self, session: _Session) -> m.Ident | None:
         for _ in range(_HELLO_ATTEMPTS):
