@@ -57,7 +57,7 @@ def test_output_never_rises_faster_than_slew_nor_stays_above_the_fault_threshold
             allowed = board.slew_ua_s * dt / (board.nvram.cal_gain * k_hw) + 1e-6
             if out.true_ua - prev[1] > allowed:
                 violations.append(f"{t:.4f}: rose {out.true_ua - prev[1]:.3f} µA in {dt * 1e3:.3f} ms")
-            state["over_s"] = state["over_s"] + dt if out.reported_ua > threshold else 0.0
+            state["over_s"] = state["over_s"] + dt if out.enabled and out.reported_ua > threshold else 0.0
             if state["over_s"] > 0.002 + 1e-9:
                 violations.append(f"{t:.4f}: above {threshold} µA for {state['over_s'] * 1e3:.2f} ms")
         state["prev"] = (t, out.true_ua)

@@ -139,7 +139,7 @@ def test_watchdog_trips_when_the_host_goes_silent(bench):
     bench.run(0.5, heartbeat_s=None, step_s=0.001)
     (t, fault), = faults(bench)
     assert fault.code == FaultCode.WATCHDOG
-    assert 0.2499 <= t - t0 <= 0.252
+    assert fault.board_time_us == pytest.approx((t0 + 0.250) * 1e6, abs=2)
     assert bench.model.snapshot().true_current_a == 0.0
     assert bench.last_telemetry().flags & Flags.FAULT_LATCHED
 
@@ -178,7 +178,7 @@ def test_overcurrent_from_a_regulator_failure_trips_in_2_ms(bench):
     (t, fault), = faults(bench)
     assert fault.code == FaultCode.OVERCURRENT
     assert fault.detail > 4_400
-    assert t - t0 <= 0.004
+    assert fault.board_time_us == pytest.approx((t0 + 0.002) * 1e6, abs=2)
     assert bench.model.snapshot().true_current_a == 0.0
     bench.cmd(ClearFault())
     start(bench, 1_000, slew=5_000)  # the failure was a one-off: a restart runs clean
@@ -194,7 +194,7 @@ def test_open_circuit_trips_after_200_ms_when_the_electrode_lifts(bench):
     bench.run(0.5, step_s=0.001)
     (t, fault), = faults(bench)
     assert fault.code == FaultCode.OPEN_CIRCUIT
-    assert 0.1999 <= t - t0 <= 0.205
+    assert fault.board_time_us == pytest.approx((t0 + 0.200) * 1e6, abs=2)
     assert fault.detail < 100
     tel = [m for m in bench.telemetry() if m.flags & Flags.AT_COMPLIANCE]
     assert tel and tel[-1].voltage_mv == pytest.approx(90_000, abs=50)
@@ -216,8 +216,8 @@ def test_compliance_fault_after_5_s_at_compliance():
     b.run(8.0, heartbeat_s=0.5, step_s=0.005)
     (t, fault), = faults(b)
     assert fault.code == FaultCode.COMPLIANCE
-    first = min(tt for tt, _, m in b.log if isinstance(m, Telemetry) and m.flags & Flags.AT_COMPLIANCE)
-    assert 4.98 <= t - first <= 5.02
+    first = min(m.board_time_us for m in b.telemetry() if m.flags & Flags.AT_COMPLIANCE)
+    assert 4.99e6 <= fault.board_time_us - first <= 5.0e6  # telemetry sees compliance up to 10 ms late
     assert fault.detail == pytest.approx(1.5e-3 * 0.97e6 + 18, abs=10)
 
 

@@ -185,9 +185,22 @@ class SimulatedBoard:
 
     def _run_to(self, t: float) -> None:
         while self._t < t - _EPS:
-            dt = t - self._t if not self.output_enabled else min(self.physics_step_s, t - self._t)
+            dt = t - self._t if not self.output_enabled else min(self.physics_step_s, t - self._t,
+                                                                   self._time_to_next_deadline())
             self._t = t if dt >= t - self._t else self._t + dt
             self._physics(dt)
+
+    def _time_to_next_deadline(self) -> float:
+        """End a physics step exactly when a protection window or a STOP ramp ends,
+        so faults trip at the ICD's times, not up to one step later."""
+        pending = [self._last_host_s + self.watchdog_ms / 1000.0 - self._t]
+        for elapsed, window in ((self._over_s, OVERCURRENT_TIME_S), (self._open_s, OPEN_CIRCUIT_TIME_S),
+                                (self._compliance_s, COMPLIANCE_TIME_S)):
+            if elapsed > 0.0:
+                pending.append(window - elapsed)
+        if self._stop_ramp is not None:
+            pending.append(self._stop_ramp[0] + self._stop_ramp[2] - self._t)
+        return max(min(pending), 1e-6)
 
     # --- physics and protection ---------------------------------------------
 
