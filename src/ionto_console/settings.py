@@ -7,8 +7,6 @@ name, instead of surfacing later in the middle of a treatment.
 from __future__ import annotations
 
 import os
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 ENV_PREFIX = "IONTO_"
@@ -20,8 +18,10 @@ class Settings(BaseModel):
     board_port: str | None = Field(
         default=None, description="Serial port or pyserial URL of the board; none = the simulated bench"
     )
-    sim_load: Literal["skin", "tray", "resistor"] = "skin"
-    sim_resistor_ohms: float = Field(default=4700.0, gt=0)
+    sim_load: str = Field(
+        default="skin", pattern=r"^(skin|tray|resistor:[0-9.eE+]+)$",
+        description="Simulated load: skin, tray (tap-water hyperhidrosis) or resistor:OHMS",
+    )
     calibration_interval_days: int = Field(default=365, ge=1, le=3650)
     station_name: str = Field(default="station-1", min_length=1)
 

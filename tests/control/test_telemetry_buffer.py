@@ -19,13 +19,14 @@ def test_history_keeps_every_sample_in_order_across_growth(samples, capacity):
     np.testing.assert_allclose(view.current_ma, [c for c, _ in samples], rtol=1e-6, atol=1e-6)
 
 
-def test_impedance_is_volts_over_milliamps_and_blank_near_zero_current():
+def test_impedance_is_volts_over_milliamps_and_blank_when_not_measurable():
     buf = TelemetryBuffer()
-    buf.append(0.0, 2.0, 12.4, 2.0)
-    buf.append(0.001, 0.0, 90.0, 2.0)
+    buf.append(0.0, 2.0, 12.4, 2.0, output_on=True)
+    buf.append(0.001, 0.0, 90.0, 2.0, output_on=True)  # no current: open circuit, not 0 ohm
+    buf.append(0.002, 0.02, 0.001, 0.0, output_on=False)  # offset noise with output off
     view = buf.view()
     assert view.impedance_kohm[0] == np.float32(6.2)
-    assert np.isnan(view.impedance_kohm[1])
+    assert np.isnan(view.impedance_kohm[1]) and np.isnan(view.impedance_kohm[2])
 
 
 def test_clear_starts_a_new_history():

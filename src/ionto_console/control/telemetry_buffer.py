@@ -16,6 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 CHANNELS = ("t", "current_ma", "voltage_v", "target_ma", "impedance_kohm")
+#: Below this current, V/I is dominated by offset and noise, not by the load.
+MIN_CURRENT_FOR_IMPEDANCE_MA = 0.05
+
+
+def impedance_kohm(current_ma: float, voltage_v: float, output_on: bool) -> float | None:
+    """Load impedance in kOhm (V / mA), or None when it cannot be measured:
+    output off, or too little current for the ratio to mean anything."""
+    if not output_on or abs(current_ma) < MIN_CURRENT_FOR_IMPEDANCE_MA:
+        return None
+    return abs(voltage_v / current_ma)
 
 
 @dataclass(frozen=True)
@@ -48,9 +58,9 @@ class TelemetryBuffer:
         }
 
     def append(
-        self, t: float, current_ma: float, voltage_v: float, target_ma: float
+        self, t: float, current_ma: float, voltage_v: float, target_ma: float, output_on: bool = True
     ) -> None:
-        impedance = voltage_v / current_ma if abs(current_ma) >= 0.01 else np.nan
+        impedance = impedance_kohm(current_ma, voltage_v, output_on)
         with self._lock:
             i = self._count
             if i == len(self._arrays["t"]):
@@ -60,7 +70,7 @@ class TelemetryBuffer:
             arrays["current_ma"][i] = current_ma
             arrays["voltage_v"][i] = voltage_v
             arrays["target_ma"][i] = target_ma
-            arrays["impedance_kohm"][i] = impedance  # V / mA = kOhm
+            arrays["impedance_kohm"][i] = np.nan if impedance is None else impedance
             self._count = i + 1
 
     def _grow(self) -> None:

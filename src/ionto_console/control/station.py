@@ -1,0 +1,161 @@
+"""The station: one board link, its live telemetry history, and its state.
+
+Qt-free. The GUI never receives a callback from here; it polls ``snapshot()``
+and reads ``buffer`` on a timer, and calls ``connect``/``disconnect`` as
+intents. Link listeners run on the link's reader thread and only store
+numbers, so they stay fast at 1000 Hz.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..drivers.board import messages as m
+from ..drivers.board.link import BoardLink, LinkState, TelemetryEvent
+from .board_time import BoardTimeline
+from .telemetry_buffer import TelemetryBuffer, impedance_kohm
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveValues:
+    """The latest telemetry, in display units."""
+
+    current_ma: float
+    voltage_v: float
+    target_ma: float
+    flags: m.Flags
+    latched_fault: int
+
+    @property
+    def output_on(self) -> bool:
+        return bool(self.flags & m.Flags.OUTPUT_ENABLED)
+
+    @property
+    def impedance_kohm(self) -> float | None:
+        return impedance_kohm(self.current_ma, self.voltage_v, self.output_on)
+
+
+@dataclass(frozen=True)
+class StationSnapshot:
+    """Everything the shell shows, copied at one instant."""
+
+    port: str | None
+    state: LinkState
+    reason: str
+    ident: m.Ident | None
+    live: LiveValues | None
+    telemetry_received: int
+    samples_lost: int
+    frames_dropped: int
+    last_fault: str = ""
+
+
+@dataclass
+class _Shared:
+    reason: str = "not connected"
+    live: LiveValues | None = None
+    last_fault: str = ""
+    timeline: BoardTimeline = field(default_factory=BoardTimeline)
+
+
+class Station:
+    """Composition of the board link with what the console displays."""
+
+    def __init__(self, link_factory: Callable[[str], BoardLink] = BoardLink) -> None:
+        self._link_factory = link_factory
+        self._link: BoardLink | None = None
+        self._port: str | None = None
+        self._shared = _Shared()
+        self._lock = threading.Lock()
+        self.buffer = TelemetryBuffer()
+
+    @property
+    def link(self) -> BoardLink | None:
+        return self._link
+
+    def connect(self, port: str) -> None:
+        """Open the board at ``port``; failures show up as state, never raise."""
+        self.disconnect()
+        self.buffer.clear()
+        self._port = port
+        with self._lock:
+            self._shared = _Shared(reason=f"connecting to {port}")
+        link = self._link_factory(port)
+        link.add_telemetry_listener(self._on_telemetry)
+        link.add_fault_listener(self._on_fault)
+        link.add_state_listener(self._on_state)
+        self._link = link
+        link.open(wait=False)  # never block the GUI; progress shows as state
+
+    def disconnect(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
+        with self._lock:
+            self._shared.reason = "not connected"
+            self._shared.live = None
+
+    def snapshot(self) -> StationSnapshot:
+        link = self._link
+        with self._lock:
+            shared = self._shared
+            reason, live, last_fault = shared.reason, shared.live, shared.last_fault
+        if link is None:
+            return StationSnapshot(self._port, LinkState.DISCONNECTED, reason, None, None, 0, 0, 0)
+        stats = link.stats
+        return StationSnapshot(
+            port=self._port,
+            state=link.state,
+            reason=link.reason,
+            ident=link.ident,
+            live=live,
+            telemetry_received=stats.telemetry_received,
+            samples_lost=stats.samples_lost,
+            frames_dropped=stats.frames_dropped,
+            last_fault=last_fault,
+        )
+
+    # --- listeners: run on the link's reader thread --------------------------
+
+    def _on_telemetry(self, event: TelemetryEvent) -> None:
+        msg = event.msg
+        live = LiveValues(
+            current_ma=msg.current_ua / 1000.0,
+            voltage_v=msg.voltage_mv / 1000.0,
+            target_ma=msg.target_ua / 1000.0,
+            flags=m.Flags(msg.flags),
+            latched_fault=msg.latched_fault,
+        )
+        shared = self._shared
+        t = shared.timeline.seconds(msg.board_time_us, rebooted=event.board_rebooted)
+        self.buffer.append(t, live.current_ma, live.voltage_v, live.target_ma, live.output_on)
+        with self._lock:
+            shared.live = live
+
+    def _on_fault(self, fault: m.Fault, host_time: float) -> None:
+        text = (
+            f"Board fault: {fault_name(fault.code)} at "
+            f"{time.strftime('%H:%M:%S')} (measured {fault.detail} µA)"
+        )
+        log.warning(text)
+        with self._lock:
+            self._shared.last_fault = text
+
+    def _on_state(self, state: LinkState, reason: str) -> None:
+        if state is not LinkState.CONNECTED:
+            with self._lock:
+                self._shared.live = None
+
+
+def fault_name(code: int) -> str:
+    """Plain words for an ICD fault code, including codes this revision does not know."""
+    try:
+        return m.FaultCode(code).name.replace("_", " ").lower()
+    except ValueError:
+        return f"unknown fault {code}"

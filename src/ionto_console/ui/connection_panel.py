@@ -1,0 +1,116 @@
+"""Board connection panel: choose a port, see the board's identity and state.
+
+It knows port choices only as opaque (key, label) pairs from the composition
+root, so it does not know whether a choice is USB, a pty or the simulator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
+
+from ..control.station import StationSnapshot
+from ..drivers.board.link import LinkState
+
+STATE_STYLE = {
+    LinkState.CONNECTED: "background:#e6f4ea; color:#1b5e20;",
+    LinkState.CONNECTING: "background:#fff8e1; color:#8d6e00;",
+    LinkState.DISCONNECTED: "background:#fdecea; color:#b71c1c;",
+}
+
+
+class ConnectionPanel(QGroupBox):
+    """Intents out (connect/disconnect/refresh), state in (``show``)."""
+
+    connect_requested = Signal(str)
+    disconnect_requested = Signal()
+    refresh_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Board", parent)
+        self.port_combo = QComboBox()
+        self.port_combo.setMinimumWidth(260)
+        self.refresh_button = QPushButton("Rescan")
+        self.connect_button = QPushButton("Connect")
+        self.disconnect_button = QPushButton("Disconnect")
+        self.state_label = QLabel("Not connected")
+        self.state_label.setObjectName("connection_state")
+        self.state_label.setStyleSheet("padding:6px; font-size:13pt; font-weight:bold;")
+        self.ident_label = QLabel("")
+        self.ident_label.setObjectName("board_ident")
+        self.calibration_label = QLabel("")
+        self.calibration_label.setObjectName("calibration_state")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Port"))
+        row.addWidget(self.port_combo, 1)
+        row.addWidget(self.refresh_button)
+        row.addWidget(self.connect_button)
+        row.addWidget(self.disconnect_button)
+        grid = QGridLayout(self)
+        grid.addLayout(row, 0, 0)
+        grid.addWidget(self.state_label, 1, 0)
+        grid.addWidget(self.ident_label, 2, 0)
+        grid.addWidget(self.calibration_label, 3, 0)
+        self.connect_button.clicked.connect(self._emit_connect)
+        self.disconnect_button.clicked.connect(self.disconnect_requested)
+        self.refresh_button.clicked.connect(self.refresh_requested)
+
+    def set_choices(self, choices: list[tuple[str, str]]) -> None:
+        current = self.port_combo.currentData()
+        self.port_combo.clear()
+        for key, label in choices:
+            self.port_combo.addItem(label, key)
+        index = self.port_combo.findData(current)
+        self.port_combo.setCurrentIndex(max(index, 0))
+
+    def _emit_connect(self) -> None:
+        key = self.port_combo.currentData()
+        if key is not None:
+            self.connect_requested.emit(key)
+
+    def show_snapshot(self, snap: StationSnapshot, calibration_interval_days: int, today: dt.date) -> None:
+        self.state_label.setStyleSheet(
+            "padding:6px; font-size:13pt; font-weight:bold; " + STATE_STYLE[snap.state]
+        )
+        self.state_label.setText(_state_text(snap))
+        ident = snap.ident if snap.state is LinkState.CONNECTED else None
+        if ident is None:
+            self.ident_label.setText("")
+            self.calibration_label.setText("")
+            return
+        self.ident_label.setText(
+            f"Serial {ident.serial_number} · firmware {ident.firmware} · protocol rev {ident.protocol_revision}"
+            f" · max {ident.hw_max_current_ua / 1000:.0f} mA · compliance {ident.compliance_mv / 1000:.0f} V"
+        )
+        text, ok = calibration_text(ident.cal_date, calibration_interval_days, today)
+        self.calibration_label.setText(text)
+        self.calibration_label.setStyleSheet("" if ok else "color:#b71c1c; font-weight:bold;")
+
+
+def _state_text(snap: StationSnapshot) -> str:
+    if snap.state is LinkState.CONNECTED:
+        return "Board connected"
+    if snap.state is LinkState.CONNECTING:
+        return f"Connecting… {snap.reason}"
+    return snap.reason[:1].upper() + snap.reason[1:] if snap.reason else "Board disconnected"
+
+
+def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date) -> tuple[str, bool]:
+    """One plain line about calibration, and whether it is still valid."""
+    if cal_date_unix <= 0:
+        return "Calibration: never calibrated. Treatments are blocked until an engineer calibrates it.", False
+    calibrated = dt.datetime.fromtimestamp(cal_date_unix, dt.timezone.utc).date()
+    due = calibrated + dt.timedelta(days=interval_days)
+    if today > due:
+        return f"Calibration lapsed on {due.isoformat()}. Treatments are blocked until it is recalibrated.", False
+    return f"Calibration valid until {due.isoformat()} (calibrated {calibrated.isoformat()})", True
