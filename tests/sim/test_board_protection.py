@@ -7,7 +7,7 @@ import pytest
 from ionto_console.drivers.board.framing import encode_frame
 from ionto_console.drivers.board.messages import (
     Ack, ClearFault, Fault, FaultCode, Flags, GetStatus, Heartbeat, MsgType, Output, SetLimits,
-    SetTarget, Stop, Telemetry,
+    SetTarget, Stop,
 )
 from ionto_console.drivers.sim.model import ResistorLoad
 
