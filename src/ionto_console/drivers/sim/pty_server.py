@@ -35,11 +35,13 @@ import time
 import tty
 from typing import Any, Callable
 
-from .board import SimulatedBoard
+from .board import BoardNvram, SimulatedBoard
 from .control import ControlServer, snapshot_dict
 from .model import Load, PhysicalModel, SkinElectrodeLoad, load_from_spec
 
 LINK_NAME = "ionto-board"
+#: How old the simulated factory calibration claims to be by default.
+FACTORY_CAL_AGE_S = 60 * 86_400
 MAX_PENDING_BYTES = 64 * 1024
 STALE_FLUSH_S = 1.0
 BATCH_S = 0.002
@@ -51,9 +53,17 @@ class SimulatedBoardServer:
     """A SimulatedBoard on a pty in real time, plus a fault-injection control socket."""
 
     def __init__(self, load: Load | None = None, serial_number: str = "SIM-00001", seed: int | None = None,
-                 link_dir: str | os.PathLike[str] | None = None, control_port: int = 0) -> None:
+                 link_dir: str | os.PathLike[str] | None = None, control_port: int = 0,
+                 factory_cal_date: int | None = None) -> None:
+        """``factory_cal_date`` (Unix s): the date the factory calibration claims.
+        By default 60 days ago, so the simulated station can treat; its
+        constants are still the deliberately wrong factory ones (gain 1,
+        offset 0), which a calibration run corrects. 0 = never calibrated."""
         self.model = PhysicalModel(load=load if load is not None else SkinElectrodeLoad(), seed=seed)
-        self.board = SimulatedBoard(self.model, serial_number=serial_number, now_s=0.0)
+        if factory_cal_date is None:
+            factory_cal_date = int(time.time()) - FACTORY_CAL_AGE_S
+        self.board = SimulatedBoard(self.model, serial_number=serial_number, now_s=0.0,
+                                    nvram=BoardNvram(cal_date=factory_cal_date))
         #: Guards the board: the I/O thread holds it while stepping, callers may too.
         self.lock = threading.RLock()
         self._rng = random.Random(seed)
