@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     link = BoardLink(url, reply_timeout_s=1.0)
     counter = _Counter()
     link.add_telemetry_listener(counter)
+    t_start = time.monotonic()
+    events: list[str] = []
+    link.add_state_listener(lambda state, reason: events.append(
+        f"{time.monotonic() - t_start:7.2f} s  {state.value}: {reason}"))
     try:
         link.open()
         if link.state is not LinkState.CONNECTED:
@@ -94,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         f"arrival gap ms      median {statistics.median(gaps_ms):.2f}, "
         f"p99 {gaps_ms[int(0.99 * (len(gaps_ms) - 1))]:.2f}, max {gaps_ms[-1]:.2f}"
     )
+    for line in events:
+        print(f"link event          {line}")
     print(f"process CPU         {100 * cpu / elapsed:.0f} % of one core (simulator included when local)")
     return 0
 

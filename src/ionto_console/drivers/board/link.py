@@ -49,6 +49,8 @@ _READ_POLL_S = 0.05
 #: A write that cannot complete in this time means the port is wedged.
 _WRITE_TIMEOUT_S = 0.5
 _HELLO_ATTEMPTS = 3
+#: A heartbeat this late means our own process was not scheduled (loaded host).
+_STARVED_S = 0.2
 _REPLY_TYPES = {
     m.MsgType.ACK: None,  # matched by the command byte it carries
     m.MsgType.NAK: None,
@@ -473,10 +475,13 @@ class BoardLink:
     def _serve(self, session: _Session) -> None:
         """Heartbeat on schedule and watch for silence until the session ends."""
         next_beat = time.monotonic()
+        watching_since = next_beat  # silence is only judged over time this thread was awake
         while True:
             next_beat += self.heartbeat_period
             now = time.monotonic()
             if next_beat < now:  # fell behind (loaded host): beat now, do not burst
+                if now - next_beat > _STARVED_S:
+                    watching_since = now  # the whole process was frozen, not the board silent
                 next_beat = now
             if session.dead.wait(next_beat - now) or self._closing.is_set():
                 return
@@ -484,12 +489,27 @@ class BoardLink:
                 self._send(session, m.Heartbeat(), waiter=False)
             except BoardDisconnected:
                 return
-            silent_for = time.monotonic() - session.last_rx
-            if self._silence_timeout is not None and silent_for > self._silence_timeout:
-                self._session_failed(
-                    session, f"board disconnected: no frame from {self.url} for {silent_for:.1f} s"
-                )
+            if self._is_silent(session, watching_since):
                 return
+
+    def _is_silent(self, session: _Session, watching_since: float) -> bool:
+        """True (and the session failed) when the open port brought nothing for too long.
+
+        Bytes still waiting in the port mean the reader is behind, not that the
+        board is gone: a starved reader must not cause a reconnect that then
+        really loses samples."""
+        if self._silence_timeout is None:
+            return False
+        silent_for = time.monotonic() - max(session.last_rx, watching_since)
+        if silent_for <= self._silence_timeout:
+            return False
+        try:
+            if session.port.in_waiting:
+                return False
+        except Exception:  # a dead port: the reader reports it with its own reason
+            return False
+        self._session_failed(session, f"board disconnected: no frame from {self.url} for {silent_for:.1f} s")
+        return True
 
     def _teardown(self, session: _Session) -> None:
         self._session_failed(session, session.reason or "port closed")
@@ -523,7 +543,8 @@ class BoardLink:
             if (state, reason) == (self._state, self._reason):
                 return
             self._state, self._reason = state, reason
-            log.info("board link %s: %s", state.value, reason)
+            level = logging.WARNING if "disconnected" in reason or "not found" in reason else logging.INFO
+            log.log(level, "board link %s: %s", state.value, reason)
             for cb in self._state_listeners:
                 self._call(cb, state, reason)
 
