@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..core.samples import BoardFault
 from ..drivers.board import messages as m
 from ..drivers.board.link import BoardLink, LinkState, TelemetryEvent
 from .board_time import BoardTimeline
@@ -153,9 +154,4 @@ class Station:
                 self._shared.live = None
 
 
-def fault_name(code: int) -> str:
-    """Plain words for an ICD fault code, including codes this revision does not know."""
-    try:
-        return m.FaultCode(code).name.replace("_", " ").lower()
-    except ValueError:
-        return f"unknown fault {code}"
+fault_name = BoardFault.describe

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.samples import IMPEDANCE_MIN_CURRENT_MA
+
 CHANNELS = ("t", "current_ma", "voltage_v", "target_ma", "impedance_kohm")
-#: Below this current, V/I is dominated by offset and noise, not by the load.
-MIN_CURRENT_FOR_IMPEDANCE_MA = 0.05
 
 
 def impedance_kohm(current_ma: float, voltage_v: float, output_on: bool) -> float | None:
     """Load impedance in kOhm (V / mA), or None when it cannot be measured:
     output off, or too little current for the ratio to mean anything."""
-    if not output_on or abs(current_ma) < MIN_CURRENT_FOR_IMPEDANCE_MA:
+    if not output_on or abs(current_ma) < IMPEDANCE_MIN_CURRENT_MA:
         return None
     return abs(voltage_v / current_ma)
 
