@@ -1,0 +1,85 @@
+"""Dose (charge) integration from the MEASURED current.
+
+WHY measured and not commanded: the dose the patient received is what
+flowed; a board lagging behind its target, at compliance, or pausing must not
+count as delivered. The integral is a trapezoid over the sample times, in
+mA·min. In pulsed DC the board reports the pulse amplitude, so each sample
+counts ``amplitude x duty``.
+
+The integrator also answers the question the engine needs to end on time:
+"if I start the ramp-down now, how much more charge flows?" A linear STOP
+ramp from I to 0 over T seconds carries ``I*T/2``; the command latency adds
+``I*latency``. Starting the ramp-down when delivered + that >= target means
+the target, and therefore the electrode rating, is never exceeded.
+"""
+
+from __future__ import annotations
+
+#: Below this mean current (mA) the remaining time is not estimated (it would be huge or infinite).
+MIN_CURRENT_FOR_ESTIMATE_MA = 0.05
+
+
+class DoseIntegrator:
+    """Running charge in mA·min with remaining dose and remaining time."""
+
+    def __init__(self, target_ma_min: float, cap_ma_min: float | None = None, duty: float = 1.0) -> None:
+        cap = target_ma_min if cap_ma_min is None else cap_ma_min
+        if not (target_ma_min > 0 and cap >= target_ma_min and 0 < duty <= 1):
+            raise ValueError("need 0 < target <= cap and 0 < duty <= 1")
+        self.target_ma_min = target_ma_min
+        self.cap_ma_min = cap
+        self.duty = duty
+        self._delivered_ma_s = 0.0
+        self._last_t: float | None = None
+        self._last_mean_ma = 0.0
+
+    def add(self, t: float, current_ma: float) -> float:
+        """Add one measured sample (amplitude in mA at time ``t`` s); returns delivered mA·min.
+
+        A sample older than the previous one is ignored for the integral (it
+        cannot be placed on the time axis) but still updates the present current.
+        """
+        mean = abs(current_ma) * self.duty
+        if self._last_t is not None and t > self._last_t:
+            self._delivered_ma_s += 0.5 * (mean + self._last_mean_ma) * (t - self._last_t)
+        if self._last_t is None or t >= self._last_t:
+            self._last_t = t
+        self._last_mean_ma = mean
+        return self.delivered_ma_min
+
+    @property
+    def delivered_ma_min(self) -> float:
+        return self._delivered_ma_s / 60.0
+
+    @property
+    def remaining_ma_min(self) -> float:
+        return max(self.target_ma_min - self.delivered_ma_min, 0.0)
+
+    @property
+    def reached(self) -> bool:
+        return self.delivered_ma_min >= self.target_ma_min
+
+    @property
+    def over_cap(self) -> bool:
+        """True if the electrode rating has been reached (the engine must never let this happen)."""
+        return self.delivered_ma_min >= self.cap_ma_min
+
+    @property
+    def present_mean_ma(self) -> float:
+        """The latest measured current, averaged over the pulse (amplitude x duty)."""
+        return self._last_mean_ma
+
+    def remaining_time_s(self) -> float | None:
+        """Remaining dose at the present current, in seconds; None when (almost) no current flows."""
+        if self._last_mean_ma < MIN_CURRENT_FOR_ESTIMATE_MA:
+            return None
+        return self.remaining_ma_min / self._last_mean_ma * 60.0
+
+    def stop_charge_ma_min(self, ramp_down_s: float, latency_s: float = 0.0) -> float:
+        """Charge still flowing if a linear ramp-down of ``ramp_down_s`` starts after ``latency_s``."""
+        return self._last_mean_ma * (latency_s + ramp_down_s / 2.0) / 60.0
+
+    def should_end(self, ramp_down_s: float, latency_s: float = 0.0) -> bool:
+        """Start the ramp-down now, so that target (and cap) are met but not exceeded."""
+        projected = self.delivered_ma_min + self.stop_charge_ma_min(ramp_down_s, latency_s)
+        return projected >= self.target_ma_min
