@@ -214,3 +214,14 @@ def test_measurement_cannot_be_set_and_transcript_catches_extra_commands() -> No
     with pytest.raises(AssertionError, match="not finished"):
         with expected_protocol(KeysightDmm, connect_pairs(DMM_IDN) + [("READ?", "1")]):
             pass
+
+
+def test_error_queue_that_never_empties_still_ends_in_an_instrument_error() -> None:
+    from ionto_console.drivers.bench.scpi import MAX_ERROR_DRAIN
+
+    pairs = connect_pairs(DMM_IDN) + [("CONF:VOLT:DC AUTO", None)] + [
+        ("SYST:ERR?", '-310,"System error"')] * MAX_ERROR_DRAIN
+    with expected_protocol(KeysightDmm, pairs) as dmm:
+        with pytest.raises(InstrumentError) as info:
+            dmm.configure_voltage_dc()
+    assert info.value.codes == [-310] * MAX_ERROR_DRAIN
