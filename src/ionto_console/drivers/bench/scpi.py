@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Generic, Mapping, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Mapping, Self, TypeVar
 
 import pyvisa
 from pyvisa import constants
@@ -242,6 +242,10 @@ class ScpiInstrument:
     Subclasses set ``SUPPORTED_MODELS`` (substrings of the ``*IDN?`` model
     field); an instrument that identifies as something else raises
     ``WrongInstrument`` at connect, before any setting is sent.
+
+    After an ``InstrumentTimeout`` a slow instrument may still send the late
+    reply, which the next query would read: treat the connection as suspect
+    (stop the run, reopen) rather than carrying on with it.
     """
 
     SUPPORTED_MODELS: ClassVar[tuple[str, ...]] = ()
@@ -269,7 +273,7 @@ class ScpiInstrument:
         except (VisaIOError, OSError):
             pass  # closing a dead connection must not hide why it died
 
-    def __enter__(self) -> "ScpiInstrument":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
