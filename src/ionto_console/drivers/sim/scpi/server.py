@@ -24,6 +24,7 @@ class _Handler(socketserver.StreamRequestHandler):
             server.conns.add(self.connection)
         try:
             while True:
+                _quick_ack(self.connection)
                 line = self.rfile.readline(MAX_LINE)
                 if not line:
                     return
@@ -35,6 +36,17 @@ class _Handler(socketserver.StreamRequestHandler):
         finally:
             with server.conn_lock:
                 server.conns.discard(self.connection)
+
+
+def _quick_ack(conn: socket.socket) -> None:
+    """ACK at once (Linux): the host's Nagle algorithm holds its next small write until our ACK,
+    and a delayed ACK would make every write-then-query pair (a setting + ``SYST:ERR?``) cost ~40 ms."""
+    quick_ack = getattr(socket, "TCP_QUICKACK", None)
+    if quick_ack is not None:
+        try:
+            conn.setsockopt(socket.IPPROTO_TCP, quick_ack, 1)
+        except OSError:
+            pass
 
 
 class _Server(socketserver.ThreadingTCPServer):
