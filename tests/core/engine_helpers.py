@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
+from ionto_console.core.engine import (
+    Configure,
+    CutOutput,
+    EnableOutput,
+    RampStop,
+    SetPolarity,
+    SetTarget,
+    TreatmentEngine,
+)
 from ionto_console.core.protocols import Protocol
 from ionto_console.core.samples import Sample
 
@@ -53,3 +64,126 @@ def sample(t: float, current: float, *, target: float | None = None, voltage: fl
     """A sample on a 5 kΩ load unless the voltage is given."""
     return Sample(t=t, current_ma=current, voltage_v=current * 5.0 if voltage is None else voltage,
                   target_ma=current if target is None else target, output_on=on, **kw)
+
+
+# --- a fake board in fake time, for engine tests ---------------------------------------
+
+
+def skin_kohm(t: float) -> float:
+    """Electrodes on skin: ~30 kΩ falling to 3 kΩ as the skin hydrates (tau 2 min)."""
+    return 3.0 + 27.0 * math.exp(-t / 120.0)
+
+
+def tray_kohm(t: float) -> float:
+    return 1.65 + 10.5 * math.exp(-t / 90.0)
+
+
+@dataclass
+class FakeBoard:
+    """Obeys the ICD output rules (slew limit, STOP ramp, OUTPUT 0 cut, BUSY on polarity) on a load."""
+
+    load_kohm: Callable[[float], float] = skin_kohm
+    compliance_v: float = 90.0
+    enabled: bool = False
+    output: float = 0.0
+    target: float = 0.0
+    slew: float = 0.1
+    max_ma: float = 4.0
+    anode: bool = False
+    fault: int = 0
+    stop: tuple[float, float, float] | None = None
+    t: float = 0.0
+    polarity_log: list[tuple[float, bool]] = field(default_factory=list)
+
+    def apply(self, commands, t: float) -> None:
+        self._advance(t)
+        for c in commands:
+            if isinstance(c, Configure):
+                assert not self.enabled, "SET_LIMITS while enabled would be NAK BUSY"
+                self.slew, self.max_ma = c.slew_ua_s / 1000.0, c.max_ua / 1000.0
+            elif isinstance(c, SetPolarity):
+                assert not self.enabled, "SET_POLARITY while the output is enabled"
+                self.anode = c.anode
+                self.polarity_log.append((t, c.anode))
+            elif isinstance(c, SetTarget):
+                assert c.ua <= self.max_ma * 1000 + 1e-6, "SET_TARGET above the limit"
+                self.target = c.ua / 1000.0
+            elif isinstance(c, EnableOutput):
+                if not self.fault:
+                    self.enabled, self.output = True, 0.0
+            elif isinstance(c, RampStop):
+                if self.enabled:
+                    self.stop = (t, self.output, c.ms / 1000.0)
+            elif isinstance(c, CutOutput):
+                self.enabled, self.output, self.target, self.stop = False, 0.0, 0.0, None
+            else:  # pragma: no cover
+                raise AssertionError(f"unknown command {c!r}")
+
+    def _advance(self, t: float) -> None:
+        dt = max(t - self.t, 0.0)
+        self.t = max(t, self.t)
+        if not self.enabled:
+            self.output = 0.0
+        elif self.stop is not None:
+            t0, start, ramp = self.stop
+            self.output = 0.0 if ramp <= 0 else max(start * (1 - (t - t0) / ramp), 0.0)
+            if self.output <= 0.0:
+                self.enabled, self.stop, self.target = False, None, 0.0
+        elif self.target > self.output:
+            self.output = min(self.target, self.output + self.slew * dt)
+        else:
+            self.output = max(self.target, self.output - self.slew * dt)
+
+    def sample(self, t: float) -> Sample:
+        self._advance(t)
+        z = self.load_kohm(t)
+        current = self.output
+        at_compliance = False
+        if math.isinf(z):
+            driving = self.enabled and self.output > 0.0  # no current asked for: no voltage either
+            current, voltage, at_compliance = 0.0, self.compliance_v if driving else 0.0, driving
+        else:
+            voltage = current * z
+            if voltage > self.compliance_v:
+                current, voltage, at_compliance = self.compliance_v / z, self.compliance_v, True
+        return Sample(t=t, current_ma=current, voltage_v=voltage, target_ma=self.target, output_on=self.enabled,
+                      at_compliance=at_compliance, stop_ramp=self.stop is not None, fault_code=self.fault,
+                      anode=self.anode)
+
+
+@dataclass
+class Run:
+    """Engine + fake board + a clock: samples at ``rate_hz``, ticks at ``tick_hz``, all commands logged."""
+
+    engine: TreatmentEngine
+    board: FakeBoard
+    rate_hz: float = 100.0
+    tick_hz: float = 20.0
+    t: float = 0.0
+    log: list[tuple[float, object]] = field(default_factory=list)
+    states: list[tuple[float, object]] = field(default_factory=list)
+    _next_tick: float = 0.0
+
+    def send(self, commands, t: float | None = None) -> None:
+        t = self.t if t is None else t
+        self.log.extend((t, c) for c in commands)
+        self.board.apply(commands, t)
+        self.states.append((t, self.engine.state))
+
+    def intent(self, name: str, *args) -> None:
+        self.send(getattr(self.engine, name)(*args, self.t))
+
+    def advance(self, seconds: float, until: Callable[[], bool] | None = None) -> None:
+        end = self.t + seconds
+        dt = 1.0 / self.rate_hz
+        while self.t < end - 1e-12:
+            self.t = round(self.t + dt, 9)
+            self.send(self.engine.on_sample(self.board.sample(self.t)))
+            if self.t >= self._next_tick:
+                self._next_tick = self.t + 1.0 / self.tick_hz
+                self.send(self.engine.on_tick(self.t))
+            if until is not None and until():
+                return
+
+    def commands(self, kind) -> list[tuple[float, object]]:
+        return [(t, c) for t, c in self.log if isinstance(c, kind)]

@@ -194,3 +194,10 @@ def test_no_trip_inside_every_window(noise, z, target):
     for i, n in enumerate(noise):
         current = target + n * min(1.0, target)
         assert locks.check(sample(t + i / RATE, current, target=target, voltage=current * z, anode=False)) == []
+
+
+def test_open_circuit_at_a_tiny_level_is_not_mistaken_for_compliance():
+    """Electrode lifted while the ramp is still near zero: voltage limit, no current -> open circuit."""
+    locks = Interlocks(InterlockLimits.from_protocol(make_protocol()))
+    trips = locks.check(sample(0.0, 0.0, target=0.04, voltage=90.0, at_compliance=True))
+    assert kinds(trips) == {TripKind.OPEN_CIRCUIT} and trips[0].action is TripAction.CUT

@@ -208,7 +208,12 @@ class Interlocks:
         if s.stop_ramp:
             return  # the board is ramping down on purpose: no deviation or collapse judgement
         expected = self._model_ma
-        if expected >= lim.collapse_min_ma and current < lim.collapse_fraction * expected:
+        # Collapse: the current is gone although the output should carry it; at the voltage
+        # limit with (almost) no current it is an open circuit whatever the level (ICD rule 3).
+        collapsed = expected >= lim.collapse_min_ma and current < lim.collapse_fraction * expected
+        if s.at_compliance and current < lim.collapse_fraction * max(expected, s.target_ma):
+            collapsed = True
+        if collapsed:
             trips.append(Trip(TripKind.OPEN_CIRCUIT, TripAction.CUT,
                               f"Open circuit: electrode contact lost (current fell to {current:.2f} mA, "
                               f"expected {expected:.2f} mA)", s.t, evidence))
