@@ -233,3 +233,22 @@ def test_every_library_protocol_runs_to_completion(protocol):
     therapist_raises_to_max(run, every_s=10.0)
     assert run.engine.state is S.COMPLETE, run.engine.snapshot()
     assert run.engine.dose.delivered_ma_min <= protocol.dose_target_ma_min <= protocol.dose_cap_ma_min
+
+
+def test_prechecks_ignore_gaps_but_not_board_faults():
+    engine = TreatmentEngine(make_protocol())
+    engine.prepare(0.0)
+    assert engine.on_sample(sample(0.1, 0.0, on=False)) == []
+    assert engine.on_sample(sample(30.0, 0.0, on=False)) == []  # the checklist took a while
+    assert engine.state is S.PRECHECKS
+    assert engine.on_sample(sample(30.01, 0.0, on=False, fault_code=5)) == [CutOutput()]
+    assert engine.state is S.FAULTED and "self test" in engine.snapshot().active_trip.message
+
+
+def test_ramp_is_locked_once_the_ramp_down_begins():
+    run = started()
+    run.advance(10.0)
+    run.intent("end_early")
+    assert run.engine.ramp.locked
+    with pytest.raises(IllegalTransition):
+        run.engine.step_up(run.t)

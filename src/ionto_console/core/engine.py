@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from .dose import DoseIntegrator
-from .interlocks import InterlockLimits, Interlocks, Trip, TripAction, worst
+from .interlocks import InterlockLimits, Interlocks, Trip, TripAction, TripKind, worst
 from .protocols import Protocol
 from .ramp import RampLimiter
 from .samples import Sample
@@ -326,6 +326,7 @@ class TreatmentEngine:
         """Therapist ends before the dose: ramp down over the protocol's ramp-down time."""
         self._transition(lambda t: self.session.begin_ramp_down(t, "ended early"), now)
         self._end_by_dose = False
+        self._end(now)
         return self._ramp_stop(now, round(self.protocol.ramp_down_s * 1000))
 
     def stop(self, reason: SideEffect | StopCause, text: str, now: float) -> list[Command]:
@@ -367,6 +368,10 @@ class TreatmentEngine:
         commands: list[Command] = []
         if state is SessionState.PRECHECKS or state.output_active:
             trips = self.interlocks.check(sample)
+            if state is SessionState.PRECHECKS:
+                # Output still off: only a latched board fault matters (a gap while the
+                # therapist fills in the checklist is no danger; ``start`` re-arms the clock).
+                trips = [trip for trip in trips if trip.kind is TripKind.BOARD_FAULT]
             if trips:
                 commands += self._handle_trips(trips, now)
                 if self.state.terminal:
@@ -434,6 +439,7 @@ class TreatmentEngine:
         self._events.append(DoseReached(now, self.dose.delivered_ma_min, projected, self.dose.target_ma_min))
         self._transition(lambda t: self.session.begin_ramp_down(t, "dose reached"), now)
         self._end_by_dose = True
+        self._end(now)
         return self._ramp_stop(now, round(self.protocol.ramp_down_s * 1000))
 
     def _begin_reversal(self, now: float) -> list[Command]:
