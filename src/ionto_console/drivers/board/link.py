@@ -252,6 +252,15 @@ class BoardLink:
         A board reboot is reported as ``(CONNECTED, "board rebooted: ...")``."""
         self._state_listeners += (cb,)
 
+    def remove_listener(self, cb: Callable[..., None]) -> None:
+        """Forget ``cb`` wherever it was added (a controller leaving at the end of its session).
+
+        The listener tuples are replaced, never mutated, so the reader thread
+        iterating the old tuple is unaffected."""
+        self._telemetry_listeners = tuple(x for x in self._telemetry_listeners if x != cb)
+        self._fault_listeners = tuple(x for x in self._fault_listeners if x != cb)
+        self._state_listeners = tuple(x for x in self._state_listeners if x != cb)
+
     def open(self, *, wait: bool = True) -> None:
         """Start connecting; never raises for a missing or silent board.
 

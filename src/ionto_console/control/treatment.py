@@ -1,0 +1,332 @@
+"""TreatmentController: runs one treatment engine on its own thread against a board link.
+
+Why this shape (DESIGN section 2):
+- Every telemetry sample goes from the link's reader thread into a queue and
+  is run through the engine (interlocks, dose, ramp) on the controller thread;
+  whatever commands the engine returns go to the board from that thread. The
+  Qt event loop is never in this path.
+- ``stop(reason)`` is callable from any thread. It writes STOP (side effect)
+  or OUTPUT 0 (emergency) to the port at once from the caller's thread via
+  ``BoardLink.write_now``, then tells the engine. A busy GUI or a busy
+  controller thread cannot delay the stop.
+- Commands that end current (STOP, OUTPUT 0) are written without waiting;
+  the others are requests that must be ACKed. A refused or unanswered command
+  during a session interrupts it and cuts the output: the console never keeps
+  treating on a board whose state it no longer knows.
+- The GUI polls ``snapshot()`` and reads ``history``; it never gets a callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Protocol as TypingProtocol
+
+from ..core import engine as e
+from ..core.samples import Sample
+from ..core.session import EMERGENCY, IllegalTransition, SessionState, SideEffect, StopCause
+from ..drivers.board import messages as m
+from ..drivers.board.errors import BoardError, BoardDisconnected
+from ..drivers.board.link import BoardLink, LinkState, TelemetryEvent
+from .samples import SampleConverter
+from .telemetry_buffer import TelemetryBuffer
+
+log = logging.getLogger(__name__)
+
+#: The engine's tick: setpoint updates and the lost-telemetry check (200 ms) need it well below that.
+TICK_S = 0.02
+#: Telemetry rate during a treatment: one sample every 5 ms to the interlocks.
+TREATMENT_RATE_HZ = 200
+#: SET_WAVEFORM needs in-range pulse fields even for DC, where the board ignores them.
+DC_PLACEHOLDER_WAVEFORM = (1000, 50)
+
+
+class SessionSink(TypingProtocol):
+    """Where samples and engine events go for the record (records layer)."""
+
+    def add_sample(self, sample: Sample) -> None: ...
+
+    def add_events(self, events: list[e.EngineEvent]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Marker:
+    """An event drawn on the plots, on the session's time axis (seconds since start)."""
+
+    t: float
+    label: str
+    kind: str  # "action", "trip", "stop", "state"
+
+
+def to_messages(command: e.Command, rate_hz: int) -> list[m.Message]:
+    """One engine command as the ICD messages that carry it out."""
+    if isinstance(command, e.Configure):
+        freq, duty = (command.frequency_hz, command.duty_pct) if command.pulsed else DC_PLACEHOLDER_WAVEFORM
+        return [
+            m.SetLimits(command.max_ua, command.slew_ua_s, command.watchdog_ms),
+            m.SetWaveform(int(m.WaveformMode.PULSED_DC if command.pulsed else m.WaveformMode.DC), freq, duty),
+            m.SetRate(rate_hz),
+        ]
+    if isinstance(command, e.SetPolarity):
+        return [m.SetPolarity(int(m.Polarity.ANODE if command.anode else m.Polarity.CATHODE))]
+    if isinstance(command, e.SetTarget):
+        return [m.SetTarget(command.ua)]
+    if isinstance(command, e.EnableOutput):
+        return [m.Output(1)]
+    if isinstance(command, e.RampStop):
+        return [m.Stop(command.ms)]
+    if isinstance(command, e.CutOutput):
+        return [m.Output(0)]
+    raise TypeError(f"unknown engine command {command!r}")
+
+
+def _ends_current(msg: m.Message) -> bool:
+    return isinstance(msg, m.Stop) or (isinstance(msg, m.Output) and msg.enable == 0)
+
+
+class TreatmentController:
+    """Owns one ``TreatmentEngine`` and the thread that runs it."""
+
+    def __init__(
+        self,
+        link: BoardLink,
+        engine: e.TreatmentEngine,
+        *,
+        sink: SessionSink | None = None,
+        rate_hz: int = TREATMENT_RATE_HZ,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.link = link
+        self.engine = engine
+        self.history = TelemetryBuffer()
+        self._sink = sink
+        self._rate_hz = rate_hz
+        self._clock = clock
+        self._queue: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self._converter = SampleConverter()
+        self._lock = threading.Lock()
+        self._snapshot = engine.snapshot(clock())
+        self._markers: list[Marker] = []
+        self._message = ""
+        self._t0: float | None = None
+        self._thread: threading.Thread | None = None
+        self._running = threading.Event()
+        self._wire_stop_sent: tuple[float, m.Message] | None = None
+        link.add_telemetry_listener(self._on_telemetry)
+        link.add_state_listener(self._on_link_state)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def start_thread(self) -> None:
+        if self._thread is not None:
+            return
+        self._running.set()
+        self._thread = threading.Thread(target=self._run, name="treatment-controller", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """End the thread. If a session is still active it is interrupted and the output cut first."""
+        if self._thread is None:
+            return
+        self._queue.put(("intent", ("interrupt", "console closed during the session")))
+        self._queue.put(("quit", None))
+        self._thread.join(timeout)
+        self._thread = None
+        self.link.remove_listener(self._on_telemetry)
+        self.link.remove_listener(self._on_link_state)
+
+    # --- intents (any thread) ---------------------------------------------------
+
+    def prepare(self) -> None:
+        self._intent("prepare")
+
+    def start(self) -> None:
+        self._intent("start")
+
+    def step_up(self) -> None:
+        self._intent("step_up")
+
+    def step_down(self) -> None:
+        self._intent("step_down")
+
+    def pause(self) -> None:
+        self._intent("pause")
+
+    def resume(self) -> None:
+        self._intent("resume")
+
+    def end_early(self) -> None:
+        self._intent("end_early")
+
+    def stop(self, reason: SideEffect | StopCause, text: str = "") -> None:
+        """Stop now, from any thread: the command is on the wire before this returns."""
+        message: m.Message = m.Output(0) if reason is EMERGENCY else m.Stop(self.engine.quick_ramp_ms)
+        try:
+            self.link.write_now(message)
+            self._wire_stop_sent = (self._clock(), message)
+        except BoardError as exc:
+            # No link: nothing can be written; the board's watchdog ends the output.
+            log.warning("stop could not be written (%s); the board watchdog will end the output", exc)
+        self._queue.put(("intent", ("stop", reason, text)))
+
+    def _intent(self, name: str) -> None:
+        self._queue.put(("intent", (name,)))
+
+    # --- what the GUI reads -----------------------------------------------------
+
+    def snapshot(self) -> e.Snapshot:
+        with self._lock:
+            return self._snapshot
+
+    def message(self) -> str:
+        """The last refusal or failure in plain words ("" when none)."""
+        with self._lock:
+            return self._message
+
+    def markers(self, since: int = 0) -> list[Marker]:
+        with self._lock:
+            return self._markers[since:]
+
+    def session_time(self, t: float) -> float:
+        return 0.0 if self._t0 is None else t - self._t0
+
+    # --- link listeners (reader thread: quick) -------------------------------------
+
+    def _on_telemetry(self, event: TelemetryEvent) -> None:
+        self._queue.put(("sample", event))
+
+    def _on_link_state(self, state: LinkState, reason: str) -> None:
+        if state is LinkState.DISCONNECTED or reason.startswith("board rebooted"):
+            self._queue.put(("intent", ("interrupt", reason)))
+
+    # --- controller thread ----------------------------------------------------------
+
+    def _run(self) -> None:
+        next_tick = self._clock()
+        while self._running.is_set():
+            timeout = max(next_tick - self._clock(), 0.0)
+            try:
+                kind, payload = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                kind, payload = "tick", None
+            try:
+                if kind == "quit":
+                    break
+                if kind == "sample":
+                    self._handle_sample(payload)  # type: ignore[arg-type]
+                elif kind == "intent":
+                    self._handle_intent(payload)  # type: ignore[arg-type]
+                now = self._clock()
+                if now >= next_tick:
+                    self._execute(self.engine.on_tick(now))
+                    next_tick = now + TICK_S
+                self._publish()
+            except Exception:  # the controller thread must never die with current flowing
+                log.exception("treatment controller error; cutting the output")
+                self._emergency_cut("internal error in the treatment controller")
+        self._running.clear()
+
+    def _handle_sample(self, event: TelemetryEvent) -> None:
+        sample = self._converter.convert(event)
+        if self._t0 is None:
+            self._t0 = sample.t
+        self.history.append(
+            sample.t - self._t0, sample.current_ma, sample.voltage_v, sample.target_ma, sample.output_on
+        )
+        self._execute(self.engine.on_sample(sample))
+        if self._sink is not None and self.engine.state is not SessionState.IDLE:
+            self._sink.add_sample(sample)
+
+    def _handle_intent(self, payload: tuple) -> None:
+        name, *args = payload
+        now = self._clock()
+        try:
+            if name == "stop":
+                reason, text = args
+                commands = self.engine.stop(reason, text, now)
+            elif name == "interrupt":
+                if self.engine.state is SessionState.IDLE:
+                    return
+                commands = self.engine.interrupt(args[0], now)
+            else:
+                commands = getattr(self.engine, name)(now)
+        except (IllegalTransition, ValueError, RuntimeError) as exc:
+            self._set_message(str(exc))
+            return
+        self._set_message("")
+        self._execute(commands)
+
+    def _execute(self, commands: list[e.Command]) -> None:
+        for command in commands:
+            for msg in to_messages(command, self._rate_hz):
+                if _ends_current(msg):
+                    self._write_stop(msg)
+                    continue
+                try:
+                    self.link.request(msg)
+                except BoardError as exc:
+                    self._command_failed(msg, exc)
+                    return
+
+    def _write_stop(self, msg: m.Message) -> None:
+        sent = self._wire_stop_sent
+        if sent is not None and sent[1] == msg and self._clock() - sent[0] < 0.05:
+            return  # stop() already put this exact command on the wire just now
+        try:
+            self.link.write_now(msg)
+        except BoardDisconnected as exc:
+            log.warning("could not write %s: %s (board watchdog ends the output)", type(msg).__name__, exc)
+
+    def _command_failed(self, msg: m.Message, exc: BoardError) -> None:
+        text = f"The board did not accept a command ({exc}). The output was switched off."
+        log.warning(text)
+        self._set_message(text)
+        if self.engine.state.output_active or self.engine.state is SessionState.PRECHECKS:
+            self._execute_cut(self.engine.interrupt(f"board command failed: {exc}", self._clock()))
+        else:
+            self._write_stop(m.Output(0))
+
+    def _execute_cut(self, commands: list[e.Command]) -> None:
+        for command in commands:
+            for msg in to_messages(command, self._rate_hz):
+                if _ends_current(msg):
+                    self._write_stop(msg)
+
+    def _emergency_cut(self, detail: str) -> None:
+        self._write_stop(m.Output(0))
+        try:
+            self.engine.interrupt(detail, self._clock())
+        except Exception:
+            log.exception("engine could not record the interruption")
+        self._set_message(f"Output switched off: {detail}.")
+
+    def _set_message(self, text: str) -> None:
+        with self._lock:
+            self._message = text
+
+    def _publish(self) -> None:
+        events = self.engine.drain_events()
+        snapshot = self.engine.snapshot(self._clock())
+        markers = [marker for event in events if (marker := self._marker(event)) is not None]
+        with self._lock:
+            self._snapshot = snapshot
+            self._markers.extend(markers)
+        if events and self._sink is not None:
+            self._sink.add_events(events)
+
+    def _marker(self, event: e.EngineEvent) -> Marker | None:
+        t = self.session_time(event.t)
+        if isinstance(event, e.TherapistAction):
+            return Marker(t, f"{event.action.replace('_', ' ')} {event.level_ma:.1f} mA", "action")
+        if isinstance(event, e.TripRecorded):
+            return Marker(t, event.trip.message, "trip")
+        if isinstance(event, e.StopRecorded):
+            return Marker(t, event.reason.label, "stop")
+        if isinstance(event, e.DoseReached):
+            return Marker(t, "dose reached", "state")
+        if isinstance(event, e.PolarityReversed):
+            return Marker(t, "polarity reversed", "state")
+        return None
