@@ -1,0 +1,169 @@
+"""Append-only audit trail, each entry chained to the previous one by SHA-256.
+
+WHY a hash chain: an entry's hash covers its own canonical content *and* the
+previous entry's hash, so editing any stored entry, deleting one from the
+middle, or reordering them breaks the chain at that entry, and
+``verify_audit`` names it. (Removing the newest entries leaves a valid
+shorter chain; ``AuditVerdict.head_hash`` is what a clinic writes down or
+exports to detect that.)
+
+``append_audit`` must be called inside the same write transaction as the
+change it describes (``Database.write()``): either both are stored or
+neither. The chain tail is read and extended under the write lock (SQLite
+``BEGIN IMMEDIATE``; a PostgreSQL advisory lock), and ``seq`` is unique, so
+two stations can never fork the chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from .models import AuditEntry
+
+GENESIS_HASH = "0" * 64
+#: Arbitrary constant naming the PostgreSQL advisory lock that serializes audit appends.
+_PG_AUDIT_LOCK = 0x10A7_0001
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("audit payload datetimes must be timezone-aware")
+        return value.astimezone(dt.timezone.utc).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"not serializable in the audit trail: {type(value).__name__}")
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8, no NaN (WHY: the hash must be reproducible)."""
+    return json.dumps(value, default=_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def entry_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
+    payload = prev_hash + "\n" + canonical_json(dict(fields))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
+    """The stored columns an entry's hash covers (everything but id and the hash itself)."""
+    return {
+        "seq": entry.seq, "at": entry.at, "who": entry.who, "action": entry.action, "entity": entry.entity,
+        "entity_id": entry.entity_id, "before": entry.before, "after": entry.after, "why": entry.why,
+    }
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _lock_tail(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_AUDIT_LOCK})
+
+
+def append_audit(
+    session: Session,
+    *,
+    who: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Any = None,
+    after: Any = None,
+    why: str = "",
+    at: dt.datetime | None = None,
+) -> AuditEntry:
+    """Append one chained entry in the caller's transaction (flushes so ``seq`` conflicts show now)."""
+    if not who.strip():
+        raise ValueError("every audit entry needs who did it")
+    _lock_tail(session)
+    tail = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, prev = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
+    when = (at or utc_now()).astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    entry = AuditEntry(
+        seq=seq, at=when, who=who, action=action, entity=entity, entity_id=str(entity_id),
+        before=canonical_json(before), after=canonical_json(after), why=why, prev_hash=prev,
+    )
+    entry.hash = entry_hash(prev, _hashed_fields(entry))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditVerdict:
+    """Result of walking the chain; ``first_broken_entry_id`` is the audit_log id where it breaks."""
+
+    ok: bool
+    first_broken_entry_id: int | None
+    reason: str
+    entries: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS_HASH
+
+
+def verify_audit(db: Any) -> AuditVerdict:
+    """Recompute every hash in order; report the first entry that does not match its stored content or chain.
+
+    Streams the log (``yield_per``) so a long trail does not load into memory at once.
+    """
+    with db.read() as session:
+        prev_hash = GENESIS_HASH
+        expected_seq = 1
+        count = 0
+        stream = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000))
+        for entry in stream.scalars():
+            count += 1
+            if entry.seq != expected_seq:
+                missing = "deleted" if entry.seq > expected_seq else "duplicated or reordered"
+                return AuditVerdict(False, entry.id, f"entry {entry.id}: sequence {entry.seq} follows "
+                                    f"{expected_seq - 1}; an entry before it was {missing}", count - 1,
+                                    expected_seq - 1, prev_hash)
+            if entry.prev_hash != prev_hash:
+                return AuditVerdict(False, entry.id, f"entry {entry.id}: does not link to the entry before it "
+                                    "(an earlier entry was removed or replaced)", count - 1, expected_seq - 1,
+                                    prev_hash)
+            if entry_hash(prev_hash, _hashed_fields(entry)) != entry.hash:
+                return AuditVerdict(False, entry.id, f"entry {entry.id}: content does not match its hash "
+                                    "(the entry was edited)", count - 1, expected_seq - 1, prev_hash)
+            prev_hash = entry.hash
+            expected_seq += 1
+        return AuditVerdict(True, None, f"{count} entries, chain intact", count, expected_seq - 1, prev_hash)
+
+
+def audit_history(db: Any, entity: str | None = None, entity_id: object | None = None) -> list[dict[str, Any]]:
+    """Entries (optionally of one record) as plain dicts with before/after decoded, oldest first."""
+    with db.read() as session:
+        query = select(AuditEntry).order_by(AuditEntry.seq)
+        if entity is not None:
+            query = query.where(AuditEntry.entity == entity)
+        if entity_id is not None:
+            query = query.where(AuditEntry.entity_id == str(entity_id))
+        return [
+            {"id": e.id, "seq": e.seq, "at": e.at, "who": e.who, "action": e.action, "entity": e.entity,
+             "entity_id": e.entity_id, "before": json.loads(e.before), "after": json.loads(e.after),
+             "why": e.why, "hash": e.hash}
+            for e in session.scalars(query)
+        ]
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """NaN/inf cannot go into canonical JSON; the audit records them as null."""
+    return None if value is None or not math.isfinite(value) else value

@@ -1,0 +1,222 @@
+"""Opening the records database: default location, engine settings, migrations.
+
+WHY open_database does so much at once: the console must know *before* a
+treatment starts that it can keep the record. Opening checks the file is a
+database, that it is not locked, brings the schema to the current Alembic
+head and (for SQLite) turns on WAL and foreign keys. Any failure becomes a
+``RecordsUnavailable`` with a plain message, and the console refuses to
+treat.
+
+SQLite (default, one station): a file in the user's data directory, WAL so
+the browser can read while the sample writer commits, and ``BEGIN IMMEDIATE``
+for write transactions so two writers queue on the lock instead of failing
+halfway (the audit chain reads its tail and appends in one transaction).
+
+PostgreSQL (clinic-wide, several stations): pass
+``postgresql+psycopg://user:password@host/ionto`` (psycopg 3). The audit
+append takes a transaction-scoped advisory lock so stations append in turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import RecordsUnavailable, plain_message
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "ionto-console"
+DB_FILENAME = "records.sqlite3"
+#: Seconds a SQLite writer waits for the lock before reporting "locked".
+SQLITE_BUSY_TIMEOUT_S = 10.0
+#: At open, a shorter wait: a database locked for this long is held by something else.
+OPEN_BUSY_TIMEOUT_S = 3.0
+MIGRATIONS = "ionto_console.records:migrations"
+
+
+def default_url() -> str:
+    """SQLite file in the user's data directory (created if missing)."""
+    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / DB_FILENAME}"
+
+
+def sqlite_url(path: str | Path) -> str:
+    return f"sqlite:///{Path(path)}"
+
+
+@dataclass
+class Database:
+    """An open records database: the engine and transaction helpers.
+
+    ``read()`` gives a session for queries; ``write()`` a session in a write
+    transaction that commits on success and rolls back on any error.
+    """
+
+    url: str
+    engine: Engine
+    _sessions: sessionmaker[Session] = field(repr=False)
+    _write_sessions: sessionmaker[Session] = field(repr=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        with self._write_sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin
+        # (the pysqlite recipe in the SQLAlchemy docs), so BEGIN IMMEDIATE is possible.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+    return engine
+
+
+def _alembic_config(connection: Any) -> Config:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def open_database(url: str | None = None, *, integrity_check: bool = False) -> Database:
+    """Open (and create or migrate) the records database at ``url`` (default: user data dir).
+
+    ``integrity_check`` runs SQLite's ``PRAGMA quick_check`` (reads the whole
+    file; use at start-up on small databases or from a maintenance command).
+    Raises ``RecordsUnavailable`` with a plain message on any problem.
+    """
+    url = url or default_url()
+    try:
+        parsed = make_url(url)
+    except SQLAlchemyError as exc:
+        raise RecordsUnavailable(f"The records database setting is not a valid address: {url!r}") from exc
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    try:
+        if is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                folder = Path(parsed.database).parent
+                if not folder.is_dir():
+                    raise RecordsUnavailable(f"The records folder does not exist: {folder}")
+            engine = _sqlite_engine(url, OPEN_BUSY_TIMEOUT_S)
+            _prepare_sqlite(engine, integrity_check)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        upgrade(engine)
+        _check_schema(engine)
+    except RecordsUnavailable:
+        raise
+    except (DBAPIError, SQLAlchemyError, OSError, sqlite3.Error) as exc:
+        raise RecordsUnavailable(plain_message(exc)) from exc
+    if is_sqlite:
+        engine.dispose()
+        engine = _sqlite_engine(url, SQLITE_BUSY_TIMEOUT_S)
+        write_engine = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+    else:
+        write_engine = engine
+    return Database(
+        url=url,
+        engine=engine,
+        _sessions=sessionmaker(engine, expire_on_commit=False),
+        _write_sessions=sessionmaker(write_engine, expire_on_commit=False),
+    )
+
+
+def _prepare_sqlite(engine: Engine, integrity_check: bool) -> None:
+    # Raw DBAPI connection (autocommit, see _on_connect): PRAGMA journal_mode
+    # cannot change inside a transaction, and the probes below manage their own.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        # Reading the schema fails at once on a file that is not a database.
+        cursor.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        (mode,) = cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+        if str(mode).lower() != "wal" and engine.url.database not in (None, "", ":memory:"):
+            raise RecordsUnavailable(f"The records database could not switch to WAL journaling (mode {mode}).")
+        if integrity_check:
+            (result,) = cursor.execute("PRAGMA quick_check").fetchone()
+            if str(result).lower() != "ok":
+                raise RecordsUnavailable(
+                    "The records database file is damaged; restore it from a backup before treating. "
+                    f"(check: {result})"
+                )
+        # A write probe: a database locked by another program fails here, not mid-session.
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("ROLLBACK")
+        cursor.close()
+    finally:
+        raw.close()
+
+
+def _check_schema(engine: Engine) -> None:
+    from .models import Base
+
+    names = set(inspect(engine).get_table_names())
+    missing = set(Base.metadata.tables) - names
+    if missing:
+        raise RecordsUnavailable(f"The records database is missing tables after migration: {sorted(missing)}")
+
+
+def ping(db: Database) -> None:
+    """Raise ``RecordsUnavailable`` unless the database answers (call before starting a treatment)."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1")).scalar_one()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise RecordsUnavailable(plain_message(exc)) from exc

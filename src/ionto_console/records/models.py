@@ -1,0 +1,233 @@
+"""The record schema as typed SQLAlchemy 2 models.
+
+WHY these shapes:
+- A session keeps a frozen JSON copy of the protocol as used, so editing the
+  protocol library later never rewrites what was delivered.
+- Samples are stored in chunks (one row per writer commit, ~200 ms), each a
+  single BLOB of little-endian column arrays (see ``samples.py``): one row per
+  sample would be ~1.8 M rows per 30-minute 1000 Hz session, too slow to write
+  and to replay.
+- Notes, signatures and amendments are separate append-only rows: a
+  correction never overwrites what was written before.
+- The audit log stores its before/after payloads as canonical JSON *text*, so
+  the hash recomputed at verification sees exactly the bytes that were hashed,
+  whatever the backend does with JSON values.
+- Times are stored as UTC and always come back timezone-aware (``UTCDateTime``),
+  identical on SQLite (no time zones) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: Explicit constraint names so Alembic migrations (and SQLite batch mode) can refer to them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored naive UTC (portable to SQLite)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("record times must be timezone-aware (use datetime.now(timezone.utc))")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    sessions: Mapped[list["TreatmentSession"]] = relationship(back_populates="patient")
+
+
+class ProtocolCopy(Base):
+    """The protocol exactly as used by one session (frozen JSON, with its digest)."""
+
+    __tablename__ = "protocol_copies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protocol_key: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class TreatmentSession(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    protocol_copy_id: Mapped[int] = mapped_column(ForeignKey("protocol_copies.id"))
+    course: Mapped[str] = mapped_column(String(100))
+    course_planned_sessions: Mapped[int | None] = mapped_column(Integer)
+    operator: Mapped[str] = mapped_column(String(100))
+    station: Mapped[str] = mapped_column(String(100))
+    board_serial: Mapped[str] = mapped_column(String(32))
+    cal_gain: Mapped[float] = mapped_column(Float)
+    cal_offset_ua: Mapped[float] = mapped_column(Float)
+    cal_date: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    dose_target_ma_min: Mapped[float] = mapped_column(Float)
+    dose_delivered_ma_min: Mapped[float] = mapped_column(Float, default=0.0)
+    checklist: Mapped[dict[str, Any]] = mapped_column(JSON)
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON)
+    coverage_answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    diagnosis_code: Mapped[str] = mapped_column(String(16), default="")
+    sample_count: Mapped[int] = mapped_column(Integer, default=0)
+    samples_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+    patient: Mapped[Patient] = relationship(back_populates="sessions")
+    protocol: Mapped[ProtocolCopy] = relationship()
+    side_effects: Mapped[list["SideEffectRecord"]] = relationship(order_by="SideEffectRecord.at")
+    notes: Mapped[list["SessionNote"]] = relationship(order_by="SessionNote.id")
+    signatures: Mapped[list["Signature"]] = relationship(order_by="Signature.id")
+    amendments: Mapped[list["Amendment"]] = relationship(order_by="Amendment.id")
+
+
+class SideEffectRecord(Base):
+    __tablename__ = "side_effects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class EventRecord(Base):
+    """An event or alarm of a session (state change, target step, interlock trip, board fault)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    t: Mapped[float | None] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(60))
+    alarm: Mapped[bool] = mapped_column(default=False)
+    message: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SampleChunk(Base):
+    __tablename__ = "sample_chunks"
+    __table_args__ = (UniqueConstraint("session_id", "seq", name="uq_sample_chunks_session_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    t0: Mapped[float] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer)
+    layout: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SessionNote(Base):
+    """A therapist's note; an amendment is a new row pointing at the note it corrects."""
+
+    __tablename__ = "session_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    author: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    amends_id: Mapped[int | None] = mapped_column(ForeignKey("session_notes.id"))
+    why: Mapped[str] = mapped_column(Text, default="")
+
+
+class Signature(Base):
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    meaning: Mapped[str] = mapped_column(String(200))
+
+
+class Amendment(Base):
+    """A correction of one session field; the latest amendment is the effective value."""
+
+    __tablename__ = "amendments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    field: Mapped[str] = mapped_column(String(60))
+    value: Mapped[Any] = mapped_column(JSON)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    who: Mapped[str] = mapped_column(String(100))
+    why: Mapped[str] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """One link of the append-only, hash-chained audit trail.
+
+    ``seq`` is unique and ``prev_hash`` names the previous entry's hash, so two
+    writers racing to append cannot fork the chain: the second insert fails
+    on the unique ``seq`` and its transaction is retried.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[str] = mapped_column(String(40))
+    who: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    before: Mapped[str] = mapped_column(Text)
+    after: Mapped[str] = mapped_column(Text)
+    why: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+Index("ix_events_session_t", EventRecord.session_id, EventRecord.t)

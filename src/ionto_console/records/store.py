@@ -1,0 +1,346 @@
+"""Every function that creates or changes a record, each writing its audit entry in the same transaction.
+
+WHY one module: the rule "no change without its audit entry" is easy to
+check when the only code that writes record rows is here (and the sample
+writer, which goes through ``insert_event`` for events and records a digest
+of its sample chunks when the session closes).
+
+Inputs are plain data (dataclasses, dicts, JSON-ready protocol dumps) so the
+controller can map the treatment engine's objects onto them without records
+importing core.
+
+Session life: ``start_session`` creates the row with state "running" before
+the first sample; ``finish_session`` closes it once with its final state;
+``recover_interrupted`` closes the ones a crash left "running". After that,
+nothing overwrites: notes amendments, signatures and field corrections are
+new rows (``add_note``, ``sign_session``, ``amend_session``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session
+
+from .audit import append_audit, canonical_json, finite_or_none, utc_now
+from .database import Database
+from .errors import InvalidRecord, RecordNotFound
+from .models import (
+    Amendment,
+    EventRecord,
+    Patient,
+    ProtocolCopy,
+    SampleChunk,
+    SessionNote,
+    Signature,
+    SideEffectRecord,
+    TreatmentSession,
+)
+from .samples import chunks_digest, decode_chunks
+
+RUNNING = "running"
+#: Final states, as the treatment engine names them (core.session.SessionState values).
+FINAL_STATES = ("complete", "stopped", "faulted", "interrupted")
+INTERRUPTED_REASON = "Console stopped during the session (crash or power loss); data kept up to the last save."
+#: Session fields a correction may change (by appending an Amendment row).
+AMENDABLE_FIELDS = ("diagnosis_code", "coverage_answers", "reason", "dose_delivered_ma_min")
+
+
+@dataclass(frozen=True)
+class PatientData:
+    identifier: str
+    name: str
+    date_of_birth: dt.date | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The board's current calibration as IDENT reports it."""
+
+    gain: float
+    offset_ua: float
+    date: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """What is known when a session starts; ``protocol`` is the protocol's JSON dump as used."""
+
+    patient_id: int
+    protocol: Mapping[str, Any]
+    operator: str
+    station: str
+    board_serial: str
+    calibration: Calibration
+    dose_target_ma_min: float | None = None
+    checklist: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    coverage_answers: Mapping[str, Any] = field(default_factory=dict)
+    diagnosis_code: str = ""
+    #: Course label (default: the protocol id) and planned number of sessions ("session N of M").
+    course: str | None = None
+    course_planned_sessions: int | None = None
+    started_at: dt.datetime | None = None
+
+
+def row_dict(obj: object) -> dict[str, Any]:
+    """A model row's columns as a JSON-ready dict (for audit before/after)."""
+    values: dict[str, Any] = {}
+    for attr in inspect(obj).mapper.column_attrs:
+        value = getattr(obj, attr.key)
+        if isinstance(value, bytes):
+            value = hashlib.sha256(value).hexdigest()
+        elif isinstance(value, float):
+            value = finite_or_none(value)
+        values[attr.key] = value
+    return values
+
+
+def _session_row(s: Session, session_id: int, *, lock: bool = False) -> TreatmentSession:
+    row = s.get(TreatmentSession, session_id, with_for_update=lock)
+    if row is None:
+        raise RecordNotFound(f"No session with id {session_id}.")
+    return row
+
+
+def _need(text: str, what: str) -> str:
+    if not text or not text.strip():
+        raise InvalidRecord(f"{what} is required.")
+    return text.strip()
+
+
+def _aware(value: dt.datetime | None, what: str) -> dt.datetime:
+    if value is None:
+        return utc_now()
+    if value.tzinfo is None:
+        raise InvalidRecord(f"{what} must carry a time zone.")
+    return value
+
+
+# --- patients ----------------------------------------------------------------
+
+
+def create_patient(db: Database, data: PatientData, *, who: str, why: str = "new patient") -> int:
+    identifier, name = _need(data.identifier, "Patient identifier"), _need(data.name, "Patient name")
+    with db.write() as s:
+        if s.scalar(select(Patient.id).where(Patient.identifier == identifier)) is not None:
+            raise InvalidRecord(f"A patient with identifier {identifier!r} already exists.")
+        patient = Patient(identifier=identifier, name=name, date_of_birth=data.date_of_birth, notes=data.notes,
+                          created_at=utc_now())
+        s.add(patient)
+        s.flush()
+        append_audit(s, who=who, action="create", entity="patient", entity_id=patient.id, after=row_dict(patient),
+                     why=why)
+        return patient.id
+
+
+def update_patient(db: Database, patient_id: int, *, who: str, why: str, **changes: Any) -> None:
+    """Correct demographics (name, date_of_birth, notes); the audit keeps the values before."""
+    allowed = {"name", "date_of_birth", "notes"}
+    if not changes or set(changes) - allowed:
+        raise InvalidRecord(f"Patient fields that can be corrected: {sorted(allowed)}.")
+    _need(why, "A reason for the correction")
+    with db.write() as s:
+        patient = s.get(Patient, patient_id)
+        if patient is None:
+            raise RecordNotFound(f"No patient with id {patient_id}.")
+        before = row_dict(patient)
+        for key, value in changes.items():
+            setattr(patient, key, value)
+        s.flush()
+        append_audit(s, who=who, action="update", entity="patient", entity_id=patient_id, before=before,
+                     after=row_dict(patient), why=why)
+
+
+# --- sessions ------------------------------------------------------------------
+
+
+def start_session(db: Database, start: SessionStart) -> int:
+    """Create the session row (state "running") with its frozen protocol copy; returns its id."""
+    operator = _need(start.operator, "Operator")
+    protocol = dict(start.protocol)
+    frozen = canonical_json(protocol)
+    target = start.dose_target_ma_min if start.dose_target_ma_min is not None else protocol.get("dose_target_ma_min")
+    if target is None:
+        raise InvalidRecord("The dose target is missing (neither given nor in the protocol).")
+    with db.write() as s:
+        if s.get(Patient, start.patient_id) is None:
+            raise RecordNotFound(f"No patient with id {start.patient_id}.")
+        copy = ProtocolCopy(protocol_key=str(protocol.get("id", "")), name=str(protocol.get("name", "")),
+                            content=protocol, sha256=hashlib.sha256(frozen.encode()).hexdigest())
+        s.add(copy)
+        s.flush()
+        row = TreatmentSession(
+            uid=str(uuid.uuid4()), patient_id=start.patient_id, protocol_copy_id=copy.id,
+            course=start.course or copy.protocol_key or copy.name, course_planned_sessions=start.course_planned_sessions,
+            operator=operator, station=start.station, board_serial=start.board_serial,
+            cal_gain=start.calibration.gain, cal_offset_ua=start.calibration.offset_ua,
+            cal_date=start.calibration.date, started_at=_aware(start.started_at, "Start time"), ended_at=None,
+            state=RUNNING, reason="", dose_target_ma_min=float(target), dose_delivered_ma_min=0.0,
+            checklist=dict(start.checklist), overrides=dict(start.overrides),
+            coverage_answers=dict(start.coverage_answers), diagnosis_code=start.diagnosis_code.strip(),
+            sample_count=0, samples_sha256="",
+        )
+        s.add(row)
+        s.flush()
+        append_audit(s, who=operator, action="start", entity="session", entity_id=row.id,
+                     after={**row_dict(row), "protocol_sha256": copy.sha256}, why="treatment started")
+        return row.id
+
+
+def _close(s: Session, row: TreatmentSession, *, who: str, state: str, reason: str, dose: float | None,
+           ended_at: dt.datetime, why: str) -> None:
+    before = row_dict(row)
+    blobs = s.scalars(select(SampleChunk.data).where(SampleChunk.session_id == row.id).order_by(SampleChunk.seq))
+    count = s.scalar(select(func.coalesce(func.sum(SampleChunk.n), 0)).where(SampleChunk.session_id == row.id))
+    row.samples_sha256 = chunks_digest(blobs)
+    row.sample_count = int(count or 0)
+    row.state, row.reason, row.ended_at = state, reason, ended_at
+    if dose is not None:
+        row.dose_delivered_ma_min = float(dose)
+    s.flush()
+    append_audit(s, who=who, action="close", entity="session", entity_id=row.id, before=before,
+                 after=row_dict(row), why=why)
+
+
+def finish_session(db: Database, session_id: int, *, state: str, reason: str, dose_delivered_ma_min: float,
+                   who: str, ended_at: dt.datetime | None = None) -> None:
+    """Close a running session once with its final state (complete, stopped, faulted, interrupted).
+
+    Call after the ``SampleWriter`` is closed, so the recorded sample digest covers every chunk.
+    """
+    if state not in FINAL_STATES:
+        raise InvalidRecord(f"Final state must be one of {', '.join(FINAL_STATES)}, not {state!r}.")
+    with db.write() as s:
+        row = _session_row(s, session_id, lock=True)
+        if row.state != RUNNING:
+            raise InvalidRecord(f"Session {session_id} is already closed ({row.state}); add a note or an amendment.")
+        _close(s, row, who=_need(who, "Who closed the session"), state=state, reason=reason,
+               dose=dose_delivered_ma_min, ended_at=_aware(ended_at, "End time"), why="treatment ended")
+
+
+def recover_interrupted(db: Database, *, who: str = "system") -> list[int]:
+    """Close every session a crash left "running" as "interrupted", keeping all its data; returns their ids.
+
+    The end time is the last saved sample (or event), the best evidence of when the console stopped.
+    """
+    closed: list[int] = []
+    with db.write() as s:
+        rows = s.scalars(select(TreatmentSession).where(TreatmentSession.state == RUNNING)
+                         .order_by(TreatmentSession.id)).all()
+        for row in rows:
+            last_chunk = s.execute(select(SampleChunk.t0, SampleChunk.n, SampleChunk.layout, SampleChunk.data)
+                                   .where(SampleChunk.session_id == row.id)
+                                   .order_by(SampleChunk.seq.desc()).limit(1)).first()
+            last_event = s.scalar(select(func.max(EventRecord.at)).where(EventRecord.session_id == row.id))
+            ended = row.started_at
+            if last_chunk is not None:
+                series = decode_chunks([tuple(last_chunk)])
+                ended = max(ended, row.started_at + dt.timedelta(seconds=float(series.t[-1])))
+            if last_event is not None:
+                ended = max(ended, last_event)
+            _close(s, row, who=who, state="interrupted", reason=INTERRUPTED_REASON, dose=None, ended_at=ended,
+                   why="found running at start-up")
+            closed.append(row.id)
+    return closed
+
+
+def insert_event(s: Session, session_id: int, *, kind: str, message: str, evidence: Mapping[str, Any] | None = None,
+                 t: float | None = None, at: dt.datetime | None = None, alarm: bool = False,
+                 who: str = "console") -> EventRecord:
+    """Add an event in the caller's transaction (used by ``record_event`` and the sample writer)."""
+    event = EventRecord(session_id=session_id, at=_aware(at, "Event time"), t=t, kind=_need(kind, "Event kind"),
+                        alarm=alarm, message=message, evidence=dict(evidence or {}))
+    s.add(event)
+    s.flush()
+    append_audit(s, who=who, action="add", entity="event", entity_id=event.id,
+                 after={**row_dict(event), "evidence": canonical_json(event.evidence)}, why=kind)
+    return event
+
+
+def record_event(db: Database, session_id: int, *, kind: str, message: str,
+                 evidence: Mapping[str, Any] | None = None, t: float | None = None,
+                 at: dt.datetime | None = None, alarm: bool = False, who: str = "console") -> int:
+    with db.write() as s:
+        _session_row(s, session_id)
+        return insert_event(s, session_id, kind=kind, message=message, evidence=evidence, t=t, at=at, alarm=alarm,
+                            who=who).id
+
+
+def record_side_effect(db: Database, session_id: int, *, kind: str, who: str, note: str = "",
+                       at: dt.datetime | None = None) -> int:
+    """A side effect the patient reported (the stop button pressed, or noted afterwards)."""
+    with db.write() as s:
+        _session_row(s, session_id)
+        effect = SideEffectRecord(session_id=session_id, at=_aware(at, "Side effect time"),
+                                  kind=_need(kind, "Side effect"), note=note)
+        s.add(effect)
+        s.flush()
+        append_audit(s, who=_need(who, "Who recorded it"), action="add", entity="side_effect", entity_id=effect.id,
+                     after=row_dict(effect), why="side effect reported")
+        return effect.id
+
+
+def add_note(db: Database, session_id: int, text: str, *, author: str, amends: int | None = None,
+             why: str = "", at: dt.datetime | None = None) -> int:
+    """Add a therapist's note; an amendment names the note it corrects and why (the old text stays)."""
+    with db.write() as s:
+        _session_row(s, session_id)
+        if amends is not None:
+            original = s.get(SessionNote, amends)
+            if original is None or original.session_id != session_id:
+                raise InvalidRecord(f"Note {amends} is not a note of session {session_id}.")
+            _need(why, "A reason for the amendment")
+        note = SessionNote(session_id=session_id, at=_aware(at, "Note time"), author=_need(author, "Author"),
+                           text=_need(text, "Note text"), amends_id=amends, why=why)
+        s.add(note)
+        s.flush()
+        append_audit(s, who=note.author, action="amend" if amends else "add", entity="note", entity_id=note.id,
+                     after=row_dict(note), why=why or "note added")
+        return note.id
+
+
+def sign_session(db: Database, session_id: int, *, name: str, meaning: str, at: dt.datetime | None = None) -> int:
+    """Sign (name, time, meaning e.g. "performed and reviewed"); signatures append, never replace."""
+    with db.write() as s:
+        row = _session_row(s, session_id)
+        if row.state == RUNNING:
+            raise InvalidRecord("A running session cannot be signed; end it first.")
+        signature = Signature(session_id=session_id, name=_need(name, "Signer's name"),
+                              meaning=_need(meaning, "Meaning of the signature"), at=_aware(at, "Signature time"))
+        s.add(signature)
+        s.flush()
+        append_audit(s, who=signature.name, action="sign", entity="session", entity_id=session_id,
+                     after=row_dict(signature), why=signature.meaning)
+        return signature.id
+
+
+def amend_session(db: Database, session_id: int, field_name: str, value: Any, *, who: str, why: str,
+                  at: dt.datetime | None = None) -> int:
+    """Correct one session field by appending an Amendment; readers see the newest value, the original stays."""
+    if field_name not in AMENDABLE_FIELDS:
+        raise InvalidRecord(f"Session fields that can be corrected: {', '.join(AMENDABLE_FIELDS)}.")
+    with db.write() as s:
+        row = _session_row(s, session_id)
+        before = effective_value(row, field_name)
+        amendment = Amendment(session_id=session_id, field=field_name, value=value, at=_aware(at, "Amendment time"),
+                              who=_need(who, "Who corrected it"), why=_need(why, "A reason for the correction"))
+        s.add(amendment)
+        s.flush()
+        append_audit(s, who=who, action="amend", entity="session", entity_id=session_id,
+                     before={field_name: before}, after={field_name: value, "amendment_id": amendment.id}, why=why)
+        return amendment.id
+
+
+def effective_value(row: TreatmentSession, field_name: str) -> Any:
+    """The newest amended value of a session field, else the value recorded at the time."""
+    for amendment in reversed(row.amendments):
+        if amendment.field == field_name:
+            return amendment.value
+    return getattr(row, field_name)
