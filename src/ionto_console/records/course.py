@@ -1,0 +1,196 @@
+"""Course view per patient: "session N of M", dates, intervals, and schedule warnings.
+
+WHY these rules (what the therapist expects, USERS.md):
+- Hyperhidrosis (tap-water trays): an initial series of 5-10 sessions 2-5
+  days apart, then maintenance every 2 weeks. An interval outside the phase's
+  window is a warning, never a block: the therapist decides.
+- Corticosteroids (e.g. dexamethasone): sessions on consecutive days are
+  flagged (cumulative steroid exposure of the same site), across courses.
+
+Intervals are whole calendar days in the clinic's time zone (``tz``),
+because that is how a schedule is read ("two days ago").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from sqlalchemy import select
+
+from .database import Database
+from .models import ProtocolCopy, TreatmentSession
+
+HYPERHIDROSIS_CODES_PREFIXES = ("L74.51", "L74.52", "R61")
+INITIAL_SESSIONS = (5, 10)
+INITIAL_INTERVAL_DAYS = (2, 5)
+MAINTENANCE_INTERVAL_DAYS = 14
+#: Accepted maintenance intervals around the 2 weeks (a few days either way is routine).
+MAINTENANCE_WINDOW_DAYS = (10, 18)
+CORTICOSTEROID_WORDS = ("dexamethasone", "hydrocortisone", "methylprednisolone", "prednisolone", "cortico")
+
+
+def is_hyperhidrosis(protocol: Mapping[str, Any], diagnosis_code: str = "") -> bool:
+    agent = protocol.get("agent") or {}
+    return agent.get("kind") == "tap_water" or diagnosis_code.upper().startswith(HYPERHIDROSIS_CODES_PREFIXES)
+
+
+def is_corticosteroid(protocol: Mapping[str, Any]) -> bool:
+    if protocol.get("corticosteroid"):
+        return True
+    solution = str((protocol.get("agent") or {}).get("solution", "")).lower()
+    return any(word in solution for word in CORTICOSTEROID_WORDS)
+
+
+@dataclass(frozen=True)
+class CourseSession:
+    """What the rules need of one session (plain data, so the rules test without a database)."""
+
+    session_id: int | None
+    started_at: dt.datetime
+    course: str
+    protocol_name: str
+    hyperhidrosis: bool
+    corticosteroid: bool
+    state: str = ""
+    dose_delivered_ma_min: float = 0.0
+    planned_sessions: int | None = None
+
+
+@dataclass(frozen=True)
+class CourseEntry:
+    session_id: int | None  # None = the planned next session
+    number: int
+    total: int | None
+    started_at: dt.datetime
+    interval_days: int | None
+    protocol_name: str
+    state: str
+    dose_delivered_ma_min: float
+    phase: str  # "initial", "maintenance" or "" (not a hyperhidrosis course)
+
+    @property
+    def label(self) -> str:
+        return f"Session {self.number} of {self.total}" if self.total else f"Session {self.number}"
+
+
+@dataclass(frozen=True)
+class CourseWarning:
+    session_id: int | None
+    course: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Course:
+    name: str
+    entries: tuple[CourseEntry, ...]
+
+
+@dataclass(frozen=True)
+class PatientCourses:
+    patient_id: int
+    courses: tuple[Course, ...]
+    warnings: tuple[CourseWarning, ...]
+    last_corticosteroid_at: dt.datetime | None = None
+
+
+def _days(a: dt.datetime, b: dt.datetime, tz: dt.tzinfo) -> int:
+    return (b.astimezone(tz).date() - a.astimezone(tz).date()).days
+
+
+def build_course(sessions: Sequence[CourseSession], tz: dt.tzinfo = dt.timezone.utc
+                 ) -> tuple[list[CourseEntry], list[CourseWarning]]:
+    """Number one course's sessions (oldest first) and check a hyperhidrosis schedule."""
+    ordered = sorted(sessions, key=lambda c: c.started_at)
+    planned = next((c.planned_sessions for c in reversed(ordered) if c.planned_sessions), None)
+    entries: list[CourseEntry] = []
+    warnings: list[CourseWarning] = []
+    initial_done = 0
+    phase = "initial"
+    lo_n, hi_n = INITIAL_SESSIONS
+    lo_d, hi_d = INITIAL_INTERVAL_DAYS
+    for number, item in enumerate(ordered, start=1):
+        interval = _days(ordered[number - 2].started_at, item.started_at, tz) if number > 1 else None
+        when = "the planned session" if item.session_id is None else f"session {number}"
+
+        def warn(text: str, item: CourseSession = item) -> None:
+            warnings.append(CourseWarning(item.session_id, item.course, text))
+
+        if item.hyperhidrosis and interval is not None:
+            if phase == "initial":
+                if interval < lo_d:
+                    warn(f"{when.capitalize()} is {interval} day(s) after the previous one; the initial "
+                         f"hyperhidrosis series is every {lo_d}-{hi_d} days.")
+                elif interval > hi_d:
+                    if initial_done >= lo_n:
+                        phase = "maintenance"
+                        if not MAINTENANCE_WINDOW_DAYS[0] <= interval <= MAINTENANCE_WINDOW_DAYS[1]:
+                            warn(f"{when.capitalize()} is {interval} days after the previous one; maintenance "
+                                 f"is every {MAINTENANCE_INTERVAL_DAYS} days.")
+                    else:
+                        warn(f"Initial series interrupted: {when} is {interval} days after the previous one "
+                             f"(expected {lo_d}-{hi_d}); {initial_done} of at least {lo_n} initial sessions done.")
+                elif initial_done >= hi_n:
+                    phase = "maintenance"
+                    warn(f"More than {hi_n} initial sessions: {when} should be maintenance, every "
+                         f"{MAINTENANCE_INTERVAL_DAYS} days ({interval} days after the previous one).")
+            elif not MAINTENANCE_WINDOW_DAYS[0] <= interval <= MAINTENANCE_WINDOW_DAYS[1]:
+                warn(f"{when.capitalize()} is {interval} days after the previous one; maintenance is every "
+                     f"{MAINTENANCE_INTERVAL_DAYS} days.")
+        if item.hyperhidrosis and phase == "initial":
+            initial_done += 1
+        entries.append(CourseEntry(item.session_id, number, planned, item.started_at, interval, item.protocol_name,
+                                   item.state, item.dose_delivered_ma_min, phase if item.hyperhidrosis else ""))
+    return entries, warnings
+
+
+def corticosteroid_warnings(sessions: Sequence[CourseSession], tz: dt.tzinfo = dt.timezone.utc) -> list[CourseWarning]:
+    """Corticosteroid sessions on the same or consecutive calendar days, across all courses."""
+    steroid = sorted((c for c in sessions if c.corticosteroid), key=lambda c: c.started_at)
+    warnings = []
+    for prev, item in zip(steroid, steroid[1:]):
+        gap = _days(prev.started_at, item.started_at, tz)
+        if gap <= 1:
+            what = "the planned session" if item.session_id is None else f"the session of {item.started_at.astimezone(tz):%Y-%m-%d}"
+            day = "the same day" if gap == 0 else "the day before"
+            warnings.append(CourseWarning(item.session_id, item.course,
+                                          f"Corticosteroid on consecutive days: {what} follows one on {day} "
+                                          f"({prev.started_at.astimezone(tz):%Y-%m-%d %H:%M})."))
+    return warnings
+
+
+def course_sessions(db: Database, patient_id: int) -> list[CourseSession]:
+    with db.read() as s:
+        rows = s.execute(select(TreatmentSession, ProtocolCopy)
+                         .join(ProtocolCopy, TreatmentSession.protocol_copy_id == ProtocolCopy.id)
+                         .where(TreatmentSession.patient_id == patient_id).order_by(TreatmentSession.started_at)).all()
+        return [CourseSession(ts.id, ts.started_at, ts.course, pc.name, is_hyperhidrosis(pc.content, ts.diagnosis_code),
+                              is_corticosteroid(pc.content), ts.state, ts.dose_delivered_ma_min,
+                              ts.course_planned_sessions) for ts, pc in rows]
+
+
+def course_view(db: Database, patient_id: int, *, planned_at: dt.datetime | None = None,
+                planned_protocol: Mapping[str, Any] | None = None, planned_course: str | None = None,
+                tz: dt.tzinfo = dt.timezone.utc) -> PatientCourses:
+    """All of a patient's courses, numbered, with warnings; with ``planned_at`` + ``planned_protocol``
+    the next session is checked too (its warnings have ``session_id`` None), so the console can remind
+    the therapist before the start."""
+    sessions = course_sessions(db, patient_id)
+    if planned_at is not None and planned_protocol is not None:
+        course = planned_course or str(planned_protocol.get("id") or planned_protocol.get("name", ""))
+        sessions.append(CourseSession(None, planned_at, course, str(planned_protocol.get("name", "")),
+                                      is_hyperhidrosis(planned_protocol), is_corticosteroid(planned_protocol),
+                                      "planned"))
+    by_course: dict[str, list[CourseSession]] = {}
+    for item in sessions:
+        by_course.setdefault(item.course, []).append(item)
+    courses, warnings = [], []
+    for name, items in by_course.items():
+        entries, course_warnings = build_course(items, tz)
+        courses.append(Course(name, tuple(entries)))
+        warnings.extend(course_warnings)
+    warnings.extend(corticosteroid_warnings(sessions, tz))
+    last_steroid = max((c.started_at for c in sessions if c.corticosteroid and c.session_id is not None), default=None)
+    return PatientCourses(patient_id, tuple(courses), tuple(warnings), last_steroid)

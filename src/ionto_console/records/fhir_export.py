@@ -1,0 +1,126 @@
+"""HL7 FHIR R5 export of one session: a Bundle with the Patient, a Procedure and Observations.
+
+WHY built as dicts and validated with ``fhir.resources`` (8.x = R5): the
+dict is easy to read against the spec, and ``Bundle.model_validate`` checks
+every element name, type and cardinality, so an EHR never receives a bundle
+that does not parse. References inside the bundle are ``urn:uuid:`` full
+URLs derived from the session's uid, so exporting twice gives the same ids.
+
+Content: Procedure (CPT 97033, status from the final state, period,
+performer, ICD-10 reason, agent as ``used``, notes), an Observation of the
+delivered dose (mA·min, UCUM ``mA.min``, with the target as a component),
+and one Observation per side effect, each ``partOf`` the Procedure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fhir.resources.bundle import Bundle
+
+from .billing import CPT_DISPLAY, CPT_IONTOPHORESIS
+from .database import Database
+from .queries import SessionSummary, load_session
+
+CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
+ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
+UCUM = "http://unitsofmeasure.org"
+LOCAL = "urn:ionto-console"
+_STATUS = {"complete": "completed", "stopped": "stopped", "faulted": "stopped", "interrupted": "stopped",
+           "running": "in-progress"}
+
+
+def _urn(session_uid: str, what: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.UUID(session_uid), what)}"
+
+
+def _dose_quantity(value: float) -> dict[str, Any]:
+    return {"value": round(float(value), 3), "unit": "mA·min", "system": UCUM, "code": "mA.min"}
+
+
+def bundle_dict(summary: SessionSummary) -> dict[str, Any]:
+    uid = summary.uid
+    patient_url, procedure_url = _urn(uid, "patient"), _urn(uid, "procedure")
+    subject = {"reference": patient_url, "display": summary.patient.name}
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"system": f"{LOCAL}:patient-id", "value": summary.patient.identifier}],
+        "name": [{"text": summary.patient.name}],
+    }
+    if summary.patient.date_of_birth:
+        patient["birthDate"] = summary.patient.date_of_birth.isoformat()
+    period: dict[str, str] = {"start": summary.started_at.isoformat()}
+    if summary.ended_at:
+        period["end"] = summary.ended_at.isoformat()
+    procedure: dict[str, Any] = {
+        "resourceType": "Procedure",
+        "identifier": [{"system": f"{LOCAL}:session", "value": uid}],
+        "status": _STATUS.get(summary.state, "unknown"),
+        "code": {"coding": [{"system": CPT_SYSTEM, "code": CPT_IONTOPHORESIS, "display": CPT_DISPLAY}],
+                 "text": f"Iontophoresis: {summary.protocol_name}"},
+        "subject": subject,
+        "occurrencePeriod": period,
+        "performer": [{"actor": {"display": summary.operator}}],
+        "used": [{"concept": {"text": _agent_text(summary.protocol)}}],
+    }
+    if summary.state != "complete" and summary.reason:
+        procedure["statusReason"] = {"text": summary.reason}
+    if summary.diagnosis_code:
+        procedure["reason"] = [{"concept": {"coding": [{"system": ICD10_SYSTEM, "code": summary.diagnosis_code}]}}]
+    notes = [{"text": n.text, "authorString": n.author, "time": n.at.isoformat()} for n in summary.current_notes]
+    if notes:
+        procedure["note"] = notes
+    if summary.side_effects:
+        procedure["complication"] = [{"concept": {"text": e.kind.replace("_", " ")}} for e in summary.side_effects]
+    dose: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": f"{LOCAL}:observation", "code": "dose-delivered",
+                             "display": "Iontophoresis dose delivered (charge)"}],
+                 "text": "Iontophoresis dose delivered"},
+        "subject": subject,
+        "partOf": [{"reference": procedure_url}],
+        "effectivePeriod": period,
+        "valueQuantity": _dose_quantity(summary.dose_delivered_ma_min),
+        "component": [{"code": {"text": "Dose target"}, "valueQuantity": _dose_quantity(summary.dose_target_ma_min)}],
+    }
+    entries = [
+        {"fullUrl": patient_url, "resource": patient},
+        {"fullUrl": procedure_url, "resource": procedure},
+        {"fullUrl": _urn(uid, "dose"), "resource": dose},
+    ]
+    for index, effect in enumerate(summary.side_effects):
+        observation: dict[str, Any] = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": f"{LOCAL}:observation", "code": "side-effect",
+                                 "display": "Side effect during iontophoresis"}]},
+            "subject": subject,
+            "partOf": [{"reference": procedure_url}],
+            "effectiveDateTime": effect.at.isoformat(),
+            "valueCodeableConcept": {"coding": [{"system": f"{LOCAL}:side-effect", "code": effect.kind}],
+                                     "text": effect.kind.replace("_", " ")},
+        }
+        if effect.note:
+            observation["note"] = [{"text": effect.note}]
+        entries.append({"fullUrl": _urn(uid, f"side-effect-{index}"), "resource": observation})
+    return {"resourceType": "Bundle", "type": "collection", "timestamp": (summary.ended_at or summary.started_at)
+            .isoformat(), "identifier": {"system": f"{LOCAL}:export", "value": uid}, "entry": entries}
+
+
+def _agent_text(protocol: dict[str, Any]) -> str:
+    agent = protocol.get("agent") or {}
+    text = str(agent.get("solution") or protocol.get("name") or "iontophoresis")
+    if agent.get("concentration") is not None:
+        text += f" {agent['concentration']:g} {agent.get('concentration_unit') or ''}".rstrip()
+    return text
+
+
+def fhir_bundle(db: Database, session_id: int) -> Bundle:
+    """The validated Bundle (raises pydantic ValidationError if the export would not be valid R5)."""
+    return Bundle.model_validate(bundle_dict(load_session(db, session_id)))
+
+
+def fhir_bundle_json(db: Database, session_id: int) -> str:
+    return fhir_bundle(db, session_id).model_dump_json(exclude_none=True, indent=2)

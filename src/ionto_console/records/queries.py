@@ -1,0 +1,262 @@
+"""Read side for the session browser: search, one session's summary, events and samples.
+
+WHY plain frozen dataclasses out: the UI (and the exports) get values, never
+live ORM objects bound to a database session that may be closed or shared
+with the writer thread. Effective values apply the newest amendment; the
+originals stay visible in ``amendments``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from .database import Database
+from .errors import RecordNotFound
+from .models import EventRecord, Patient, ProtocolCopy, SampleChunk, SideEffectRecord, TreatmentSession
+from .samples import SampleSeries, decode_chunks
+from .store import Calibration, effective_value
+
+
+@dataclass(frozen=True)
+class SessionListItem:
+    id: int
+    uid: str
+    patient_id: int
+    patient_identifier: str
+    patient_name: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    protocol_name: str
+    state: str
+    reason: str
+    dose_delivered_ma_min: float
+    dose_target_ma_min: float
+    side_effects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    id: int
+    identifier: str
+    name: str
+    date_of_birth: dt.date | None
+    notes: str
+
+
+@dataclass(frozen=True)
+class SideEffectInfo:
+    at: dt.datetime
+    kind: str
+    note: str
+
+
+@dataclass(frozen=True)
+class NoteInfo:
+    id: int
+    at: dt.datetime
+    author: str
+    text: str
+    amends_id: int | None
+    why: str
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    name: str
+    at: dt.datetime
+    meaning: str
+
+
+@dataclass(frozen=True)
+class AmendmentInfo:
+    field: str
+    value: Any
+    at: dt.datetime
+    who: str
+    why: str
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    at: dt.datetime
+    t: float | None
+    kind: str
+    alarm: bool
+    message: str
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: int
+    uid: str
+    patient: PatientInfo
+    protocol: dict[str, Any]
+    protocol_name: str
+    protocol_sha256: str
+    course: str
+    course_planned_sessions: int | None
+    operator: str
+    station: str
+    board_serial: str
+    calibration: Calibration
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    state: str
+    reason: str
+    dose_delivered_ma_min: float
+    dose_target_ma_min: float
+    checklist: dict[str, Any]
+    overrides: dict[str, Any]
+    coverage_answers: dict[str, Any]
+    diagnosis_code: str
+    side_effects: tuple[SideEffectInfo, ...]
+    notes: tuple[NoteInfo, ...]
+    signatures: tuple[SignatureInfo, ...]
+    amendments: tuple[AmendmentInfo, ...]
+    sample_count: int
+    samples_sha256: str
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
+
+    @property
+    def current_notes(self) -> tuple[NoteInfo, ...]:
+        """Notes as they read now: an amended note is replaced by its latest amendment (history in ``notes``)."""
+        latest: dict[int, NoteInfo] = {}
+        root_of: dict[int, int] = {}
+        for note in self.notes:
+            root = root_of.get(note.amends_id, note.amends_id) if note.amends_id is not None else note.id
+            root_of[note.id] = root
+            latest[root] = note
+        return tuple(latest[root] for root in sorted(latest))
+
+
+def day_bound(value: dt.date | dt.datetime, *, end: bool = False) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("give timezone-aware datetimes (or dates, taken as UTC days)")
+        return value
+    day = dt.datetime.combine(value, dt.time(), tzinfo=dt.timezone.utc)
+    return day + dt.timedelta(days=1) if end else day
+
+
+def search_sessions(
+    db: Database,
+    *,
+    patient: str | None = None,
+    date_from: dt.date | dt.datetime | None = None,
+    date_to: dt.date | dt.datetime | None = None,
+    protocol: str | None = None,
+    outcome: str | Sequence[str] | None = None,
+    side_effect: str | None = None,
+    limit: int = 500,
+) -> list[SessionListItem]:
+    """Sessions matching every given filter, newest first.
+
+    ``patient``: substring of the name or identifier (case-insensitive);
+    ``date_from``/``date_to``: inclusive dates (UTC days) or aware datetimes
+    (``date_to`` exclusive then); ``protocol``: substring of the protocol
+    name or its exact id; ``outcome``: final state(s); ``side_effect``: kind.
+    """
+    query = (select(TreatmentSession, Patient, ProtocolCopy)
+             .join(Patient, TreatmentSession.patient_id == Patient.id)
+             .join(ProtocolCopy, TreatmentSession.protocol_copy_id == ProtocolCopy.id))
+    if patient:
+        needle = patient.strip().lower()
+        query = query.where(or_(func.lower(Patient.name).contains(needle, autoescape=True),
+                                func.lower(Patient.identifier).contains(needle, autoescape=True)))
+    if date_from is not None:
+        query = query.where(TreatmentSession.started_at >= day_bound(date_from))
+    if date_to is not None:
+        query = query.where(TreatmentSession.started_at < day_bound(date_to, end=True))
+    if protocol:
+        query = query.where(or_(func.lower(ProtocolCopy.name).contains(protocol.lower(), autoescape=True),
+                                ProtocolCopy.protocol_key == protocol))
+    if outcome:
+        states = [outcome] if isinstance(outcome, str) else list(outcome)
+        query = query.where(TreatmentSession.state.in_(states))
+    if side_effect:
+        query = query.where(select(SideEffectRecord.id).where(SideEffectRecord.session_id == TreatmentSession.id,
+                                                              SideEffectRecord.kind == side_effect).exists())
+    query = query.order_by(TreatmentSession.started_at.desc(), TreatmentSession.id.desc()).limit(limit)
+    with db.read() as s:
+        rows = s.execute(query).all()
+        ids = [row[0].id for row in rows]
+        effects: dict[int, list[str]] = {}
+        if ids:
+            for sid, kind in s.execute(select(SideEffectRecord.session_id, SideEffectRecord.kind)
+                                       .where(SideEffectRecord.session_id.in_(ids)).order_by(SideEffectRecord.at)):
+                effects.setdefault(sid, []).append(kind)
+        return [
+            SessionListItem(
+                id=ts.id, uid=ts.uid, patient_id=p.id, patient_identifier=p.identifier, patient_name=p.name,
+                started_at=ts.started_at, ended_at=ts.ended_at, protocol_name=pc.name, state=ts.state,
+                reason=ts.reason, dose_delivered_ma_min=ts.dose_delivered_ma_min,
+                dose_target_ma_min=ts.dose_target_ma_min, side_effects=tuple(effects.get(ts.id, ())),
+            )
+            for ts, p, pc in rows
+        ]
+
+
+def load_session(db: Database, session_id: int) -> SessionSummary:
+    with db.read() as s:
+        row = s.scalar(select(TreatmentSession).where(TreatmentSession.id == session_id).options(
+            selectinload(TreatmentSession.patient), selectinload(TreatmentSession.protocol),
+            selectinload(TreatmentSession.side_effects), selectinload(TreatmentSession.notes),
+            selectinload(TreatmentSession.signatures), selectinload(TreatmentSession.amendments)))
+        if row is None:
+            raise RecordNotFound(f"No session with id {session_id}.")
+        p = row.patient
+        return SessionSummary(
+            id=row.id, uid=row.uid,
+            patient=PatientInfo(p.id, p.identifier, p.name, p.date_of_birth, p.notes),
+            protocol=dict(row.protocol.content), protocol_name=row.protocol.name, protocol_sha256=row.protocol.sha256,
+            course=row.course, course_planned_sessions=row.course_planned_sessions, operator=row.operator,
+            station=row.station, board_serial=row.board_serial,
+            calibration=Calibration(row.cal_gain, row.cal_offset_ua, row.cal_date),
+            started_at=row.started_at, ended_at=row.ended_at, state=row.state,
+            reason=effective_value(row, "reason"),
+            dose_delivered_ma_min=float(effective_value(row, "dose_delivered_ma_min")),
+            dose_target_ma_min=row.dose_target_ma_min, checklist=dict(row.checklist), overrides=dict(row.overrides),
+            coverage_answers=dict(effective_value(row, "coverage_answers")),
+            diagnosis_code=str(effective_value(row, "diagnosis_code")),
+            side_effects=tuple(SideEffectInfo(e.at, e.kind, e.note) for e in row.side_effects),
+            notes=tuple(NoteInfo(n.id, n.at, n.author, n.text, n.amends_id, n.why) for n in row.notes),
+            signatures=tuple(SignatureInfo(g.name, g.at, g.meaning) for g in row.signatures),
+            amendments=tuple(AmendmentInfo(a.field, a.value, a.at, a.who, a.why) for a in row.amendments),
+            sample_count=row.sample_count, samples_sha256=row.samples_sha256,
+        )
+
+
+def load_events(db: Database, session_id: int, *, alarms_only: bool = False) -> list[EventInfo]:
+    query = select(EventRecord).where(EventRecord.session_id == session_id)
+    if alarms_only:
+        query = query.where(EventRecord.alarm.is_(True))
+    with db.read() as s:
+        return [EventInfo(e.at, e.t, e.kind, e.alarm, e.message, dict(e.evidence))
+                for e in s.scalars(query.order_by(EventRecord.at, EventRecord.id))]
+
+
+def load_samples(db: Database, session_id: int) -> SampleSeries:
+    """All samples of a session as numpy arrays (chunks in order; no ORM objects, one decode pass)."""
+    with db.read() as s:
+        rows = s.execute(select(SampleChunk.t0, SampleChunk.n, SampleChunk.layout, SampleChunk.data)
+                         .where(SampleChunk.session_id == session_id).order_by(SampleChunk.seq)).all()
+    return decode_chunks(rows)  # type: ignore[arg-type]
+
+
+def find_patients(db: Database, text: str, limit: int = 50) -> list[PatientInfo]:
+    """Patients whose name or identifier contains ``text`` (case-insensitive)."""
+    needle = text.strip().lower()
+    with db.read() as s:
+        rows = s.scalars(select(Patient).where(or_(func.lower(Patient.name).contains(needle, autoescape=True),
+                                                   func.lower(Patient.identifier).contains(needle, autoescape=True)))
+                         .order_by(Patient.name).limit(limit))
+        return [PatientInfo(p.id, p.identifier, p.name, p.date_of_birth, p.notes) for p in rows]
