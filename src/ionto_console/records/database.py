@@ -135,11 +135,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def open_database(url: str | None = None, *, integrity_check: bool = False) -> Database:
+def open_database(url: str | None = None, *, integrity_check: bool = False,
+                  lock_wait_s: float = OPEN_BUSY_TIMEOUT_S) -> Database:
     """Open (and create or migrate) the records database at ``url`` (default: user data dir).
 
     ``integrity_check`` runs SQLite's ``PRAGMA quick_check`` (reads the whole
     file; use at start-up on small databases or from a maintenance command).
+    ``lock_wait_s``: how long to wait at open for a SQLite file another program holds locked.
     Raises ``RecordsUnavailable`` with a plain message on any problem.
     """
     url = url or default_url()
@@ -154,7 +156,7 @@ def open_database(url: str | None = None, *, integrity_check: bool = False) -> D
                 folder = Path(parsed.database).parent
                 if not folder.is_dir():
                     raise RecordsUnavailable(f"The records folder does not exist: {folder}")
-            engine = _sqlite_engine(url, OPEN_BUSY_TIMEOUT_S)
+            engine = _sqlite_engine(url, lock_wait_s)
             _prepare_sqlite(engine, integrity_check)
         else:
             engine = create_engine(url, pool_pre_ping=True)
