@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     try:
         for _ in range(args.stops):
+            link.request(m.ClearFault())  # a watchdog trip under load must not end the benchmark
             controller = TreatmentController(link, TreatmentEngine(protocol), rate_hz=args.rate)
             controller.start_thread()
             controller.start()

@@ -13,6 +13,8 @@ import sys
 import time
 
 from .control.station import Station
+from .control.treatment_desk import TreatmentDesk
+from .core.protocols import load_library
 from .drivers.board.ports import discover_ports
 from .settings import Settings
 
@@ -97,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     station = Station()
     sources = BoardSources(station, settings)
-    window = MainWindow(station, sources, calibration_interval_days=settings.calibration_interval_days)
+    desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days)
+    window = MainWindow(station, sources, desk, load_library(),
+                        calibration_interval_days=settings.calibration_interval_days)
     window.resize(1200, 800)
     window.show()
     sources.connect(sources.default_key())
@@ -114,4 +118,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return app.exec()
     finally:
+        desk.shutdown()
         sources.shutdown()

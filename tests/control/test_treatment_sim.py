@@ -8,30 +8,11 @@ import pytest
 
 from ionto_console.control.treatment import TreatmentController
 from ionto_console.core.engine import TreatmentEngine
-from ionto_console.core.protocols import Protocol, load_library
 from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
 from ionto_console.drivers.board.link import BoardLink
 from ionto_console.drivers.sim.model import ResistorLoad
 from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
-
-
-def wait_for(predicate, timeout=10.0, what="condition", controller=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    detail = f": {controller.snapshot()} message={controller.message()!r}" if controller else ""
-    raise AssertionError(f"timed out waiting for {what}{detail}")
-
-
-def small_protocol(**changes) -> Protocol:
-    """Dexamethasone from the library with a dose small enough for a test (seconds, not minutes)."""
-    base = next(p for p in load_library() if p.id == "dexamethasone-4mgml-40")
-    data = base.model_dump(mode="json")
-    data.update({"dose_target_ma_min": 0.05, "ramp_start_ma": 1.0, "ramp_rate_ma_s": 2.0,
-                 "ramp_down_s": 0.5, **changes})
-    return Protocol.model_validate(data)
+from support import small_protocol, wait_for
 
 
 class RecordingSink:
@@ -68,6 +49,14 @@ def make_controller(link, protocol, sink=None):
     return controller
 
 
+def treating_at_1ma(link):
+    """A started controller (5 mA·min dose, so it keeps going) with about 1 mA flowing."""
+    controller = make_controller(link, small_protocol(dose_target_ma_min=5.0))
+    controller.start()
+    wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
+    return controller
+
+
 def test_full_small_dose_treatment_completes_with_output_off(bench):
     server, link = bench
     sink = RecordingSink()
@@ -89,10 +78,8 @@ def test_full_small_dose_treatment_completes_with_output_off(bench):
 @pytest.mark.parametrize("reason", [SideEffect.DIZZINESS, EMERGENCY])
 def test_stop_mid_treatment_reaches_zero_in_telemetry(bench, reason):
     server, link = bench
-    controller = make_controller(link, small_protocol(dose_target_ma_min=5.0))
+    controller = treating_at_1ma(link)
     try:
-        controller.start()
-        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
         pressed = time.monotonic()
         controller.stop(reason)
         wait_for(lambda: board_output(server)[1] == 0.0, 2, "zero output")
@@ -108,10 +95,8 @@ def test_stop_mid_treatment_reaches_zero_in_telemetry(bench, reason):
 
 def test_electrode_lift_trips_and_output_ends(bench):
     server, link = bench
-    controller = make_controller(link, small_protocol(dose_target_ma_min=5.0))
+    controller = treating_at_1ma(link)
     try:
-        controller.start()
-        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
         server.lift_electrode()
         wait_for(lambda: controller.snapshot().state.terminal, 3, "session ended by interlock", controller)
         assert controller.snapshot().state in (SessionState.FAULTED, SessionState.STOPPED)
@@ -123,10 +108,8 @@ def test_electrode_lift_trips_and_output_ends(bench):
 
 def test_unplugged_board_interrupts_session_and_watchdog_ends_output(bench):
     server, link = bench
-    controller = make_controller(link, small_protocol(dose_target_ma_min=5.0))
+    controller = treating_at_1ma(link)
     try:
-        controller.start()
-        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
         server.unplug()
         wait_for(lambda: controller.snapshot().state is SessionState.INTERRUPTED, 3, "interrupted", controller)
         wait_for(lambda: board_output(server)[0] == 0, 3, "board watchdog cut the output")
@@ -155,3 +138,28 @@ def test_removed_listener_gets_no_more_telemetry(bench):
     count = len(seen)
     time.sleep(0.1)  # ten frames at the default 100 Hz
     assert len(seen) == count
+
+
+def test_a_starved_controller_judges_lost_telemetry_on_the_newest_sample(bench):
+    """Samples queued while the controller thread was busy must not look like a telemetry gap."""
+    _, link = bench
+    controller = treating_at_1ma(link)
+    try:
+        # stall the controller thread once for 400 ms (twice the lost-telemetry limit)
+        # while the link keeps delivering samples into its queue
+        engine = controller.engine
+        real_on_sample, stalled = engine.on_sample, []
+
+        def slow_once(sample):
+            if not stalled:
+                stalled.append(True)
+                time.sleep(0.4)
+            return real_on_sample(sample)
+
+        engine.on_sample = slow_once
+        wait_for(lambda: stalled, 2, "the stall")
+        time.sleep(0.6)
+        assert controller.snapshot().active_trip is None, controller.snapshot().active_trip
+        assert controller.snapshot().state is SessionState.TREATING
+    finally:
+        controller.close()

@@ -6,6 +6,9 @@ import pytest
 
 from ionto_console.app import BoardSources
 from ionto_console.control.station import Station
+from ionto_console.control.treatment_desk import TreatmentDesk
+from ionto_console.core.protocols import load_library
+from ionto_console.ui.main_window import MainWindow
 from ionto_console.settings import Settings
 
 
@@ -15,3 +18,18 @@ def sources():
     sources = BoardSources(station, Settings())
     yield sources
     sources.shutdown()
+
+
+@pytest.fixture
+def desk(sources):
+    desk = TreatmentDesk(sources.station)
+    yield desk
+    desk.shutdown()
+
+
+@pytest.fixture
+def window(qtbot, sources, desk):
+    win = MainWindow(sources.station, sources, desk, load_library())
+    qtbot.addWidget(win)
+    win.show()
+    return win

@@ -9,23 +9,15 @@ import pytest
 
 from ionto_console.app import SIMULATOR_KEY
 from ionto_console.ui.connection_panel import calibration_text
-from ionto_console.ui.main_window import MainWindow
 
 WAIT_MS = 8000
-
-
-@pytest.fixture
-def window(qtbot, sources):
-    win = MainWindow(sources.station, sources)
-    qtbot.addWidget(win)
-    win.show()
-    return win
 
 
 def test_connects_to_simulator_and_shows_identity_and_live_data(qtbot, window, sources):
     sources.connect(SIMULATOR_KEY)
     qtbot.waitUntil(lambda: window.connection.state_label.text() == "Board connected", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "SIM-" in window.connection.ident_label.text(), timeout=WAIT_MS)
+    window.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: window.plots.curve_points() > 20, timeout=WAIT_MS)
     assert window.output_state.text() == "Output OFF"
     assert window.current.text() != "--"

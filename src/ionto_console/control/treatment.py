@@ -207,18 +207,24 @@ class TreatmentController:
     def _run(self) -> None:
         next_tick = self._clock()
         while self._running.is_set():
-            timeout = max(next_tick - self._clock(), 0.0)
             try:
-                kind, payload = self._queue.get(timeout=timeout)
+                item = self._queue.get(timeout=max(next_tick - self._clock(), 0.0))
             except queue.Empty:
-                kind, payload = "tick", None
+                item = None
             try:
-                if kind == "quit":
-                    break
-                if kind == "sample":
-                    self._handle_sample(payload)  # type: ignore[arg-type]
-                elif kind == "intent":
-                    self._handle_intent(payload)  # type: ignore[arg-type]
+                # Handle everything waiting before the tick: after this thread was
+                # starved, the tick's lost-telemetry check must see the newest sample,
+                # not the first of a backlog.
+                while item is not None:
+                    kind, payload = item
+                    if kind == "quit":
+                        self._running.clear()
+                        break
+                    if kind == "sample":
+                        self._handle_sample(payload)  # type: ignore[arg-type]
+                    elif kind == "intent":
+                        self._handle_intent(payload)  # type: ignore[arg-type]
+                    item = self._next_waiting()
                 now = self._clock()
                 if now >= next_tick:
                     self._execute(self.engine.on_tick(now))
@@ -227,7 +233,12 @@ class TreatmentController:
             except Exception:  # the controller thread must never die with current flowing
                 log.exception("treatment controller error; cutting the output")
                 self._emergency_cut("internal error in the treatment controller")
-        self._running.clear()
+
+    def _next_waiting(self) -> tuple[str, object] | None:
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return None
 
     def _handle_sample(self, event: TelemetryEvent) -> None:
         sample = self._converter.convert(event)

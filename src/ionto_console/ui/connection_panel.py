@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..control.station import StationSnapshot
+from ..control.treatment_desk import calibration_due
 from ..drivers.board.link import LinkState
 
 STATE_STYLE = {
@@ -107,10 +108,10 @@ def _state_text(snap: StationSnapshot) -> str:
 
 def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date) -> tuple[str, bool]:
     """One plain line about calibration, and whether it is still valid."""
-    if cal_date_unix <= 0:
+    due = calibration_due(cal_date_unix, interval_days)
+    if due is None:
         return "Calibration: never calibrated. Treatments are blocked until an engineer calibrates it.", False
-    calibrated = dt.datetime.fromtimestamp(cal_date_unix, dt.timezone.utc).date()
-    due = calibrated + dt.timedelta(days=interval_days)
+    calibrated = due - dt.timedelta(days=interval_days)
     if today > due:
         return f"Calibration lapsed on {due.isoformat()}. Treatments are blocked until it is recalibrated.", False
     return f"Calibration valid until {due.isoformat()} (calibrated {calibrated.isoformat()})", True

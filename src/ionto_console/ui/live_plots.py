@@ -49,11 +49,14 @@ class LivePlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._graphics)
 
+    def clear(self) -> None:
+        for curve in (self.measured_curve, self.target_curve, self.impedance_curve):
+            curve.setData([], [])
+
     def show_history(self, view: TelemetryView) -> None:
-        """Redraw from the history; cheap when nothing changed."""
+        """Redraw from the history."""
         if len(view) == 0:
-            for curve in (self.measured_curve, self.target_curve, self.impedance_curve):
-                curve.setData([], [])
+            self.clear()
             return
         self.measured_curve.setData(view.t, view.current_ma)
         self.target_curve.setData(view.t, view.target_ma)

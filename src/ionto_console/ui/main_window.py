@@ -10,13 +10,17 @@ import datetime as dt
 from typing import Callable, Protocol
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from ..control.station import Station, StationSnapshot, fault_name
+from ..control.treatment_desk import TreatmentDesk
+from ..core.protocols import Protocol
 from ..drivers.board import messages as m
 from .connection_panel import ConnectionPanel
 from .live_plots import LivePlots
 from .readouts import Readout, format_number
+from .session_setup import SessionSetup
+from .treatment_view import TreatmentView
 
 REFRESH_HZ = 30
 
@@ -34,6 +38,8 @@ class MainWindow(QMainWindow):
         self,
         station: Station,
         sources: PortSources,
+        desk: TreatmentDesk,
+        protocols: list[Protocol],
         *,
         calibration_interval_days: int = 365,
         today: Callable[[], dt.date] = dt.date.today,
@@ -41,9 +47,13 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Ionto Console")
         self.station = station
+        self.desk = desk
         self._sources = sources
         self._interval_days = calibration_interval_days
         self._today = today
+        self.setup = SessionSetup(protocols, today=today)
+        self.treatment = TreatmentView(desk, self.setup)
+        self._shortcuts = self.treatment.stops.bind_shortcuts(self)
 
         self.connection = ConnectionPanel()
         self.current = Readout("Current", "mA")
@@ -65,13 +75,19 @@ class MainWindow(QMainWindow):
         readouts = QHBoxLayout()
         for readout in (self.current, self.target, self.voltage, self.impedance):
             readouts.addWidget(readout)
+        monitor = QWidget()
+        monitor_layout = QVBoxLayout(monitor)
+        monitor_layout.addWidget(self.output_state)
+        monitor_layout.addLayout(readouts)
+        monitor_layout.addWidget(self.fault_label)
+        monitor_layout.addWidget(self.plots, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.treatment, "Treatment")
+        self.tabs.addTab(monitor, "Board monitor")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.connection)
-        layout.addWidget(self.output_state)
-        layout.addLayout(readouts)
-        layout.addWidget(self.fault_label)
-        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
         self.connection.connect_requested.connect(self._sources.connect)
@@ -92,7 +108,8 @@ class MainWindow(QMainWindow):
         snap = self.station.snapshot()
         self.connection.show_snapshot(snap, self._interval_days, self._today())
         self._show_live(snap)
-        self.plots.show_history(self.station.buffer.view())
+        if self.tabs.currentIndex() == 1:  # draw the monitor only when it is visible
+            self.plots.show_history(self.station.buffer.view())
         self.link_stats.setText(
             f"telemetry {snap.telemetry_received} · lost {snap.samples_lost} · dropped frames {snap.frames_dropped}"
         )

@@ -1,0 +1,140 @@
+"""The treatment desk: one session at a time on the station's board, and whether one may start.
+
+Qt-free. The treatment screen asks ``blockers()`` to know why Start is
+disabled (in plain words) and sends intents; the desk creates a fresh
+``TreatmentEngine`` and ``TreatmentController`` per session so nothing leaks
+from one patient to the next.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+from ..core.engine import TreatmentEngine
+from ..core.protocols import Protocol
+from ..core.samples import BoardFault
+from ..core.session import SessionState, SideEffect, StopCause
+from ..drivers.board import messages as m
+from ..drivers.board.errors import BoardError
+from ..drivers.board.link import LinkState
+from .station import Station
+from .treatment import SessionSink, TreatmentController
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """What the therapist chose before starting."""
+
+    protocol: Protocol
+    patient_id: str
+    patient_name: str
+    site: str
+    electrode: str
+    checklist_passed: bool
+    checklist_record: dict
+
+
+def calibration_due(cal_date_unix: int, interval_days: int) -> dt.date | None:
+    """The date calibration lapses, or None when the board was never calibrated."""
+    if cal_date_unix <= 0:
+        return None
+    calibrated = dt.datetime.fromtimestamp(cal_date_unix, dt.timezone.utc).date()
+    return calibrated + dt.timedelta(days=interval_days)
+
+
+class TreatmentDesk:
+    """Owns the current treatment controller, if any."""
+
+    def __init__(
+        self,
+        station: Station,
+        *,
+        calibration_interval_days: int = 365,
+        sink_factory: Callable[[SessionPlan], SessionSink | None] = lambda plan: None,
+        records_problem: Callable[[], str] = lambda: "",
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.station = station
+        self._interval_days = calibration_interval_days
+        self._sink_factory = sink_factory
+        self._records_problem = records_problem
+        self._today = today
+        self.plan: SessionPlan | None = None
+        self.controller: TreatmentController | None = None
+
+    def blockers(self, plan: SessionPlan | None = None) -> list[str]:
+        """Why a treatment cannot start now, each in one plain sentence ([] = it can)."""
+        plan = plan or self.plan
+        problems: list[str] = []
+        link = self.station.link
+        if link is None or link.state is not LinkState.CONNECTED or link.ident is None:
+            problems.append("The treatment board is not connected.")
+        else:
+            due = calibration_due(link.ident.cal_date, self._interval_days)
+            if due is None:
+                problems.append("The board has never been calibrated.")
+            elif self._today() > due:
+                problems.append(f"The board's calibration lapsed on {due.isoformat()}.")
+            if self._latched_fault() == BoardFault.SELF_TEST:
+                problems.append("The board failed its power-on self-test and must be serviced.")
+        records = self._records_problem()
+        if records:
+            problems.append(f"Session records are unavailable: {records}")
+        if plan is None:
+            problems.append("Choose a patient and a protocol.")
+        elif not plan.checklist_passed:
+            problems.append("The pre-treatment checklist is not complete.")
+        if self.active:
+            problems.append("A treatment is already running.")
+        return problems
+
+    @property
+    def active(self) -> bool:
+        c = self.controller
+        return c is not None and not (c.snapshot().state.terminal or c.snapshot().state is SessionState.IDLE)
+
+    def begin(self, plan: SessionPlan) -> TreatmentController:
+        """Start a session: refuses (ValueError with the reasons) unless every blocker is clear."""
+        problems = self.blockers(plan)
+        if problems:
+            raise ValueError(" ".join(problems))
+        self.close_session()
+        link = self.station.link
+        assert link is not None  # blockers() checked it
+        if self._latched_fault() != BoardFault.NONE:
+            # Starting a new run acknowledges the last fault (the therapist has seen the
+            # alarm and fixed the cause); the new run starts again from the low start value.
+            link.request(m.ClearFault())
+        self.plan = plan
+        engine = TreatmentEngine(plan.protocol, watchdog_ms=250)
+        self.controller = TreatmentController(link, engine, sink=self._sink_factory(plan))
+        self.controller.start_thread()
+        self.controller.start()
+        return self.controller
+
+    def stop(self, reason: SideEffect | StopCause, text: str = "") -> None:
+        """Stop now. Without a session it still commands the output off (never refused)."""
+        if self.controller is not None:
+            self.controller.stop(reason, text)
+            return
+        link = self.station.link
+        if link is not None:
+            try:
+                link.write_now(m.Output(0))
+            except BoardError:
+                pass  # nothing connected: nothing can be flowing through this console
+
+    def _latched_fault(self) -> int:
+        live = self.station.snapshot().live
+        return live.latched_fault if live is not None else BoardFault.NONE
+
+    def close_session(self) -> None:
+        controller, self.controller = self.controller, None
+        if controller is not None:
+            controller.close()
+
+    def shutdown(self) -> None:
+        self.close_session()
+

@@ -1,0 +1,133 @@
+"""The pre-treatment checklist: yes/no questions from core.prechecks, judged live.
+
+The dialog only collects answers, reasons and confirmations; ``core.prechecks.evaluate``
+decides. OK is enabled only when the result says the treatment can start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.prechecks import PrecheckResult, QuestionKind, evaluate, questions_for
+
+
+class ChecklistDialog(QDialog):
+    def __init__(
+        self,
+        *,
+        is_corticosteroid: bool,
+        drug_name: str | None,
+        last_corticosteroid_session: dt.date | None,
+        today: dt.date,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Pre-treatment checklist")
+        self._kwargs = dict(
+            is_corticosteroid=is_corticosteroid,
+            last_corticosteroid_session=last_corticosteroid_session,
+            today=today,
+            drug_name=drug_name,
+        )
+        self.questions = questions_for(is_corticosteroid=is_corticosteroid, drug_name=drug_name)
+        self.yes: dict[str, QRadioButton] = {}
+        self.no: dict[str, QRadioButton] = {}
+        self.reasons: dict[str, QLineEdit] = {}
+        grid = QGridLayout()
+        for row, question in enumerate(self.questions):
+            key = question.check.value
+            label = QLabel(question.text)
+            label.setWordWrap(True)
+            yes, no = QRadioButton("Yes"), QRadioButton("No")
+            yes.setObjectName(f"yes_{key}")
+            no.setObjectName(f"no_{key}")
+            group = QButtonGroup(self)
+            group.addButton(yes)
+            group.addButton(no)
+            reason = QLineEdit()
+            reason.setObjectName(f"reason_{key}")
+            reason.setPlaceholderText(
+                "Written reason to proceed anyway" if question.kind is QuestionKind.CONTRAINDICATION else ""
+            )
+            reason.setVisible(False)
+            grid.addWidget(label, row, 0)
+            grid.addWidget(yes, row, 1)
+            grid.addWidget(no, row, 2)
+            grid.addWidget(reason, row, 3)
+            for widget in (yes, no):
+                widget.toggled.connect(self._update)
+            reason.textChanged.connect(self._update)
+            self.yes[key], self.no[key], self.reasons[key] = yes, no, reason
+        self.confirm = QCheckBox("I confirm the cautions above with the prescriber's approval")
+        self.confirm.setObjectName("confirm_cautions")
+        self.confirm.toggled.connect(self._update)
+        self.verdict = QLabel("")
+        self.verdict.setObjectName("checklist_verdict")
+        self.verdict.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addWidget(self.confirm)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.buttons)
+        self.result_: PrecheckResult = self._evaluate()
+        self._update()
+
+    def answer(self, check: str, yes: bool, reason: str = "") -> None:
+        """Answer one question (used by tests and keyboard users alike)."""
+        (self.yes if yes else self.no)[check].setChecked(True)
+        if reason:
+            self.reasons[check].setText(reason)
+
+    def _evaluate(self) -> PrecheckResult:
+        answers = {
+            key: True if self.yes[key].isChecked() else False if self.no[key].isChecked() else None
+            for key in self.yes
+        }
+        overrides = {key: edit.text() for key, edit in self.reasons.items() if edit.text().strip()}
+        result = evaluate(answers, overrides=overrides, **self._kwargs)
+        if self.confirm.isChecked():
+            result = evaluate(
+                answers, overrides=overrides, confirmed=[f.check for f in result.confirmations_needed],
+                **self._kwargs,
+            )
+        return result
+
+    def _update(self) -> None:
+        result = self._evaluate()
+        self.result_ = result
+        blocked = {f.check for f in result.blockers} | {o.check for o in result.overridden}
+        for question in self.questions:
+            key = question.check.value
+            self.reasons[key].setVisible(
+                question.kind is QuestionKind.CONTRAINDICATION and self.yes[key].isChecked() or key in blocked
+                and question.kind is QuestionKind.CONTRAINDICATION
+            )
+        self.confirm.setVisible(bool(result.confirmations_needed) or bool(result.confirmed))
+        lines = [f"Blocked: {f.message}" for f in result.blockers]
+        lines += [f"Needs confirmation: {f.message}" for f in result.confirmations_needed]
+        lines += [f"Warning: {f.message}" for f in result.warnings]
+        lines += [f"Overridden: {o.message} — reason: {o.reason}" for o in result.overridden]
+        if result.can_start:
+            lines.insert(0, "The treatment may start.")
+        self.verdict.setText("\n".join(lines))
+        self.verdict.setStyleSheet("color:#1b5e20;" if result.can_start else "color:#b71c1c;")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(result.can_start)
+
+    def result_value(self) -> PrecheckResult:
+        return self.result_

@@ -1,0 +1,245 @@
+"""The treatment screen: big readouts, state, plots with event markers, controls, stop buttons.
+
+Shows the controller's snapshot (polled at 30 Hz) and sends intents. All
+decisions (may it start, how fast the current rises, when it ends) are made
+in the treatment desk, controller and engine; this widget never decides.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..control.treatment_desk import TreatmentDesk
+from ..core.engine import Snapshot
+from ..core.interlocks import TripAction
+from ..core.session import EMERGENCY, SessionState, SideEffect
+from ..drivers.board.errors import BoardError
+from .live_plots import LivePlots
+from .session_setup import SessionSetup
+from .readouts import Readout, format_number
+from .stop_panel import EMERGENCY as EMERGENCY_KEY, StopPanel
+
+SIDE_EFFECT_BUTTONS: list[tuple[str, str]] = [
+    (SideEffect.NAUSEA.value, "Nausea"),
+    (SideEffect.HEADACHE.value, "Headache"),
+    (SideEffect.DIZZINESS.value, "Dizziness"),
+    (SideEffect.INCREASED_PAIN.value, "Increased pain"),
+    (SideEffect.BURNING_TINGLING.value, "Burning / tingling"),
+    (SideEffect.SKIN_REDNESS.value, "Skin redness / irritation"),
+    (SideEffect.OTHER.value, "Other…"),
+]
+
+STATE_TEXT = {
+    SessionState.IDLE: ("Ready", "#eceff1", "#37474f"),
+    SessionState.PRECHECKS: ("Preparing the board", "#e3f2fd", "#0d47a1"),
+    SessionState.RAMPING_UP: ("Ramping up — current rising", "#fff3e0", "#e65100"),
+    SessionState.TREATING: ("Treating — current flowing", "#fff3e0", "#e65100"),
+    SessionState.PAUSED: ("Paused — current at zero", "#e3f2fd", "#0d47a1"),
+    SessionState.REVERSING: ("Reversing polarity — current at zero", "#e3f2fd", "#0d47a1"),
+    SessionState.RAMPING_DOWN: ("Ramping down", "#fff8e1", "#8d6e00"),
+    SessionState.COMPLETE: ("Complete — dose delivered, output off", "#e8f5e9", "#1b5e20"),
+    SessionState.STOPPED: ("Stopped — output off", "#fdecea", "#b71c1c"),
+    SessionState.FAULTED: ("Stopped by a safety check — output off", "#fdecea", "#b71c1c"),
+    SessionState.INTERRUPTED: ("Interrupted — output off", "#fdecea", "#b71c1c"),
+}
+MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--"
+    seconds = max(int(round(seconds)), 0)
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def state_line(snap: Snapshot) -> str:
+    text = STATE_TEXT[snap.state][0]
+    if snap.stop_reason is not None:
+        text = f"{text}: {snap.stop_reason.label}"
+    elif snap.state is SessionState.FAULTED and snap.active_trip is not None:
+        text = f"{text}: {snap.active_trip.message}"
+    return text
+
+
+class TreatmentView(QWidget):
+    """Readouts, plots and controls for the session the desk is running."""
+
+    other_stop_described = Signal(str)
+
+    def __init__(self, desk: TreatmentDesk, setup: SessionSetup, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.setup = setup
+        self._markers_shown = 0
+        self._marker_items: list[pg.InfiniteLine] = []
+        self._shown_controller = None
+
+        self.state_banner = QLabel("Ready")
+        self.state_banner.setObjectName("treatment_state")
+        self.state_banner.setWordWrap(True)
+        self.message = QLabel("")
+        self.message.setObjectName("treatment_message")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color:#b71c1c; font-size:13pt;")
+
+        self.current = Readout("Current", "mA")
+        self.target = Readout("Target", "mA")
+        self.impedance = Readout("Impedance", "kΩ")
+        self.voltage = Readout("Voltage", "V")
+        self.dose = Readout("Dose", "mA·min")
+        self.elapsed = Readout("Elapsed", "")
+        self.remaining = Readout("Remaining", "")
+        readouts = QGridLayout()
+        for i, r in enumerate((self.current, self.target, self.impedance, self.voltage)):
+            readouts.addWidget(r, 0, i)
+        for i, r in enumerate((self.dose, self.elapsed, self.remaining)):
+            readouts.addWidget(r, 1, i)
+
+        self.start_button = QPushButton("Start")
+        self.down_button = QPushButton("−  Lower")
+        self.up_button = QPushButton("+  Raise")
+        self.pause_button = QPushButton("Pause")
+        self.end_button = QPushButton("End early")
+        controls = QHBoxLayout()
+        for button in (self.start_button, self.down_button, self.up_button, self.pause_button, self.end_button):
+            button.setMinimumHeight(48)
+            button.setStyleSheet("font-size:14pt;")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            controls.addWidget(button)
+
+        self.plots = LivePlots()
+        self.stops = StopPanel(SIDE_EFFECT_BUTTONS)
+
+        left = QVBoxLayout()
+        left.addWidget(self.state_banner)
+        left.addWidget(self.message)
+        left.addLayout(readouts)
+        left.addLayout(controls)
+        left.addWidget(self.plots, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.setup)
+        right.addWidget(self.stops, 1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addLayout(right, 1)
+
+        self.start_button.clicked.connect(self.start)
+        self.down_button.clicked.connect(lambda: self._send("step_down"))
+        self.up_button.clicked.connect(lambda: self._send("step_up"))
+        self.pause_button.clicked.connect(self._pause_or_resume)
+        self.end_button.clicked.connect(lambda: self._send("end_early"))
+        self.stops.stop_requested.connect(self.stop)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(33)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self.refresh()
+
+    # --- intents ----------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            self.desk.begin(self.setup.plan())
+        except (ValueError, BoardError) as exc:
+            self.message.setText(str(exc))
+        self.refresh()
+
+    def stop(self, key: str) -> None:
+        """A stop button: the output is stopped first; only then may we ask anything."""
+        if key == EMERGENCY_KEY:
+            self.desk.stop(EMERGENCY)
+            return
+        reason = SideEffect(key)
+        if reason is SideEffect.OTHER:
+            self.desk.stop(reason, "other (described after the stop)")
+            self.refresh()
+            text, ok = QInputDialog.getText(self, "Side effect", "Output is stopped. Describe the side effect:")
+            if ok and text.strip():
+                self.other_stop_described.emit(text.strip())
+            return
+        self.desk.stop(reason)
+
+    def _send(self, intent: str) -> None:
+        controller = self.desk.controller
+        if controller is not None:
+            getattr(controller, intent)()
+
+    def _pause_or_resume(self) -> None:
+        controller = self.desk.controller
+        if controller is None:
+            return
+        paused = controller.snapshot().state is SessionState.PAUSED
+        (controller.resume if paused else controller.pause)()
+
+    # --- display ------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        controller = self.desk.controller
+        if controller is not self._shown_controller:
+            self._reset_plots()
+            self._shown_controller = controller
+        snap = controller.snapshot() if controller else None
+        state = snap.state if snap else SessionState.IDLE
+        text, background, colour = STATE_TEXT[state]
+        self.state_banner.setText(state_line(snap) if snap else text)
+        self.state_banner.setStyleSheet(
+            f"font-size:22pt; font-weight:bold; padding:10px; background:{background}; color:{colour};"
+        )
+        message = controller.message() if controller else ""
+        if not message and snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
+            message = snap.warning.message
+        blockers = [] if self.desk.active else self.desk.blockers(self.setup.plan())
+        self.message.setText(message or " ".join(blockers))
+        self._show_numbers(snap)
+        active = state.output_active or state is SessionState.RAMPING_DOWN
+        self.start_button.setEnabled(not active and not blockers)
+        self.setup.setEnabled(not active)
+        self.up_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING))
+        self.down_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
+        self.pause_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
+        self.pause_button.setText("Resume" if state is SessionState.PAUSED else "Pause")
+        self.end_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
+        if controller is not None:
+            self.plots.show_history(controller.history.view())
+            self._add_markers(controller)
+
+    def _show_numbers(self, snap: Snapshot | None) -> None:
+        self.current.set_value(format_number(snap and snap.current_ma, 2))
+        self.target.set_value(format_number(snap and snap.setpoint_ma, 2))
+        self.impedance.set_value(format_number(snap.impedance_kohm if snap else None, 1))
+        self.voltage.set_value(format_number(snap and snap.voltage_v, 1))
+        self.dose.set_value(
+            "--" if snap is None else f"{snap.dose_delivered_ma_min:.1f} / {snap.dose_target_ma_min:.0f}"
+        )
+        self.elapsed.set_value(format_duration(snap.elapsed_s) if snap else "--")
+        self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
+
+    def _reset_plots(self) -> None:
+        for item in self._marker_items:
+            self.plots.current_plot.removeItem(item)
+        self._marker_items.clear()
+        self._markers_shown = 0
+        self.plots.clear()
+
+    def _add_markers(self, controller) -> None:
+        for marker in controller.markers(self._markers_shown):
+            line = pg.InfiniteLine(
+                pos=marker.t, angle=90, pen=pg.mkPen(MARKER_COLOURS[marker.kind], width=1),
+                label=marker.label, labelOpts={"position": 0.9, "color": MARKER_COLOURS[marker.kind],
+                                               "rotateAxis": (1, 0), "anchors": [(0, 0), (0, 0)]},
+            )
+            self.plots.current_plot.addItem(line)
+            self._marker_items.append(line)
+            self._markers_shown += 1
+

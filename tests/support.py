@@ -1,0 +1,28 @@
+"""Helpers shared by tests that run real treatments against the simulator."""
+
+from __future__ import annotations
+
+import time
+
+from ionto_console.core.protocols import Protocol, load_library
+
+
+def wait_for(predicate, timeout=10.0, what="condition", controller=None):
+    """Poll ``predicate`` until true; on timeout fail with what was awaited (and the session state)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    detail = f": {controller.snapshot()} message={controller.message()!r}" if controller else ""
+    raise AssertionError(f"timed out waiting for {what}{detail}")
+
+
+def small_protocol(**changes) -> Protocol:
+    """Dexamethasone from the library with a dose small enough for a test (seconds, not minutes)."""
+    base = next(p for p in load_library() if p.id == "dexamethasone-4mgml-40")
+    data = base.model_dump(mode="json")
+    data.update({"id": "test-small-dose", "name": "Test: dexamethasone, small dose",
+                 "dose_target_ma_min": 0.05, "ramp_start_ma": 1.0, "ramp_rate_ma_s": 2.0,
+                 "ramp_down_s": 0.5, **changes})
+    return Protocol.model_validate(data)

@@ -1,0 +1,147 @@
+"""The therapist's treatment screen, driven through the real main window against the simulator."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from ionto_console.app import SIMULATOR_KEY
+from ionto_console.control.treatment_desk import TreatmentDesk
+from ionto_console.core.prechecks import Check
+from ionto_console.core.session import SessionState, SideEffect
+from ionto_console.ui.main_window import MainWindow
+from support import small_protocol
+
+WAIT_MS = 10_000
+
+
+@pytest.fixture
+def screen(qtbot, sources):
+    desk = TreatmentDesk(sources.station)
+    protocols = [small_protocol(), small_protocol(id="test-longer", name="Test: longer dose", dose_target_ma_min=5.0)]
+    win = MainWindow(sources.station, sources, desk, protocols)
+    qtbot.addWidget(win)
+    win.show()
+    sources.connect(SIMULATOR_KEY)
+    qtbot.waitUntil(lambda: win.connection.state_label.text() == "Board connected", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.station.snapshot().live is not None, timeout=WAIT_MS)
+    yield win
+    desk.shutdown()
+
+
+def fill_setup(win, protocol_index=0):
+    win.setup.patient_id.setText("P-0042")
+    win.setup.patient_name.setText("Ada Example")
+    win.setup.protocol.setCurrentIndex(protocol_index)
+
+
+def pass_checklist(win):
+    dialog = win.setup.make_checklist()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
+    assert dialog.result_value().can_start
+    win.setup.accept_checklist(dialog.result_value())
+
+
+def start(qtbot, win):
+    qtbot.waitUntil(lambda: win.treatment.start_button.isEnabled(), timeout=WAIT_MS)
+    qtbot.mouseClick(win.treatment.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.desk.controller is not None, timeout=WAIT_MS)
+
+
+def board_current_ma(win):
+    live = win.station.snapshot().live
+    return live.current_ma if live else None
+
+
+def test_start_is_refused_without_the_checklist(qtbot, screen):
+    fill_setup(screen)
+    screen.treatment.refresh()
+    assert not screen.treatment.start_button.isEnabled()
+    assert "checklist" in screen.treatment.message.text().lower()
+    screen.treatment.start()  # even if the button were bypassed
+    assert screen.desk.controller is None
+    assert "checklist" in screen.treatment.message.text().lower()
+
+
+def test_contraindication_blocks_until_overridden_with_a_reason(qtbot, screen):
+    fill_setup(screen)
+    dialog = screen.setup.make_checklist()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check in (Check.PATIENT_INFORMED, Check.METAL_IMPLANT))
+    assert not dialog.result_value().can_start
+    assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+    dialog.answer(Check.METAL_IMPLANT.value, yes=True, reason="Implant far from the current path, surgeon agreed")
+    assert dialog.result_value().can_start
+    assert dialog.result_value().overridden
+
+
+def test_complete_a_short_treatment(qtbot, screen):
+    fill_setup(screen)
+    pass_checklist(screen)
+    start(qtbot, screen)
+    qtbot.waitUntil(lambda: screen.desk.controller.snapshot().state is SessionState.COMPLETE, timeout=20_000)
+    qtbot.waitUntil(lambda: screen.treatment.state_banner.text().startswith("Complete"), timeout=WAIT_MS)
+    assert screen.treatment.plots.curve_points() > 50
+    qtbot.waitUntil(lambda: board_current_ma(screen) < 0.05, timeout=WAIT_MS)
+
+
+def test_raising_intensity_ramps_the_target_and_never_steps(qtbot, screen):
+    fill_setup(screen, protocol_index=1)
+    pass_checklist(screen)
+    start(qtbot, screen)
+    controller = screen.desk.controller
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.TREATING, timeout=WAIT_MS)
+    qtbot.mouseClick(screen.treatment.up_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(screen.treatment.up_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.snapshot().board_target_ma >= 1.99, timeout=WAIT_MS)
+    view = controller.history.view()
+    target, t = view.target_ma, view.t
+    # Two + presses of 0.5 mA at the protocol's 2 mA/s: the target the board receives
+    # climbs in small updates (one controller tick's worth, 0.04 mA at 20 ms, more if a
+    # tick runs late), never in 0.5 mA steps, and the whole 1 mA takes at least 0.5 s.
+    assert (target[1:] - target[:-1]).max() <= 0.1
+    first_above = t[target > 1.0][0]
+    reached = t[target >= 1.99][0]
+    assert reached - first_above >= 0.45
+
+
+@pytest.mark.parametrize("reason", list(SideEffect))
+def test_each_side_effect_button_stops_the_output_and_records_why(qtbot, screen, reason, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("metallic taste", True))
+    fill_setup(screen, protocol_index=1)
+    pass_checklist(screen)
+    start(qtbot, screen)
+    controller = screen.desk.controller
+    qtbot.waitUntil(lambda: controller.snapshot().current_ma > 0.9, timeout=WAIT_MS)
+    qtbot.mousePress(screen.treatment.stops.buttons[reason.value], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: controller.history.view().current_ma[-1] < 0.05, timeout=WAIT_MS)
+    assert controller.snapshot().stop_reason.cause is reason
+    assert screen.treatment.state_banner.text().startswith("Stopped")
+
+
+def test_escape_is_an_emergency_stop(qtbot, screen):
+    fill_setup(screen, protocol_index=1)
+    pass_checklist(screen)
+    start(qtbot, screen)
+    controller = screen.desk.controller
+    qtbot.waitUntil(lambda: controller.snapshot().current_ma > 0.9, timeout=WAIT_MS)
+    qtbot.keyClick(screen, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    assert "Emergency" in controller.snapshot().stop_reason.label
+
+
+def test_electrode_lift_trips_an_interlock_with_output_off(qtbot, screen, sources):
+    fill_setup(screen, protocol_index=1)
+    pass_checklist(screen)
+    start(qtbot, screen)
+    controller = screen.desk.controller
+    qtbot.waitUntil(lambda: controller.snapshot().current_ma > 0.9, timeout=WAIT_MS)
+    sources.simulator.lift_electrode()
+    qtbot.waitUntil(lambda: controller.snapshot().state.terminal, timeout=WAIT_MS)
+    assert controller.snapshot().active_trip is not None
+    qtbot.waitUntil(lambda: board_current_ma(screen) < 0.05, timeout=WAIT_MS)
+    assert "safety check" in screen.treatment.state_banner.text() or "Stopped" in screen.treatment.state_banner.text()
