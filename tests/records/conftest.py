@@ -14,6 +14,7 @@ import os
 import pwd
 import shutil
 import stat
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -46,14 +47,16 @@ def _pg_unavailable_reason() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def pg_server() -> Iterator[Any]:
     reason = _pg_unavailable_reason()
     if reason:
         pytest.skip(reason)
     from port_for import get_port
     from pytest_postgresql.executors import PostgreSQLExecutor
 
-    base = tmp_path_factory.mktemp("pg")
+    # Not under pytest's basetemp: concurrent pytest runs prune old basetemps, which would pull the
+    # data directory from under the running server.
+    base = Path(tempfile.mkdtemp(prefix="ionto-records-pg-"))
     pg_ctl = _find_pg_ctl()
     assert pg_ctl is not None
     if os.geteuid() == 0:
@@ -79,11 +82,14 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         unixsocketdir=str(home), logfile=str(home / "server.log"), startparams="-w", dbname="ionto_tests",
         user="postgres",
     )
-    executor.start()
     try:
+        executor.start()
         yield executor
     finally:
-        executor.stop()
+        try:
+            executor.stop()
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
