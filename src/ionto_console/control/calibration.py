@@ -116,7 +116,10 @@ class DmmCurrentMeter:
             self._range = rng
 
     def read_current_a(self) -> float:
-        return abs(self.dmm.read())  # magnitude: the board reports magnitudes, polarity is a flag
+        """One reading, then the error queue: a reading the meter itself flagged must not enter the fit."""
+        value = self.dmm.read()
+        self.dmm.check_errors("READ?")
+        return abs(value)  # magnitude: the board reports magnitudes, polarity is a flag
 
     def close(self) -> None:
         self.dmm.close()
@@ -601,6 +604,8 @@ class CalibrationRunner:
             if result.verdict is Verdict.ERROR and not result.written:
                 result.reason += " Nothing was written to the board."
             result.finished_at = self._clock()
+            log.log(logging.INFO if result.verdict is Verdict.PASS else logging.WARNING,
+                    "calibration %s ended: %s: %s", mode.value, result.verdict.value, result.reason)
             self.result = result
             self._phase(Phase.DONE, f"{result.verdict.value}: {result.reason}")
             self._emit(RunFinished(result))
@@ -614,7 +619,7 @@ class CalibrationRunner:
         first = "as-found" if mode is Mode.CALIBRATE else "verification"
         self._phase(Phase.AS_FOUND if mode is Mode.CALIBRATE else Phase.VERIFICATION,
                     f"{first} sweep: {s.plan.point_count} points")
-        result.as_found = self._sweep(bench, "as-found", old, references)
+        self._sweep(bench, "as-found", old, references, result.as_found)
         if mode is Mode.VERIFY:
             result.impedance = check_impedance(result.as_found, references, s.impedance_tolerance_pct)
             result.verdict, result.reason = judge(result.as_found, result.impedance, s.plan.point_count)
@@ -642,7 +647,7 @@ class CalibrationRunner:
         result.new_constants = new
         result.due_date = next_due(cal_time, s.interval_days)
         self._phase(Phase.VERIFICATION, f"verification sweep with the new constants: {s.plan.point_count} points")
-        result.as_left = self._sweep(bench, "as-left", new, references)
+        self._sweep(bench, "as-left", new, references, result.as_left)
         result.impedance = check_impedance(result.as_left, references, s.impedance_tolerance_pct)
         result.verdict, result.reason = judge(result.as_left, result.impedance, s.plan.point_count)
 
@@ -702,9 +707,9 @@ class CalibrationRunner:
             raise RunAborted(describe_instrument_failure(role, doing, exc)) from exc
 
     def _sweep(self, bench: Bench, sweep: str, constants: Constants,
-               references: dict[float, tuple[float, str]]) -> list[PointResult]:
+               references: dict[float, tuple[float, str]], points: list[PointResult]) -> None:
+        """Measure every point of the plan into ``points`` (kept for the record if the sweep aborts)."""
         plan = self.settings.plan
-        points: list[PointResult] = []
         total = plan.point_count
         for load in plan.loads_ohm:
             self._check_cancel()
@@ -726,7 +731,6 @@ class CalibrationRunner:
                 points.append(point)
                 self._emit(PointMeasured(sweep, point, len(points), total))
             self._board(bench, f"switching the output off after the {load:g} ohm load", m.Output(0))
-        return points
 
     def _point(self, bench: Bench, load: float, current: int, level: int, output_on: bool,
                constants: Constants, doing: str) -> PointResult:

@@ -1,0 +1,59 @@
+"""Helpers for the calibration tests (own module name, so no clash with other test folders' helpers)."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, TypeVar
+
+from ionto_console.control.calibration import BenchSpec, CalibrationRunner, RunEvent, RunnerSettings
+from ionto_console.core.calibration import SweepPlan
+from ionto_console.drivers.board.link import BoardLink, LinkState
+from ionto_console.drivers.board.messages import Ident
+from ionto_console.drivers.sim.scpi import SimulatedBench
+
+T = TypeVar("T")
+DEADLINE_S = 5.0
+#: A short sweep: enough points for the fit and the rules, quick on a loaded machine.
+QUICK_PLAN = SweepPlan(currents_ua=(100, 1_000, 2_000, 4_000), loads_ohm=(1_000.0, 2_200.0), board_samples=10,
+                       dmm_readings=3, settle_samples=2)
+
+
+def wait_for(get: Callable[[], T], ok: Callable[[T], bool], what: str, deadline_s: float = DEADLINE_S) -> T:
+    """Poll ``get`` until ``ok`` holds (no fixed sleeps: the machine is shared and loaded)."""
+    end = time.monotonic() + deadline_s
+    value = get()
+    while not ok(value):
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
+        time.sleep(0.01)
+        value = get()
+    return value
+
+
+def spec_for(bench: SimulatedBench, lcr: bool = True, visa_timeout_ms: int = 2000) -> BenchSpec:
+    return BenchSpec(bench.board.port, bench.resources["dmm"], bench.resources["decade"],
+                     bench.resources["lcr"] if lcr else None, visa_timeout_ms=visa_timeout_ms)
+
+
+def make_runner(bench: SimulatedBench, on_event: Callable[[RunEvent], None] | None = None,
+                plan: SweepPlan = QUICK_PLAN, **spec_kwargs) -> CalibrationRunner:
+    spec = spec_for(bench, **spec_kwargs)
+    return CalibrationRunner(spec.connect, RunnerSettings(plan=plan), on_event=on_event, board_url=spec.board_url)
+
+
+def read_ident(port: str) -> Ident:
+    """The board's IDENT as a fresh console would read it."""
+    link = BoardLink(port, reply_timeout_s=2.0)
+    try:
+        link.open()
+        assert link.state is LinkState.CONNECTED, link.reason
+        assert link.ident is not None
+        return link.ident
+    finally:
+        link.close()
+
+
+def output_is_off(bench: SimulatedBench) -> bool:
+    with bench.board.lock:
+        enabled = bench.board.board.output_enabled
+    return not enabled and not bench.model.snapshot().output_enabled
