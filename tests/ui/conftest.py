@@ -8,6 +8,7 @@ from ionto_console.app import BoardSources
 from ionto_console.control.station import Station
 from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.core.protocols import load_library
+from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import MainWindow
 from ionto_console.settings import Settings
 
@@ -29,7 +30,7 @@ def desk(sources):
 
 @pytest.fixture
 def window(qtbot, sources, desk):
-    win = MainWindow(sources.station, sources, desk, load_library())
+    win = MainWindow(sources.station, sources, desk, load_library(), alarm_player=RecordingPlayer())
     qtbot.addWidget(win)
     win.show()
     return win

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from typing import Callable, Protocol as TypingProtocol
 
 from ..core import engine as e
+from ..core.alarms import AlarmManager, AlarmPriority
+from ..core.interlocks import TripAction
 from ..core.samples import Sample
 from ..core.session import EMERGENCY, IllegalTransition, SessionState, SideEffect, StopCause
 from ..drivers.board import messages as m
-from ..drivers.board.errors import BoardError, BoardDisconnected
+from ..drivers.board.errors import BoardDisconnected, BoardError, ReplyTimeout
 from ..drivers.board.link import BoardLink, LinkState, TelemetryEvent
 from .samples import SampleConverter
 from .telemetry_buffer import TelemetryBuffer
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: The engine's tick: setpoint updates and the lost-telemetry check (200 ms) need it well below that.
 TICK_S = 0.02
+#: How long to wait for an ACK (the ICD promises 20 ms; the host may be busy).
+REPLY_TIMEOUT_S = 0.25
 #: Telemetry rate during a treatment: one sample every 5 ms to the interlocks.
 TREATMENT_RATE_HZ = 200
 #: SET_WAVEFORM needs in-range pulse fields even for DC, where the board ignores them.
@@ -96,6 +100,7 @@ class TreatmentController:
         engine: e.TreatmentEngine,
         *,
         sink: SessionSink | None = None,
+        alarms: AlarmManager | None = None,
         rate_hz: int = TREATMENT_RATE_HZ,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -103,6 +108,7 @@ class TreatmentController:
         self.engine = engine
         self.history = TelemetryBuffer()
         self._sink = sink
+        self._alarms = alarms
         self._rate_hz = rate_hz
         self._clock = clock
         self._queue: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
@@ -259,9 +265,10 @@ class TreatmentController:
                 reason, text = args
                 commands = self.engine.stop(reason, text, now)
             elif name == "interrupt":
-                if self.engine.state is SessionState.IDLE:
+                if self.engine.state is SessionState.IDLE or self.engine.state.terminal:
                     return
                 commands = self.engine.interrupt(args[0], now)
+                self._raise_alarm("interrupted", AlarmPriority.HIGH, f"Treatment interrupted: {args[0]}")
             else:
                 commands = getattr(self.engine, name)(now)
         except (IllegalTransition, ValueError, RuntimeError) as exc:
@@ -277,10 +284,18 @@ class TreatmentController:
                     self._write_stop(msg)
                     continue
                 try:
-                    self.link.request(msg)
+                    self._request_idempotent(msg)
                 except BoardError as exc:
                     self._command_failed(msg, exc)
                     return
+
+    def _request_idempotent(self, msg: m.Message) -> None:
+        """Every command sent here may be repeated harmlessly, so an unanswered one is
+        sent once more before the session is given up (a busy host can delay a reply)."""
+        try:
+            self.link.request(msg, timeout=REPLY_TIMEOUT_S)
+        except ReplyTimeout:
+            self.link.request(msg, timeout=REPLY_TIMEOUT_S)
 
     def _write_stop(self, msg: m.Message) -> None:
         sent = self._wire_stop_sent
@@ -327,6 +342,17 @@ class TreatmentController:
             self._markers.extend(markers)
         if events and self._sink is not None:
             self._sink.add_events(events)
+        for event in events:
+            if isinstance(event, e.TripRecorded):
+                trip = event.trip
+                priority = AlarmPriority.MEDIUM if trip.action is TripAction.WARN else AlarmPriority.HIGH
+                self._raise_alarm(trip.kind.value, priority, trip.message)
+
+    def _raise_alarm(self, condition: str, priority: AlarmPriority, message: str) -> None:
+        """Alarm text says when, in wall-clock time, as the therapist will report it."""
+        if self._alarms is not None:
+            stamped = f"{message} at {time.strftime('%H:%M:%S')}"
+            self._alarms.raise_alarm(condition, priority, stamped, self._clock())
 
     def _marker(self, event: e.EngineEvent) -> Marker | None:
         t = self.session_time(event.t)

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
+from ..core.alarms import AlarmManager
 from ..core.engine import TreatmentEngine
 from ..core.protocols import Protocol
 from ..core.samples import BoardFault
@@ -44,6 +45,11 @@ def calibration_due(cal_date_unix: int, interval_days: int) -> dt.date | None:
     return calibrated + dt.timedelta(days=interval_days)
 
 
+#: Board watchdog during treatments: ten heartbeats (50 ms) of margin, so a busy
+#: host does not cause nuisance trips, yet a dead console ends the output in half a second.
+TREATMENT_WATCHDOG_MS = 500
+
+
 class TreatmentDesk:
     """Owns the current treatment controller, if any."""
 
@@ -63,6 +69,8 @@ class TreatmentDesk:
         self._today = today
         self.plan: SessionPlan | None = None
         self.controller: TreatmentController | None = None
+        #: One alarm model for the station: alarms outlive the session that raised them.
+        self.alarms = AlarmManager()
 
     def blockers(self, plan: SessionPlan | None = None) -> list[str]:
         """Why a treatment cannot start now, each in one plain sentence ([] = it can)."""
@@ -108,8 +116,8 @@ class TreatmentDesk:
             # alarm and fixed the cause); the new run starts again from the low start value.
             link.request(m.ClearFault())
         self.plan = plan
-        engine = TreatmentEngine(plan.protocol, watchdog_ms=250)
-        self.controller = TreatmentController(link, engine, sink=self._sink_factory(plan))
+        engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
+        self.controller = TreatmentController(link, engine, sink=self._sink_factory(plan), alarms=self.alarms)
         self.controller.start_thread()
         self.controller.start()
         return self.controller

@@ -16,6 +16,8 @@ from ..control.station import Station, StationSnapshot, fault_name
 from ..control.treatment_desk import TreatmentDesk
 from ..core.protocols import Protocol
 from ..drivers.board import messages as m
+from .alarm_banner import AlarmBanner
+from .alarm_sound import CommandLinePlayer, Player
 from .connection_panel import ConnectionPanel
 from .live_plots import LivePlots
 from .readouts import Readout, format_number
@@ -43,6 +45,7 @@ class MainWindow(QMainWindow):
         *,
         calibration_interval_days: int = 365,
         today: Callable[[], dt.date] = dt.date.today,
+        alarm_player: Player | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Ionto Console")
@@ -54,6 +57,7 @@ class MainWindow(QMainWindow):
         self.setup = SessionSetup(protocols, today=today)
         self.treatment = TreatmentView(desk, self.setup)
         self._shortcuts = self.treatment.stops.bind_shortcuts(self)
+        self.alarm_banner = AlarmBanner(desk.alarms, alarm_player or CommandLinePlayer())
 
         self.connection = ConnectionPanel()
         self.current = Readout("Current", "mA")
@@ -86,6 +90,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(monitor, "Board monitor")
         central = QWidget()
         layout = QVBoxLayout(central)
+        layout.addWidget(self.alarm_banner)
         layout.addWidget(self.connection)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)

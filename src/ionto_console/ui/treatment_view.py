@@ -104,6 +104,8 @@ class TreatmentView(QWidget):
             readouts.addWidget(r, 0, i)
         for i, r in enumerate((self.dose, self.elapsed, self.remaining)):
             readouts.addWidget(r, 1, i)
+        for column in range(4):
+            readouts.setColumnStretch(column, 1)
 
         self.start_button = QPushButton("Start")
         self.down_button = QPushButton("−  Lower")
@@ -236,8 +238,9 @@ class TreatmentView(QWidget):
         for marker in controller.markers(self._markers_shown):
             line = pg.InfiniteLine(
                 pos=marker.t, angle=90, pen=pg.mkPen(MARKER_COLOURS[marker.kind], width=1),
-                label=marker.label, labelOpts={"position": 0.9, "color": MARKER_COLOURS[marker.kind],
-                                               "rotateAxis": (1, 0), "anchors": [(0, 0), (0, 0)]},
+                label=marker.label, labelOpts={"position": 0.93, "color": MARKER_COLOURS[marker.kind],
+                                               "fill": (255, 255, 255, 210),
+                                               "anchors": [(0, 0.5), (0, 0.5)]},
             )
             self.plots.current_plot.addItem(line)
             self._marker_items.append(line)
