@@ -127,7 +127,7 @@ class SweepPlan(BaseModel):
     @classmethod
     def standard(cls, tray: bool = False, **overrides: object) -> "SweepPlan":
         """0.1..4 mA (treatment), or up to 20 mA with ``tray`` (tap-water boards)."""
-        return cls(currents_ua=TRAY_CURRENTS_UA if tray else STANDARD_CURRENTS_UA, **overrides)
+        return cls(**{"currents_ua": TRAY_CURRENTS_UA if tray else STANDARD_CURRENTS_UA, **overrides})
 
     @property
     def max_current_ua(self) -> int:

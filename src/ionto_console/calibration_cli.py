@@ -1,0 +1,185 @@
+"""Calibration and verification from the command line (production line, scripted bench work).
+
+    python -m ionto_console.calibration_cli calibrate|verify --engineer NAME
+        (--sim | --board URL --dmm VISA --load VISA [--lcr VISA])
+        [--pdf out.pdf] [--json out.json] [--tray] [--currents-ma 0.1,1,4] [--loads-ohm 1000,3300]
+        [--interval-days 365] [--visa-backend @py] [--visa-timeout-ms 2000]
+
+``--sim`` starts the whole simulated bench (board on a pty, DMM, decade and
+LCR on TCP) in this process and runs against it. Exit code: 0 pass, 1 fail
+(the run completed and the board is out of tolerance), 2 error (the run could
+not complete, or bad arguments). Ctrl-C cancels: output off, nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+from typing import Iterator, Sequence, TextIO
+
+from pydantic import ValidationError
+
+from .control.calibration import (BenchSpec, CalibrationRunner, FitReady, Identified, PhaseChanged, PointMeasured,
+                                  RunEvent, RunFinished, RunnerSettings)
+from .core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
+
+EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 2}
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ionto-cal", description="Calibrate or verify an IONTO-1 board's "
+                                     "current measurement against a DMM in series and a decade resistor.")
+    parser.add_argument("mode", choices=[m.value for m in Mode])
+    parser.add_argument("--engineer", required=True, help="name for the record and the certificate")
+    parser.add_argument("--sim", action="store_true", help="start and use the simulated bench")
+    parser.add_argument("--board", help="board serial port or pyserial URL")
+    parser.add_argument("--dmm", help="VISA resource of the DMM in series (Keysight 34461A/65A)")
+    parser.add_argument("--load", help="VISA resource of the decade resistor (PRS-200)")
+    parser.add_argument("--lcr", help="VISA resource of an LCR meter (E4980A) for the impedance reference")
+    parser.add_argument("--pdf", type=Path, help="write the certificate here")
+    parser.add_argument("--json", type=Path, help="write the full result (every point) here")
+    parser.add_argument("--tray", action="store_true", help="sweep up to 20 mA (tap-water tray boards)")
+    parser.add_argument("--currents-ma", type=_floats, help="sweep currents in mA, e.g. 0.1,0.5,1,2,3,4")
+    parser.add_argument("--loads-ohm", type=_floats, help="loads in ohm, e.g. 1000,3300")
+    parser.add_argument("--samples", type=int, default=20, help="board telemetry samples per point")
+    parser.add_argument("--interval-days", type=int, default=365, help="calibration interval (due date)")
+    parser.add_argument("--visa-backend", default="@py", help="pyvisa backend (@py, @ivi, file.yaml@sim)")
+    parser.add_argument("--visa-timeout-ms", type=int, default=2000)
+    return parser
+
+
+def plan_from_args(args: argparse.Namespace) -> SweepPlan:
+    overrides: dict[str, object] = {"board_samples": args.samples}
+    if args.currents_ma:
+        overrides["currents_ua"] = tuple(round(c * 1000) for c in args.currents_ma)
+    if args.loads_ohm:
+        overrides["loads_ohm"] = args.loads_ohm
+    return SweepPlan.standard(tray=args.tray, **overrides)
+
+
+class _Printer:
+    """Progress lines for a terminal or a production-line log."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, event: RunEvent) -> None:
+        if isinstance(event, Identified):
+            self.line(f"board {event.board_serial} firmware {event.board_firmware}, constants gain "
+                      f"{event.constants.gain:.6f} offset {event.constants.offset_ua:+.2f} µA")
+            for role, idn in event.instruments.items():
+                self.line(f"{role}: {idn}")
+        elif isinstance(event, PhaseChanged):
+            self.line(f"== {event.text}")
+        elif isinstance(event, PointMeasured):
+            p = event.point
+            self.line(f"{event.sweep:>9} {event.index:2d}/{event.total}  {p.load_ohm:7g} ohm  {p.set_ua / 1000:6.3f} mA"
+                      f"  DMM {p.dmm_ua / 1000:8.4f} mA  board {p.board_ua / 1000:8.4f} mA  error "
+                      f"{p.error_ua:+7.1f} µA (±{p.allowed_ua:.1f})  {'pass' if p.passed else 'FAIL'}")
+        elif isinstance(event, FitReady):
+            self.line(f"fit: gain {event.new.gain:.6f} offset {event.new.offset_ua:+.2f} µA "
+                      f"(residual rms {event.fit.residual_rms_ua:.2f} µA)")
+        elif isinstance(event, RunFinished):
+            pass
+
+    def line(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def summary(result: CalibrationResult) -> list[str]:
+    lines = [f"RESULT: {result.verdict.value.upper()}: {result.reason}"]
+    before = result.max_abs_error_ua(result.as_found)
+    after = result.max_abs_error_ua(result.as_left)
+    if before is not None:
+        lines.append(f"largest error {'as found' if result.mode is Mode.CALIBRATE else 'measured'}: {before:.1f} µA")
+    if after is not None:
+        lines.append(f"largest error as left: {after:.1f} µA")
+    if result.written and result.new_constants is not None:
+        lines.append(f"written: gain {result.new_constants.gain:.6f}, offset {result.new_constants.offset_ua:+.2f} µA")
+    if result.due_date is not None:
+        lines.append(f"next due: {result.due_date.isoformat()}")
+    return lines
+
+
+@contextlib.contextmanager
+def _bench(args: argparse.Namespace, plan: SweepPlan) -> Iterator[BenchSpec]:
+    if not args.sim:
+        yield BenchSpec(args.board, args.dmm, args.load, args.lcr, visa_backend=args.visa_backend,
+                        visa_timeout_ms=args.visa_timeout_ms)
+        return
+    from .drivers.sim.scpi import SimulatedBench  # only the --sim path needs the simulator
+
+    with SimulatedBench(load_ohms=plan.loads_ohm[0]) as bench:
+        assert bench.board is not None
+        yield BenchSpec(bench.board.port, bench.resources["dmm"], bench.resources["decade"],
+                        bench.resources["lcr"] if args.lcr is None else args.lcr,
+                        visa_timeout_ms=args.visa_timeout_ms)
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    plan = plan_from_args(args)
+    printer = _Printer(out)
+    with _bench(args, plan) as spec:
+        runner = CalibrationRunner(spec.connect, RunnerSettings(plan=plan, interval_days=args.interval_days),
+                                   on_event=printer, board_url=spec.board_url)
+        runner.start(Mode(args.mode), args.engineer)
+        try:
+            while runner.busy:
+                runner.wait(0.2)
+        except KeyboardInterrupt:
+            runner.cancel("interrupted from the keyboard (Ctrl-C)")
+            runner.wait()
+    result = runner.result
+    if result is None:
+        print("ionto-cal: the run ended without a result (see the log)", file=sys.stderr)
+        return 2
+    for text in summary(result):
+        printer.line(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        printer.line(f"record: {args.json}")
+    if args.pdf:
+        from .reports.calibration_certificate import write_certificate
+
+        write_certificate(result, args.pdf)
+        printer.line(f"certificate: {args.pdf}")
+    return EXIT_CODES[result.verdict]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.sim and (args.board or args.dmm or args.load):
+        parser.error("--sim starts its own bench: leave out --board, --dmm and --load")
+    if not args.sim and not (args.board and args.dmm and args.load):
+        parser.error("give --board, --dmm and --load (or --sim)")
+    if not args.engineer.strip():
+        parser.error("--engineer must name the engineer")
+    if args.interval_days < 1:
+        parser.error("--interval-days must be at least 1")
+    try:
+        plan_from_args(args)
+    except ValidationError as exc:
+        parser.error("; ".join(err["msg"] for err in exc.errors()))
+    try:
+        return run(args)
+    except Exception as exc:  # exit code 1 means "board failed": a crash must not look like that
+        print(f"ionto-cal: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Printable documents: calibration certificates (PDF drawn with Qt's QPdfWriter, no extra dependency)."""

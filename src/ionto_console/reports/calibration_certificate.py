@@ -1,0 +1,274 @@
+"""Calibration certificate as PDF: one page of summary and plot, one page with every point.
+
+WHY QPdfWriter/QPainter: PySide6 is already a dependency and draws vector
+PDF itself; a report library would be one more pinned package for two pages.
+The certificate draws only from a ``CalibrationResult`` (the stored record),
+so a certificate can be re-issued from the record alone, identical.
+
+Qt needs a QGuiApplication for fonts: ``write_certificate`` creates an
+offscreen one when none exists (the production-line CLI has no display).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Sequence
+
+from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
+
+from ..core.calibration import CalibrationResult, Constants, Mode, PointResult, Tolerance, Verdict
+
+#: Drawing units are PDF points (1/72 inch): A4 is 595 x 842.
+DPI = 72
+PAGE_W, PAGE_H = 595.0, 842.0
+MARGIN = 40.0
+LINE = 13.0
+VERDICT_COLOR = {Verdict.PASS: QColor("#1b5e20"), Verdict.FAIL: QColor("#b71c1c"), Verdict.ERROR: QColor("#8d6e00")}
+AS_FOUND_COLOR = QColor("#c62828")
+AS_LEFT_COLOR = QColor("#1565c0")
+TABLE_COLUMNS = (("Sweep", 58), ("Load Ω", 52), ("Set mA", 52), ("DMM mA", 68), ("Board mA", 68),
+                 ("Error µA", 62), ("Allowed µA", 66), ("Error %", 52), ("Result", 37))
+
+
+def ensure_gui_app() -> QGuiApplication:
+    """The running Qt application, or a new offscreen one (fonts need it; a CLI has none)."""
+    app = QGuiApplication.instance()
+    if app is None:
+        platform = os.environ.get("QT_QPA_PLATFORM") or "offscreen"
+        app = QGuiApplication(["ionto-calibration", "-platform", platform])
+    return app  # type: ignore[return-value]
+
+
+def title_of(result: CalibrationResult) -> str:
+    kind = "Calibration certificate" if result.mode is Mode.CALIBRATE else "Verification report"
+    return f"{kind}: IONTO-1 board {result.board_serial or '(unknown)'}"
+
+
+def write_certificate(result: CalibrationResult, path: str | os.PathLike[str]) -> Path:
+    """Draw the certificate of ``result`` into the PDF file ``path``; returns the path."""
+    ensure_gui_app()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = QPdfWriter(str(path))
+    writer.setResolution(DPI)
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
+                                     QMarginsF(0, 0, 0, 0)))
+    writer.setTitle(title_of(result))
+    writer.setCreator("Ionto Console")
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise OSError(f"cannot write the certificate to {path}")
+    try:
+        _Page(painter, writer, result).draw()
+    finally:
+        painter.end()
+    return path
+
+
+def _date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def _constants(c: Constants | None) -> str:
+    if c is None:
+        return "—"
+    when = dt.datetime.fromtimestamp(c.date, dt.timezone.utc).date().isoformat() if c.date else "never"
+    return f"gain {c.gain:.6f}, offset {c.offset_ua:+.2f} µA (dated {when})"
+
+
+class _Page:
+    """Cursor-based drawing of the certificate (top to bottom, new page when full)."""
+
+    def __init__(self, painter: QPainter, writer: QPdfWriter, result: CalibrationResult) -> None:
+        self.p = painter
+        self.writer = writer
+        self.r = result
+        self.y = MARGIN
+        self.page = 1
+
+    # --- text helpers ---------------------------------------------------------------
+
+    def font(self, size: float, bold: bool = False) -> None:
+        f = QFont("Helvetica")
+        f.setPointSizeF(size)
+        f.setBold(bold)
+        self.p.setFont(f)
+
+    def text(self, x: float, text: str, size: float = 9.5, bold: bool = False, color: QColor | None = None,
+             width: float | None = None) -> None:
+        self.font(size, bold)
+        self.p.setPen(color or QColor("black"))
+        w = width if width is not None else PAGE_W - MARGIN - x
+        rect = self.p.boundingRect(QRectF(x, self.y, w, 1000), Qt.TextFlag.TextWordWrap, text)
+        self.p.drawText(QRectF(x, self.y, w, rect.height()), Qt.TextFlag.TextWordWrap, text)
+        self.y += max(rect.height(), size * 1.3) + 2
+
+    def field(self, label: str, value: str) -> None:
+        self.font(9.5, True)
+        self.p.setPen(QColor("#444444"))
+        self.p.drawText(QRectF(MARGIN, self.y, 130, LINE + 2), Qt.AlignmentFlag.AlignLeft, label)
+        self.text(MARGIN + 132, value)
+
+    def heading(self, text: str) -> None:
+        self.y += 6
+        self.text(MARGIN, text, 11.5, True)
+        self.p.setPen(QPen(QColor("#999999"), 0.5))
+        self.p.drawLine(QPointF(MARGIN, self.y), QPointF(PAGE_W - MARGIN, self.y))
+        self.y += 4
+
+    def need(self, height: float) -> None:
+        if self.y + height > PAGE_H - MARGIN - 20:
+            self.new_page()
+
+    def new_page(self) -> None:
+        self.footer()
+        self.writer.newPage()
+        self.page += 1
+        self.y = MARGIN
+
+    def footer(self) -> None:
+        self.font(8)
+        self.p.setPen(QColor("#666666"))
+        self.p.drawText(QRectF(MARGIN, PAGE_H - MARGIN, PAGE_W - 2 * MARGIN, 12), Qt.AlignmentFlag.AlignLeft,
+                        f"{title_of(self.r)}. Engineer: {self.r.engineer}. Page {self.page}")
+
+    # --- the document ----------------------------------------------------------------
+
+    def draw(self) -> None:
+        r = self.r
+        self.text(MARGIN, title_of(r), 16, True)
+        self.text(MARGIN, f"Result: {r.verdict.value.upper()}", 14, True, VERDICT_COLOR[r.verdict])
+        if r.reason:
+            self.text(MARGIN, r.reason, 9.5, color=VERDICT_COLOR[r.verdict])
+
+        self.heading("Board and run")
+        self.field("Board serial", r.board_serial or "—")
+        self.field("Firmware", r.board_firmware or "—")
+        self.field("Port", r.board_url or "—")
+        self.field("Performed", f"{_date(r.started_at)} to {_date(r.finished_at)}")
+        self.field("Engineer", r.engineer)
+        self.field("Next due", _date(r.due_date) + f" (interval {r.interval_days} days)")
+        self.field("Tolerance", f"{r.tolerance.describe()}; impedance ±{r.impedance_tolerance_pct:g} %")
+
+        self.heading("Constants")
+        self.field("Found", _constants(r.old_constants))
+        self.field("Left", _constants(r.new_constants) if r.written else "unchanged (nothing written)")
+        if r.fit is not None:
+            self.field("Fit", f"{r.fit.points} points, residual rms {r.fit.residual_rms_ua:.2f} µA, "
+                              f"max {r.fit.residual_max_ua:.2f} µA")
+
+        self.heading("Instruments")
+        for role, idn in sorted(r.instruments.items()):
+            label = {"dmm": "DMM (in series)", "load": "Load (decade)", "lcr": "LCR meter"}.get(role, role)
+            self.field(label, idn.replace(",", ", "))  # spaces let a long *IDN? wrap
+
+        self.heading("Error against current")
+        self.need(230)
+        self.plot(QRectF(MARGIN + 40, self.y + 4, PAGE_W - 2 * MARGIN - 50, 190))
+        self.y += 230
+
+        if r.impedance:
+            self.heading("Impedance check (board V/I against the reference)")
+            for c in r.impedance:
+                self.text(MARGIN, f"{c.load_ohm:g} Ω: board {c.board_ohm:.1f} Ω at {c.at_ua / 1000:g} mA, "
+                                  f"{c.reference_source} {c.reference_ohm:.1f} Ω, error {c.error_pct:+.2f} % "
+                                  f"(±{c.tolerance_pct:g} %): {'pass' if c.passed else 'FAIL'}")
+
+        self.new_page()
+        self.heading("Every point")
+        self.table([("as-found" if r.mode is Mode.CALIBRATE else "verify", p) for p in r.as_found]
+                   + [("as-left", p) for p in r.as_left])
+        self.y += 16
+        self.need(60)
+        self.text(MARGIN, "Error = board reading − DMM reading (the DMM in series is the reference). "
+                          "A point passes when |error| is within the allowed error.", 8.5)
+        self.y += 24
+        self.text(MARGIN, "Engineer's signature: ______________________________      Date: ______________", 10)
+        self.footer()
+
+    def table(self, rows: Sequence[tuple[str, PointResult]]) -> None:
+        def row(cells: Sequence[str], bold: bool = False, color: QColor | None = None) -> None:
+            self.need(LINE)
+            self.font(8.5, bold)
+            x = MARGIN
+            for (_, width), cell in zip(TABLE_COLUMNS, cells):
+                self.p.setPen(color or QColor("black"))
+                self.p.drawText(QRectF(x, self.y, width - 4, LINE), Qt.AlignmentFlag.AlignRight, cell)
+                x += width
+            self.y += LINE
+
+        row([name for name, _ in TABLE_COLUMNS], bold=True)
+        if not rows:
+            self.text(MARGIN, "No points were measured.")
+        for sweep, p in rows:
+            row([sweep, f"{p.load_ohm:g}", f"{p.set_ua / 1000:g}", f"{p.dmm_ua / 1000:.4f}", f"{p.board_ua / 1000:.4f}",
+                 f"{p.error_ua:+.1f}", f"±{p.allowed_ua:.1f}", f"{p.error_pct:+.2f}", "pass" if p.passed else "FAIL"],
+                color=None if p.passed else VERDICT_COLOR[Verdict.FAIL])
+
+    def plot(self, area: QRectF) -> None:
+        """Error (µA) against current (mA): tolerance envelope, as-found and as-left points."""
+        r, p = self.r, self.p
+        points = [(pt, AS_FOUND_COLOR) for pt in r.as_found] + [(pt, AS_LEFT_COLOR) for pt in r.as_left]
+        tol: Tolerance = r.tolerance
+        x_max = max([pt.set_ua for pt, _ in points] + [1000]) / 1000 * 1.05
+        envelope = [tol.allowed_ua(x_max * 1000 * f) for f in (0.0, 1.0)]
+        y_lim = max([abs(pt.error_ua) for pt, _ in points] + envelope) * 1.15
+
+        def to_xy(x_ma: float, y_ua: float) -> QPointF:
+            return QPointF(area.left() + area.width() * x_ma / x_max,
+                           area.center().y() - area.height() / 2 * y_ua / y_lim)
+
+        p.setPen(QPen(QColor("#333333"), 0.8))
+        p.drawRect(area)
+        p.drawLine(to_xy(0, 0), to_xy(x_max, 0))
+        # Tolerance envelope: ±max(rel x I, abs), sampled so the knee shows.
+        steps = 60
+        for sign in (1, -1):
+            p.setPen(QPen(QColor("#2e7d32"), 0.8, Qt.PenStyle.DashLine))
+            prev = None
+            for i in range(steps + 1):
+                x = x_max * i / steps
+                pt = to_xy(x, sign * tol.allowed_ua(x * 1000))
+                if prev is not None:
+                    p.drawLine(prev, pt)
+                prev = pt
+        self.font(7.5)
+        p.setPen(QColor("#333333"))
+        for i in range(6):
+            x = x_max * i / 5
+            pos = to_xy(x, -y_lim)
+            p.drawText(QRectF(pos.x() - 20, pos.y() + 2, 40, 10), Qt.AlignmentFlag.AlignHCenter, f"{x:.3g}")
+        for i in range(-2, 3):
+            y = y_lim * i / 2
+            pos = to_xy(0, y)
+            p.drawText(QRectF(pos.x() - 42, pos.y() - 5, 38, 10), Qt.AlignmentFlag.AlignRight, f"{y:+.0f}")
+        p.drawText(QRectF(area.left(), area.bottom() + 12, area.width(), 10), Qt.AlignmentFlag.AlignHCenter,
+                   "set current (mA)")
+        p.save()
+        p.translate(area.left() - 44, area.center().y())
+        p.rotate(-90)
+        p.drawText(QRectF(-40, -10, 80, 10), Qt.AlignmentFlag.AlignHCenter, "error (µA)")
+        p.restore()
+        for pt, color in points:
+            p.setPen(QPen(color, 0.8))
+            p.setBrush(QBrush(color) if pt.passed else Qt.BrushStyle.NoBrush)
+            p.drawEllipse(to_xy(pt.set_ua / 1000, pt.error_ua), 2.6, 2.6)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        legend = [("as-found" if r.mode is Mode.CALIBRATE else "measured", AS_FOUND_COLOR)]
+        if r.as_left:
+            legend.append(("as-left (after writing)", AS_LEFT_COLOR))
+        legend.append(("tolerance", QColor("#2e7d32")))
+        x = area.left() + 6
+        for name, color in legend:
+            p.setPen(QPen(color, 1.2))
+            p.drawLine(QPointF(x, area.top() + 8), QPointF(x + 10, area.top() + 8))
+            p.setPen(QColor("#333333"))
+            p.drawText(QPointF(x + 13, area.top() + 11), name)
+            x += 13 + p.fontMetrics().horizontalAdvance(name) + 18
