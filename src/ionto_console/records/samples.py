@@ -47,16 +47,16 @@ class SampleSeries:
         return cls(np.empty(0), *(np.empty(0, FLOAT) for _ in range(4)), np.empty(0, FLAGS))  # type: ignore[arg-type]
 
     @classmethod
-    def from_rows(cls, rows: Sequence[Sequence[float]]) -> "SampleSeries":
+    def from_rows(cls, rows: Sequence[Sequence[float | None]]) -> "SampleSeries":
         """From (t, current, voltage, impedance or None, target, flags) tuples."""
         if not rows:
             return cls.empty()
-        cols = list(zip(*rows))
-        impedance = [np.nan if v is None else v for v in cols[3]]
-        return cls(
-            np.asarray(cols[0], np.float64), np.asarray(cols[1], FLOAT), np.asarray(cols[2], FLOAT),
-            np.asarray(impedance, FLOAT), np.asarray(cols[4], FLOAT), np.asarray(cols[5], FLAGS),
-        )
+        try:
+            table = np.array(rows, dtype=np.float64)  # fast path: all numeric (the writer stores None as NaN)
+        except TypeError:
+            table = np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=np.float64)
+        return cls(table[:, 0].copy(), table[:, 1].astype(FLOAT), table[:, 2].astype(FLOAT),
+                   table[:, 3].astype(FLOAT), table[:, 4].astype(FLOAT), table[:, 5].astype(FLAGS))
 
     def downsample(self, max_points: int) -> "SampleSeries":
         """At most ``max_points`` samples keeping each bucket's min and max current (peaks survive)."""

@@ -1,0 +1,174 @@
+"""Storage benchmark: sample write rate, bytes per session-minute, open + replay of a 30-minute session.
+
+Run: .venv/bin/python benchmarks/storage.py [--url URL] [--minutes 30] [--rate 1000]
+(default: a SQLite file in a temporary folder). Prints figures; no pass/fail.
+
+WHAT it measures:
+1. Sustained write rate: the controller side pushes samples with
+   ``SampleWriter.add`` as fast as it can for a few seconds while the
+   writer thread commits every 200 ms; samples/s = samples committed / time
+   until the last one is committed. Also the longest gap between commits.
+2. Bytes per stored session-minute at the given rate (file growth / minutes).
+3. A full session (default 30 min at 1000 Hz = 1.8 M samples) is stored in
+   blocks; then the database is opened anew and ``load_samples`` replays it:
+   time to open (with migrations check) and time to replay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select
+
+from ionto_console.records import (
+    Calibration,
+    PatientData,
+    SampleSeries,
+    SampleWriter,
+    SessionStart,
+    create_patient,
+    finish_session,
+    load_samples,
+    open_database,
+    start_session,
+)
+from ionto_console.records.models import SampleChunk
+
+PROTOCOL = {"id": "bench", "name": "Benchmark protocol", "dose_target_ma_min": 40.0,
+            "agent": {"kind": "drug", "solution": "bench"}}
+
+
+def _session(db, name: str) -> int:
+    pid = create_patient(db, PatientData(name, f"Bench {name}"), who="bench")
+    return start_session(db, SessionStart(pid, PROTOCOL, "bench", "bench-station", "BENCH-1",
+                                          Calibration(1.0, 0.0, dt.datetime.now(dt.timezone.utc))))
+
+
+def _file_bytes(url: str) -> int:
+    path = Path(url.removeprefix("sqlite:///"))
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.exists())
+
+
+def write_rate(db, seconds: float, offered_hz: float | None) -> None:
+    """Push single samples with add() (paced at ``offered_hz``, or flat out) and time the commits."""
+    sid = _session(db, f"rate-{offered_hz or 'max'}")
+    commit_times: list[float] = []
+    writer = SampleWriter(db, sid).start()
+    original = writer._commit  # noqa: SLF001 - instrumenting the commit cadence for the benchmark only
+
+    def timed_commit() -> None:
+        before = writer.commits
+        original()
+        if writer.commits != before:
+            commit_times.append(time.perf_counter())
+
+    writer._commit = timed_commit  # type: ignore[method-assign]
+    t0 = time.perf_counter()
+    n = 0
+    while (now := time.perf_counter() - t0) < seconds:
+        due = int(now * offered_hz) if offered_hz else n + 1000
+        while n < due:
+            writer.add(n / 1000, 2.0, 12.0, 6.0, 2.0, 3)
+            n += 1
+        if offered_hz:
+            time.sleep(0.002)
+    add_s = time.perf_counter() - t0
+    report = writer.close(timeout=60)
+    total_s = time.perf_counter() - t0
+    gaps = np.diff([t0, *commit_times]) if commit_times else np.array([0.0])
+    label = f"offered {offered_hz:,.0f}/s" if offered_hz else "flat out"
+    print(f"write ({label}): {report.samples_written:,} samples committed in {total_s:.2f} s -> "
+          f"{report.samples_written / total_s:,.0f} samples/s sustained; "
+          + (f"add() {add_s / max(n, 1) * 1e6:.2f} us each; " if not offered_hz else "")
+          + f"{len(commit_times)} commits, longest gap {gaps.max() * 1000:.0f} ms, median {np.median(gaps) * 1000:.0f} ms")
+
+
+def bytes_per_minute(db, url: str, rate: int, minutes: float) -> None:
+    if not url.startswith("sqlite:///"):
+        with db.read() as s:
+            before = s.scalar(select(func.coalesce(func.sum(func.length(SampleChunk.data)), 0)))
+    else:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = _file_bytes(url)
+    sid = _session(db, "size")
+    _store(db, sid, rate, minutes)
+    if not url.startswith("sqlite:///"):
+        with db.read() as s:
+            after = s.scalar(select(func.coalesce(func.sum(func.length(SampleChunk.data)), 0)))
+        label = "sample BLOB bytes"
+    else:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        after = _file_bytes(url)
+        label = "SQLite file growth"
+    print(f"size: {(after - before) / minutes / 1e6:.2f} MB per session-minute at {rate} Hz ({label}; "
+          f"raw payload {22 * rate * 60 / 1e6:.2f} MB)")
+
+
+def _store(db, sid: int, rate: int, minutes: float) -> int:
+    """Store a synthetic session through the writer in 200 ms blocks (as a 1000 Hz controller would)."""
+    total = int(rate * 60 * minutes)
+    block = max(1, rate // 5)
+    writer = SampleWriter(db, sid).start()
+    rng = np.random.default_rng(1)
+    for lo in range(0, total, block):
+        n = min(block, total - lo)
+        t = (lo + np.arange(n)) / rate
+        current = np.float32(3.0) + rng.normal(0, 0.01, n).astype(np.float32)
+        writer.add_block(SampleSeries(t, current, np.full(n, 18.0, np.float32), np.full(n, 6.0, np.float32),
+                                      np.full(n, 3.0, np.float32), np.full(n, 3, np.uint16)))
+    report = writer.close(timeout=300)
+    assert report.complete, report
+    finish_session(db, sid, state="complete", reason="bench", dose_delivered_ma_min=40, who="bench")
+    return total
+
+
+def replay(url: str, rate: int, minutes: float) -> None:
+    db = open_database(url)
+    sid = _session(db, "replay")
+    t0 = time.perf_counter()
+    total = _store(db, sid, rate, minutes)
+    store_s = time.perf_counter() - t0
+    db.close()
+    print(f"store: {minutes:g} min at {rate} Hz = {total:,} samples stored in {store_s:.2f} s "
+          f"({total / store_s:,.0f} samples/s, incl. closing digest)")
+    t0 = time.perf_counter()
+    db = open_database(url)
+    open_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    series = load_samples(db, sid)
+    replay_s = time.perf_counter() - t1
+    assert len(series) == total
+    print(f"replay: open {open_s * 1000:.0f} ms, load_samples {replay_s * 1000:.0f} ms for {len(series):,} samples "
+          f"(open + replay {(open_s + replay_s):.3f} s)")
+    db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="SQLAlchemy URL (default: SQLite in a temporary folder)")
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--write-seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ionto-storage-bench-") as folder:
+        url = args.url or f"sqlite:///{os.path.join(folder, 'bench.sqlite3')}"
+        print(f"database: {url.split('@')[-1]}  (cpu count {os.cpu_count()}, threads {threading.active_count()})")
+        db = open_database(url)
+        for offered in (1000.0, 20_000.0, 50_000.0, None):
+            write_rate(db, args.write_seconds, offered)
+        bytes_per_minute(db, url, args.rate, 2.0)
+        db.close()
+        replay(url, args.rate, args.minutes)
+
+
+if __name__ == "__main__":
+    main()
