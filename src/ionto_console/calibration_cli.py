@@ -128,9 +128,9 @@ def _bench(args: argparse.Namespace, plan: SweepPlan) -> Iterator[BenchSpec]:
                         visa_timeout_ms=args.visa_timeout_ms)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     plan = plan_from_args(args)
-    printer = _Printer(out)
+    printer = _Printer(out if out is not None else sys.stdout)
     with _bench(args, plan) as spec:
         runner = CalibrationRunner(spec.connect, RunnerSettings(plan=plan, interval_days=args.interval_days),
                                    on_event=printer, board_url=spec.board_url)

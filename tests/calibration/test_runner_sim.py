@@ -24,12 +24,6 @@ from cal_helpers import QUICK_PLAN, make_runner, output_is_off, read_ident, wait
 RUN_TIMEOUT_S = 60.0
 
 
-@pytest.fixture
-def bench():
-    with SimulatedBench(load_ohms=1000.0, seed=11) as b:
-        yield b
-
-
 def factory_constants(bench: SimulatedBench) -> tuple[float, float, int]:
     nv = bench.board.board.nvram
     return nv.cal_gain, nv.cal_offset_ua, nv.cal_date

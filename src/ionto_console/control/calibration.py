@@ -331,7 +331,7 @@ class Bench:
         self.link.close()
 
 
-def open_board(url: str, reply_timeout_s: float = 1.0) -> tuple[BoardLink, TelemetryTap]:
+def open_board(url: str, reply_timeout_s: float = 2.0) -> tuple[BoardLink, TelemetryTap]:
     """Open the board link and wait for its IDENT; RunAborted with the link's reason otherwise."""
     link = BoardLink(url, reply_timeout_s=reply_timeout_s, reconnect_period_s=0.5)
     tap = TelemetryTap()

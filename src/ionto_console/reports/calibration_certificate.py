@@ -37,8 +37,11 @@ def ensure_gui_app() -> QGuiApplication:
     """The running Qt application, or a new offscreen one (fonts need it; a CLI has none)."""
     app = QGuiApplication.instance()
     if app is None:
+        # A QApplication (not only QGuiApplication): widgets created later in the same process still work.
+        from PySide6.QtWidgets import QApplication
+
         platform = os.environ.get("QT_QPA_PLATFORM") or "offscreen"
-        app = QGuiApplication(["ionto-calibration", "-platform", platform])
+        app = QApplication(["ionto-calibration", "-platform", platform])
     return app  # type: ignore[return-value]
 
 

@@ -1,0 +1,476 @@
+"""Engineer-only calibration wizard: connect, sweep, fit + write, verification, certificate.
+
+It shows state and sends intents; all logic is in ``CalibrationRunner`` and
+``core.calibration``. The runner reports on its own thread into a queue; a
+QTimer drains the queue on the GUI thread and refreshes the pages and the
+pyqtgraph plot (never a Qt or pyqtgraph call from the runner's thread).
+
+The composition root decides who may open it (engineers only): this module
+does not know about users.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget, QWizard, QWizardPage)
+
+from ..control.calibration import (BenchSpec, CalibrationRunner, ConnectFailed, FitReady, Identified, Phase,
+                                   PhaseChanged, PointMeasured, RunEvent, RunFinished, RunnerSettings)
+from ..core.calibration import CalibrationResult, Fit, Constants, Mode, PointResult, Tolerance, Verdict
+
+POLL_MS = 100
+AS_FOUND_BRUSH = "#c62828"
+AS_LEFT_BRUSH = "#1565c0"
+VERDICT_STYLE = {Verdict.PASS: "color:#1b5e20;", Verdict.FAIL: "color:#b71c1c;", Verdict.ERROR: "color:#8d6e00;"}
+
+RunnerFactory = Callable[[BenchSpec, RunnerSettings, Callable[[RunEvent], None]], CalibrationRunner]
+
+
+def default_runner_factory(spec: BenchSpec, settings: RunnerSettings,
+                           on_event: Callable[[RunEvent], None]) -> CalibrationRunner:
+    return CalibrationRunner(spec.connect, settings, on_event=on_event, board_url=spec.board_url)
+
+
+@dataclass
+class WizardState:
+    """What the runner told us so far (GUI thread only)."""
+
+    identified: Identified | None = None
+    connect_error: str = ""
+    phase: Phase | None = None
+    phase_text: str = ""
+    points: dict[str, list[PointResult]] = field(default_factory=lambda: {"as-found": [], "as-left": []})
+    total: int = 0
+    fit: FitReady | None = None
+    result: CalibrationResult | None = None
+
+    def apply(self, event: RunEvent) -> None:
+        if isinstance(event, Identified):
+            self.identified, self.connect_error = event, ""
+        elif isinstance(event, ConnectFailed):
+            self.identified, self.connect_error = None, event.reason
+        elif isinstance(event, PhaseChanged):
+            self.phase, self.phase_text = event.phase, event.text
+        elif isinstance(event, PointMeasured):
+            self.points.setdefault(event.sweep, []).append(event.point)
+            self.total = event.total
+        elif isinstance(event, FitReady):
+            self.fit = event
+        elif isinstance(event, RunFinished):
+            self.result = event.result
+
+
+def _constants_text(c: Constants | None) -> str:
+    return "—" if c is None else f"gain {c.gain:.6f}, offset {c.offset_ua:+.2f} µA"
+
+
+class ErrorPlot(QWidget):
+    """Error (µA) against set current (mA), with the tolerance envelope; refreshed by the wizard's timer."""
+
+    def __init__(self, tolerance: Tolerance, max_current_ma: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True, background="w", foreground="#333")
+        self.widget = pg.PlotWidget()
+        self.plot = self.widget.getPlotItem()
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "set current", units="mA")
+        self.plot.setLabel("left", "error (board − DMM)", units="µA")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.setMenuEnabled(False)
+        self.plot.addLegend(offset=(10, 10))
+        x = np.linspace(0, max_current_ma * 1.05, 200)
+        envelope = np.array([tolerance.allowed_ua(v * 1000) for v in x])
+        pen = pg.mkPen("#2e7d32", width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
+        self.plot.plot(x, envelope, pen=pen, name="tolerance")
+        self.plot.plot(x, -envelope, pen=pen)
+        self.found = self.plot.plot([], [], pen=None, symbol="o", symbolSize=8, symbolBrush=AS_FOUND_BRUSH,
+                                    symbolPen=None, name="as found")
+        self.left = self.plot.plot([], [], pen=None, symbol="s", symbolSize=8, symbolBrush=AS_LEFT_BRUSH,
+                                   symbolPen=None, name="as left")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.widget)
+
+    def show_points(self, found: list[PointResult], left: list[PointResult]) -> None:
+        for item, pts in ((self.found, found), (self.left, left)):
+            item.setData([p.set_ua / 1000 for p in pts], [p.error_ua for p in pts])
+
+
+class PointTable(QTableWidget):
+    HEADERS = ("Sweep", "Load Ω", "Set mA", "DMM mA", "Board mA", "Error µA", "Allowed µA", "Result")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(self.HEADERS), parent)
+        self.setHorizontalHeaderLabels(self.HEADERS)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+
+    def show_points(self, rows: list[tuple[str, PointResult]]) -> None:
+        if self.rowCount() == len(rows):
+            return
+        self.setRowCount(len(rows))
+        for r, (sweep, p) in enumerate(rows):
+            cells = (sweep, f"{p.load_ohm:g}", f"{p.set_ua / 1000:g}", f"{p.dmm_ua / 1000:.4f}",
+                     f"{p.board_ua / 1000:.4f}", f"{p.error_ua:+.1f}", f"±{p.allowed_ua:.1f}",
+                     "pass" if p.passed else "FAIL")
+            for c, text in enumerate(cells):
+                self.setItem(r, c, QTableWidgetItem(text))
+        self.scrollToBottom()
+
+
+# --- pages -----------------------------------------------------------------------------
+
+
+class ConnectPage(QWizardPage):
+    def __init__(self, wizard: "CalibrationWizard", defaults: BenchSpec | None, ports: list[str]) -> None:
+        super().__init__()
+        self.w = wizard
+        self.setTitle("Connect the bench")
+        self.setSubTitle("Board over USB, DMM in series with the output, decade resistor as the load.")
+        self.board = QComboBox()
+        self.board.setEditable(True)
+        self.board.addItems(ports)
+        self.dmm, self.load, self.lcr = QLineEdit(), QLineEdit(), QLineEdit()
+        self.lcr.setPlaceholderText("optional: E4980A for the impedance reference")
+        if defaults is not None:
+            self.board.setEditText(defaults.board_url)
+            self.dmm.setText(defaults.dmm)
+            self.load.setText(defaults.load)
+            self.lcr.setText(defaults.lcr or "")
+        self.engineer = QLineEdit()
+        self.engineer.setPlaceholderText("your name, for the record and the certificate")
+        self.calibrate = QRadioButton("Calibrate (sweep, fit, write, verify)")
+        self.verify = QRadioButton("Verify only (nothing written)")
+        self.calibrate.setChecked(True)
+        self._modes = QButtonGroup(self)
+        self._modes.addButton(self.calibrate)
+        self._modes.addButton(self.verify)
+        self.connect_button = QPushButton("Connect and identify")
+        self.status = QLabel("Not connected")
+        self.status.setObjectName("connect_status")
+        self.status.setWordWrap(True)
+        self.identities = QLabel("")
+        self.identities.setObjectName("identities")
+        self.identities.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Board port", self.board)
+        form.addRow("DMM (VISA)", self.dmm)
+        form.addRow("Decade (VISA)", self.load)
+        form.addRow("LCR (VISA)", self.lcr)
+        form.addRow("Engineer", self.engineer)
+        modes = QVBoxLayout()
+        modes.addWidget(self.calibrate)
+        modes.addWidget(self.verify)
+        form.addRow("Run", modes)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.connect_button)
+        layout.addWidget(self.status)
+        layout.addWidget(self.identities)
+        layout.addStretch(1)
+        self.connect_button.clicked.connect(self._connect)
+        self.engineer.textChanged.connect(lambda _: self.completeChanged.emit())
+        self.setCommitPage(True)  # once the sweep starts there is no going back
+        self.setButtonText(QWizard.WizardButton.CommitButton, "Start")
+
+    def spec(self) -> BenchSpec:
+        return BenchSpec(self.board.currentText().strip(), self.dmm.text().strip(), self.load.text().strip(),
+                         self.lcr.text().strip() or None)
+
+    def mode(self) -> Mode:
+        return Mode.VERIFY if self.verify.isChecked() else Mode.CALIBRATE
+
+    def _connect(self) -> None:
+        spec = self.spec()
+        if not (spec.board_url and spec.dmm and spec.load):
+            self.status.setText("Give the board port, the DMM and the decade resistor.")
+            return
+        self.status.setText("Connecting…")
+        self.connect_button.setEnabled(False)
+        self.w.connect_bench(spec)
+
+    def refresh(self, state: WizardState) -> None:
+        busy = self.w.runner is not None and self.w.runner.busy
+        self.connect_button.setEnabled(not busy)
+        if state.connect_error:
+            self.status.setText(f"Not connected: {state.connect_error}")
+            self.identities.setText("")
+        elif state.identified is not None:
+            ident = state.identified
+            self.status.setText(f"Board {ident.board_serial}, firmware {ident.board_firmware}, "
+                                f"{_constants_text(ident.constants)}")
+            self.identities.setText("\n".join(f"{role}: {idn}" for role, idn in ident.instruments.items()))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        return self.w.state.identified is not None and bool(self.engineer.text().strip())
+
+
+class _RunPage(QWizardPage):
+    """A page showing the live plot, the phase and the points of one part of the run."""
+
+    def __init__(self, wizard: "CalibrationWizard", title: str, sweep: str) -> None:
+        super().__init__()
+        self.w = wizard
+        self.sweep = sweep
+        self.setTitle(title)
+        self.phase = QLabel("")
+        self.phase.setObjectName("phase")
+        self.phase.setWordWrap(True)
+        self.progress = QProgressBar()
+        plan = wizard.settings.plan
+        self.plot = ErrorPlot(wizard.settings.tolerance, max(plan.currents_ua) / 1000)
+        self.table = PointTable()
+        self.cancel_button = QPushButton("Cancel run (output off, nothing written)")
+        self.cancel_button.clicked.connect(lambda: self.w.cancel_run())
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(self.phase, 1)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.plot, 3)
+        layout.addWidget(self.table, 2)
+
+    def refresh(self, state: WizardState) -> None:
+        self.phase.setText(state.phase_text)
+        done = len(state.points.get(self.sweep, []))
+        self.progress.setRange(0, max(state.total, 1))
+        self.progress.setValue(done)
+        self.plot.show_points(state.points["as-found"], state.points["as-left"])
+        self.table.show_points([("as-found", p) for p in state.points["as-found"]]
+                               + [("as-left", p) for p in state.points["as-left"]])
+        self.cancel_button.setEnabled(state.result is None)
+        self.completeChanged.emit()
+
+
+class SweepPage(_RunPage):
+    def __init__(self, wizard: "CalibrationWizard") -> None:
+        super().__init__(wizard, "Sweep", "as-found")
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        self.setTitle("As-found sweep" if self.w.mode is Mode.CALIBRATE else "Verification sweep")
+        self.w.start_run()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        s = self.w.state
+        return s.result is not None or s.phase is Phase.AWAITING_APPROVAL
+
+
+class FitPage(QWizardPage):
+    def __init__(self, wizard: "CalibrationWizard") -> None:
+        super().__init__()
+        self.w = wizard
+        self.setTitle("Fit and write")
+        self.setSubTitle("The constants below are written to the board only when you press Write.")
+        self.summary = QLabel("")
+        self.summary.setObjectName("fit_summary")
+        self.summary.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addStretch(1)
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "Write to board")
+
+    def refresh(self, state: WizardState) -> None:
+        if state.fit is not None:
+            fit: Fit = state.fit.fit
+            self.summary.setText(
+                f"Found: {_constants_text(state.fit.old)}\nNew:   {_constants_text(state.fit.new)}\n"
+                f"Fit over {fit.points} points: residual rms {fit.residual_rms_ua:.2f} µA, "
+                f"max {fit.residual_max_ua:.2f} µA")
+        if state.result is not None:
+            self.summary.setText(f"The run ended: {state.result.reason}")
+        self.completeChanged.emit()
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt override: Next = the engineer approves the write
+        if self.w.state.result is None:
+            self.w.runner.approve_write()
+        return True
+
+
+class VerificationPage(_RunPage):
+    def __init__(self, wizard: "CalibrationWizard") -> None:
+        super().__init__(wizard, "Verification with the new constants", "as-left")
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self.w.state.result is not None
+
+
+class CertificatePage(QWizardPage):
+    def __init__(self, wizard: "CalibrationWizard") -> None:
+        super().__init__()
+        self.w = wizard
+        self.setTitle("Result and certificate")
+        self.verdict = QLabel("")
+        self.verdict.setObjectName("verdict")
+        self.verdict.setWordWrap(True)
+        self.details = QLabel("")
+        self.details.setWordWrap(True)
+        self.save_button = QPushButton("Save certificate (PDF)…")
+        self.save_button.clicked.connect(self._ask_path)
+        self.saved = QLabel("")
+        self.saved.setObjectName("saved")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.details)
+        layout.addWidget(self.save_button)
+        layout.addWidget(self.saved)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:  # noqa: N802
+        self.refresh(self.w.state)
+
+    def refresh(self, state: WizardState) -> None:
+        r = state.result
+        if r is None:
+            return
+        self.verdict.setText(f"{r.verdict.value.upper()}: {r.reason}")
+        self.verdict.setStyleSheet("font-size:14pt; font-weight:bold;" + VERDICT_STYLE[r.verdict])
+        before = r.max_abs_error_ua(r.as_found)
+        after = r.max_abs_error_ua(r.as_left)
+        lines = [f"Board {r.board_serial}, firmware {r.board_firmware}",
+                 f"Constants found: {_constants_text(r.old_constants)}",
+                 f"Constants left: {_constants_text(r.new_constants) if r.written else 'unchanged'}"]
+        if before is not None:
+            lines.append(f"Largest error as found: {before:.1f} µA")
+        if after is not None:
+            lines.append(f"Largest error as left: {after:.1f} µA")
+        lines.append(f"Next due: {r.due_date.isoformat() if r.due_date else '—'}")
+        self.details.setText("\n".join(lines))
+
+    def _ask_path(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save certificate", "calibration-certificate.pdf", "PDF (*.pdf)")
+        if path:
+            self.save(Path(path))
+
+    def save(self, path: Path) -> None:
+        from ..reports.calibration_certificate import write_certificate
+
+        if self.w.state.result is None:
+            return
+        try:
+            write_certificate(self.w.state.result, path)
+        except OSError as exc:
+            self.saved.setText(f"Not saved: {exc}")
+            return
+        self.saved.setText(f"Saved: {path}")
+
+
+# --- the wizard --------------------------------------------------------------------------
+
+
+class CalibrationWizard(QWizard):
+    """Connect → sweep → fit and write → verification → certificate (verify mode skips fit and verification)."""
+
+    CONNECT, SWEEP, FIT, VERIFICATION, CERTIFICATE = range(5)
+
+    def __init__(self, settings: RunnerSettings | None = None, *, defaults: BenchSpec | None = None,
+                 ports: list[str] | None = None, runner_factory: RunnerFactory = default_runner_factory,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Board calibration (engineers)")
+        self.settings = settings or RunnerSettings()
+        self.state = WizardState()
+        self.runner: CalibrationRunner | None = None
+        self._runner_factory = runner_factory
+        self._events: queue.SimpleQueue[RunEvent] = queue.SimpleQueue()
+        self.connect_page = ConnectPage(self, defaults, ports or [])
+        self.sweep_page = SweepPage(self)
+        self.fit_page = FitPage(self)
+        self.verification_page = VerificationPage(self)
+        self.certificate_page = CertificatePage(self)
+        for pid, page in ((self.CONNECT, self.connect_page), (self.SWEEP, self.sweep_page),
+                          (self.FIT, self.fit_page), (self.VERIFICATION, self.verification_page),
+                          (self.CERTIFICATE, self.certificate_page)):
+            self.setPage(pid, page)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.resize(900, 720)
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.poll)
+        self._timer.start()
+
+    @property
+    def mode(self) -> Mode:
+        return self.connect_page.mode()
+
+    # --- intents -----------------------------------------------------------------------
+
+    def connect_bench(self, spec: BenchSpec) -> None:
+        if self.runner is not None:
+            self._dispose_runner()
+        self.state = WizardState()
+        self.runner = self._runner_factory(spec, self.settings, self._events.put)
+        self.runner.identify()
+
+    def start_run(self) -> None:
+        assert self.runner is not None
+        engineer = self.connect_page.engineer.text()
+        self.runner.start(self.mode, engineer, auto_write=False)
+
+    def cancel_run(self) -> None:
+        if self.runner is not None:
+            self.runner.cancel()
+
+    def _dispose_runner(self) -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            runner.cancel("the calibration wizard was closed")
+            # close() waits for the run to reach the output-off step: not on the GUI thread.
+            threading.Thread(target=runner.close, name="calibration-close", daemon=True).start()
+
+    # --- state in ------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Drain the runner's events (GUI thread) and refresh the page on screen."""
+        changed = False
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            self.state.apply(event)
+            changed = True
+        if changed:
+            page = self.currentPage()
+            refresh = getattr(page, "refresh", None)
+            if refresh is not None:
+                refresh(self.state)
+
+    def nextId(self) -> int:  # noqa: N802 - Qt override
+        current = self.currentId()
+        if current == self.CONNECT:
+            return self.SWEEP
+        if current == self.SWEEP:
+            if self.mode is Mode.CALIBRATE and self.state.result is None:
+                return self.FIT
+            return self.CERTIFICATE
+        if current == self.FIT:
+            return self.VERIFICATION if self.state.result is None else self.CERTIFICATE
+        if current == self.VERIFICATION:
+            return self.CERTIFICATE
+        return -1
+
+    def initializePage(self, pid: int) -> None:  # noqa: N802 - Qt override
+        super().initializePage(pid)
+        refresh = getattr(self.page(pid), "refresh", None)
+        if refresh is not None:
+            refresh(self.state)
+
+    def done(self, result: int) -> None:
+        """Closing the wizard (any way) cancels a run: output off, nothing more written."""
+        self._timer.stop()
+        self._dispose_runner()
+        super().done(result)

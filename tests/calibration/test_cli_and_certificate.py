@@ -1,0 +1,90 @@
+"""ionto-cal CLI against its own simulated bench, and the PDF certificate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+
+from ionto_console import calibration_cli
+from ionto_console.core.calibration import (CalibrationResult, Constants, Mode, SweepPlan, Verdict, evaluate_point,
+                                            fit_from_points, Tolerance)
+from ionto_console.reports.calibration_certificate import title_of, write_certificate
+
+QUICK = ["--currents-ma", "0.1,1,4", "--loads-ohm", "1000", "--samples", "10"]
+
+
+def test_cli_calibrates_the_simulated_bench(qapp, tmp_path, capsys) -> None:
+    pdf, record = tmp_path / "cert.pdf", tmp_path / "cal.json"
+    code = calibration_cli.main(["calibrate", "--sim", "--engineer", "Ravi", *QUICK, "--pdf", str(pdf),
+                                 "--json", str(record)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "RESULT: PASS" in out and "largest error as found: 10" in out
+    assert re.search(r"largest error as left: \d\.\d µA", out)
+    data = json.loads(record.read_text())
+    assert data["verdict"] == "pass" and data["written"] and len(data["as_left"]) == 3
+    assert data["instruments"]["dmm"].startswith("Keysight Technologies,34461A")
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_cli_verify_of_the_factory_board_fails_with_exit_code_1(qapp, capsys) -> None:
+    assert calibration_cli.main(["verify", "--sim", "--engineer", "Ravi", *QUICK]) == 1
+    assert "RESULT: FAIL" in capsys.readouterr().out
+
+
+def test_cli_error_exit_code_2_for_an_unreachable_board(tmp_path, capsys) -> None:
+    code = calibration_cli.main(["verify", "--engineer", "Ravi", "--board", str(tmp_path / "none"),
+                                 "--dmm", "TCPIP::127.0.0.1::1::SOCKET", "--load", "TCPIP::127.0.0.1::1::SOCKET"])
+    assert code == 2 and "RESULT: ERROR: No board" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["calibrate", "--engineer", "R"], "give --board, --dmm and --load"),
+    (["calibrate", "--engineer", "R", "--sim", "--board", "x"], "--sim starts its own bench"),
+    (["calibrate", "--sim", "--engineer", "R", "--currents-ma", "1,20", "--loads-ohm", "10000"], "needs 200 V"),
+    (["calibrate", "--sim"], "--engineer"),
+])
+def test_cli_refuses_bad_arguments_with_exit_code_2(args, words, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        calibration_cli.main(args)
+    assert exc.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_cli_runs_as_a_module() -> None:
+    proc = subprocess.run([sys.executable, "-m", "ionto_console.calibration_cli", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and "calibrate" in proc.stdout
+
+
+def _result(many: int) -> CalibrationResult:
+    rng = random.Random(5)
+    tol = Tolerance()
+    old = Constants(gain=1.0, offset_ua=0.0, date=1_700_000_000)
+    points = []
+    for i in range(many):
+        set_ua = 100 + i * 500
+        true = (set_ua - 18) / 0.97
+        points.append(evaluate_point(load_ohm=1000, set_ua=set_ua, board_ua=[set_ua + rng.gauss(0, 1)] * 3,
+                                     board_mv=[true] * 3, dmm_ua=[true] * 2, constants=old, tolerance=tol))
+    fit = fit_from_points(points)
+    return CalibrationResult(mode=Mode.CALIBRATE, engineer="Ravi", started_at=dt.datetime(2026, 3, 1, 9, 0,
+                             tzinfo=dt.timezone.utc), board_serial="SN-42", board_firmware="1.2.3",
+                             plan=SweepPlan(), tolerance_rel=0.02, tolerance_abs_ua=20, impedance_tolerance_pct=5,
+                             old_constants=old, as_found=points, fit=fit, verdict=Verdict.ERROR,
+                             reason="Cancelled by the engineer.", instruments={"dmm": "A,B,C,D"})
+
+
+@pytest.mark.parametrize("points, pages", [(6, 2), (70, 3)])
+def test_certificate_pages(qapp, tmp_path, points, pages) -> None:
+    result = _result(points)
+    path = write_certificate(result, tmp_path / "sub" / "c.pdf")
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) == pages  # a long sweep flows onto more pages
+    assert title_of(result) == "Calibration certificate: IONTO-1 board SN-42"

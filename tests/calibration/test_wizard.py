@@ -1,0 +1,99 @@
+"""pytest-qt drives the calibration wizard through whole runs against the simulated bench."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from ionto_console.control.calibration import RunnerSettings
+from ionto_console.core.calibration import Verdict
+from ionto_console.ui.calibration_wizard import CalibrationWizard
+
+from cal_helpers import QUICK_PLAN, output_is_off, read_ident, spec_for, wait_for
+
+SCREENSHOT = "/tmp/cal_wizard.png"
+RUN_MS = 60_000
+
+
+def _wizard(qtbot, bench) -> CalibrationWizard:
+    wiz = CalibrationWizard(RunnerSettings(plan=QUICK_PLAN), defaults=spec_for(bench), ports=[bench.board.port])
+    qtbot.addWidget(wiz)
+    wiz.show()
+    return wiz
+
+
+def _connect(qtbot, wiz: CalibrationWizard, engineer: str = "Ravi Menon") -> None:
+    page = wiz.connect_page
+    assert not page.isComplete()
+    page.engineer.setText(engineer)
+    qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(page.isComplete, timeout=10_000)
+    assert "34461A" in page.identities.text() and "PRS-200" in page.identities.text()
+    assert "SIM-00001" in page.status.text()
+
+
+def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_path) -> None:
+    wiz = _wizard(qtbot, bench)
+    _connect(qtbot, wiz)
+    wiz.next()
+    assert wiz.currentId() == wiz.SWEEP
+    sweep = wiz.sweep_page
+    qtbot.waitUntil(sweep.isComplete, timeout=RUN_MS)
+    assert sweep.table.rowCount() == QUICK_PLAN.point_count
+    xs, ys = sweep.plot.found.getData()
+    assert len(xs) == QUICK_PLAN.point_count and min(ys) < -90  # the factory error at 4 mA shows on the plot
+    wiz.grab().save(SCREENSHOT)
+    # Nothing is written before the engineer presses "Write to board".
+    assert bench.board.board.nvram.cal_gain == 1.0 and output_is_off(bench)
+
+    wiz.next()
+    assert wiz.currentId() == wiz.FIT and "New:" in wiz.fit_page.summary.text()
+    wiz.next()  # the commit button: approves the write
+    assert wiz.currentId() == wiz.VERIFICATION
+    qtbot.waitUntil(wiz.verification_page.isComplete, timeout=RUN_MS)
+    assert wiz.verification_page.table.rowCount() == 2 * QUICK_PLAN.point_count
+    wiz.next()
+    assert wiz.currentId() == wiz.CERTIFICATE
+    cert = wiz.certificate_page
+    assert cert.verdict.text().startswith("PASS") and "Largest error as left" in cert.details.text()
+    result = wiz.state.result
+    assert result is not None and result.verdict is Verdict.PASS and result.engineer == "Ravi Menon"
+
+    pdf = tmp_path / "cert.pdf"
+    cert.save(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF") and "Saved" in cert.saved.text()
+    ident = read_ident(bench.board.port)
+    assert (ident.cal_gain, ident.cal_offset_ua) == (result.new_constants.gain, result.new_constants.offset_ua)
+    wiz.accept()
+
+
+def test_closing_the_wizard_mid_sweep_turns_the_output_off_and_writes_nothing(qtbot, bench) -> None:
+    wiz = _wizard(qtbot, bench)
+    _connect(qtbot, wiz)
+    wiz.next()
+    qtbot.waitUntil(lambda: wiz.sweep_page.table.rowCount() >= 2, timeout=RUN_MS)
+    assert not output_is_off(bench)
+    wiz.reject()
+    wait_for(lambda: output_is_off(bench), bool, "the output off after closing the wizard", 10.0)
+    assert bench.board.board.nvram.cal_gain == 1.0
+
+
+def test_verify_mode_skips_fit_and_verification(qtbot, bench) -> None:
+    wiz = _wizard(qtbot, bench)
+    wiz.connect_page.verify.setChecked(True)
+    _connect(qtbot, wiz)
+    wiz.next()
+    qtbot.waitUntil(wiz.sweep_page.isComplete, timeout=RUN_MS)
+    wiz.next()
+    assert wiz.currentId() == wiz.CERTIFICATE
+    assert wiz.certificate_page.verdict.text().startswith("FAIL")  # the factory constants are off
+    assert bench.board.board.nvram.cal_gain == 1.0
+
+
+def test_a_missing_dmm_is_shown_and_blocks_the_start(qtbot, bench) -> None:
+    wiz = _wizard(qtbot, bench)
+    page = wiz.connect_page
+    page.dmm.setText("TCPIP::127.0.0.1::1::SOCKET")
+    page.engineer.setText("Ravi")
+    qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Not connected" in page.status.text() and "DMM" in page.status.text(), timeout=10_000)
+    assert not page.isComplete()
