@@ -56,3 +56,34 @@ def test_views_taken_while_writing_are_consistent():
             assert not np.isnan(view.t).any()
     thread.join()
     assert len(buf) == 50_000
+
+
+@given(
+    st.lists(st.tuples(st.floats(-30, 30), st.floats(0, 90), st.booleans()), max_size=200),
+    st.integers(1, 16),
+    st.integers(0, 200),
+)
+def test_extend_is_the_same_as_appending_one_by_one(samples, capacity, split):
+    one_by_one, in_blocks = TelemetryBuffer(initial_capacity=capacity), TelemetryBuffer(initial_capacity=capacity)
+    for i, (current, voltage, on) in enumerate(samples):
+        one_by_one.append(i / 1000, current, voltage, 1.0, output_on=on)
+    t = np.arange(len(samples)) / 1000
+    columns = [np.array([s[k] for s in samples], dtype=float if k < 2 else bool) for k in range(3)]
+    split = min(split, len(samples))
+    for part in (slice(0, split), slice(split, None)):
+        in_blocks.extend(t[part], columns[0][part], columns[1][part], np.ones(len(t[part])), output_on=columns[2][part])
+    a, b = one_by_one.view(), in_blocks.view()
+    for name in ("t", "current_ma", "voltage_v", "target_ma", "impedance_kohm"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_generation_tells_histories_apart():
+    first, second = TelemetryBuffer(), TelemetryBuffer()
+    first.append(0.0, 1.0, 1.0, 1.0)
+    second.append(0.0, 1.0, 1.0, 1.0)
+    before = first.view().generation
+    assert before != second.view().generation
+    first.append(0.001, 1.0, 1.0, 1.0)
+    assert first.view().generation == before  # growing is the same history
+    first.clear()
+    assert first.view().generation != before

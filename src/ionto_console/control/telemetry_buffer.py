@@ -10,12 +10,16 @@ the writer fills a slot before publishing the new count.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..core.samples import IMPEDANCE_MIN_CURRENT_MA
+
+#: history identities unique across buffers in this process (see TelemetryView.generation)
+_generations = itertools.count(1)
 
 CHANNELS = ("t", "current_ma", "voltage_v", "target_ma", "impedance_kohm")
 
@@ -37,6 +41,9 @@ class TelemetryView:
     voltage_v: np.ndarray
     target_ma: np.ndarray
     impedance_kohm: np.ndarray
+    #: identifies this history: differs between buffers and after each clear(), so
+    #: a reader that caches per index (the plots' peak envelope) knows when to drop it
+    generation: int = 0
 
     def __len__(self) -> int:
         return len(self.t)
@@ -48,6 +55,7 @@ class TelemetryBuffer:
     def __init__(self, initial_capacity: int = 65_536) -> None:
         self._lock = threading.Lock()  # only serialises writers and growth
         self._count = 0
+        self._generation = next(_generations)
         self._arrays = self._allocate(initial_capacity)
 
     @staticmethod
@@ -73,6 +81,36 @@ class TelemetryBuffer:
             arrays["impedance_kohm"][i] = np.nan if impedance is None else impedance
             self._count = i + 1
 
+    def extend(
+        self,
+        t: np.ndarray,
+        current_ma: np.ndarray,
+        voltage_v: np.ndarray,
+        target_ma: np.ndarray,
+        output_on: np.ndarray | bool = True,
+    ) -> None:
+        """Append a block of samples at once (replay of a stored session, benchmarks):
+        the same result as calling :meth:`append` for each, without a Python loop."""
+        t = np.asarray(t, dtype=np.float64)
+        n = len(t)
+        if n == 0:
+            return
+        current = np.asarray(current_ma, dtype=np.float64)
+        voltage = np.asarray(voltage_v, dtype=np.float64)
+        on = np.broadcast_to(np.asarray(output_on, dtype=bool), (n,))
+        measurable = on & (np.abs(current) >= IMPEDANCE_MIN_CURRENT_MA)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            impedance = np.where(measurable, np.abs(voltage / np.where(measurable, current, 1.0)), np.nan)
+        block = {"t": t, "current_ma": current, "voltage_v": voltage,
+                 "target_ma": np.asarray(target_ma, dtype=np.float64), "impedance_kohm": impedance}
+        with self._lock:
+            i = self._count
+            while i + n > len(self._arrays["t"]):
+                self._grow()
+            for name in CHANNELS:
+                self._arrays[name][i : i + n] = block[name]
+            self._count = i + n
+
     def _grow(self) -> None:
         bigger = self._allocate(2 * len(self._arrays["t"]))
         for name, old in self._arrays.items():
@@ -82,11 +120,13 @@ class TelemetryBuffer:
     def clear(self) -> None:
         with self._lock:
             self._count = 0
+            self._generation = next(_generations)
 
     def __len__(self) -> int:
         return self._count
 
     def view(self) -> TelemetryView:
+        generation = self._generation  # before count: a clear() in between shows as a shorter history
         count = self._count
         arrays = self._arrays
-        return TelemetryView(**{name: arrays[name][:count] for name in CHANNELS})
+        return TelemetryView(**{name: arrays[name][:count] for name in CHANNELS}, generation=generation)
