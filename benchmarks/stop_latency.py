@@ -143,7 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         if values:
             print(f"  {name:30s} median {statistics.median(values):7.2f} ms   p99 {percentile(values, 0.99):7.2f} ms"
                   f"   max {max(values):7.2f} ms")
+            print(f"RESULT stop {args.reason} {name.split('-> ')[1]} median: {statistics.median(values):.2f} ms")
+            print(f"RESULT stop {args.reason} {name.split('-> ')[1]} p99: {percentile(values, 0.99):.2f} ms")
     print(f"  stops without a zero-output sample within 3 s: {failures}")
+    print(f"RESULT stop {args.reason} failures: {failures} stops (goal 0)")
     return 0
 
 

@@ -88,6 +88,8 @@ def write_rate(db, seconds: float, offered_hz: float | None) -> None:
           f"{report.samples_written / total_s:,.0f} samples/s sustained; "
           + (f"add() {add_s / max(n, 1) * 1e6:.2f} us each; " if not offered_hz else "")
           + f"{len(commit_times)} commits, longest gap {gaps.max() * 1000:.0f} ms, median {np.median(gaps) * 1000:.0f} ms")
+    print(f"RESULT storage write {label} rate: {report.samples_written / total_s:,.0f} samples/s")
+    print(f"RESULT storage write {label} longest commit gap: {gaps.max() * 1000:.0f} ms (goal <= 250)")
 
 
 def bytes_per_minute(db, url: str, rate: int, minutes: float) -> None:
@@ -111,6 +113,7 @@ def bytes_per_minute(db, url: str, rate: int, minutes: float) -> None:
         label = "SQLite file growth"
     print(f"size: {(after - before) / minutes / 1e6:.2f} MB per session-minute at {rate} Hz ({label}; "
           f"raw payload {22 * rate * 60 / 1e6:.2f} MB)")
+    print(f"RESULT storage size: {(after - before) / minutes / 1e6:.2f} MB per session-minute")
 
 
 def _store(db, sid: int, rate: int, minutes: float) -> int:
@@ -149,6 +152,7 @@ def replay(url: str, rate: int, minutes: float) -> None:
     assert len(series) == total
     print(f"replay: open {open_s * 1000:.0f} ms, load_samples {replay_s * 1000:.0f} ms for {len(series):,} samples "
           f"(open + replay {(open_s + replay_s):.3f} s)")
+    print(f"RESULT storage open + replay {minutes:g} min: {open_s + replay_s:.3f} s")
     db.close()
 
 

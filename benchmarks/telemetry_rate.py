@@ -101,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     for line in events:
         print(f"link event          {line}")
     print(f"process CPU         {100 * cpu / elapsed:.0f} % of one core (simulator included when local)")
+    print(f"RESULT telemetry received: {counter.received / elapsed:.1f} Hz (goal {args.rate})")
+    print(f"RESULT telemetry samples lost: {counter.lost} samples (goal 0)")
+    print(f"RESULT telemetry frames dropped: {stats.frames_dropped - start_stats.frames_dropped} frames (goal 0)")
+    print(f"RESULT telemetry arrival gap p99: {gaps_ms[int(0.99 * (len(gaps_ms) - 1))]:.2f} ms")
+    print(f"RESULT telemetry arrival gap max: {gaps_ms[-1]:.2f} ms")
     return 0
 
 

@@ -1,0 +1,143 @@
+"""Run every benchmark in benchmarks/ and print one table of their headline figures.
+
+    python benchmarks/run_all.py [--quick] [--only NAME ...] [--timeout-scale X] [--verbose]
+
+Each script runs as its own subprocess (one after the other, so they do not
+compete for the CPU), with short default arguments (``--quick``: shorter still,
+about two minutes in all) and a time limit. A script reports its figures as
+lines of the form
+
+    RESULT <figure name>: <value> [<unit>] [(goal ...)]
+
+and this runner collects them; any other output is shown with --verbose. A
+script found in benchmarks/ without an entry below runs with no arguments.
+Figures, not pass/fail: the exit status is 1 only if a script failed or timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+#: script -> (full arguments, quick arguments, time limit in s for the full run);
+#: a script can appear in several runs (name suffix after ":")
+RUNS: dict[str, tuple[list[str], list[str], float]] = {
+    "telemetry_rate.py": (["--seconds", "10", "--rate", "1000"], ["--seconds", "3", "--rate", "1000"], 120),
+    "stop_latency.py:emergency": (["--stops", "50", "--reason", "emergency", "--rate", "1000"],
+                                  ["--stops", "10", "--reason", "emergency", "--rate", "1000"], 300),
+    "stop_latency.py:dizziness": (["--stops", "20", "--reason", "dizziness", "--rate", "1000"],
+                                  ["--stops", "5", "--reason", "dizziness", "--rate", "1000"], 300),
+    "plot_frame_time.py": (["--frames", "300"], ["--frames", "100"], 300),
+    "memory_session.py": (["--minutes", "30"], ["--minutes", "10"], 300),
+    "storage.py": (["--minutes", "30", "--write-seconds", "3"], ["--minutes", "5", "--write-seconds", "1"], 600),
+}
+DEFAULT_TIMEOUT_S = 300.0
+
+RESULT_LINE = re.compile(r"^RESULT (?P<name>.+?): (?P<value>\S+)(?: (?P<unit>[^(]*?))?\s*(?:\((?P<goal>.*)\))?\s*$")
+
+
+@dataclass
+class Outcome:
+    run: str
+    status: str  # "ok", "failed (rc N)", "timeout after N s", "no RESULT lines"
+    seconds: float
+    results: list[tuple[str, str, str, str]] = field(default_factory=list)  # name, value, unit, goal
+    output: str = ""
+
+
+def parse_results(text: str) -> list[tuple[str, str, str, str]]:
+    """The RESULT lines of a script's output as (name, value, unit, goal)."""
+    found = []
+    for line in text.splitlines():
+        match = RESULT_LINE.match(line.strip())
+        if match:
+            found.append((match["name"], match["value"], (match["unit"] or "").strip(), match["goal"] or ""))
+    return found
+
+
+def discover() -> list[str]:
+    """Runs to do: the table's entries, plus any other benchmark script in this folder."""
+    known = {run.split(":")[0] for run in RUNS}
+    scripts = sorted(p.name for p in HERE.glob("*.py") if p.name != Path(__file__).name)
+    runs = [run for run in RUNS if (HERE / run.split(":")[0]).exists()]
+    runs += [s for s in scripts if s not in known and not s.startswith("_")]
+    return runs
+
+
+def run_one(run: str, quick: bool, timeout_scale: float) -> Outcome:
+    script = run.split(":")[0]
+    full, short, limit = RUNS.get(run, ([], [], DEFAULT_TIMEOUT_S))
+    limit *= timeout_scale * (0.5 if quick else 1.0)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONUNBUFFERED="1")
+    command = [sys.executable, str(HERE / script), *(short if quick else full)]
+    t0 = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=limit, env=env, cwd=HERE.parent)
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return Outcome(run, f"timeout after {limit:.0f} s", time.perf_counter() - t0, parse_results(out), out)
+    seconds = time.perf_counter() - t0
+    output = done.stdout + (f"\n[stderr]\n{done.stderr}" if done.stderr.strip() else "")
+    results = parse_results(done.stdout)
+    if done.returncode != 0:
+        status = f"failed (rc {done.returncode})"
+    else:
+        status = "ok" if results else "no RESULT lines"
+    return Outcome(run, status, seconds, results, output)
+
+
+def table(outcomes: list[Outcome]) -> str:
+    rows = [("benchmark", "figure", "value", "unit", "goal")]
+    for outcome in outcomes:
+        label = f"{outcome.run} [{outcome.status}, {outcome.seconds:.0f} s]"
+        if not outcome.results:
+            rows.append((label, "-", "-", "", ""))
+        for i, (name, value, unit, goal) in enumerate(outcome.results):
+            rows.append((label if i == 0 else "", name, value, unit, goal))
+    widths = [max(len(row[c]) for row in rows) for c in range(5)]
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.rjust(w) if c == 2 else cell.ljust(w) for c, (cell, w) in
+                               enumerate(zip(row, widths))).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs (about two minutes in all)")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="run only benchmarks whose name contains one of these (e.g. plot stop)")
+    parser.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every time limit")
+    parser.add_argument("--verbose", action="store_true", help="also print each script's full output")
+    args = parser.parse_args(argv)
+
+    runs = discover()
+    if args.only:
+        runs = [run for run in runs if any(part in run for part in args.only)]
+    outcomes = []
+    for run in runs:
+        print(f"running {run} ...", file=sys.stderr, flush=True)
+        outcome = run_one(run, args.quick, args.timeout_scale)
+        print(f"  {outcome.status} in {outcome.seconds:.0f} s", file=sys.stderr, flush=True)
+        if args.verbose or outcome.status != "ok":
+            print(f"--- output of {run} ---\n{outcome.output.rstrip()}\n", flush=True)
+        outcomes.append(outcome)
+    load = os.getloadavg()[0]
+    print(f"\nbenchmarks ({'quick' if args.quick else 'default'} settings; {os.cpu_count()} CPUs, "
+          f"load average {load:.1f})")
+    print(table(outcomes))
+    return 0 if all(o.status in ("ok", "no RESULT lines") for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
