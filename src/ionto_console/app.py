@@ -15,6 +15,7 @@ import time
 from .control.station import Station
 from .control.treatment_desk import TreatmentDesk
 from .core.protocols import load_library
+from .records import Database, RecordsError, open_database, recover_interrupted
 from .drivers.board.ports import discover_ports
 from .settings import Settings
 
@@ -29,7 +30,7 @@ class BoardSources:
     def __init__(self, station: Station, settings: Settings) -> None:
         self._station = station
         self._settings = settings
-        self._simulator = None  # SimulatedBoardServer, started on first use
+        self._simulator = None  # SimulatorProcess, started on first use
 
     def choices(self) -> list[tuple[str, str]]:
         found = [(p.device, f"{p.device} — {p.description}") for p in discover_ports()]
@@ -56,10 +57,9 @@ class BoardSources:
 
     def _simulator_port(self) -> str:
         if self._simulator is None:
-            from .drivers.sim.model import load_from_spec
-            from .drivers.sim.pty_server import SimulatedBoardServer
+            from .drivers.sim.process import SimulatorProcess
 
-            self._simulator = SimulatedBoardServer(load=load_from_spec(self._settings.sim_load))
+            self._simulator = SimulatorProcess(load=self._settings.sim_load)
             self._simulator.start()
             log.info("simulated board on %s, fault control on %s", self._simulator.port,
                      self._simulator.control_address)
@@ -72,9 +72,27 @@ class BoardSources:
             self._simulator = None
 
 
+def open_records(url: str | None) -> tuple[Database | None, str]:
+    """Open the records database and close sessions a crash left running.
+
+    Returns (db, "") or (None, why): the console still starts, shows why and
+    refuses treatments, rather than treating unrecorded."""
+    try:
+        db = open_database(url)
+        recovered = recover_interrupted(db)
+    except RecordsError as exc:
+        log.error("records unavailable: %s", exc)
+        return None, str(exc)
+    if recovered:
+        log.warning("sessions %s were interrupted by a crash or power loss; kept and marked interrupted", recovered)
+    return db, ""
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ionto-console", description=__doc__)
     parser.add_argument("--port", dest="board_port", help="board serial port or URL (default: simulated board)")
+    parser.add_argument("--database", dest="database_url", metavar="URL",
+                        help="records database (SQLAlchemy URL; default: SQLite in the user data folder)")
     parser.add_argument("--sim-load", metavar="LOAD", help="simulated load: skin (default), tray, resistor:OHMS")
     parser.add_argument("--screenshot", metavar="PNG", help="save a picture of the window after --quit-after seconds")
     parser.add_argument("--quit-after", type=float, metavar="S", help="close the console after S seconds")
@@ -86,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:
-        settings = Settings.from_sources({"board_port": args.board_port, "sim_load": args.sim_load})
+        settings = Settings.from_sources(
+            {"board_port": args.board_port, "sim_load": args.sim_load, "database_url": args.database_url}
+        )
     except ValueError as exc:
         print(f"ionto-console: invalid setting: {exc}", file=sys.stderr)
         return 2
@@ -97,9 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     from .ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    db, db_problem = open_records(settings.database_url)
     station = Station()
     sources = BoardSources(station, settings)
-    desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days)
+    desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days, db=db,
+                         db_problem=db_problem, station_name=settings.station_name)
     window = MainWindow(station, sources, desk, load_library(),
                         calibration_interval_days=settings.calibration_interval_days)
     window.resize(1200, 800)

@@ -22,6 +22,9 @@ class Settings(BaseModel):
         default="skin", pattern=r"^(skin|tray|resistor:[0-9.eE+]+)$",
         description="Simulated load: skin, tray (tap-water hyperhidrosis) or resistor:OHMS",
     )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the records database; none = SQLite in the user data dir"
+    )
     calibration_interval_days: int = Field(default=365, ge=1, le=3650)
     station_name: str = Field(default="station-1", min_length=1)
 

@@ -163,3 +163,19 @@ def test_a_starved_controller_judges_lost_telemetry_on_the_newest_sample(bench):
         assert controller.snapshot().state is SessionState.TREATING
     finally:
         controller.close()
+
+
+def test_a_silent_board_trips_lost_telemetry_and_its_watchdog_cuts(bench):
+    server, link = bench
+    controller = treating_at_1ma(link)
+    try:
+        # at steady state (no command in flight: an unanswered SET_TARGET would end the
+        # session as "interrupted" after its retries instead, also cutting the output)
+        wait_for(lambda: controller.snapshot().state is SessionState.TREATING, 5, "treating", controller)
+        server.stall_link(1.5)  # the board neither sends nor hears anything
+        wait_for(lambda: controller.snapshot().state.terminal, 2, "session ended", controller)
+        trip = controller.snapshot().active_trip
+        assert trip is not None and trip.kind.value == "lost_telemetry", controller.snapshot()
+        wait_for(lambda: board_output(server)[0] == 0, 3, "board watchdog cut the output")
+    finally:
+        controller.close()

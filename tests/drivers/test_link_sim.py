@@ -138,6 +138,7 @@ def test_unplug_and_replug_reconnect(server, link, telemetry):
     link.add_state_listener(lambda s, r: states.append((s, r)))
     server.unplug()
     wait_for(lambda: link.state is LinkState.DISCONNECTED, what="DISCONNECTED after unplug")
+    wait_for(lambda: states, what="the state listener told")  # listeners run just after the state changes
     assert "board disconnected" in states[0][1]
     with pytest.raises(BoardDisconnected):
         link.request(m.GetStatus())

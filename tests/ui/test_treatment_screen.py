@@ -12,6 +12,7 @@ from ionto_console.app import SIMULATOR_KEY
 from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.core.prechecks import Check
 from ionto_console.core.session import SessionState, SideEffect
+from ionto_console.records import load_samples, load_session, open_database, sqlite_url, verify_audit
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import MainWindow
 from support import small_protocol
@@ -169,3 +170,52 @@ def test_electrode_lift_trips_an_interlock_with_output_off(qtbot, screen, source
     assert banner.player.played, "a high-priority burst was played"
     qtbot.mouseClick(banner.ack_button, Qt.MouseButton.LeftButton)
     assert not screen.desk.alarms.audio_should_sound(time.monotonic())
+
+
+@pytest.fixture
+def recorded_screen(qtbot, sources, tmp_path):
+    db = open_database(sqlite_url(tmp_path / "records.sqlite3"))
+    desk = TreatmentDesk(sources.station, db=db, operator=lambda: "Dana Therapist")
+    win = MainWindow(sources.station, sources, desk, [small_protocol(dose_target_ma_min=5.0)],
+                     alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    win.show()
+    sources.connect(SIMULATOR_KEY)
+    qtbot.waitUntil(lambda: win.station.snapshot().live is not None, timeout=WAIT_MS)
+    yield win, db
+    desk.shutdown()
+    db.close()
+
+
+def test_a_stopped_session_is_recorded_whole_and_signed(qtbot, recorded_screen):
+    win, db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win)
+    start(qtbot, win)
+    controller = win.desk.controller
+    wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.9)
+    qtbot.mousePress(win.treatment.stops.buttons[SideEffect.DIZZINESS.value], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.treatment.sign_button.isEnabled(), timeout=WAIT_MS)
+    win.treatment.sign_with("Dana Therapist", "Performed and reviewed", "Patient felt dizzy; lay down 10 min.")
+    summary = load_session(db, win.desk.recorder.session_id)
+    assert summary.state == "stopped"
+    assert "Dizziness" in summary.reason
+    assert [effect.kind for effect in summary.side_effects] == ["dizziness"]
+    assert summary.signatures and summary.signatures[0].name == "Dana Therapist"
+    samples = load_samples(db, win.desk.recorder.session_id)
+    assert len(samples) > 50 and samples.current_ma.max() > 0.9
+    assert verify_audit(db).ok
+
+
+def test_treatment_refused_when_records_are_unavailable(qtbot, sources):
+    desk = TreatmentDesk(sources.station, db=None, db_problem="The records file is damaged.")
+    win = MainWindow(sources.station, sources, desk, [small_protocol()], alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    sources.connect(SIMULATOR_KEY)
+    qtbot.waitUntil(lambda: win.station.snapshot().live is not None, timeout=WAIT_MS)
+    fill_setup(win)
+    pass_checklist(win)
+    win.treatment.refresh()
+    assert not win.treatment.start_button.isEnabled()
+    assert "records are unavailable" in win.treatment.message.text()
+    desk.shutdown()

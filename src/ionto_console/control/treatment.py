@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: The engine's tick: setpoint updates and the lost-telemetry check (200 ms) need it well below that.
 TICK_S = 0.02
+#: A tick later than this means our own process stalled, not the board.
+STALL_S = 0.1
 #: How long to wait for an ACK (the ICD promises 20 ms; the host may be busy).
 REPLY_TIMEOUT_S = 0.25
 #: Telemetry rate during a treatment: one sample every 5 ms to the interlocks.
@@ -178,6 +180,14 @@ class TreatmentController:
             log.warning("stop could not be written (%s); the board watchdog will end the output", exc)
         self._queue.put(("intent", ("stop", reason, text)))
 
+    def interrupt(self, detail: str) -> None:
+        """Something under the session failed (e.g. records cannot be saved): cut now, then record why."""
+        try:
+            self.link.write_now(m.Output(0))
+        except BoardError as exc:
+            log.warning("cut could not be written (%s); the board watchdog will end the output", exc)
+        self._queue.put(("intent", ("interrupt", detail)))
+
     def _intent(self, name: str) -> None:
         self._queue.put(("intent", (name,)))
 
@@ -233,8 +243,14 @@ class TreatmentController:
                     item = self._next_waiting()
                 now = self._clock()
                 if now >= next_tick:
-                    self._execute(self.engine.on_tick(now))
-                    next_tick = now + TICK_S
+                    if now - next_tick > STALL_S:
+                        # This process was not scheduled (a frozen VM, a loaded host): give
+                        # the reader one tick to deliver what the board sent meanwhile before
+                        # judging lost telemetry. A board that is really silent trips a tick later.
+                        next_tick = now + TICK_S
+                    else:
+                        self._execute(self.engine.on_tick(now))
+                        next_tick = now + TICK_S
                 self._publish()
             except Exception:  # the controller thread must never die with current flowing
                 log.exception("treatment controller error; cutting the output")

@@ -9,6 +9,8 @@ from one patient to the next.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,7 +23,9 @@ from ..drivers.board import messages as m
 from ..drivers.board.errors import BoardError
 from ..drivers.board.link import LinkState
 from .station import Station
-from .treatment import SessionSink, TreatmentController
+from ..records import Database, RecordsError, add_note, ping, sign_session
+from .session_recorder import SessionRecorder
+from .treatment import TreatmentController
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ def calibration_due(cal_date_unix: int, interval_days: int) -> dt.date | None:
     return calibrated + dt.timedelta(days=interval_days)
 
 
+#: How often the records database is pinged while the screen asks whether a start is possible.
+RECORDS_CHECK_S = 5.0
 #: Board watchdog during treatments: ten heartbeats (50 ms) of margin, so a busy
 #: host does not cause nuisance trips, yet a dead console ends the output in half a second.
 TREATMENT_WATCHDOG_MS = 500
@@ -58,15 +64,25 @@ class TreatmentDesk:
         station: Station,
         *,
         calibration_interval_days: int = 365,
-        sink_factory: Callable[[SessionPlan], SessionSink | None] = lambda plan: None,
-        records_problem: Callable[[], str] = lambda: "",
+        db: Database | None = None,
+        db_problem: str = "",
+        operator: Callable[[], str] = lambda: "therapist",
+        station_name: str = "station-1",
         today: Callable[[], dt.date] = dt.date.today,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``db`` None with ``db_problem`` set: the records database could not be opened, and
+        treatments are refused (never run unrecorded). Both None/empty: no records (tests)."""
         self.station = station
+        self.db = db
+        self._db_problem = db_problem
+        self._db_checked_at = -math.inf
+        self._operator = operator
+        self._station_name = station_name
         self._interval_days = calibration_interval_days
-        self._sink_factory = sink_factory
-        self._records_problem = records_problem
         self._today = today
+        self._clock = clock
+        self.recorder: SessionRecorder | None = None
         self.plan: SessionPlan | None = None
         self.controller: TreatmentController | None = None
         #: One alarm model for the station: alarms outlive the session that raised them.
@@ -98,6 +114,18 @@ class TreatmentDesk:
             problems.append("A treatment is already running.")
         return problems
 
+    def _records_problem(self) -> str:
+        """Why records cannot be written now ("" if they can); the database is pinged every few s."""
+        if self.db is None or self._clock() - self._db_checked_at < RECORDS_CHECK_S:
+            return self._db_problem
+        self._db_checked_at = self._clock()
+        try:
+            ping(self.db)
+            self._db_problem = ""
+        except RecordsError as exc:
+            self._db_problem = str(exc)
+        return self._db_problem
+
     @property
     def active(self) -> bool:
         c = self.controller
@@ -117,10 +145,42 @@ class TreatmentDesk:
             link.request(m.ClearFault())
         self.plan = plan
         engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
-        self.controller = TreatmentController(link, engine, sink=self._sink_factory(plan), alarms=self.alarms)
-        self.controller.start_thread()
-        self.controller.start()
-        return self.controller
+        recorder = None
+        if self.db is not None:
+            recorder = SessionRecorder(self.db, plan, link.ident, operator=self._operator(),
+                                       station=self._station_name, on_failure=self._records_failed)
+        controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms)
+        if recorder is not None:
+            recorder.dose_from(lambda: controller.snapshot().dose_delivered_ma_min)
+        self.recorder, self.controller = recorder, controller
+        controller.start_thread()
+        controller.start()
+        return controller
+
+    def can_sign(self) -> bool:
+        """The last session's record is closed and can be signed."""
+        recorder = self.recorder
+        return recorder is not None and recorder.finished.is_set() and not self.active
+
+    def add_note(self, text: str) -> None:
+        """A therapist's note on the current (or just ended) session's record."""
+        if self.recorder is not None and self.db is not None and text.strip():
+            add_note(self.db, self.recorder.session_id, text.strip(), author=self._operator())
+
+    def sign(self, name: str, meaning: str, note: str = "") -> None:
+        """Sign the ended session (name, time, meaning); raises RecordsError with a plain message."""
+        if self.recorder is None or self.db is None:
+            raise RecordsError("There is no recorded session to sign.")
+        self.recorder.close()
+        self.add_note(note)
+        sign_session(self.db, self.recorder.session_id, name=name, meaning=meaning)
+
+    def _records_failed(self, reason: str) -> None:
+        """Never treat unrecorded: stop the output and say why."""
+        self._db_problem = reason
+        controller = self.controller
+        if controller is not None:
+            controller.interrupt(reason)
 
     def stop(self, reason: SideEffect | StopCause, text: str = "") -> None:
         """Stop now. Without a session it still commands the output off (never refused)."""
@@ -142,6 +202,9 @@ class TreatmentDesk:
         controller, self.controller = self.controller, None
         if controller is not None:
             controller.close()
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.close()
 
     def shutdown(self) -> None:
         self.close_session()

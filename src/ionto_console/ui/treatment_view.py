@@ -10,7 +10,13 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
     QGridLayout,
+    QLineEdit,
+    QPlainTextEdit,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -24,6 +30,7 @@ from ..core.engine import Snapshot
 from ..core.interlocks import TripAction
 from ..core.session import EMERGENCY, SessionState, SideEffect
 from ..drivers.board.errors import BoardError
+from ..records import RecordsError
 from .live_plots import LivePlots
 from .session_setup import SessionSetup
 from .readouts import Readout, format_number
@@ -53,6 +60,31 @@ STATE_TEXT = {
     SessionState.INTERRUPTED: ("Interrupted — output off", "#fdecea", "#b71c1c"),
 }
 MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
+
+
+class SignDialog(QDialog):
+    """Electronic signature of the session record: who, what it means, an optional note."""
+
+    MEANINGS = ("Performed and reviewed", "Performed", "Reviewed")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sign the session")
+        self.name = QLineEdit()
+        self.meaning = QComboBox()
+        self.meaning.addItems(self.MEANINGS)
+        self.note = QPlainTextEdit()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Your name", self.name)
+        form.addRow("Meaning", self.meaning)
+        form.addRow("Note", self.note)
+        form.addRow(buttons)
+
+    def values(self) -> tuple[str, str, str]:
+        return self.name.text().strip(), self.meaning.currentText(), self.note.toPlainText()
 
 
 def format_duration(seconds: float | None) -> str:
@@ -112,8 +144,11 @@ class TreatmentView(QWidget):
         self.up_button = QPushButton("+  Raise")
         self.pause_button = QPushButton("Pause")
         self.end_button = QPushButton("End early")
+        self.sign_button = QPushButton("Sign session…")
+        self.sign_button.setObjectName("sign_session")
         controls = QHBoxLayout()
-        for button in (self.start_button, self.down_button, self.up_button, self.pause_button, self.end_button):
+        for button in (self.start_button, self.down_button, self.up_button, self.pause_button, self.end_button,
+                       self.sign_button):
             button.setMinimumHeight(48)
             button.setStyleSheet("font-size:14pt;")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -141,6 +176,8 @@ class TreatmentView(QWidget):
         self.pause_button.clicked.connect(self._pause_or_resume)
         self.end_button.clicked.connect(lambda: self._send("end_early"))
         self.stops.stop_requested.connect(self.stop)
+        self.sign_button.clicked.connect(self.sign)
+        self.other_stop_described.connect(lambda text: self.desk.add_note(f"Side effect (other): {text}"))
 
         self._timer = QTimer(self)
         self._timer.setInterval(33)
@@ -172,6 +209,18 @@ class TreatmentView(QWidget):
             return
         self.desk.stop(reason)
 
+    def sign(self) -> None:
+        dialog = SignDialog(self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.sign_with(*dialog.values())
+
+    def sign_with(self, name: str, meaning: str, note: str) -> None:
+        try:
+            self.desk.sign(name, meaning, note)
+            self.message.setText(f"Session signed by {name} ({meaning}).")
+        except RecordsError as exc:
+            self.message.setText(str(exc))
+
     def _send(self, intent: str) -> None:
         controller = self.desk.controller
         if controller is not None:
@@ -199,6 +248,8 @@ class TreatmentView(QWidget):
             f"font-size:22pt; font-weight:bold; padding:10px; background:{background}; color:{colour};"
         )
         message = controller.message() if controller else ""
+        if self.message.text().startswith("Session signed") and not message:
+            message = self.message.text()
         if not message and snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
             message = snap.warning.message
         blockers = [] if self.desk.active else self.desk.blockers(self.setup.plan())
@@ -212,6 +263,7 @@ class TreatmentView(QWidget):
         self.pause_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
         self.pause_button.setText("Resume" if state is SessionState.PAUSED else "Pause")
         self.end_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
+        self.sign_button.setEnabled(self.desk.can_sign())
         if controller is not None:
             self.plots.show_history(controller.history.view())
             self._add_markers(controller)

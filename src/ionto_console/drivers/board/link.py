@@ -47,7 +47,11 @@ _U32 = 0xFFFF_FFFF
 #: Read timeout of the reader thread: bounds how long ``close()`` waits for it.
 _READ_POLL_S = 0.05
 #: A write that cannot complete in this time means the port is wedged.
-_WRITE_TIMEOUT_S = 0.5
+#: pyserial counts a host stall that happens after a successful write against
+#: this timeout (VMs freeze whole processes for ~0.6 s, measured), so it must be
+#: well above such stalls; a genuinely wedged port still shows within seconds,
+#: and the board's watchdog ends any output meanwhile.
+_WRITE_TIMEOUT_S = 3.0
 _HELLO_ATTEMPTS = 3
 #: A heartbeat this late means our own process was not scheduled (loaded host).
 _STARVED_S = 0.2

@@ -1,0 +1,182 @@
+"""SessionRecorder: one running treatment as a durable record.
+
+It is the controller's ``SessionSink``. Samples and events go to the records
+``SampleWriter`` queue (never blocking the controller thread; committed at
+least every 250 ms). When the engine reports a final state, a short-lived
+thread closes the writer and closes the session row with its final state,
+reason, dose and side effects, so the controller thread never waits on the
+database. If the writer cannot save (disk full, database gone), the
+recorder calls ``on_failure`` so the controller stops the treatment rather
+than treat unrecorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from typing import Callable
+
+from ..core import engine as e
+from ..core.samples import Sample
+from ..core.session import SessionState
+from ..drivers.board import messages as m
+from typing import TYPE_CHECKING
+
+from ..records import (
+    Calibration,
+    Database,
+    PatientData,
+    RecordsError,
+    SampleWriter,
+    SessionStart,
+    create_patient,
+    find_patients,
+    finish_session,
+    record_side_effect,
+    start_session,
+)
+
+if TYPE_CHECKING:
+    from .treatment_desk import SessionPlan
+
+log = logging.getLogger(__name__)
+
+
+def sample_flags(sample: Sample) -> int:
+    """The ICD flag bits a core sample still carries, for the stored series."""
+    flags = 0
+    if sample.output_on:
+        flags |= m.Flags.OUTPUT_ENABLED
+    if sample.at_compliance:
+        flags |= m.Flags.AT_COMPLIANCE
+    if sample.stop_ramp:
+        flags |= m.Flags.STOP_RAMP
+    if sample.fault_code:
+        flags |= m.Flags.FAULT_LATCHED
+    if sample.anode:
+        flags |= m.Flags.POLARITY_ANODE
+    return int(flags)
+
+
+def patient_id_for(db: Database, identifier: str, name: str, who: str) -> int:
+    """The record id of the patient with this identifier, created if new."""
+    for patient in find_patients(db, identifier):
+        if patient.identifier == identifier:
+            return patient.id
+    return create_patient(db, PatientData(identifier=identifier, name=name), who=who)
+
+
+def _event_record(event: e.EngineEvent) -> tuple[str, str, dict]:
+    """(kind, message, evidence) of an engine event, in the words the record keeps."""
+    if isinstance(event, e.StateChanged):
+        tr = event.transition
+        return "state", f"{tr.source.value} -> {tr.target.value}", {"event": tr.event.value}
+    if isinstance(event, e.TripRecorded):
+        trip = event.trip
+        return f"trip:{trip.kind.value}", trip.message, {"action": trip.action.name, **trip.evidence}
+    if isinstance(event, e.StopRecorded):
+        return "stop", event.reason.label, {"current_ma": event.current_ma, "dose_ma_min": event.dose_ma_min}
+    if isinstance(event, e.DoseReached):
+        return "dose_reached", "dose reached: ramp-down started", {
+            "delivered_ma_min": event.delivered_ma_min, "projected_ma_min": event.projected_ma_min}
+    if isinstance(event, e.PolarityReversed):
+        return "polarity", "polarity reversed", {"anode": event.anode}
+    if isinstance(event, e.TherapistAction):
+        return f"action:{event.action}", f"{event.action.replace('_', ' ')} to {event.level_ma:.2f} mA", {
+            "level_ma": event.level_ma}
+    if isinstance(event, e.ProgramStepStarted):
+        return "program_step", f"program step {event.index}", {"current_ma": event.current_ma}
+    return "event", repr(event), {}
+
+
+class SessionRecorder:
+    """Writes one session; created by the treatment desk when a session begins."""
+
+    def __init__(
+        self,
+        db: Database,
+        plan: "SessionPlan",
+        ident: m.Ident,
+        *,
+        operator: str,
+        station: str,
+        on_failure: Callable[[str], None] = lambda reason: None,
+    ) -> None:
+        self._db = db
+        self._operator = operator
+        self._on_failure = on_failure
+        self._final_dose: Callable[[], float] = lambda: 0.0
+        self._t0: float | None = None
+        self._stops: list[e.StopRecorded] = []
+        self._finisher: threading.Thread | None = None
+        self.finished = threading.Event()
+        patient = patient_id_for(db, plan.patient_id, plan.patient_name, operator)
+        cal_date = dt.datetime.fromtimestamp(ident.cal_date, dt.timezone.utc) if ident.cal_date > 0 else None
+        self.session_id = start_session(db, SessionStart(
+            patient_id=patient,
+            protocol=plan.protocol.model_dump(mode="json"),
+            operator=operator,
+            station=station,
+            board_serial=ident.serial_number,
+            calibration=Calibration(ident.cal_gain, ident.cal_offset_ua, cal_date),
+            checklist=plan.checklist_record,
+            overrides={"overridden": plan.checklist_record.get("overridden", [])},
+        ))
+        self._writer = SampleWriter(db, self.session_id, on_error=self._writer_failed, who=operator).start()
+
+    def dose_from(self, provider: Callable[[], float]) -> None:
+        """Where the final delivered dose is read when the session ends (the engine's integral)."""
+        self._final_dose = provider
+
+    # --- SessionSink (controller thread: queue only) ------------------------------
+
+    def add_sample(self, sample: Sample) -> None:
+        if self._t0 is None:
+            self._t0 = sample.t
+        self._writer.add(sample.t - self._t0, sample.current_ma, sample.voltage_v, sample.impedance_kohm,
+                         sample.target_ma, sample_flags(sample))
+
+    def add_events(self, events: list[e.EngineEvent]) -> None:
+        for event in events:
+            kind, message, evidence = _event_record(event)
+            t = None if self._t0 is None else event.t - self._t0
+            self._writer.add_event(kind, message, evidence, t=t, alarm=kind.startswith("trip:"))
+            if isinstance(event, e.StopRecorded):
+                self._stops.append(event)
+            if isinstance(event, e.StateChanged) and event.transition.target.terminal:
+                self._finish_in_background(event.transition.target, event.transition.detail)
+
+    # --- end of session ------------------------------------------------------------
+
+    def _finish_in_background(self, state: SessionState, reason: str) -> None:
+        if self._finisher is not None:
+            return
+        self._finisher = threading.Thread(
+            target=self._finish, args=(state, reason), name=f"finish-session-{self.session_id}", daemon=True)
+        self._finisher.start()
+
+    def _finish(self, state: SessionState, reason: str) -> None:
+        try:
+            report = self._writer.close()
+            if not report.complete:
+                log.error("session %s: not every sample was saved: %s", self.session_id, report)
+            for stop in self._stops:
+                if stop.reason.is_side_effect:
+                    record_side_effect(self._db, self.session_id, kind=stop.reason.cause.value,
+                                       who=self._operator, note=stop.reason.text)
+            finish_session(self._db, self.session_id, state=state.value, reason=reason,
+                           dose_delivered_ma_min=self._final_dose(), who=self._operator)
+        except RecordsError as exc:
+            log.error("session %s could not be closed: %s", self.session_id, exc)
+            self._on_failure(f"the session record could not be closed: {exc}")
+        finally:
+            self.finished.set()
+
+    def _writer_failed(self, error: RecordsError) -> None:
+        self._on_failure(f"session records could not be saved ({error})")
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Wait for the end-of-session write (used at shutdown and by tests)."""
+        if self._finisher is not None:
+            self._finisher.join(timeout)
