@@ -239,7 +239,7 @@ class LivePlots(QWidget):
             return  # following the data: the next show_history draws it all anyway
         if not self._redraw_pending:
             self._redraw_pending = True
-            QTimer.singleShot(0, self._redraw_last)
+            QTimer.singleShot(0, self, self._redraw_last)  # dropped if this widget is deleted first
 
     def _redraw_last(self) -> None:
         self._redraw_pending = False
