@@ -31,6 +31,7 @@ from ionto_console.core.engine import TreatmentEngine
 from ionto_console.core.protocols import Protocol, load_library
 from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
 from ionto_console.drivers.board import messages as m
+from ionto_console.drivers.board.errors import BoardError
 from ionto_console.drivers.board.link import BoardLink, TelemetryEvent
 from ionto_console.drivers.sim.model import ResistorLoad
 from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
@@ -109,7 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     try:
         for _ in range(args.stops):
-            link.request(m.ClearFault())  # a watchdog trip under load must not end the benchmark
+            try:  # a watchdog trip under load must not end the benchmark
+                link.request(m.ClearFault(), timeout=1.0)
+            except BoardError as exc:
+                print(f"clear fault failed ({exc}); trying the next stop", file=sys.stderr)
+                failures += 1
+                continue
             controller = TreatmentController(link, TreatmentEngine(protocol), rate_hz=args.rate)
             controller.start_thread()
             controller.start()
