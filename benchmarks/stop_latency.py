@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             controller.start_thread()
             controller.start()
             if not wait(lambda: watcher.current_ma > 0.9, 5.0):
+                print(f"no current before the stop: {controller.snapshot().state.value} "
+                      f"{controller.message()}", file=sys.stderr)
                 failures += 1
                 controller.close()
                 continue
@@ -136,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             if ok and watcher.zero_at is not None:
                 to_zero.append((watcher.zero_at - t0) * 1e3)
             else:
+                print(f"no zero-output sample within 3 s: {controller.snapshot()}", file=sys.stderr)
                 failures += 1
             wait(lambda: controller.snapshot().state is SessionState.STOPPED, 2.0)
             controller.close()
