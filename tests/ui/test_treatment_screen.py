@@ -219,3 +219,26 @@ def test_treatment_refused_when_records_are_unavailable(qtbot, sources):
     assert not win.treatment.start_button.isEnabled()
     assert "records are unavailable" in win.treatment.message.text()
     desk.shutdown()
+
+
+def test_second_session_shows_history_and_the_corticosteroid_rule(qtbot, recorded_screen):
+    """Dana's 08:10: the patient's last session is shown, and a corticosteroid session
+    earlier the same day makes the checklist block a second one."""
+    win, db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win)
+    start(qtbot, win)
+    wait_state(qtbot, win.desk.controller, lambda snap: snap.current_ma > 0.9)
+    win.treatment.stop(SideEffect.HEADACHE.value)
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    win.setup.patient_name.setText("")
+    win.setup.look_up_patient()
+    assert win.setup.patient_name.text() == "Ada Example"
+    history = win.setup.history_label.text()
+    assert "stopped" in history and "headache" in history
+    dialog = win.setup.make_checklist()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
+    result = dialog.result_value()
+    assert not result.can_start
+    assert any("corticosteroid" in f.message.lower() for f in result.blockers)

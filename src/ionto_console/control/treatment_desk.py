@@ -24,6 +24,7 @@ from ..drivers.board.errors import BoardError
 from ..drivers.board.link import LinkState
 from .station import Station
 from ..records import Database, RecordsError, add_note, ping, sign_session
+from .patient_history import UNKNOWN, PatientHistory, patient_history
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
@@ -156,6 +157,12 @@ class TreatmentDesk:
         controller.start_thread()
         controller.start()
         return controller
+
+    def patient_history(self, identifier: str, protocol: Protocol) -> PatientHistory:
+        """Recent sessions and reminders for the patient about to be treated (none without records)."""
+        if self.db is None:
+            return UNKNOWN
+        return patient_history(self.db, identifier, protocol, dt.datetime.now(dt.timezone.utc))
 
     def can_sign(self) -> bool:
         """The last session's record is closed and can be signed."""

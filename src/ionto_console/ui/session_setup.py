@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..control.patient_history import UNKNOWN, PatientHistory
 from ..control.treatment_desk import SessionPlan
 from ..core.prechecks import PrecheckResult
 from ..core.protocols import Protocol
@@ -41,13 +42,14 @@ class SessionSetup(QGroupBox):
         self,
         protocols: list[Protocol],
         *,
-        last_corticosteroid_session: Callable[[str], dt.date | None] = lambda patient_id: None,
+        history: Callable[[str, Protocol], PatientHistory] = lambda patient_id, protocol: UNKNOWN,
         today: Callable[[], dt.date] = dt.date.today,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__("Session", parent)
         self._protocols = protocols
-        self._last_cortico = last_corticosteroid_session
+        self._history_of = history
+        self._history = UNKNOWN
         self._today = today
         self._checklist: PrecheckResult | None = None
         self.patient_id = QLineEdit()
@@ -66,27 +68,49 @@ class SessionSetup(QGroupBox):
         self.checklist_button.setObjectName("checklist_button")
         self.checklist_state = QLabel("Checklist not done")
         self.checklist_state.setObjectName("checklist_state")
+        self.history_label = QLabel("")
+        self.history_label.setObjectName("patient_history")
+        self.history_label.setWordWrap(True)
         form = QFormLayout(self)
         form.addRow("Patient ID", self.patient_id)
         form.addRow("Patient name", self.patient_name)
         form.addRow("Protocol", self.protocol)
         form.addRow("Site", self.site)
         form.addRow("Electrode", self.electrode)
+        form.addRow(self.history_label)
         form.addRow(self.checklist_button, self.checklist_state)
         self.checklist_button.clicked.connect(self.run_checklist)
         for widget in (self.patient_id, self.patient_name):
             widget.textChanged.connect(self._invalidate)
         self.protocol.currentIndexChanged.connect(self._invalidate)
+        self.patient_id.editingFinished.connect(self.look_up_patient)
+        self.protocol.currentIndexChanged.connect(self.look_up_patient)
+
+    def look_up_patient(self) -> None:
+        """Show the patient's last sessions and reminders; fill in a known patient's name."""
+        self._history = self._history_of(self.patient_id.text(), self.selected_protocol())
+        history = self._history
+        if history.known and history.name and not self.patient_name.text().strip():
+            self.patient_name.setText(history.name)
+        lines = list(history.recent) or (["New patient: no earlier sessions."] if self.patient_id.text().strip() else [])
+        lines += [f"Reminder: {text}" for text in history.reminders]
+        if history.last_corticosteroid:
+            lines.append(f"Last corticosteroid session: {history.last_corticosteroid.isoformat()}")
+        self.history_label.setText("\n".join(lines))
 
     def selected_protocol(self) -> Protocol:
         return self._protocols[self.protocol.currentIndex()]
 
+    def set_history_source(self, history: Callable[[str, Protocol], PatientHistory]) -> None:
+        self._history_of = history
+
     def make_checklist(self) -> ChecklistDialog:
+        self.look_up_patient()  # the corticosteroid rule needs this patient's latest dates
         protocol = self.selected_protocol()
         return ChecklistDialog(
             is_corticosteroid=protocol.corticosteroid,
             drug_name=protocol.agent.solution,
-            last_corticosteroid_session=self._last_cortico(self.patient_id.text().strip()),
+            last_corticosteroid_session=self._history.last_corticosteroid,
             today=self._today(),
             parent=self,
         )

@@ -112,6 +112,7 @@ class TreatmentView(QWidget):
         super().__init__(parent)
         self.desk = desk
         self.setup = setup
+        setup.set_history_source(desk.patient_history)
         self._markers_shown = 0
         self._marker_items: list[pg.InfiniteLine] = []
         self._shown_controller = None
