@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import numpy as np
@@ -12,7 +13,7 @@ from ionto_console.app import SIMULATOR_KEY
 from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.core.prechecks import Check
 from ionto_console.core.session import SessionState, SideEffect
-from ionto_console.records import load_samples, load_session, open_database, sqlite_url, verify_audit
+from ionto_console.records import find_patients, load_samples, load_session, open_database, sqlite_url, verify_audit
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import MainWindow
 from support import small_protocol
@@ -190,6 +191,8 @@ def recorded_screen(qtbot, sources, tmp_path):
 def test_a_stopped_session_is_recorded_whole_and_signed(qtbot, recorded_screen):
     win, db = recorded_screen
     fill_setup(win)
+    win.setup.date_of_birth.setText("1961-04-12")
+    win.setup.patient_notes.setText("Left Achilles, course of 6")
     pass_checklist(win)
     start(qtbot, win)
     controller = win.desk.controller
@@ -205,6 +208,8 @@ def test_a_stopped_session_is_recorded_whole_and_signed(qtbot, recorded_screen):
     samples = load_samples(db, win.desk.recorder.session_id)
     assert len(samples) > 50 and samples.current_ma.max() > 0.9
     assert verify_audit(db).ok
+    (patient,) = find_patients(db, "P-0042")
+    assert patient.date_of_birth == dt.date(1961, 4, 12) and patient.notes == "Left Achilles, course of 6"
 
 
 def test_treatment_refused_when_records_are_unavailable(qtbot, sources):

@@ -59,12 +59,14 @@ def sample_flags(sample: Sample) -> int:
     return int(flags)
 
 
-def patient_id_for(db: Database, identifier: str, name: str, who: str) -> int:
-    """The record id of the patient with this identifier, created if new."""
-    for patient in find_patients(db, identifier):
-        if patient.identifier == identifier:
+def patient_id_for(db: Database, plan: "SessionPlan", who: str) -> int:
+    """The record id of the plan's patient (matched by identifier), created if new."""
+    for patient in find_patients(db, plan.patient_id):
+        if patient.identifier == plan.patient_id:
             return patient.id
-    return create_patient(db, PatientData(identifier=identifier, name=name), who=who)
+    data = PatientData(identifier=plan.patient_id, name=plan.patient_name, date_of_birth=plan.date_of_birth,
+                       notes=plan.patient_notes)
+    return create_patient(db, data, who=who)
 
 
 def _event_record(event: e.EngineEvent) -> tuple[str, str, dict]:
@@ -111,7 +113,7 @@ class SessionRecorder:
         self._stops: list[e.StopRecorded] = []
         self._finisher: threading.Thread | None = None
         self.finished = threading.Event()
-        patient = patient_id_for(db, plan.patient_id, plan.patient_name, operator)
+        patient = patient_id_for(db, plan, operator)
         cal_date = dt.datetime.fromtimestamp(ident.cal_date, dt.timezone.utc) if ident.cal_date > 0 else None
         self.session_id = start_session(db, SessionStart(
             patient_id=patient,

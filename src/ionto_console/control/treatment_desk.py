@@ -40,6 +40,8 @@ class SessionPlan:
     electrode: str
     checklist_passed: bool
     checklist_record: dict
+    date_of_birth: dt.date | None = None
+    patient_notes: str = ""
 
 
 def calibration_due(cal_date_unix: int, interval_days: int) -> dt.date | None:

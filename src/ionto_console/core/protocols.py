@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import math
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -352,3 +353,32 @@ def load_library() -> list[Protocol]:
         seen[protocol.id] = entry.name
         protocols.append(protocol)
     return sorted(protocols, key=lambda p: p.id)
+
+
+def load_custom(folder: Path, known_ids: set[str]) -> tuple[list[Protocol], list[str]]:
+    """A clinic's own protocols: every ``*.json`` in ``folder``, validated like the library.
+
+    Unlike the shipped library, a bad custom file must not stop the console:
+    it is left out and its problems (file, field, reason) are returned for the
+    screen. An id that clashes with the library or another file is refused too.
+    """
+    protocols: list[Protocol] = []
+    problems: list[str] = []
+    seen = set(known_ids)
+    if not folder.is_dir():
+        return protocols, problems
+    for path in sorted(folder.glob("*.json")):
+        try:
+            protocol = Protocol.from_json(path.read_bytes(), source=path.name)
+        except ProtocolError as exc:
+            problems.append(str(exc))
+            continue
+        except OSError as exc:
+            problems.append(f"Custom protocol {path.name} could not be read: {exc}")
+            continue
+        if protocol.id in seen:
+            problems.append(f"Custom protocol {path.name}: id {protocol.id!r} is already used; left out.")
+            continue
+        seen.add(protocol.id)
+        protocols.append(protocol)
+    return protocols, problems

@@ -56,6 +56,11 @@ class SessionSetup(QGroupBox):
         self.patient_id.setObjectName("patient_id")
         self.patient_name = QLineEdit()
         self.patient_name.setObjectName("patient_name")
+        self.date_of_birth = QLineEdit()
+        self.date_of_birth.setObjectName("date_of_birth")
+        self.date_of_birth.setPlaceholderText("YYYY-MM-DD (new patients)")
+        self.patient_notes = QLineEdit()
+        self.patient_notes.setObjectName("patient_notes")
         self.protocol = QComboBox()
         self.protocol.setObjectName("protocol")
         for p in protocols:
@@ -74,6 +79,8 @@ class SessionSetup(QGroupBox):
         form = QFormLayout(self)
         form.addRow("Patient ID", self.patient_id)
         form.addRow("Patient name", self.patient_name)
+        form.addRow("Date of birth", self.date_of_birth)
+        form.addRow("Patient notes", self.patient_notes)
         form.addRow("Protocol", self.protocol)
         form.addRow("Site", self.site)
         form.addRow("Electrode", self.electrode)
@@ -132,6 +139,17 @@ class SessionSetup(QGroupBox):
             self.checklist_state.setText("Checklist not done")
         self.plan_changed.emit()
 
+    def birth_date(self) -> dt.date | None:
+        """The date typed, or None when empty or not a date (the field then shows red)."""
+        text = self.date_of_birth.text().strip()
+        try:
+            value = dt.date.fromisoformat(text) if text else None
+        except ValueError:
+            value = None
+        bad = bool(text) and (value is None or value > self._today())
+        self.date_of_birth.setStyleSheet("border: 2px solid #c62828;" if bad else "")
+        return None if bad else value
+
     def plan(self) -> SessionPlan | None:
         if not self.patient_id.text().strip() or not self.patient_name.text().strip():
             return None
@@ -144,4 +162,6 @@ class SessionSetup(QGroupBox):
             electrode=self.electrode.currentText(),
             checklist_passed=bool(checklist and checklist.can_start),
             checklist_record=checklist.as_record() if checklist else {},
+            date_of_birth=self.birth_date(),
+            patient_notes=self.patient_notes.text().strip(),
         )
