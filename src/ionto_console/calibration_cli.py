@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Iterator, Sequence, TextIO
@@ -22,7 +23,7 @@ from typing import Iterator, Sequence, TextIO
 from pydantic import ValidationError
 
 from .control.calibration import (BenchSpec, CalibrationRunner, FitReady, Identified, PhaseChanged, PointMeasured,
-                                  RunEvent, RunFinished, RunnerSettings)
+                                  RunEvent, RunFinished, RunnerSettings, store_calibration_result)
 from .core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 2}
@@ -57,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval-days", type=int, default=365, help="calibration interval (due date)")
     parser.add_argument("--visa-backend", default="@py", help="pyvisa backend (@py, @ivi, file.yaml@sim)")
     parser.add_argument("--visa-timeout-ms", type=int, default=2000)
+    parser.add_argument("--database", default=os.environ.get("IONTO_DATABASE_URL"),
+                        help="records database to store the result in (default: IONTO_DATABASE_URL, "
+                             "else the console's SQLite file)")
+    parser.add_argument("--no-record", action="store_true", help="do not store the result in the records")
     return parser
 
 
@@ -156,7 +161,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
         write_certificate(result, args.pdf)
         printer.line(f"certificate: {args.pdf}")
+    if not args.no_record:
+        stored = store_calibration_result(result, args.database)
+        printer.line(stored)
     return EXIT_CODES[result.verdict]
+
 
 
 def main(argv: Sequence[str] | None = None) -> int:

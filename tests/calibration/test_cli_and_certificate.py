@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import re
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import pytest
 
 from ionto_console import calibration_cli
+from ionto_console.records import calibrations_of, open_database, verify_audit
 from ionto_console.core.calibration import (CalibrationResult, Constants, Mode, SweepPlan, Verdict, evaluate_point,
                                             fit_from_points, Tolerance)
 from ionto_console.reports.calibration_certificate import title_of, write_certificate
@@ -31,6 +33,12 @@ def test_cli_calibrates_the_simulated_bench(qapp, tmp_path, capsys) -> None:
     assert data["verdict"] == "pass" and data["written"] and len(data["as_left"]) == 3
     assert data["instruments"]["dmm"].startswith("Keysight Technologies,34461A")
     assert pdf.read_bytes().startswith(b"%PDF")
+    assert "records: stored as calibration" in out
+    db = open_database(os.environ["IONTO_DATABASE_URL"])
+    (stored,) = calibrations_of(db, data["board_serial"])
+    assert stored.verdict == "pass" and stored.written and len(stored.result["as_left"]) == 3
+    assert verify_audit(db).ok
+    db.close()
 
 
 def test_cli_verify_of_the_factory_board_fails_with_exit_code_1(qapp, capsys) -> None:

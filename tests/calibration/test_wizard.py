@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt
 
-from ionto_console.control.calibration import RunnerSettings
+from ionto_console.control.calibration import RunnerSettings, store_calibration_result
 from ionto_console.core.calibration import Verdict
+from ionto_console.records import calibrations_of, open_database
 from ionto_console.ui.calibration_wizard import CalibrationWizard
 
 from cal_helpers import QUICK_PLAN, output_is_off, read_ident, spec_for, wait_for
@@ -14,8 +17,9 @@ SCREENSHOT = "/tmp/cal_wizard.png"
 RUN_MS = 60_000
 
 
-def _wizard(qtbot, bench) -> CalibrationWizard:
-    wiz = CalibrationWizard(RunnerSettings(plan=QUICK_PLAN), defaults=spec_for(bench), ports=[bench.board.port])
+def _wizard(qtbot, bench, store=None) -> CalibrationWizard:
+    wiz = CalibrationWizard(RunnerSettings(plan=QUICK_PLAN), defaults=spec_for(bench), ports=[bench.board.port],
+                            store=store)
     qtbot.addWidget(wiz)
     wiz.show()
     return wiz
@@ -32,7 +36,7 @@ def _connect(qtbot, wiz: CalibrationWizard, engineer: str = "Ravi Menon") -> Non
 
 
 def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_path) -> None:
-    wiz = _wizard(qtbot, bench)
+    wiz = _wizard(qtbot, bench, store=lambda r: store_calibration_result(r, os.environ["IONTO_DATABASE_URL"]))
     _connect(qtbot, wiz)
     wiz.next()
     assert wiz.currentId() == wiz.SWEEP
@@ -57,6 +61,11 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
     assert cert.verdict.text().startswith("PASS") and "Largest error as left" in cert.details.text()
     result = wiz.state.result
     assert result is not None and result.verdict is Verdict.PASS and result.engineer == "Ravi Menon"
+    assert "records: stored as calibration 1" in cert.details.text()
+    db = open_database(os.environ["IONTO_DATABASE_URL"])
+    (stored,) = calibrations_of(db, result.board_serial)
+    assert stored.verdict == "pass" and stored.engineer == "Ravi Menon"
+    db.close()
 
     pdf = tmp_path / "cert.pdf"
     cert.save(pdf)

@@ -809,3 +809,18 @@ def _sentence(text: str) -> str:
         return text
     text = text[0].upper() + text[1:]
     return text if text.endswith(".") else text + "."
+
+
+def store_calibration_result(result: CalibrationResult, database_url: str | None) -> str:
+    """Keep the result in the records database; a failure is reported, the result files stand."""
+    from ..records import RecordsError, open_database, record_calibration
+
+    try:
+        db = open_database(database_url)
+        try:
+            record_id = record_calibration(db, result.model_dump(mode="json"), who=result.engineer)
+        finally:
+            db.close()
+    except RecordsError as exc:
+        return f"records: NOT stored ({exc}); keep the --json/--pdf files"
+    return f"records: stored as calibration {record_id}"

@@ -10,6 +10,7 @@ the same transaction; ``verify_audit(db)`` checks the chain.
 """
 
 from .audit import AuditVerdict, audit_history, verify_audit
+from .calibrations import CalibrationInfo, calibrations_of, record_calibration
 from .billing import (
     BillingLine,
     Coverage,
@@ -47,7 +48,7 @@ from .store import (
 from .writer import SampleWriter, WriterReport
 
 __all__ = [
-    "AuditVerdict", "BillingLine", "Calibration", "Coverage", "CoverageNote", "Database", "FINAL_STATES",
+    "AuditVerdict", "BillingLine", "CalibrationInfo", "calibrations_of", "record_calibration", "Calibration", "Coverage", "CoverageNote", "Database", "FINAL_STATES",
     "InvalidRecord", "PatientCourses", "PatientData", "RecordNotFound", "RecordsError", "RecordsUnavailable",
     "RecordsWriteError", "SampleSeries", "SampleWriter", "SessionListItem", "SessionStart", "SessionSummary",
     "WriterReport", "add_note", "amend_session", "assess_coverage", "audit_history", "billable_minutes",

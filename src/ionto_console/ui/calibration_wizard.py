@@ -322,6 +322,7 @@ class CertificatePage(QWizardPage):
         self.save_button.clicked.connect(self._ask_path)
         self.saved = QLabel("")
         self.saved.setObjectName("saved")
+        self.stored_text: str | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(self.verdict)
         layout.addWidget(self.details)
@@ -336,6 +337,8 @@ class CertificatePage(QWizardPage):
         r = state.result
         if r is None:
             return
+        if self.w.store is not None and self.stored_text is None:
+            self.stored_text = self.w.store(r)  # once per result: records append, never duplicate
         self.verdict.setText(f"{r.verdict.value.upper()}: {r.reason}")
         self.verdict.setStyleSheet("font-size:14pt; font-weight:bold;" + VERDICT_STYLE[r.verdict])
         before = r.max_abs_error_ua(r.as_found)
@@ -348,6 +351,8 @@ class CertificatePage(QWizardPage):
         if after is not None:
             lines.append(f"Largest error as left: {after:.1f} µA")
         lines.append(f"Next due: {r.due_date.isoformat() if r.due_date else '—'}")
+        if self.stored_text:
+            lines.append(self.stored_text)
         self.details.setText("\n".join(lines))
 
     def _ask_path(self) -> None:
@@ -378,8 +383,11 @@ class CalibrationWizard(QWizard):
 
     def __init__(self, settings: RunnerSettings | None = None, *, defaults: BenchSpec | None = None,
                  ports: list[str] | None = None, runner_factory: RunnerFactory = default_runner_factory,
+                 store: Callable[[CalibrationResult], str] | None = None,
                  parent: QWidget | None = None) -> None:
+        """``store`` keeps the finished result in the records (returns a line to show); None = not stored."""
         super().__init__(parent)
+        self.store = store
         self.setWindowTitle("Board calibration (engineers)")
         self.settings = settings or RunnerSettings()
         self.state = WizardState()
