@@ -1,0 +1,129 @@
+"""The one-page treatment report PDF drawn from a recorded session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ionto_console.records import (
+    RecordNotFound,
+    SampleSeries,
+    SampleWriter,
+    add_note,
+    finish_session,
+    record_side_effect,
+    report_data,
+    sign_session,
+    start_session,
+)
+from ionto_console.reports.treatment_report import (
+    _segments,
+    dose_text,
+    outcome_text,
+    overrides_lines,
+    render_treatment_report,
+    write_treatment_report,
+)
+
+from records_helpers import UTC, new_patient, session_start
+
+T0 = dt.datetime(2026, 5, 4, 8, 10, tzinfo=UTC)
+OVERRIDES = {"overridden": [{"check": "consecutive_corticosteroid",
+                             "message": "Corticosteroid iontophoresis yesterday at the same site",
+                             "reason": "Physician ordered a second session, see chart"}]}
+
+
+def pdf_pages(path: Path) -> int:
+    """Page objects in the PDF (``/Type /Page``, not the ``/Pages`` tree node)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", path.read_bytes()))
+
+
+def recorded_session(db, *, minutes: float = 9.5, notes: int = 1, alarms: int = 1) -> int:
+    pid = new_patient(db)
+    sid = start_session(db, session_start(pid, started_at=T0, overrides=OVERRIDES, course_planned_sessions=6))
+    writer = SampleWriter(db, sid)
+    n = int(minutes * 60 * 10)  # 10 Hz is plenty for the report's reduced series
+    t = np.arange(n) / 10.0
+    target = np.minimum(3.0, t / 60.0).astype(np.float32)
+    current = (target + 0.05 * np.sin(t)).astype(np.float32)
+    writer.add_block(SampleSeries(t, current, np.full(n, 18.0, np.float32), np.full(n, 6.0, np.float32), target,
+                                  np.full(n, 3, np.uint16)))
+    for i in range(alarms):
+        writer.add_event("trip:open_circuit", f"Open circuit: electrode contact lost ({i})", {"voltage_v": 89.8},
+                         t=120.0 + i, alarm=True, at=T0 + dt.timedelta(seconds=120 + i))
+    writer.close()
+    record_side_effect(db, sid, kind="dizziness", who="dana", at=T0 + dt.timedelta(minutes=9), note="pale")
+    finish_session(db, sid, state="stopped", reason="Dizziness", dose_delivered_ma_min=21.5, who="dana",
+                   ended_at=T0 + dt.timedelta(minutes=minutes))
+    for i in range(notes):
+        add_note(db, sid, f"Dizzy at 9 min, note {i}. " + "Patient rested and recovered. " * 3, author="dana")
+    sign_session(db, sid, name="Dana Miller", meaning="performed and reviewed")
+    return sid
+
+
+def test_the_report_is_one_pdf_page(sqlite_db, tmp_path):
+    sid = recorded_session(sqlite_db)
+    path = write_treatment_report(sqlite_db, sid, tmp_path / "report.pdf")
+    assert path.read_bytes().startswith(b"%PDF")
+    assert pdf_pages(path) == 1
+    assert path.stat().st_size > 2000
+
+
+def test_many_notes_and_alarms_still_fit_one_page(sqlite_db, tmp_path):
+    sid = recorded_session(sqlite_db, notes=40, alarms=30)
+    path = write_treatment_report(sqlite_db, sid, tmp_path / "long.pdf")
+    assert pdf_pages(path) == 1
+
+
+def test_the_page_shows_the_record(sqlite_db, tmp_path):
+    """The words on the page come from the record (checked with pdftotext when poppler is installed)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    sid = recorded_session(sqlite_db)
+    path = write_treatment_report(sqlite_db, sid, tmp_path / "report.pdf")
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for needle in ("Ann Example", "P-0001", "STOPPED: Dizziness", "21.5 of", "dizziness", "Open circuit",
+                   "Corticosteroid iontophoresis yesterday", "Dana Miller", "performed and reviewed",
+                   "Therapist's signature", "IONTO1-000042", "Audit trail intact"):
+        assert needle in text, needle
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile", str(path),
+                        "/tmp/treatment_report"], check=True)
+
+
+def test_an_unknown_session_raises_before_a_file_is_made(sqlite_db, tmp_path):
+    with pytest.raises(RecordNotFound):
+        write_treatment_report(sqlite_db, 999, tmp_path / "none.pdf")
+    assert not (tmp_path / "none.pdf").exists()
+
+
+def test_a_missing_folder_is_an_os_error(sqlite_db, tmp_path):
+    sid = recorded_session(sqlite_db)
+    with pytest.raises(OSError):
+        render_treatment_report(report_data(sqlite_db, sid), tmp_path / "missing" / "r.pdf")
+
+
+def test_a_session_without_samples_still_reports(sqlite_db, tmp_path):
+    pid = new_patient(sqlite_db)
+    sid = start_session(sqlite_db, session_start(pid, started_at=T0))
+    finish_session(sqlite_db, sid, state="faulted", reason="Board lost", dose_delivered_ma_min=0.0, who="dana",
+                   ended_at=T0 + dt.timedelta(seconds=5))
+    path = write_treatment_report(sqlite_db, sid, tmp_path / "empty.pdf")
+    assert pdf_pages(path) == 1
+
+
+def test_text_helpers():
+    assert outcome_text({"state": "complete", "reason": ""}) == "COMPLETE"
+    assert outcome_text({"state": "stopped", "reason": "Nausea"}) == "STOPPED: Nausea"
+    assert dose_text({"delivered_ma_min": 20.0, "target_ma_min": 40.0, "percent": 50.0}) == "20.0 of 40.0 mA·min (50 %)"
+    assert overrides_lines(OVERRIDES) == ["Corticosteroid iontophoresis yesterday at the same site — reason: "
+                                          "Physician ordered a second session, see chart"]
+    assert overrides_lines({"overridden": []}) == []
+    assert list(_segments([0, 1, 2, 3, 4], [1.0, None, 2.0, float("nan"), 3.0])) == [[(0, 1.0)], [(2, 2.0)], [(4, 3.0)]]
