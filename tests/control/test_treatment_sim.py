@@ -9,6 +9,7 @@ import pytest
 from ionto_console.control.treatment import TreatmentController
 from ionto_console.core.engine import TreatmentEngine
 from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
+from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.link import BoardLink
 from ionto_console.drivers.sim.model import ResistorLoad
 from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
@@ -160,7 +161,9 @@ def test_a_starved_controller_judges_lost_telemetry_on_the_newest_sample(bench):
         wait_for(lambda: stalled, 2, "the stall")
         time.sleep(0.6)
         assert controller.snapshot().active_trip is None, controller.snapshot().active_trip
-        assert controller.snapshot().state is SessionState.TREATING
+        # the ramp to 1 mA ends on its own schedule (later on a loaded machine): no trip on the way
+        wait_for(lambda: controller.snapshot().state is SessionState.TREATING, 5, "treating", controller)
+        assert controller.snapshot().active_trip is None, controller.snapshot().active_trip
     finally:
         controller.close()
 
@@ -179,3 +182,24 @@ def test_a_silent_board_trips_lost_telemetry_and_its_watchdog_cuts(bench):
         wait_for(lambda: board_output(server)[0] == 0, 3, "board watchdog cut the output")
     finally:
         controller.close()
+
+
+def test_side_effect_stops_while_ramping_always_end_stopped_with_their_reason(bench):
+    """A stop lands between ticks: no SET_TARGET may follow it (the board would answer BUSY
+    and the session would be misrecorded as interrupted)."""
+    server, link = bench
+    for _ in range(5):
+        # as the treatment desk requires: a new run starts once the last stop ramp is over
+        wait_for(lambda: board_output(server)[0] == 0, 3, "output off before the next run")
+        link.request(m.ClearFault())
+        controller = make_controller(link, small_protocol(dose_target_ma_min=5.0, ramp_rate_ma_s=1.0))
+        try:
+            controller.start()
+            wait_for(lambda: controller.snapshot().current_ma > 0.3, 10, "ramping", controller)
+            controller.stop(SideEffect.BURNING_TINGLING)
+            wait_for(lambda: controller.snapshot().state.terminal, 3, "ended", controller)
+            snap = controller.snapshot()
+            assert snap.state is SessionState.STOPPED, (snap, controller.message())
+            assert snap.stop_reason.cause is SideEffect.BURNING_TINGLING
+        finally:
+            controller.close()

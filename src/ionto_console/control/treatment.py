@@ -122,6 +122,7 @@ class TreatmentController:
         self._t0: float | None = None
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
+        self._stopping = threading.Event()
         self._wire_stop_sent: tuple[float, m.Message] | None = None
         link.add_telemetry_listener(self._on_telemetry)
         link.add_state_listener(self._on_link_state)
@@ -172,6 +173,9 @@ class TreatmentController:
     def stop(self, reason: SideEffect | StopCause, text: str = "") -> None:
         """Stop now, from any thread: the command is on the wire before this returns."""
         message: m.Message = m.Output(0) if reason is EMERGENCY else m.Stop(self.engine.quick_ramp_ms)
+        # From now on only current-ending commands reach the board, even from a tick the
+        # controller thread runs before it has taken this stop into the engine.
+        self._stopping.set()
         try:
             self.link.write_now(message)
             self._wire_stop_sent = (self._clock(), message)
@@ -182,6 +186,7 @@ class TreatmentController:
 
     def interrupt(self, detail: str) -> None:
         """Something under the session failed (e.g. records cannot be saved): cut now, then record why."""
+        self._stopping.set()
         try:
             self.link.write_now(m.Output(0))
         except BoardError as exc:
@@ -299,6 +304,8 @@ class TreatmentController:
                 if _ends_current(msg):
                     self._write_stop(msg)
                     continue
+                if self._stopping.is_set():
+                    continue  # a stop is on the wire: never raise or re-enable after it
                 try:
                     self._request_idempotent(msg)
                 except BoardError as exc:
@@ -328,6 +335,7 @@ class TreatmentController:
         self._set_message(text)
         if self.engine.state.output_active or self.engine.state is SessionState.PRECHECKS:
             self._execute_cut(self.engine.interrupt(f"board command failed: {exc}", self._clock()))
+            self._raise_alarm("interrupted", AlarmPriority.HIGH, f"Treatment interrupted: {text}")
         else:
             self._write_stop(m.Output(0))
 
@@ -344,6 +352,10 @@ class TreatmentController:
         except Exception:
             log.exception("engine could not record the interruption")
         self._set_message(f"Output switched off: {detail}.")
+        try:
+            self._raise_alarm("interrupted", AlarmPriority.HIGH, f"Treatment interrupted: {detail}")
+        except Exception:
+            log.exception("the interruption alarm could not be raised")
 
     def _set_message(self, text: str) -> None:
         with self._lock:
@@ -375,7 +387,7 @@ class TreatmentController:
         if isinstance(event, e.TherapistAction):
             return Marker(t, f"{event.action.replace('_', ' ')} {event.level_ma:.1f} mA", "action")
         if isinstance(event, e.TripRecorded):
-            return Marker(t, event.trip.message, "trip")
+            return Marker(t, event.trip.kind.value.replace("_", " "), "trip")  # the banner has the whole message
         if isinstance(event, e.StopRecorded):
             return Marker(t, event.reason.label, "stop")
         if isinstance(event, e.DoseReached):

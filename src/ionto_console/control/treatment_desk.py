@@ -106,6 +106,9 @@ class TreatmentDesk:
                 problems.append(f"The board's calibration lapsed on {due.isoformat()}.")
             if self._latched_fault() == BoardFault.SELF_TEST:
                 problems.append("The board failed its power-on self-test and must be serviced.")
+            live = self.station.snapshot().live
+            if live is not None and live.output_on and not self.active:
+                problems.append("The output is still ramping down; a new run can start once it is off.")
         records = self._records_problem()
         if records:
             problems.append(f"Session records are unavailable: {records}")
@@ -146,12 +149,15 @@ class TreatmentDesk:
             # Starting a new run acknowledges the last fault (the therapist has seen the
             # alarm and fixed the cause); the new run starts again from the low start value.
             link.request(m.ClearFault())
-        self.plan = plan
-        engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
         recorder = None
         if self.db is not None:
-            recorder = SessionRecorder(self.db, plan, link.ident, operator=self._operator(),
-                                       station=self._station_name, on_failure=self._records_failed)
+            try:  # the record exists before any current is asked for: never treat unrecorded
+                recorder = SessionRecorder(self.db, plan, link.ident, operator=self._operator(),
+                                           station=self._station_name, on_failure=self._records_failed)
+            except RecordsError as exc:
+                raise ValueError(f"Session records are unavailable: {exc}") from exc
+        self.plan = plan
+        engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
         controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms)
         if recorder is not None:
             recorder.dose_from(lambda: controller.snapshot().dose_delivered_ma_min)

@@ -31,7 +31,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import RecordsUnavailable, plain_message
@@ -47,9 +47,14 @@ OPEN_BUSY_TIMEOUT_S = 3.0
 MIGRATIONS = "ionto_console.records:migrations"
 
 
+def user_data_folder() -> Path:
+    """The console's folder in the user's data directory (records, custom protocols)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
 def default_url() -> str:
     """SQLite file in the user's data directory (created if missing)."""
-    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    folder = user_data_folder()
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / DB_FILENAME}"
 
@@ -77,12 +82,12 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        with _as_records_errors(), self._sessions() as session:
             yield session
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write_sessions() as session, session.begin():
+        with _as_records_errors(), self._write_sessions() as session, session.begin():
             yield session
 
     def close(self) -> None:
@@ -93,6 +98,22 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _as_records_errors() -> Iterator[None]:
+    """Database failures (locked, full, damaged, unreachable) leave as ``RecordsUnavailable`` in words.
+
+    WHY here: every reader and writer goes through ``Database``, so no caller
+    (a Qt slot, the recorder's thread) ever meets a raw driver exception.
+    ``IntegrityError`` passes unchanged: it is a conflict callers resolve
+    (e.g. two stations creating the same user name), not an outage."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except (DBAPIError, SQLAlchemyError, sqlite3.Error) as exc:
+        raise RecordsUnavailable(plain_message(exc)) from exc
 
 
 def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
