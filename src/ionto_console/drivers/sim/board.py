@@ -174,6 +174,19 @@ class SimulatedBoard:
         """When the next TELEMETRY is due: the real-time wrapper sleeps until then."""
         return self._next_sample_s
 
+    def excuse_starvation(self, seconds: float) -> None:
+        """The real-time wrapper was not scheduled for ``seconds``: do not count them against the host.
+
+        WHY: a real board runs on its own processor and reads every byte as it
+        arrives; this simulator shares a loaded PC with the console. When its
+        thread wakes late, the host's heartbeats may sit unread in the pty (or
+        the whole machine stalled, host included), and counting that time
+        would latch a WATCHDOG fault the real board would never latch. Only
+        the watchdog is excused; physics and the other protection windows
+        catch up as usual."""
+        if seconds > 0.0:
+            self._last_host_s += seconds
+
     def advance(self, now_s: float) -> None:
         """Run the board up to ``now_s``, emitting every TELEMETRY due on the way."""
         while self._next_sample_s <= now_s:

@@ -47,6 +47,8 @@ STALE_FLUSH_S = 1.0
 BATCH_S = 0.002
 MAX_SLEEP_S = 0.05
 CALL_TIMEOUT_S = 5.0
+#: A wake-up later than this means this thread was starved, not that the host was silent.
+STARVED_S = 0.05
 
 
 class SimulatedBoardServer:
@@ -335,12 +337,17 @@ class SimulatedBoardServer:
             last_wake = now
             wake_at = max(self.board.next_sample_s, last_wake + BATCH_S if self.board.rate_hz > 250 else 0.0)
             timeout = min(max(wake_at - now, 0.0), MAX_SLEEP_S)
+            planned_wake = now + timeout
             readers = [self._wake_r] + ([self._master] if self._master is not None else [])
             writers = [self._master] if self._master is not None and self._pending else []
             try:
                 readable, _, _ = select.select(readers, writers, [], timeout)
             except (OSError, ValueError):
                 continue  # an fd was closed under us by unplug(); loop and rebuild the lists
+            late = self._now() - planned_wake
+            if late > STARVED_S:
+                with self.lock:
+                    self.board.excuse_starvation(late)
             if self._wake_r in readable:
                 try:
                     os.read(self._wake_r, 4096)
