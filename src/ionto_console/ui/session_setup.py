@@ -69,6 +69,10 @@ class SessionSetup(QGroupBox):
         self.site.addItems(SITES)
         self.electrode = QComboBox()
         self.electrode.addItems(ELECTRODES)
+        for combo in (self.protocol, self.site, self.electrode):
+            # long protocol names must not widen the window past a 1280-pixel screen; the open list shows them whole
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(18)
         self.checklist_button = QPushButton("Pre-treatment checklist…")
         self.checklist_button.setObjectName("checklist_button")
         self.checklist_state = QLabel("Checklist not done")

@@ -41,8 +41,9 @@ SIDE_EFFECT_BUTTONS: list[tuple[str, str]] = [
     (SideEffect.HEADACHE.value, "Headache"),
     (SideEffect.DIZZINESS.value, "Dizziness"),
     (SideEffect.INCREASED_PAIN.value, "Increased pain"),
-    (SideEffect.BURNING_TINGLING.value, "Burning / tingling"),
-    (SideEffect.SKIN_REDNESS.value, "Skin redness / irritation"),
+    # two lines: the panel (two buttons a row) then fits a 1280-pixel screen beside the readouts
+    (SideEffect.BURNING_TINGLING.value, "Burning /\ntingling"),
+    (SideEffect.SKIN_REDNESS.value, "Skin redness /\nirritation"),
     (SideEffect.OTHER.value, "Other…"),
 ]
 
@@ -91,7 +92,7 @@ def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "--"
     seconds = max(int(round(seconds)), 0)
-    return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 60}:{seconds % 60:02d}"  # minutes:seconds, as on a kitchen timer; the unit says so
 
 
 def state_line(snap: Snapshot) -> str:
@@ -130,13 +131,15 @@ class TreatmentView(QWidget):
         self.impedance = Readout("Impedance", "kΩ")
         self.voltage = Readout("Voltage", "V")
         self.dose = Readout("Dose", "mA·min")
-        self.elapsed = Readout("Elapsed", "")
-        self.remaining = Readout("Remaining", "")
+        self.elapsed = Readout("Elapsed", "min:s")
+        self.remaining = Readout("Remaining", "min:s")
         readouts = QGridLayout()
         for i, r in enumerate((self.current, self.target, self.impedance, self.voltage)):
             readouts.addWidget(r, 0, i)
-        for i, r in enumerate((self.dose, self.elapsed, self.remaining)):
-            readouts.addWidget(r, 1, i)
+        # the dose ("12.3 / 40 mA·min") takes two columns so no column has to be that wide
+        readouts.addWidget(self.dose, 1, 0, 1, 2)
+        readouts.addWidget(self.elapsed, 1, 2)
+        readouts.addWidget(self.remaining, 1, 3)
         for column in range(4):
             readouts.setColumnStretch(column, 1)
 
@@ -291,9 +294,10 @@ class TreatmentView(QWidget):
         for marker in controller.markers(self._markers_shown):
             line = pg.InfiniteLine(
                 pos=marker.t, angle=90, pen=pg.mkPen(MARKER_COLOURS[marker.kind], width=1),
-                label=marker.label, labelOpts={"position": 0.93, "color": MARKER_COLOURS[marker.kind],
-                                               "fill": (255, 255, 255, 210),
-                                               "anchors": [(0, 0.5), (0, 0.5)]},
+                # text along the line: steps seconds apart would otherwise print over each other
+                label=marker.label, labelOpts={"position": 0.97, "color": MARKER_COLOURS[marker.kind],
+                                               "fill": (255, 255, 255, 210), "rotateAxis": (1, 0),
+                                               "anchors": [(1, 0), (1, 0)]},
             )
             self.plots.current_plot.addItem(line)
             self._marker_items.append(line)
