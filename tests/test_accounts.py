@@ -12,24 +12,11 @@ from ionto_console import accounts
 from ionto_console.accounts import (AccountError, Role, authenticate, autologin, can_calibrate, can_manage_users,
                                     can_treat, create_first_admin, create_user, ensure_demo_users, has_users,
                                     list_users, set_active, set_password)
-from ionto_console.records import audit_history, open_database, verify_audit
+from ionto_console.records import audit_history, verify_audit
 from ionto_console.records.database import MIGRATIONS, current_revision
 from ionto_console.records.users import UserAccount
 
-#: Cheap argon2 parameters: the suite shares a 2-core machine.
-FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_hasher(monkeypatch):
-    monkeypatch.setattr(accounts, "HASHER", FAST)
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = open_database(f"sqlite:///{tmp_path / 'records.sqlite3'}")
-    yield database
-    database.close()
+pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 def stored_hash(db, username: str) -> str:

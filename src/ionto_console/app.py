@@ -8,14 +8,19 @@ the board simulator in-process and connects to it, so it runs on any machine.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import time
+from pathlib import Path
 
+from .accounts import (AccountError, User, authenticate, autologin, can_treat, demo_users_enabled,
+                       ensure_demo_users)
 from .control.station import Station
 from .control.treatment_desk import TreatmentDesk
-from .core.protocols import load_library
+from .core.protocols import Protocol, load_custom, load_library
 from .records import Database, RecordsError, open_database, recover_interrupted
+from .records.database import user_data_folder
 from .drivers.board.ports import discover_ports
 from .settings import Settings
 
@@ -94,9 +99,88 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database", dest="database_url", metavar="URL",
                         help="records database (SQLAlchemy URL; default: SQLite in the user data folder)")
     parser.add_argument("--sim-load", metavar="LOAD", help="simulated load: skin (default), tray, resistor:OHMS")
+    parser.add_argument("--user", metavar="NAME", help="sign in as NAME without the dialog (needs --password-file)")
+    parser.add_argument("--password-file", metavar="FILE", type=Path,
+                        help="file whose first line is --user's password (for kiosks and automation)")
     parser.add_argument("--screenshot", metavar="PNG", help="save a picture of the window after --quit-after seconds")
     parser.add_argument("--quit-after", type=float, metavar="S", help="close the console after S seconds")
     return parser.parse_args(argv)
+
+
+def prepare_accounts(db: Database | None) -> None:
+    """Demo only (``IONTO_DEMO_USERS=1``): make sure the therapist/engineer demo accounts exist."""
+    if db is None or not demo_users_enabled():
+        return
+    try:
+        created = ensure_demo_users(db)
+    except (AccountError, RecordsError) as exc:
+        log.error("demo accounts not created: %s", exc)
+        return
+    if created:
+        log.warning("demo accounts created (%s): IONTO_DEMO_USERS is for the simulated bench only", created)
+
+
+def sign_in_without_dialog(args: argparse.Namespace, db: Database | None) -> tuple[User | None, str]:
+    """``--user``/``--password-file`` or ``IONTO_AUTOLOGIN``: (user, "") or (None, why) if refused.
+
+    (None, "") means: no such option given, ask with the dialog."""
+    if args.user:
+        if args.password_file is None:
+            return None, "--user needs --password-file"
+        try:
+            lines = args.password_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            return None, f"cannot read the password file: {exc.strerror or exc}"
+        if db is None:
+            return None, "the records database is unavailable, nobody can sign in"
+        try:
+            user = authenticate(db, args.user, lines[0] if lines else "")
+        except RecordsError as exc:
+            return None, f"records unavailable: {exc}"
+        return (user, "") if user else (None, "wrong user name or password")
+    if db is not None:
+        try:
+            return autologin(db), ""
+        except RecordsError as exc:
+            log.error("autologin failed: %s", exc)
+    return None, ""
+
+
+def ask_sign_in(db: Database | None, db_problem: str) -> User | None:
+    """The sign-in dialog (or first-administrator form); None if the user quits."""
+    from .ui.sign_in import SignInDialog
+
+    dialog = SignInDialog(db, problem=db_problem)
+    dialog.exec()
+    return dialog.user
+
+
+def default_protocols_dir() -> Path:
+    """Where a clinic keeps its own protocol files: ``protocols`` beside the records in the user data dir."""
+    return user_data_folder() / "protocols"
+
+
+def load_protocols(folder: Path) -> tuple[list[Protocol], list[str]]:
+    """The shipped library, then the clinic's valid custom files; problems of the others, one line each.
+
+    A broken shipped library raises (a build defect); a bad custom file is only left out."""
+    library = load_library()
+    custom, problems = load_custom(folder, {p.id for p in library})
+    for problem in problems:
+        log.warning("custom protocol left out: %s", problem)
+    return library + custom, problems
+
+
+def freeze_start_up_objects() -> None:
+    """Move everything alive after start-up out of the garbage collector's reach.
+
+    WHY: a full collection holds the GIL while it scans every tracked object;
+    with the Qt bindings, pyqtgraph and SQLAlchemy loaded that is long enough to
+    delay the link's heartbeat thread toward the board's 250 ms watchdog (a
+    nuisance fault mid-treatment). Start-up objects live as long as the
+    process anyway, so later collections need only scan what came after."""
+    gc.collect()
+    gc.freeze()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,30 +199,66 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from .ui.main_window import MainWindow
+    from .ui.records_browser import RecordsBrowser
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     db, db_problem = open_records(settings.database_url)
+    prepare_accounts(db)
+    user, refused = sign_in_without_dialog(args, db)
+    if refused:
+        print(f"ionto-console: not signed in: {refused}", file=sys.stderr)
+        return 2
+    if user is None:
+        user = ask_sign_in(db, db_problem)
+        if user is None:
+            return 0
+    log.info("signed in: %s (%s)", user.username, user.role.value)
+
+    protocols, protocol_problems = load_protocols(settings.protocols_dir or default_protocols_dir())
     station = Station()
     sources = BoardSources(station, settings)
-    desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days, db=db,
-                         db_problem=db_problem, station_name=settings.station_name)
-    window = MainWindow(station, sources, desk, load_library(),
-                        calibration_interval_days=settings.calibration_interval_days)
-    window.resize(1200, 800)
-    window.show()
-    sources.connect(sources.default_key())
-    window.refresh_ports()
-    log.info("console ready in %.2f s", time.perf_counter() - started)
-
-    if args.quit_after is not None:
-        def finish() -> None:
-            if args.screenshot:
-                window.grab().save(args.screenshot)
-            app.quit()
-
-        QTimer.singleShot(int(args.quit_after * 1000), finish)
+    first = True
     try:
-        return app.exec()
+        while user is not None:
+            desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days, db=db,
+                                 db_problem=db_problem, station_name=settings.station_name,
+                                 operator=lambda name=user.display_name: name)
+            window = MainWindow(station, sources, desk, protocols, user=user,
+                                calibration_interval_days=settings.calibration_interval_days,
+                                calibration_ports=[p.device for p in discover_ports()])
+            if can_treat(user.role):  # patient records are for the people who treat
+                window.add_page(RecordsBrowser(db), "Records")
+            if protocol_problems:
+                window.statusBar().showMessage(
+                    f"{len(protocol_problems)} custom protocol file(s) left out: " + "; ".join(protocol_problems))
+            signed_out: list[bool] = []
+            window.sign_out_requested.connect(lambda w=window, flag=signed_out: (flag.append(True), w.close()))
+            window.resize(1200, 800)
+            window.show()
+            if first:
+                first = False
+                sources.connect(sources.default_key())
+                freeze_start_up_objects()
+                log.info("console ready in %.2f s", time.perf_counter() - started)
+                if args.quit_after is not None:
+                    QTimer.singleShot(int(args.quit_after * 1000), lambda w=window: _finish(app, w, args.screenshot))
+            window.refresh_ports()
+            try:
+                code = app.exec()
+            finally:
+                desk.shutdown()
+            window.deleteLater()
+            if not signed_out:
+                return code
+            log.info("signed out: %s", user.username)
+            user = ask_sign_in(db, db_problem)
+        return 0
     finally:
-        desk.shutdown()
         sources.shutdown()
+
+
+def _finish(app: object, window: object, screenshot: str | None) -> None:
+    """--quit-after: save the picture if asked, then quit."""
+    if screenshot:
+        window.grab().save(screenshot)  # type: ignore[attr-defined]
+    app.quit()  # type: ignore[attr-defined]

@@ -7,6 +7,8 @@ name, instead of surfacing later in the middle of a treatment.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 ENV_PREFIX = "IONTO_"
@@ -27,6 +29,9 @@ class Settings(BaseModel):
     )
     calibration_interval_days: int = Field(default=365, ge=1, le=3650)
     station_name: str = Field(default="station-1", min_length=1)
+    protocols_dir: Path | None = Field(
+        default=None, description="Folder of the clinic's own protocol files; none = 'protocols' in the user data dir"
+    )
 
     @classmethod
     def from_sources(cls, overrides: dict[str, object]) -> "Settings":

@@ -145,12 +145,14 @@ def test_selecting_a_row_shows_summary_course_and_plots(qtbot, browser, sessions
                    "6,000"):
         assert needle in text, needle
     assert browser.plots.curve_points() > 0
+    assert sorted(browser.markers()) == [(30.0, "open circuit"), (60.0, "dizziness")]
     assert "Session 1 of 6" in browser.position_label.text()
     course = browser.course_view.toPlainText()
     assert "Session 2 of 6" in course and "this session" in course
     browser.select_row(0)  # Ann, June 1: session 2 of her course
     assert "Session 2 of 6" in browser.position_label.text()
     assert "nausea" in browser.summary_view.toPlainText()
+    assert sorted(browser.markers()) == [(30.0, "open circuit"), (60.0, "nausea")]  # the old ones are gone
     assert browser.grab().save("/tmp/records_browser.png")
 
 
@@ -276,3 +278,16 @@ def test_a_database_gone_while_browsing_is_a_message(qtbot, sessions, db_path):
     assert widget.message().startswith("Could not search the records: ")
     assert widget.show_session(ids["ann_may"]) is False
     assert widget.message().startswith("Could not open session")
+
+
+def test_showing_the_tab_again_lists_sessions_recorded_meanwhile(qtbot, browser, sessions):
+    db, ids = sessions
+    browser.select_row(1)
+    assert browser.selected_session_id == ids["bob_may"]
+    browser.hide()
+    newest = record(db, create_patient(db, PatientData("P-0003", "Cy New"), who="dana"), "tap-water-hands-dc",
+                    dt.datetime(2026, 7, 1, 9, 0, tzinfo=UTC), state="complete")
+    assert browser.table.rowCount() == 3  # nothing re-reads while hidden
+    browser.show()
+    assert [item.id for item in browser.results()][0] == newest and browser.table.rowCount() == 4
+    assert browser.selected_session_id == ids["bob_may"]  # what the therapist was reading stays selected

@@ -9,15 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable, Protocol
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from ..accounts import Role, User, can_calibrate, can_treat
+from ..control.calibration import RunnerSettings, store_calibration_result
 from ..control.station import Station, StationSnapshot, fault_name
 from ..control.treatment_desk import TreatmentDesk
 from ..core.protocols import Protocol
 from ..drivers.board import messages as m
 from .alarm_banner import AlarmBanner
 from .alarm_sound import CommandLinePlayer, Player
+from .calibration_wizard import CalibrationWizard
 from .connection_panel import ConnectionPanel
 from .live_plots import LivePlots
 from .readouts import Readout, format_number
@@ -25,6 +29,9 @@ from .session_setup import SessionSetup
 from .treatment_view import TreatmentView
 
 REFRESH_HZ = 30
+#: Who the window is for when the caller names nobody (tests that predate accounts): a therapist.
+DEFAULT_USER = User(0, "therapist", "Therapist", Role.THERAPIST)
+CANNOT_TREAT = "Your role cannot run treatments. Sign in as a therapist or an administrator to treat."
 
 
 class PortSources(Protocol):
@@ -35,7 +42,49 @@ class PortSources(Protocol):
     def connect(self, key: str) -> None: ...
 
 
+class CalibrationTab(QWidget):
+    """The engineer's Calibration tab: the calibration wizard embedded as a page.
+
+    WHY a fresh wizard after each finish or cancel: closing the wizard cancels
+    its run and stops its timer, so the tab starts over with a new one, ready
+    for the next board, with the signed-in engineer's name filled in."""
+
+    def __init__(self, settings: RunnerSettings, engineer: str, ports: list[str],
+                 store: Callable[..., str] | None) -> None:
+        super().__init__()
+        self._settings = settings
+        self._engineer = engineer
+        self._ports = ports
+        self._store = store
+        self._layout = QVBoxLayout(self)
+        self.wizard = self._new_wizard()
+
+    def _new_wizard(self) -> CalibrationWizard:
+        wizard = CalibrationWizard(self._settings, ports=self._ports, store=self._store)
+        wizard.setWindowFlags(Qt.WindowType.Widget)
+        wizard.connect_page.engineer.setText(self._engineer)
+        wizard.finished.connect(self._renew)
+        self._layout.addWidget(wizard)
+        wizard.show()
+        return wizard
+
+    def _renew(self, _result: int = 0) -> None:
+        old = self.wizard
+        self._layout.removeWidget(old)
+        old.deleteLater()
+        self.wizard = self._new_wizard()
+
+
 class MainWindow(QMainWindow):
+    """The station's window for one signed-in user: which tabs exist follows the user's role.
+
+    Tabs: Treatment (therapists and administrators; others see a one-line page
+    instead), Board monitor, Calibration (engineers and administrators). Other
+    pages (e.g. the records browser) are added with ``add_page``."""
+
+    #: The user chose "Sign out" (and no treatment is running): the composition root signs in anew.
+    sign_out_requested = Signal()
+
     def __init__(
         self,
         station: Station,
@@ -43,20 +92,31 @@ class MainWindow(QMainWindow):
         desk: TreatmentDesk,
         protocols: list[Protocol],
         *,
+        user: User | None = None,
         calibration_interval_days: int = 365,
+        calibration_ports: list[str] | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         alarm_player: Player | None = None,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("Ionto Console")
+        self.user = user or DEFAULT_USER
+        self.setWindowTitle(f"Ionto Console — {self.user.title}")
         self.station = station
         self.desk = desk
         self._sources = sources
         self._interval_days = calibration_interval_days
         self._today = today
         self.setup = SessionSetup(protocols, today=today)
-        self.treatment = TreatmentView(desk, self.setup)
-        self._shortcuts = self.treatment.stops.bind_shortcuts(self)
+        self.treatment: TreatmentView | None = None
+        self._shortcuts = []
+        if can_treat(self.user.role):
+            self.treatment = TreatmentView(desk, self.setup)
+            self._shortcuts = self.treatment.stops.bind_shortcuts(self)
+        self.calibration: CalibrationTab | None = None
+        if can_calibrate(self.user.role):
+            store = (lambda result, url=desk.db.url: store_calibration_result(result, url)) if desk.db else None
+            self.calibration = CalibrationTab(RunnerSettings(interval_days=calibration_interval_days),
+                                              self.user.display_name, calibration_ports or [], store)
         self.alarm_banner = AlarmBanner(desk.alarms, alarm_player or CommandLinePlayer())
 
         self.connection = ConnectionPanel()
@@ -79,15 +139,22 @@ class MainWindow(QMainWindow):
         readouts = QHBoxLayout()
         for readout in (self.current, self.target, self.voltage, self.impedance):
             readouts.addWidget(readout)
-        monitor = QWidget()
+        self.monitor = monitor = QWidget()
         monitor_layout = QVBoxLayout(monitor)
         monitor_layout.addWidget(self.output_state)
         monitor_layout.addLayout(readouts)
         monitor_layout.addWidget(self.fault_label)
         monitor_layout.addWidget(self.plots, 1)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.treatment, "Treatment")
+        self.tabs.addTab(self.treatment or self._cannot_treat_page(), "Treatment")
         self.tabs.addTab(monitor, "Board monitor")
+        if self.calibration is not None:
+            self.tabs.addTab(self.calibration, "Calibration")
+        # The records browser (ui/records_browser.py) is added by the composition root with add_page.
+        self.sign_out_action = QAction("Sign out", self)
+        self.sign_out_action.triggered.connect(self.request_sign_out)
+        account_menu = self.menuBar().addMenu(self.user.display_name)
+        account_menu.addAction(self.sign_out_action)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.alarm_banner)
@@ -105,6 +172,28 @@ class MainWindow(QMainWindow):
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
 
+    @staticmethod
+    def _cannot_treat_page() -> QWidget:
+        page = QWidget()
+        label = QLabel(CANNOT_TREAT)
+        label.setObjectName("cannot_treat")
+        label.setWordWrap(True)
+        label.setStyleSheet("font-size:14pt; padding:24px;")
+        QVBoxLayout(page).addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
+        return page
+
+    def add_page(self, widget: QWidget, title: str) -> int:
+        """Add a tab (e.g. the records browser) after the built-in ones; returns its index."""
+        return self.tabs.addTab(widget, title)
+
+    def request_sign_out(self) -> bool:
+        """Sign out unless a treatment is running (then say so and stay); True if signing out."""
+        if self.desk.active:
+            self.statusBar().showMessage("Stop the treatment before signing out.", 8000)
+            return False
+        self.sign_out_requested.emit()
+        return True
+
     def refresh_ports(self) -> None:
         self.connection.set_choices(self._sources.choices())
 
@@ -113,7 +202,7 @@ class MainWindow(QMainWindow):
         snap = self.station.snapshot()
         self.connection.show_snapshot(snap, self._interval_days, self._today())
         self._show_live(snap)
-        if self.tabs.currentIndex() == 1:  # draw the monitor only when it is visible
+        if self.tabs.currentWidget() is self.monitor:  # draw the monitor only when it is visible
             self.plots.show_history(self.station.buffer.view())
         self.link_stats.setText(
             f"telemetry {snap.telemetry_received} · lost {snap.samples_lost} · dropped frames {snap.frames_dropped}"

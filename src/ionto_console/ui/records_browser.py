@@ -20,8 +20,9 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+import pyqtgraph as pg
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -59,6 +60,7 @@ from ..records import (
     course_view,
     events_csv,
     fhir_bundle_json,
+    load_events,
     load_samples,
     load_session,
     open_database,
@@ -68,6 +70,7 @@ from ..records import (
     write_samples_csv,
 )
 from ..records.errors import plain_message
+from ..records.queries import EventInfo
 from ..reports.treatment_report import clock, dose_text, outcome_text, overrides_lines, when, write_treatment_report
 from .live_plots import LivePlots
 
@@ -81,6 +84,8 @@ COLUMNS = ("Date", "Patient", "Protocol", "Outcome", "Dose (mA·min)", "Side eff
 NO_DATE = QDate(2000, 1, 1)
 ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 OK_STYLE = "color: #1b5e20;"
+SIDE_EFFECT_PEN = pg.mkPen("#c62828", width=2, style=Qt.PenStyle.DashLine)
+ALARM_PEN = pg.mkPen("#6a1b9a", width=2, style=Qt.PenStyle.DotLine)
 _REPLAY_GENERATION_BASE = -1_000_000  # replay views never share a generation with a live TelemetryBuffer
 
 
@@ -185,11 +190,24 @@ class RecordsBrowser(QWidget):
         self._summary: SessionSummary | None = None
         self._courses: PatientCourses | None = None
         self._replays = 0
+        self._markers: list[pg.InfiniteLine] = []
         self._build()
         if db is None:
             self._show("No records database is open.", error=True)
         else:
             self.run_search()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        """Search again each time the tab comes to the front, so sessions recorded meanwhile are listed;
+        the session being read stays selected."""
+        super().showEvent(event)
+        if self._db is None or event.spontaneous():
+            return
+        selected = self.selected_session_id
+        self.run_search()
+        rows = [row for row, item in enumerate(self._items) if item.id == selected]
+        if rows:
+            self.select_row(rows[0])
 
     # --- construction -------------------------------------------------------------------
 
@@ -216,6 +234,7 @@ class RecordsBrowser(QWidget):
             search.addWidget(QLabel(label), row, 2 * col)
             search.addWidget(widget, row, 2 * col + 1)
         search.addWidget(self.search_button, 0, 6, 2, 1)
+        search.setColumnStretch(1, 1)  # the text fields take the room; dates and lists keep their size
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -223,8 +242,11 @@ class RecordsBrowser(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMNS.index("Protocol"), QHeaderView.ResizeMode.Stretch)  # long names elide
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setWordWrap(False)
         self.table.itemSelectionChanged.connect(self._on_selection)
 
         self.position_label = QLabel()
@@ -248,7 +270,7 @@ class RecordsBrowser(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(right)
-        split.setSizes([520, 600])
+        split.setSizes([700, 600])
 
         self.csv_button = QPushButton("Export CSV…")
         self.pdf_button = QPushButton("Export PDF report…")
@@ -421,7 +443,7 @@ class RecordsBrowser(QWidget):
         self.table.blockSignals(True)
         self.table.setRowCount(len(items))
         for row, item in enumerate(items):
-            cells = (when(item.started_at), f"{item.patient_name} ({item.patient_identifier})", item.protocol_name,
+            cells = (item.started_at.astimezone().strftime("%Y-%m-%d %H:%M"), f"{item.patient_name} ({item.patient_identifier})", item.protocol_name,
                      item.state + (f": {item.reason}" if item.reason else ""),
                      f"{item.dose_delivered_ma_min:.1f} / {item.dose_target_ma_min:.1f}",
                      ", ".join(_words(k) for k in item.side_effects))
@@ -452,6 +474,7 @@ class RecordsBrowser(QWidget):
         self.course_view.clear()
         self.position_label.clear()
         self.plots.clear()
+        self._clear_markers()
         self._update_buttons()
 
     def show_session(self, session_id: int) -> bool:
@@ -482,14 +505,37 @@ class RecordsBrowser(QWidget):
 
         Apart from ``show_session`` so damaged samples still leave the summary readable."""
         self.plots.clear()
+        self._clear_markers()
         with self._guard("replay the samples (the summary above is still valid)"):
             summary = self._need_session()
             series = load_samples(self._need_db(), summary.id)
             self._replays += 1
             self.plots.show_history(telemetry_view(series, _REPLAY_GENERATION_BASE - self._replays))
+            self._mark_events(summary, load_events(self._need_db(), summary.id, alarms_only=True))
             self._show(f"Session of {when(summary.started_at)}: {len(series):,} samples.")
             return True
         return False
+
+    def _mark_events(self, summary: SessionSummary, alarms: Sequence[EventInfo]) -> None:
+        """Side effects (red) and alarms (purple) as labelled vertical lines on the current plot."""
+        marks = [((e.at - summary.started_at).total_seconds(), _words(e.kind), SIDE_EFFECT_PEN)
+                 for e in summary.side_effects]
+        marks += [(a.t if a.t is not None else (a.at - summary.started_at).total_seconds(),
+                   _words(a.kind.removeprefix("trip:")), ALARM_PEN) for a in alarms]
+        for t_s, label, pen in marks:
+            line = pg.InfiniteLine(pos=t_s, angle=90, pen=pen, movable=False, label=label,
+                                   labelOpts={"position": 0.92, "color": pen.color(), "anchors": [(0, 0), (0, 0)]})
+            self.plots.current_plot.addItem(line)
+            self._markers.append(line)
+
+    def _clear_markers(self) -> None:
+        for line in self._markers:
+            self.plots.current_plot.removeItem(line)
+        self._markers = []
+
+    def markers(self) -> list[tuple[float, str]]:
+        """(time in s, label) of the markers drawn on the replay."""
+        return [(float(line.value()), line.label.format) for line in self._markers]
 
     # --- exports ---------------------------------------------------------------------
 

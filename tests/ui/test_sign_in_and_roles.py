@@ -1,0 +1,147 @@
+"""Sign-in dialog, the window each role gets, and how the composition root signs people in."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from ionto_console.accounts import Role, User, create_user
+from ionto_console.app import load_protocols, sign_in_without_dialog
+from ionto_console.core.protocols import load_library
+from ionto_console.ui.alarm_sound import RecordingPlayer
+from ionto_console.ui.main_window import CANNOT_TREAT, MainWindow
+from ionto_console.ui.sign_in import WRONG, SignInDialog
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+
+
+def dialog(qtbot, db, **kwargs) -> SignInDialog:
+    box = SignInDialog(db, **kwargs)
+    qtbot.addWidget(box)
+    return box
+
+
+def test_first_start_creates_the_administrator_and_signs_in(qtbot, db):
+    box = dialog(qtbot, db)
+    assert box.first_run and box.ok_button.text() == "Create administrator"
+    box.username.setText("dana")
+    box.display_name.setText("Dana Weber")
+    box.password.setText("correct horse")
+    box.repeat.setText("correct horse!")
+    box.submit()
+    assert box.user is None and "differ" in box.error.text()
+    assert box.password.text() == ""  # a refused password is never left in the field
+    box.password.setText("correct horse")
+    box.repeat.setText("correct horse")
+    box.submit()
+    assert box.user is not None and box.user.role is Role.ADMIN and box.user.display_name == "Dana Weber"
+    assert not dialog(qtbot, db).first_run  # the next start asks to sign in
+
+
+def test_wrong_name_and_wrong_password_get_the_same_line(qtbot, db):
+    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "therapy-2026", who="test")
+    box = dialog(qtbot, db)
+    assert not box.first_run
+    box.username.setText("sam")
+    box.password.setText("wrong password")
+    box.submit()
+    wrong_password = box.error.text()
+    box.username.setText("nobody")
+    box.password.setText("therapy-2026")
+    box.submit()
+    assert box.error.text() == wrong_password == WRONG and box.user is None
+    box.username.setText("sam")
+    box.password.setText("therapy-2026")
+    box.submit()
+    assert box.user is not None and box.user.username == "sam"
+
+
+def test_without_records_nobody_signs_in_and_the_dialog_says_why(qtbot):
+    box = dialog(qtbot, None, problem="database file is damaged")
+    assert not box.ok_button.isEnabled()
+    assert "damaged" in box.error.text()
+    box.submit()  # the button is disabled; a stray call is harmless too
+    assert box.user is None
+
+
+def make_window(qtbot, sources, desk, user: User) -> MainWindow:
+    win = MainWindow(sources.station, sources, desk, load_library(), user=user, alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    return win
+
+
+def tab_titles(win: MainWindow) -> list[str]:
+    return [win.tabs.tabText(i) for i in range(win.tabs.count())]
+
+
+def test_a_therapist_treats_and_never_sees_calibration(qtbot, sources, desk):
+    win = make_window(qtbot, sources, desk, User(1, "sam", "Sam Lee", Role.THERAPIST))
+    assert tab_titles(win) == ["Treatment", "Board monitor"]
+    assert win.treatment is not None and win.calibration is None
+    assert "Sam Lee (therapist)" in win.windowTitle()
+
+
+def test_an_engineer_calibrates_and_cannot_treat(qtbot, sources, desk):
+    win = make_window(qtbot, sources, desk, User(2, "eve", "Eve Ng", Role.ENGINEER))
+    assert tab_titles(win) == ["Treatment", "Board monitor", "Calibration"]
+    assert win.treatment is None  # no start button, no stop panel: nothing to treat with
+    assert win.tabs.widget(0).findChild(type(win.fault_label), "cannot_treat").text() == CANNOT_TREAT
+    assert win.calibration.wizard.connect_page.engineer.text() == "Eve Ng"
+
+
+def test_an_administrator_gets_both(qtbot, sources, desk):
+    win = make_window(qtbot, sources, desk, User(3, "ada", "Ada Admin", Role.ADMIN))
+    assert tab_titles(win) == ["Treatment", "Board monitor", "Calibration"]
+    assert win.treatment is not None and win.calibration is not None
+
+
+def test_sign_out_is_refused_while_a_treatment_runs(qtbot, sources, desk, monkeypatch):
+    win = make_window(qtbot, sources, desk, User(1, "sam", "Sam Lee", Role.THERAPIST))
+    asked: list[bool] = []
+    win.sign_out_requested.connect(lambda: asked.append(True))
+    monkeypatch.setattr(type(desk), "active", property(lambda self: True))
+    assert not win.request_sign_out() and not asked
+    assert "Stop the treatment" in win.statusBar().currentMessage()
+    monkeypatch.setattr(type(desk), "active", property(lambda self: False))
+    assert win.request_sign_out() and asked == [True]
+
+
+def args(**values) -> argparse.Namespace:
+    return argparse.Namespace(**{"user": None, "password_file": None, **values})
+
+
+def test_password_file_sign_in_for_kiosks(db, tmp_path):
+    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "therapy-2026", who="test")
+    secret = tmp_path / "pw"
+    secret.write_text("therapy-2026\n", encoding="utf-8")
+    user, why = sign_in_without_dialog(args(user="sam", password_file=secret), db)
+    assert user is not None and user.username == "sam" and why == ""
+    secret.write_text("nope\n", encoding="utf-8")
+    assert sign_in_without_dialog(args(user="sam", password_file=secret), db) == (None, "wrong user name or password")
+    assert sign_in_without_dialog(args(user="sam"), db) == (None, "--user needs --password-file")
+    user, why = sign_in_without_dialog(args(user="sam", password_file=tmp_path / "missing"), db)
+    assert user is None and why.startswith("cannot read the password file")
+
+
+def test_no_option_and_no_demo_means_the_dialog(db, monkeypatch):
+    monkeypatch.delenv("IONTO_DEMO_USERS", raising=False)
+    monkeypatch.setenv("IONTO_AUTOLOGIN", "therapist")
+    assert sign_in_without_dialog(args(), db) == (None, "")
+
+
+def test_custom_protocols_join_the_library_and_bad_files_are_named(tmp_path):
+    library = load_library()
+    own = json.loads(json.dumps(library[0].model_dump(mode="json")))
+    own["id"] = "clinic-dex-30"
+    own["name"] = "Clinic dexamethasone 30 mA·min"
+    own["dose_target_ma_min"] = 30.0
+    (tmp_path / "clinic.json").write_text(json.dumps(own), encoding="utf-8")
+    broken = dict(own, id="clinic-broken", max_current_ma=-1)
+    (tmp_path / "broken.json").write_text(json.dumps(broken), encoding="utf-8")
+    protocols, problems = load_protocols(tmp_path)
+    assert [p.id for p in protocols[:len(library)]] == [p.id for p in library]
+    assert [p.id for p in protocols[len(library):]] == ["clinic-dex-30"]
+    assert len(problems) == 1 and "broken.json" in problems[0] and "max_current_ma" in problems[0]
+    assert load_protocols(tmp_path / "absent") == (library, [])
