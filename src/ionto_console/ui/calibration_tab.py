@@ -1,0 +1,45 @@
+"""The engineer's Calibration tab (engineers and administrators only; see ``accounts.can_calibrate``)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from ..control.calibration import RunnerSettings, store_calibration_result
+from ..core.calibration import CalibrationResult
+from .calibration_wizard import CalibrationWizard
+
+
+class CalibrationTab(QWidget):
+    """The engineer's Calibration tab: the calibration wizard embedded as a page.
+
+    WHY a fresh wizard after each finish or cancel: closing the wizard cancels
+    its run and stops its timer, so the tab starts over with a new one, ready
+    for the next board, with the signed-in engineer's name filled in."""
+
+    def __init__(self, interval_days: int, engineer: str, ports: list[str], records_url: str | None) -> None:
+        super().__init__()
+        self._settings = RunnerSettings(interval_days=interval_days)
+        self._engineer = engineer
+        self._ports = ports
+        self._store: Callable[[CalibrationResult], str] | None = (
+            None if records_url is None else lambda result: store_calibration_result(result, records_url))
+        self._layout = QVBoxLayout(self)
+        self.wizard = self._new_wizard()
+
+    def _new_wizard(self) -> CalibrationWizard:
+        wizard = CalibrationWizard(self._settings, ports=self._ports, store=self._store)
+        wizard.setWindowFlags(Qt.WindowType.Widget)
+        wizard.connect_page.engineer.setText(self._engineer)
+        wizard.finished.connect(self._renew)
+        self._layout.addWidget(wizard)
+        wizard.show()
+        return wizard
+
+    def _renew(self, _result: int = 0) -> None:
+        old = self.wizard
+        self._layout.removeWidget(old)
+        old.deleteLater()
+        self.wizard = self._new_wizard()
