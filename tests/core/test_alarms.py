@@ -372,3 +372,14 @@ def test_properties_over_operation_sequences(seq):
             assert m.audio_should_sound(now) == any(not a.acknowledged for a in active)
         # Latched alarms are HIGH and unacknowledged.
         assert all(a.priority is H and not a.acknowledged for a in active if a.latched)
+
+
+def test_a_reasserted_alarm_carries_the_new_text_and_breaks_through_a_pause():
+    m = AlarmManager()
+    m.raise_alarm("oc", H, "Open circuit at 10:00:00", 1.0)
+    m.clear("oc", 1.5)  # an event: latched until acknowledged
+    m.pause_audio(2.0)
+    assert not m.audio_should_sound(3.0)
+    b = m.raise_alarm("oc", H, "Open circuit at 10:05:00", 4.0)  # the same fault again, still unacknowledged
+    assert b.message == "Open circuit at 10:05:00" and b.signal_since == 4.0
+    assert m.audio_should_sound(4.5), "a new occurrence breaks through the audio pause"

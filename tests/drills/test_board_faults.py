@@ -10,6 +10,8 @@ session snapshot and the alarm banner's text).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ionto_console.core.interlocks import TripKind
@@ -148,3 +150,24 @@ def test_a_new_run_after_a_fault_starts_low_again(bench, fault):
     assert bench.session_id != first
     start_ma = controller.engine.protocol.ramp_start_ma
     assert max(controller.history.view().target_ma) <= start_ma + 1e-6
+
+
+def test_the_same_fault_again_after_acknowledge_is_a_new_alarm_that_sounds(bench):
+    """An acknowledged trip alarm ends; the next lift-off (next session) must sound again with its own time."""
+    alarms = bench.desk.alarms
+    bench.start_treating()
+    bench.server.lift_electrode()
+    bench.wait_ended()
+    first = alarms.highest(time.monotonic())
+    assert first is not None and first.priority.value == "high" and alarms.audio_should_sound(time.monotonic())
+    alarms.acknowledge_all(time.monotonic())
+    assert alarms.highest(time.monotonic()) is None  # acknowledged and the event is over: it ends
+    bench.wait_output_off()
+    bench.wait_record_closed()
+    bench.server.restore_electrode()
+    bench.start_treating()
+    bench.server.lift_electrode()
+    bench.wait_ended()
+    second = alarms.highest(time.monotonic())
+    assert second is not None and second.alarm_id != first.alarm_id, (first, second)
+    assert alarms.audio_should_sound(time.monotonic())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,11 +12,13 @@ from PySide6.QtCore import Qt
 
 from ionto_console.app import SIMULATOR_KEY
 from ionto_console.control.treatment_desk import TreatmentDesk
+from ionto_console.core.engine import Snapshot
 from ionto_console.core.prechecks import Check
 from ionto_console.core.session import SessionState, SideEffect
 from ionto_console.records import find_patients, load_samples, load_session, open_database, sqlite_url, verify_audit
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import MainWindow
+from ionto_console.ui.treatment_view import state_line
 from support import small_protocol
 
 WAIT_MS = 10_000
@@ -142,13 +145,14 @@ def test_each_side_effect_button_stops_the_output_and_records_why(qtbot, screen,
     assert screen.treatment.state_banner.text().startswith("Stopped")
 
 
-def test_escape_is_an_emergency_stop(qtbot, screen):
+@pytest.mark.parametrize("key", [Qt.Key.Key_Escape, Qt.Key.Key_Space])
+def test_escape_and_space_are_an_emergency_stop(qtbot, screen, key):
     fill_setup(screen, protocol_index=1)
     pass_checklist(screen)
     start(qtbot, screen)
     controller = screen.desk.controller
     wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.9)
-    qtbot.keyClick(screen, Qt.Key.Key_Escape)
+    qtbot.keyClick(screen, key)
     qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
     assert "Emergency" in controller.snapshot().stop_reason.label
 
@@ -247,3 +251,12 @@ def test_second_session_shows_history_and_the_corticosteroid_rule(qtbot, recorde
     result = dialog.result_value()
     assert not result.can_start
     assert any("corticosteroid" in f.message.lower() for f in result.blockers)
+
+
+def test_pause_never_claims_zero_while_the_current_is_still_falling():
+    paused = Snapshot(t=0.0, state=SessionState.PAUSED, current_ma=2.4, setpoint_ma=2.3, board_target_ma=0.0,
+                      impedance_kohm=5.0, voltage_v=12.0, dose_delivered_ma_min=3.0, dose_target_ma_min=40.0,
+                      elapsed_s=90.0, remaining_s=None, anode=False, active_trip=None, warning=None,
+                      stop_reason=None)
+    assert state_line(paused) == "Paused — current falling to zero"
+    assert state_line(replace(paused, current_ma=0.02)) == "Paused — current at zero"

@@ -111,6 +111,7 @@ class TreatmentController:
         self.history = TelemetryBuffer()
         self._sink = sink
         self._alarms = alarms
+        self._warnings: set[str] = set()  # MEDIUM conditions this session raised (controller thread only)
         self._rate_hz = rate_hz
         self._clock = clock
         self._queue: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
@@ -375,12 +376,31 @@ class TreatmentController:
                 trip = event.trip
                 priority = AlarmPriority.MEDIUM if trip.action is TripAction.WARN else AlarmPriority.HIGH
                 self._raise_alarm(trip.kind.value, priority, trip.message)
+        if self._warnings and snapshot.state.terminal:
+            self._clear_warnings()
 
     def _raise_alarm(self, condition: str, priority: AlarmPriority, message: str) -> None:
-        """Alarm text says when, in wall-clock time, as the therapist will report it."""
+        """Alarm text says when, in wall-clock time, as the therapist will report it.
+
+        WHY raised and at once cleared: a trip or an interruption is an event, not a lasting
+        condition. A HIGH alarm latches, so it stays shown and sounding until acknowledged,
+        then ends; the next trip of the same kind is a new alarm that sounds again. A MEDIUM
+        warning (the session goes on) ends with the session (``_clear_warnings``)."""
         if self._alarms is not None:
             stamped = f"{message} at {time.strftime('%H:%M:%S')}"
-            self._alarms.raise_alarm(condition, priority, stamped, self._clock())
+            now = self._clock()
+            self._alarms.raise_alarm(condition, priority, stamped, now)
+            if priority is AlarmPriority.HIGH:
+                self._alarms.clear(condition, now)
+            else:
+                self._warnings.add(condition)
+
+    def _clear_warnings(self) -> None:
+        """The session ended: its warnings' conditions are gone with it."""
+        if self._alarms is not None:
+            for condition in self._warnings:
+                self._alarms.clear(condition, self._clock())
+        self._warnings.clear()
 
     def _marker(self, event: e.EngineEvent) -> Marker | None:
         t = self.session_time(event.t)

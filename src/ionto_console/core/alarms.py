@@ -366,7 +366,12 @@ class AlarmManager:
                                  evidence=dict(alarm.evidence))
                     return alarm
                 if not existing.condition_present:
-                    alarm = self._store(replace(existing, condition_present=True, cleared_at=None))
+                    # the condition came back: a new signal (new text and time; it breaks through an
+                    # audio pause and sounds again even if the latched one was acknowledged)
+                    alarm = self._store(replace(
+                        existing, condition_present=True, cleared_at=None, message=message,
+                        evidence=_frozen(evidence), signal_since=t, raise_seq=self._next_raise_seq(),
+                        acknowledged_at=None))
                     self._append(t, AlarmEvent.REASSERTED, alarm)
                     return alarm
                 return existing

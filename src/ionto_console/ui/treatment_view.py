@@ -60,6 +60,8 @@ STATE_TEXT = {
     SessionState.FAULTED: ("Stopped by a safety check — output off", "#fdecea", "#b71c1c"),
     SessionState.INTERRUPTED: ("Interrupted — output off", "#fdecea", "#b71c1c"),
 }
+#: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
+STILL_FLOWING_MA = 0.05
 MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
 
 
@@ -97,6 +99,9 @@ def format_duration(seconds: float | None) -> str:
 
 def state_line(snap: Snapshot) -> str:
     text = STATE_TEXT[snap.state][0]
+    if snap.state in (SessionState.PAUSED, SessionState.REVERSING) and snap.current_ma > STILL_FLOWING_MA:
+        # the current ramps down at the protocol's rate (40 s from 4 mA at 0.1 mA/s): never claim zero early
+        text = text.replace("current at zero", "current falling to zero")
     if snap.stop_reason is not None:
         text = f"{text}: {snap.stop_reason.label}"
     elif snap.state is SessionState.FAULTED and snap.active_trip is not None:
