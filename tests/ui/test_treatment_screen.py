@@ -14,6 +14,7 @@ from ionto_console.app import SIMULATOR_KEY
 from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.core.engine import Snapshot
 from ionto_console.core.prechecks import Check
+from ionto_console.core.protocols import load_library
 from ionto_console.core.session import SessionState, SideEffect
 from ionto_console.records import find_patients, load_samples, load_session, open_database, sqlite_url, verify_audit
 from ionto_console.ui.alarm_sound import RecordingPlayer
@@ -260,3 +261,17 @@ def test_pause_never_claims_zero_while_the_current_is_still_falling():
                       stop_reason=None)
     assert state_line(paused) == "Paused — current falling to zero"
     assert state_line(replace(paused, current_ma=0.02)) == "Paused — current at zero"
+
+
+def test_the_electrode_is_the_one_the_protocol_was_made_for(qtbot, sources):
+    library = load_library()
+    desk = TreatmentDesk(sources.station)
+    win = MainWindow(sources.station, sources, desk, library, alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    try:
+        for index, protocol in enumerate(library):
+            win.setup.protocol.setCurrentIndex(index)
+            assert win.setup.electrode.count() == 1  # no free choice: the density interlock uses this area
+            assert f"{protocol.electrode_area_cm2:g} cm²" in win.setup.electrode.currentText()
+    finally:
+        desk.shutdown()

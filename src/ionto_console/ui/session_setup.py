@@ -29,8 +29,15 @@ from .checklist_dialog import ChecklistDialog
 
 SITES = ["Achilles tendon", "Lateral epicondyle", "Shoulder", "Knee", "Plantar fascia", "Hands (trays)",
          "Feet (trays)", "Forearm (venipuncture)", "Other"]
-ELECTRODES = ["Small drug electrode (active 4 cm²)", "Medium drug electrode (active 10 cm²)",
-              "Large drug electrode (active 20 cm²)", "Tap-water trays"]
+
+
+def electrode_text(protocol: Protocol) -> str:
+    """The electrode the protocol was validated for (its area sets the current-density interlock).
+
+    WHY not a free choice: a smaller electrode than the protocol's would carry a higher
+    current density than the interlock computes; another electrode needs its own protocol."""
+    rating = f", rated {protocol.electrode_rating_ma_min} mA·min" if protocol.electrode_rating_ma_min else ""
+    return f"Active electrode {protocol.electrode_area_cm2:g} cm²{rating}"
 
 
 class SessionSetup(QGroupBox):
@@ -68,7 +75,7 @@ class SessionSetup(QGroupBox):
         self.site = QComboBox()
         self.site.addItems(SITES)
         self.electrode = QComboBox()
-        self.electrode.addItems(ELECTRODES)
+        self.electrode.setToolTip("The electrode the protocol is made for; a different one needs its own protocol")
         for combo in (self.protocol, self.site, self.electrode):
             # long protocol names must not widen the window past a 1280-pixel screen; the open list shows them whole
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -96,6 +103,13 @@ class SessionSetup(QGroupBox):
         self.protocol.currentIndexChanged.connect(self._invalidate)
         self.patient_id.editingFinished.connect(self.look_up_patient)
         self.protocol.currentIndexChanged.connect(self.look_up_patient)
+        self.protocol.currentIndexChanged.connect(self._show_electrode)
+        self._show_electrode()
+
+    def _show_electrode(self) -> None:
+        self.electrode.clear()
+        if self._protocols:
+            self.electrode.addItem(electrode_text(self.selected_protocol()))
 
     def look_up_patient(self) -> None:
         """Show the patient's last sessions and reminders; fill in a known patient's name."""
