@@ -82,7 +82,7 @@ class SignInDialog(QDialog):
                 widget.setEnabled(False)
         elif self.first_run:
             self.heading.setText("First start: there are no accounts yet. Create the administrator account; "
-                                 "the administrator then adds therapists and engineers.")
+                                 "the administrator then adds therapists and engineers (ionto-users).")
         else:
             self.heading.setText("Sign in to the treatment station.")
         self.resize(460, 0)
