@@ -84,3 +84,54 @@ def test_integral_matches_numpy_trapezoid(steps, duty):
         d.add(t, current)
     expected = float(np.trapezoid(np.asarray(currents) * duty, np.asarray(times))) / 60.0
     assert math.isclose(d.delivered_ma_min, expected, rel_tol=1e-3, abs_tol=1e-12)
+
+
+def test_a_leap_of_the_board_clock_is_not_integrated_as_charge():
+    """The u32 µs board clock wrapped early: unwrapped, two consecutive samples lie 71.6 min apart."""
+    d = DoseIntegrator(40.0, max_step_s=0.2)
+    for i in range(101):
+        d.add(i * 0.01, 1.0)  # 1 s at 1 mA
+    before = d.delivered_ma_min
+    d.add(1.0 + 4294.967296, 1.0)
+    assert d.delivered_ma_min - before == pytest.approx(1.0 * 0.2 / 60)
+    assert d.gap_s == pytest.approx(4294.967296 - 0.2)
+    d.add(1.01 + 4294.967296, 1.0)  # and the integral carries on normally from there
+    assert d.delivered_ma_min - before == pytest.approx(1.0 * 0.21 / 60)
+
+
+def test_a_longest_step_must_be_positive():
+    with pytest.raises(ValueError):
+        DoseIntegrator(40.0, max_step_s=0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.one_of(st.floats(1e-4, 0.05), st.floats(0.05, 5000.0)), st.floats(0.0, 25.0)),
+                   min_size=2, max_size=300),
+    max_step=st.sampled_from([0.05, 0.2, 1.0]),
+    duty=st.sampled_from([1.0, 0.5]),
+)
+def test_no_step_adds_more_than_the_longest_step_of_charge(steps, max_step, duty):
+    """Whatever the time stamps do, each step adds at most max_step x the larger of its two
+    currents, the integral is the trapezoid over the capped steps, and the rest is gap time."""
+    d = DoseIntegrator(1e9, duty=duty, max_step_s=max_step)
+    t, capped_t, times, currents = 0.0, 0.0, [], []
+    gap = 0.0
+    previous = d.delivered_ma_min
+    last_current = None
+    for dt, current in steps:
+        t += dt
+        if last_current is not None:
+            capped_t += min(dt, max_step)
+            gap += max(dt - max_step, 0.0)
+        times.append(capped_t)
+        currents.append(current)
+        d.add(t, current)
+        added = d.delivered_ma_min - previous
+        if last_current is not None:
+            assert added <= max(current, last_current) * duty * max_step / 60.0 + 1e-12
+        assert added >= 0.0
+        previous, last_current = d.delivered_ma_min, current
+    expected = float(np.trapezoid(np.asarray(currents) * duty, np.asarray(times))) / 60.0
+    assert math.isclose(d.delivered_ma_min, expected, rel_tol=1e-6, abs_tol=1e-9)
+    assert math.isclose(d.gap_s, gap, rel_tol=1e-6, abs_tol=1e-6)

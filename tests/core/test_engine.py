@@ -190,6 +190,28 @@ def test_lost_telemetry_trips_on_tick():
     assert run.engine.state is S.FAULTED
 
 
+@pytest.mark.parametrize("leap_s", [5.0, 4294.967296 - 20.0])
+def test_a_leap_of_the_board_clock_cuts_and_adds_no_charge(leap_s):
+    """Consecutive samples (by the counter) whose time stamps leap ahead: a 5 s jump, or the
+    u32 µs clock wrapping early (unwrapped as ~71 min). No charge that never flowed is counted."""
+    run = started()
+    run.advance(20.0)
+    before = run.engine.snapshot()
+    assert before.state is S.TREATING and before.current_ma > 0.4
+    n_before = len(run.log)
+    run.t = round(run.t + leap_s, 9)
+    run.advance(0.01)  # the first sample after the leap
+    snap = run.engine.snapshot()
+    assert snap.state is S.FAULTED and snap.active_trip.kind is TripKind.BOARD_CLOCK
+    assert "clock jumped" in snap.active_trip.message
+    assert CutOutput() in [c for _, c in run.log[n_before:]]
+    # at most one lost-telemetry window (0.2 s) of charge for the step, not leap_s of it
+    assert snap.dose_delivered_ma_min - before.dose_delivered_ma_min <= before.current_ma * 0.21 / 60
+    assert run.engine.dose.gap_s >= leap_s - 0.2
+    # the session is dated by the last trustworthy sample: the leap is not in its elapsed time
+    assert snap.elapsed_s <= before.elapsed_s + 0.02
+
+
 def test_board_still_on_after_the_end_is_cut_again():
     run = started()
     run.advance(5.0)

@@ -125,7 +125,27 @@ def test_lost_telemetry_by_time_and_by_gap():
     assert locks.check_time(t + 0.15) is None
     trip = locks.check_time(t + 0.25)
     assert trip.kind is TripKind.LOST_TELEMETRY and trip.action is TripAction.CUT
-    assert TripKind.LOST_TELEMETRY in kinds(locks.check(sample(t + 0.3, TARGET)))
+    # 0.3 s later by the time stamps, and the sample counter says ~300 samples went missing
+    assert TripKind.LOST_TELEMETRY in kinds(locks.check(sample(t + 0.3, TARGET, lost_before=299)))
+
+
+@pytest.mark.parametrize("leap_s", [0.25, 5.0, 4294.967296 - 1.0])
+def test_consecutive_samples_far_apart_are_a_board_clock_leap_not_lost_contact(leap_s):
+    """The counter says nothing is missing, the time stamps say seconds passed: the board's
+    clock leapt (the last case: its u32 µs counter wrapped early and unwrapped as ~71 min)."""
+    locks, t = steady()
+    last = t - 1.0 / RATE  # ``steady`` returns the time the next sample is due
+    trips = locks.check(sample(last + leap_s, TARGET, anode=False))
+    assert kinds(trips) == {TripKind.BOARD_CLOCK}, trips
+    trip = worst(trips)
+    assert trip.action is TripAction.CUT and "clock jumped" in trip.message
+    assert trip.evidence["step_s"] == pytest.approx(leap_s)
+
+
+def test_a_gap_after_arming_without_a_sample_before_is_lost_telemetry():
+    locks = Interlocks(InterlockLimits.from_protocol(make_protocol()))
+    locks.arm(100.0)
+    assert kinds(locks.check(sample(100.3, TARGET))) == {TripKind.LOST_TELEMETRY}
 
 
 def test_armed_interlocks_trip_if_no_sample_ever_arrives():

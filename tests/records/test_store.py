@@ -132,6 +132,25 @@ def test_recover_interrupted_closes_running_sessions_and_keeps_their_data(db):
     assert load_session(db, done).state == "complete"
 
 
+@pytest.mark.parametrize(("protocol", "duty"), [(DEXA, 1.0), ("tap-water-hands-pulsed", None)])
+def test_a_recovered_session_keeps_the_dose_its_saved_samples_show(db, protocol, duty):
+    """The console that integrated the dose died with it: recovery takes the measured charge from
+    the saved samples (x duty in pulsed mode), and a gap in them is not counted as charge."""
+    duty = duty or load_protocol(protocol)["waveform"]["duty_pct"] / 100
+    sid = start_session(db, session_start(new_patient(db), protocol, started_at=T0))
+    writer = SampleWriter(db, sid)
+    for i in range(601):  # 60 s at 2 mA, 10 Hz
+        writer.add(i / 10, 2.0, 12.0, 6.0, 2.0, 1)
+    for i in range(1, 11):  # a 100 s hole in the saved series, then 1 s more
+        writer.add(160.0 + i / 10, 2.0, 12.0, 6.0, 2.0, 1)
+    writer.close()
+    assert recover_interrupted(db) == [sid]
+    summary = load_session(db, sid)
+    expected = 2.0 * duty * (60.0 + 0.2 + 0.9) / 60  # the 100.1 s step counts for 0.2 s (the engine's limit)
+    assert summary.dose_delivered_ma_min == pytest.approx(expected, rel=1e-4)
+    assert verify_audit(db).ok
+
+
 def test_search_filters(db):
     ann, bob = new_patient(db, "P-0001", "Ann Example"), new_patient(db, "H-77", "Bob Sweat")
     s1 = start_session(db, session_start(ann, started_at=T0))

@@ -8,6 +8,18 @@ reason, dose and side effects, so the controller thread never waits on the
 database. If the writer cannot save (disk full, database gone), the
 recorder calls ``on_failure`` so the controller stops the treatment rather
 than treat unrecorded.
+
+Times in the record. The session's start is read once from the computer's
+clock; every later time the record keeps (event and side-effect times, the
+end) is that start plus the elapsed time on the monotonic clock, and sample
+times come from the board. WHY: the wall clock can be stepped during a
+session (an NTP correction, a therapist fixing the time, a daylight-saving
+mistake): taken from the wall clock, a +1 h step would bill an extra hour
+and a -1 h step would sort the session's events before its start. Instead
+the recorder compares the two clocks about every ``CLOCK_CHECK_S`` and
+records a ``clock_changed`` event ("the computer's clock changed by +3600 s
+during the session") so a reader knows why the record's times differ from
+the clock after the change.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from typing import Callable
 
 from ..core import engine as e
@@ -36,11 +49,17 @@ from ..records import (
     record_side_effect,
     start_session,
 )
+from ..records.audit import utc_now
 
 if TYPE_CHECKING:
     from .treatment_desk import SessionPlan
 
 log = logging.getLogger(__name__)
+
+#: How often (monotonic seconds) the computer's clock is compared with the monotonic clock.
+CLOCK_CHECK_S = 0.5
+#: A disagreement larger than this is a change of the computer's clock (NTP slews far less in a session).
+CLOCK_CHANGE_TOLERANCE_S = 1.0
 
 
 def sample_flags(sample: Sample) -> int:
@@ -110,9 +129,17 @@ class SessionRecorder:
         self._on_failure = on_failure
         self._final_dose: Callable[[], float] = lambda: 0.0
         self._t0: float | None = None
-        self._stops: list[e.StopRecorded] = []
+        self._stops: list[tuple[e.StopRecorded, dt.datetime]] = []
         self._finisher: threading.Thread | None = None
+        self._ended_at: dt.datetime | None = None
+        self._last_t: float | None = None  # session time of the newest sample
+        self._clock_lock = threading.Lock()
         self.finished = threading.Event()
+        # The session's clocks: one wall-clock reading, and the monotonic clock from then on.
+        self._mono0 = time.monotonic()
+        self._wall0 = utc_now()
+        self._wall_offset_s = 0.0  # how far the computer's clock has been stepped since the start
+        self._next_clock_check = self._mono0 + CLOCK_CHECK_S
         patient = patient_id_for(db, plan, operator)
         cal_date = dt.datetime.fromtimestamp(ident.cal_date, dt.timezone.utc) if ident.cal_date > 0 else None
         self.session_id = start_session(db, SessionStart(
@@ -124,6 +151,7 @@ class SessionRecorder:
             calibration=Calibration(ident.cal_gain, ident.cal_offset_ua, cal_date),
             checklist=plan.checklist_record,
             overrides={"overridden": plan.checklist_record.get("overridden", [])},
+            started_at=self._wall0,
         ))
         self._writer = SampleWriter(db, self.session_id, on_error=self._writer_failed, who=operator).start()
 
@@ -136,18 +164,50 @@ class SessionRecorder:
     def add_sample(self, sample: Sample) -> None:
         if self._t0 is None:
             self._t0 = sample.t
-        self._writer.add(sample.t - self._t0, sample.current_ma, sample.voltage_v, sample.impedance_kohm,
+        self._last_t = sample.t - self._t0
+        self._writer.add(self._last_t, sample.current_ma, sample.voltage_v, sample.impedance_kohm,
                          sample.target_ma, sample_flags(sample))
+        now = time.monotonic()
+        if now >= self._next_clock_check:
+            self._check_clock(now)
 
     def add_events(self, events: list[e.EngineEvent]) -> None:
         for event in events:
             kind, message, evidence = _event_record(event)
             t = None if self._t0 is None else event.t - self._t0
-            self._writer.add_event(kind, message, evidence, t=t, alarm=kind.startswith("trip:"))
+            at = self.record_time()
+            self._writer.add_event(kind, message, evidence, t=t, alarm=kind.startswith("trip:"), at=at)
             if isinstance(event, e.StopRecorded):
-                self._stops.append(event)
+                self._stops.append((event, at))
             if isinstance(event, e.StateChanged) and event.transition.target.terminal:
+                if self._ended_at is None:
+                    self._ended_at = at
                 self._finish_in_background(event.transition.target, event.transition.detail)
+
+    # --- the session's time ------------------------------------------------------------
+
+    def record_time(self, monotonic_s: float | None = None) -> dt.datetime:
+        """The record's time for now (or for a ``time.monotonic()`` reading): start + monotonic elapsed."""
+        now = time.monotonic() if monotonic_s is None else monotonic_s
+        return self._wall0 + dt.timedelta(seconds=now - self._mono0)
+
+    def _check_clock(self, now: float) -> None:
+        """Record a step of the computer's clock since the last check (any thread)."""
+        with self._clock_lock:
+            self._next_clock_check = now + CLOCK_CHECK_S
+            wall = utc_now()
+            offset = (wall - self._wall0).total_seconds() - (now - self._mono0)
+            change = offset - self._wall_offset_s
+            if abs(change) <= CLOCK_CHANGE_TOLERANCE_S:
+                return
+            self._wall_offset_s = offset
+        log.warning("session %s: the computer's clock changed by %+.1f s", self.session_id, change)
+        self._writer.add_event(
+            "clock_changed", f"The computer's clock changed by {change:+.0f} s during the session; "
+            "the record's times follow the clock as it was at the start",
+            {"change_s": round(change, 3), "clock_now": wall.isoformat(),
+             "record_time_now": self.record_time(now).isoformat()},
+            t=self._last_t, at=self.record_time(now))
 
     # --- end of session ------------------------------------------------------------
 
@@ -160,15 +220,17 @@ class SessionRecorder:
 
     def _finish(self, state: SessionState, reason: str) -> None:
         try:
+            self._check_clock(time.monotonic())  # a step in the last moments is recorded too
             report = self._writer.close()
             if not report.complete:
                 log.error("session %s: not every sample was saved: %s", self.session_id, report)
-            for stop in self._stops:
+            for stop, at in self._stops:
                 if stop.reason.is_side_effect:
                     record_side_effect(self._db, self.session_id, kind=stop.reason.cause.value,
-                                       who=self._operator, note=stop.reason.text)
+                                       who=self._operator, note=stop.reason.text, at=at)
             finish_session(self._db, self.session_id, state=state.value, reason=reason,
-                           dose_delivered_ma_min=self._final_dose(), who=self._operator)
+                           dose_delivered_ma_min=self._final_dose(), who=self._operator,
+                           ended_at=self._ended_at or self.record_time())
         except RecordsError as exc:
             log.error("session %s could not be closed: %s", self.session_id, exc)
             self._on_failure(f"the session record could not be closed: {exc}")

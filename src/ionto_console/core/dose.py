@@ -11,6 +11,14 @@ The integrator also answers the question the engine needs to end on time:
 ramp from I to 0 over T seconds carries ``I*T/2``; the command latency adds
 ``I*latency``. Starting the ramp-down when delivered + that >= target means
 the target, and therefore the electrode rating, is never exceeded.
+
+WHY a longest step (``max_step_s``): sample times are the board's time
+stamps. A board clock that leaps forward (or wraps its u32 µs counter early,
+which unwraps as a leap of up to 71.6 min) would otherwise be integrated as
+charge that never flowed: one such step at 1 mA "delivers" 71 mA·min. A step
+longer than ``max_step_s`` counts for ``max_step_s`` only; the rest is kept
+in ``gap_s``, time the integral did not cover. The engine sets it to the
+lost-telemetry limit: a longer step trips the session anyway.
 """
 
 from __future__ import annotations
@@ -22,13 +30,20 @@ MIN_CURRENT_FOR_ESTIMATE_MA = 0.05
 class DoseIntegrator:
     """Running charge in mA·min with remaining dose and remaining time."""
 
-    def __init__(self, target_ma_min: float, cap_ma_min: float | None = None, duty: float = 1.0) -> None:
+    def __init__(self, target_ma_min: float, cap_ma_min: float | None = None, duty: float = 1.0,
+                 max_step_s: float | None = None) -> None:
+        """``max_step_s``: the longest time between two samples that is integrated (None = no limit)."""
         cap = target_ma_min if cap_ma_min is None else cap_ma_min
         if not (target_ma_min > 0 and cap >= target_ma_min and 0 < duty <= 1):
             raise ValueError("need 0 < target <= cap and 0 < duty <= 1")
+        if max_step_s is not None and not max_step_s > 0:
+            raise ValueError("the longest integrated step must be positive")
         self.target_ma_min = target_ma_min
         self.cap_ma_min = cap
         self.duty = duty
+        self.max_step_s = max_step_s
+        #: Seconds between samples that were not integrated (steps beyond ``max_step_s``).
+        self.gap_s = 0.0
         self._delivered_ma_s = 0.0
         self._last_t: float | None = None
         self._last_mean_ma = 0.0
@@ -38,10 +53,15 @@ class DoseIntegrator:
 
         A sample older than the previous one is ignored for the integral (it
         cannot be placed on the time axis) but still updates the present current.
+        A step longer than ``max_step_s`` counts for ``max_step_s`` (see the module notes).
         """
         mean = abs(current_ma) * self.duty
         if self._last_t is not None and t > self._last_t:
-            self._delivered_ma_s += 0.5 * (mean + self._last_mean_ma) * (t - self._last_t)
+            step = t - self._last_t
+            if self.max_step_s is not None and step > self.max_step_s:
+                self.gap_s += step - self.max_step_s
+                step = self.max_step_s
+            self._delivered_ma_s += 0.5 * (mean + self._last_mean_ma) * step
         if self._last_t is None or t >= self._last_t:
             self._last_t = t
         self._last_mean_ma = mean

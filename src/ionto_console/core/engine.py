@@ -199,9 +199,12 @@ class TreatmentEngine:
         # down-rate is the same: a faster console down-rate would only misreport the output.
         self.ramp = RampLimiter(max_ma=protocol.max_current_ma, up_rate_ma_s=protocol.ramp_rate_ma_s,
                                 step_ma=protocol.step_ma)
-        self.dose = DoseIntegrator(protocol.dose_target_ma_min, protocol.dose_cap_ma_min, protocol.duty)
         self.interlocks = Interlocks(limits or InterlockLimits.from_protocol(protocol),
                                      expected_anode=protocol.polarity.anode)
+        # A step between samples longer than the lost-telemetry limit is never integrated as
+        # charge (a leap of the board's clock); such a step trips the session anyway.
+        self.dose = DoseIntegrator(protocol.dose_target_ma_min, protocol.dose_cap_ma_min, protocol.duty,
+                                   max_step_s=self.interlocks.limits.telemetry_timeout_s)
         self.max_ua = int(math.floor(protocol.max_current_ma * 1000 + 1e-6))
         self._anode = protocol.polarity.anode
         self._reversed = False
@@ -357,6 +360,7 @@ class TreatmentEngine:
     def on_sample(self, sample: Sample) -> list[Command]:
         """Every telemetry sample: dose, interlocks, end of dose, planned reversal."""
         now = sample.t
+        previous_t = self._last_sample_t
         self._now = max(self._now, now)
         self._last = sample
         state = self.state
@@ -373,7 +377,10 @@ class TreatmentEngine:
                 # therapist fills in the checklist is no danger; ``start`` re-arms the clock).
                 trips = [trip for trip in trips if trip.kind is TripKind.BOARD_FAULT]
             if trips:
-                commands += self._handle_trips(trips, now)
+                when = now
+                if previous_t is not None and any(trip.kind is TripKind.BOARD_CLOCK for trip in trips):
+                    when = previous_t  # the sample's own time stamp leapt: the last one before it is true
+                commands += self._handle_trips(trips, when)
                 if self.state.terminal:
                     return commands
         elif state.terminal and sample.output_on and not sample.stop_ramp and now - self._last_recut > 0.1:

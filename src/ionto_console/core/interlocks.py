@@ -11,6 +11,12 @@ now (open circuit, short, overcurrent, polarity, board fault, lost link),
 treatment gently (compliance, deviation, density), ``WARN`` for what is only
 shown (density at or above 2 mA/cm² when the protocol allows that much).
 
+Two kinds of gap between samples: samples missing by the board's sample
+counter (``lost_before``) or a silent board is lost telemetry; two samples
+the counter says are consecutive but whose time stamps lie further apart
+than the lost-telemetry limit mean the board's clock leapt (or wrapped its
+u32 µs counter early). Both cut; the record names which.
+
 To judge "measured current deviates from target, outside slewing" without a
 slewing flag in the sample, the interlocks keep a model of the board's output:
 it follows the board's reported target at the board's slew limit. The
@@ -42,6 +48,7 @@ class TripKind(str, enum.Enum):
     POLARITY = "polarity"
     LOST_TELEMETRY = "lost_telemetry"
     LOST_SAMPLES = "lost_samples"
+    BOARD_CLOCK = "board_clock"
 
 
 class TripAction(enum.IntEnum):
@@ -113,6 +120,7 @@ class Interlocks:
         self.limits = limits
         self.expected_anode = expected_anode
         self._last_t: float | None = None
+        self._last_sample_t: float | None = None  # the newest sample's time (``_last_t`` may be the arming time)
         self._model_ma = 0.0
         self._settled_since: float | None = None
         self._z_history: deque[tuple[float, float]] = deque()
@@ -142,10 +150,17 @@ class Interlocks:
         current = abs(s.current_ma)
         dt = 0.0 if self._last_t is None else s.t - self._last_t
 
-        if dt > lim.telemetry_timeout_s:
+        step = None if self._last_sample_t is None else s.t - self._last_sample_t
+        if step is not None and step > lim.telemetry_timeout_s and s.lost_before == 0:
+            # Consecutive by the sample counter, yet far apart by the time stamps: the board's
+            # clock leapt (or wrapped its u32 µs counter early), it is not a loss of contact.
+            trips.append(Trip(TripKind.BOARD_CLOCK, TripAction.CUT,
+                              f"The board's clock jumped {step:.1f} s between two consecutive measurements: "
+                              "its time stamps cannot be trusted", s.t, {"step_s": step, "lost_before": 0}))
+        elif dt > lim.telemetry_timeout_s:
             trips.append(Trip(TripKind.LOST_TELEMETRY, TripAction.CUT,
                               f"Lost contact with the board: no measurement for {dt * 1000:.0f} ms",
-                              s.t, {"gap_s": dt}))
+                              s.t, {"gap_s": dt, "lost_before": s.lost_before}))
         if s.lost_before:
             self.lost_total += s.lost_before
             if s.lost_before > lim.max_lost_burst:
@@ -154,6 +169,8 @@ class Interlocks:
                                   s.t, {"lost_before": s.lost_before, "lost_total": self.lost_total}))
         if self._last_t is None or s.t > self._last_t:
             self._last_t = s.t
+        if self._last_sample_t is None or s.t > self._last_sample_t:
+            self._last_sample_t = s.t
 
         if s.fault_code:
             trips.append(self._board_fault(s))

@@ -11,7 +11,8 @@ importing core.
 
 Session life: ``start_session`` creates the row with state "running" before
 the first sample; ``finish_session`` closes it once with its final state;
-``recover_interrupted`` closes the ones a crash left "running". After that,
+``recover_interrupted`` closes the ones a crash left "running" (with the dose
+its saved samples show: the console that knew the dose is gone). After that,
 nothing overwrites: notes amendments, signatures and field corrections are
 new rows (``add_note``, ``sign_session``, ``amend_session``).
 """
@@ -24,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import numpy as np
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
@@ -41,12 +43,15 @@ from .models import (
     SideEffectRecord,
     TreatmentSession,
 )
-from .samples import chunks_digest, decode_chunks
+from .samples import SampleSeries, chunks_digest, decode_chunks
 
 RUNNING = "running"
 #: Final states, as the treatment engine names them (core.session.SessionState values).
 FINAL_STATES = ("complete", "stopped", "faulted", "interrupted")
 INTERRUPTED_REASON = "Console stopped during the session (crash or power loss); data kept up to the last save."
+#: A step between saved samples longer than this is a gap, not charge (as the engine's dose integral:
+#: its lost-telemetry limit).
+RECOVERED_DOSE_MAX_STEP_S = 0.2
 #: Session fields a correction may change (by appending an Amendment row).
 AMENDABLE_FIELDS = ("diagnosis_code", "coverage_answers", "reason", "dose_delivered_ma_min")
 
@@ -225,28 +230,51 @@ def finish_session(db: Database, session_id: int, *, state: str, reason: str, do
                dose=dose_delivered_ma_min, ended_at=_aware(ended_at, "End time"), why="treatment ended")
 
 
+def dose_from_samples(series: SampleSeries, duty: float = 1.0,
+                      max_step_s: float = RECOVERED_DOSE_MAX_STEP_S) -> float:
+    """Charge in mA·min the samples show: trapezoid of |measured current| x duty over their times.
+
+    As the treatment engine integrates it, so a recovered session reads as the console would have
+    recorded it; a step longer than ``max_step_s`` counts for ``max_step_s`` (a gap is not charge).
+    """
+    if len(series) < 2:
+        return 0.0
+    step = np.clip(np.diff(series.t), 0.0, max_step_s)
+    mean = np.abs(series.current_ma.astype(np.float64)) * duty
+    return float(np.sum(0.5 * (mean[1:] + mean[:-1]) * step)) / 60.0
+
+
+def _protocol_duty(content: Mapping[str, Any]) -> float:
+    """Fraction of time the current flows, from a stored protocol copy (1 for DC)."""
+    waveform = content.get("waveform") or {}
+    if waveform.get("mode") == "pulsed_dc":
+        return float(waveform.get("duty_pct", 100)) / 100.0
+    return 1.0
+
+
 def recover_interrupted(db: Database, *, who: str = "system") -> list[int]:
     """Close every session a crash left "running" as "interrupted", keeping all its data; returns their ids.
 
-    The end time is the last saved sample (or event), the best evidence of when the console stopped.
+    The end time is the last saved sample (or event), the best evidence of when the console stopped;
+    the delivered dose is what the saved samples show (``dose_from_samples``).
     """
     closed: list[int] = []
     with db.write() as s:
         rows = s.scalars(select(TreatmentSession).where(TreatmentSession.state == RUNNING)
                          .order_by(TreatmentSession.id)).all()
         for row in rows:
-            last_chunk = s.execute(select(SampleChunk.t0, SampleChunk.n, SampleChunk.layout, SampleChunk.data)
-                                   .where(SampleChunk.session_id == row.id)
-                                   .order_by(SampleChunk.seq.desc()).limit(1)).first()
+            chunks = s.execute(select(SampleChunk.t0, SampleChunk.n, SampleChunk.layout, SampleChunk.data)
+                               .where(SampleChunk.session_id == row.id).order_by(SampleChunk.seq)).all()
             last_event = s.scalar(select(func.max(EventRecord.at)).where(EventRecord.session_id == row.id))
             ended = row.started_at
-            if last_chunk is not None:
-                series = decode_chunks([tuple(last_chunk)])
+            series = decode_chunks([tuple(chunk) for chunk in chunks])
+            if len(series):
                 ended = max(ended, row.started_at + dt.timedelta(seconds=float(series.t[-1])))
             if last_event is not None:
                 ended = max(ended, last_event)
-            _close(s, row, who=who, state="interrupted", reason=INTERRUPTED_REASON, dose=None, ended_at=ended,
-                   why="found running at start-up")
+            dose = dose_from_samples(series, _protocol_duty(row.protocol.content))
+            _close(s, row, who=who, state="interrupted", reason=INTERRUPTED_REASON, dose=dose, ended_at=ended,
+                   why="found running at start-up; dose from the saved samples")
             closed.append(row.id)
     return closed
 
