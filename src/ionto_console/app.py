@@ -77,20 +77,25 @@ class BoardSources:
             self._simulator = None
 
 
-def open_records(url: str | None) -> tuple[Database | None, str]:
-    """Open the records database and close sessions a crash left running.
+#: What the operator reads on the window when ``open_records`` closed sessions a crash left running.
+RECOVERED_NOTICE = ("The last session on this station (record {ids}) ended without the console: it is kept, "
+                    "marked interrupted; the board's watchdog switched its output off.")
 
-    Returns (db, "") or (None, why): the console still starts, shows why and
-    refuses treatments, rather than treating unrecorded."""
+
+def open_records(url: str | None, station: str | None = None) -> tuple[Database | None, str, list[int]]:
+    """Open the records database and close this station's sessions a crash left running.
+
+    Returns (db, "", recovered ids) or (None, why, []): the console still starts,
+    shows why and refuses treatments, rather than treating unrecorded."""
     try:
         db = open_database(url)
-        recovered = recover_interrupted(db)
+        recovered = recover_interrupted(db, station=station)
     except RecordsError as exc:
         log.error("records unavailable: %s", exc)
-        return None, str(exc)
+        return None, str(exc), []
     if recovered:
         log.warning("sessions %s were interrupted by a crash or power loss; kept and marked interrupted", recovered)
-    return db, ""
+    return db, "", recovered
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -202,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     from .ui.records_browser import RecordsBrowser
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    db, db_problem = open_records(settings.database_url)
+    db, db_problem, recovered = open_records(settings.database_url, settings.station_name)
     prepare_accounts(db)
     user, refused = sign_in_without_dialog(args, db)
     if refused:
@@ -228,9 +233,12 @@ def main(argv: list[str] | None = None) -> int:
                                 calibration_ports=[p.device for p in discover_ports()])
             if can_treat(user.role):  # patient records are for the people who treat
                 window.add_page(RecordsBrowser(db), "Records")
+            notices = [RECOVERED_NOTICE.format(ids=", ".join(map(str, recovered)))] if recovered and first else []
             if protocol_problems:
-                window.statusBar().showMessage(
-                    f"{len(protocol_problems)} custom protocol file(s) left out: " + "; ".join(protocol_problems))
+                notices.append(f"{len(protocol_problems)} custom protocol file(s) left out: "
+                               + "; ".join(protocol_problems))
+            if notices:
+                window.statusBar().showMessage("  ·  ".join(notices))  # stays until the next message
             signed_out: list[bool] = []
             window.sign_out_requested.connect(lambda w=window, flag=signed_out: (flag.append(True), w.close()))
             window.resize(1200, 800)

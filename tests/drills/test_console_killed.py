@@ -165,8 +165,8 @@ def test_console_killed_the_board_watchdog_ends_the_output_and_the_next_start_re
         assert not live.output_on and abs(live.current_ma) < 0.05 and live.target_ma == 0, live
     finally:
         station.disconnect()
-    db, problem = open_records(url)
-    assert db is not None and problem == "", problem
+    db, problem, recovered = open_records(url, "drill-station")
+    assert db is not None and problem == "" and recovered == [child.session_id], (problem, recovered)
     try:
         summary = load_session(db, child.session_id)
         assert summary.state == "interrupted" and summary.reason == INTERRUPTED_REASON, summary

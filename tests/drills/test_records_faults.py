@@ -38,7 +38,7 @@ def assert_refused(desk: TreatmentDesk, bench: Bench, *words: str) -> None:
 def test_damaged_records_file_at_start_refuses_the_treatment(bench, tmp_path):
     damaged = tmp_path / "damaged.sqlite3"
     damaged.write_bytes(b"this is not a database file, it was overwritten by a backup tool" * 64)
-    db, problem = open_records(sqlite_url(damaged))
+    db, problem, _ = open_records(sqlite_url(damaged))
     assert db is None and problem
     desk = TreatmentDesk(bench.station, db=None, db_problem=problem)
     assert_refused(desk, bench, "damaged")
@@ -46,7 +46,7 @@ def test_damaged_records_file_at_start_refuses_the_treatment(bench, tmp_path):
 
 def test_unreachable_clinic_database_at_start_refuses_the_treatment(bench):
     """The clinic's PostgreSQL server is down (nothing listens on the port)."""
-    db, problem = open_records("postgresql+psycopg://ionto:secret@127.0.0.1:9/ionto?connect_timeout=2")
+    db, problem, _ = open_records("postgresql+psycopg://ionto:secret@127.0.0.1:9/ionto?connect_timeout=2")
     assert db is None and problem
     desk = TreatmentDesk(bench.station, db=None, db_problem=problem)
     assert_refused(desk, bench)

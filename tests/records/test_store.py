@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -130,6 +131,14 @@ def test_recover_interrupted_closes_running_sessions_and_keeps_their_data(db):
     assert summary.ended_at == summary.started_at + dt.timedelta(seconds=29.9)
     assert summary.sample_count == 300 and len(load_samples(db, crashed)) == 300
     assert load_session(db, done).state == "complete"
+
+
+def test_recovery_on_a_shared_database_leaves_other_stations_running_sessions_alone(db):
+    pid = new_patient(db)
+    ours = start_session(db, session_start(pid, started_at=T0))
+    theirs = start_session(db, replace(session_start(pid, started_at=T0), station="station-2"))
+    assert recover_interrupted(db, station="station-1") == [ours]
+    assert load_session(db, theirs).state == "running"  # a live treatment at the other station
 
 
 @pytest.mark.parametrize(("protocol", "duty"), [(DEXA, 1.0), ("tap-water-hands-pulsed", None)])

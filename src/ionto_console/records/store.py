@@ -252,16 +252,21 @@ def _protocol_duty(content: Mapping[str, Any]) -> float:
     return 1.0
 
 
-def recover_interrupted(db: Database, *, who: str = "system") -> list[int]:
+def recover_interrupted(db: Database, *, station: str | None = None, who: str = "system") -> list[int]:
     """Close every session a crash left "running" as "interrupted", keeping all its data; returns their ids.
+
+    ``station``: only that station's sessions. WHY: on a clinic's shared database the
+    other stations' "running" sessions are live treatments, not crashes.
 
     The end time is the last saved sample (or event), the best evidence of when the console stopped;
     the delivered dose is what the saved samples show (``dose_from_samples``).
     """
     closed: list[int] = []
     with db.write() as s:
-        rows = s.scalars(select(TreatmentSession).where(TreatmentSession.state == RUNNING)
-                         .order_by(TreatmentSession.id)).all()
+        query = select(TreatmentSession).where(TreatmentSession.state == RUNNING)
+        if station is not None:
+            query = query.where(TreatmentSession.station == station)
+        rows = s.scalars(query.order_by(TreatmentSession.id)).all()
         for row in rows:
             chunks = s.execute(select(SampleChunk.t0, SampleChunk.n, SampleChunk.layout, SampleChunk.data)
                                .where(SampleChunk.session_id == row.id).order_by(SampleChunk.seq)).all()
