@@ -27,6 +27,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 
+from _common import percentile  # noqa: E402
 from ionto_console.control.telemetry_buffer import TelemetryBuffer  # noqa: E402
 
 GOAL_P99_MS = 33.0
@@ -91,11 +92,6 @@ class Feeder(threading.Thread):
                 self.appended += due - self.index
                 self.index = due
             time.sleep(0.001)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main(argv: list[str] | None = None) -> int:
