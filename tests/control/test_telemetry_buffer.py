@@ -87,3 +87,27 @@ def test_generation_tells_histories_apart():
     assert first.view().generation == before  # growing is the same history
     first.clear()
     assert first.view().generation != before
+
+
+def test_a_bounded_history_keeps_its_newest_samples_and_memory_stays_flat():
+    buffer = TelemetryBuffer(initial_capacity=64, max_samples=1000)
+    first = buffer.view()
+    early = None
+    for i in range(5_000):
+        buffer.append(float(i), 1.0, 5.0, 1.0)
+        if i == 700:
+            early = buffer.view()
+    view = buffer.view()
+    assert 500 <= len(view) <= 1000 and view.t[-1] == 4_999.0
+    assert (np.diff(view.t) == 1.0).all()  # contiguous, newest at the end
+    assert view.generation != first.generation  # plot caches start over after a drop
+    assert early.t[-1] == 700.0 and not np.isnan(early.t).any()  # an old view stays valid
+    buffer.extend(np.arange(5_000, 8_000, dtype=float), np.ones(3_000), np.ones(3_000), np.ones(3_000))
+    view = buffer.view()
+    assert len(view) <= 1000 and view.t[-1] == 7_999.0 and (np.diff(view.t) == 1.0).all()
+
+
+def test_an_unbounded_history_keeps_everything():
+    buffer = TelemetryBuffer(initial_capacity=16)
+    buffer.extend(np.arange(10_000, dtype=float), np.ones(10_000), np.ones(10_000), np.ones(10_000))
+    assert len(buffer) == 10_000 and buffer.view().t[0] == 0.0

@@ -20,6 +20,10 @@ from ..drivers.board.link import BoardLink, LinkState, TelemetryEvent
 from .board_time import BoardTimeline
 from .telemetry_buffer import TelemetryBuffer, impedance_kohm
 
+#: The board monitor runs all day: it keeps the newest 2^21 samples (35 min at 1000 Hz,
+#: about 50 MB) instead of growing without end. Sessions keep their whole history.
+STATION_HISTORY_SAMPLES = 1 << 21
+
 log = logging.getLogger(__name__)
 
 
@@ -74,7 +78,7 @@ class Station:
         self._port: str | None = None
         self._shared = _Shared()
         self._lock = threading.Lock()
-        self.buffer = TelemetryBuffer()
+        self.buffer = TelemetryBuffer(max_samples=STATION_HISTORY_SAMPLES)
 
     @property
     def link(self) -> BoardLink | None:

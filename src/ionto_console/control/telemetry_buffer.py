@@ -1,9 +1,10 @@
 """Append-only numeric history of telemetry for plots, written by one thread.
 
 The reader thread appends every sample; the GUI thread reads on a timer. There
-is no Qt signal per sample (DESIGN section 3). The arrays only grow: when the
+is no Qt signal per sample (DESIGN section 3). The arrays grow: when the
 capacity is reached, new arrays of twice the size are allocated and the old
-contents copied, so a slice a reader took earlier stays valid. A reader takes
+contents copied (or, with ``max_samples``, the newest half is copied into
+fresh arrays), so a slice a reader took earlier stays valid. A reader takes
 ``count`` first and slices up to it, which is safe with a single writer because
 the writer fills a slot before publishing the new count.
 """
@@ -52,11 +53,15 @@ class TelemetryView:
 class TelemetryBuffer:
     """Growing float64 time and float32 value arrays for one session's plots."""
 
-    def __init__(self, initial_capacity: int = 65_536) -> None:
+    def __init__(self, initial_capacity: int = 65_536, max_samples: int | None = None) -> None:
+        """``max_samples``: a history that runs all day (the station's board monitor) keeps
+        only its newest samples; at the limit the older half is dropped (new arrays, a new
+        generation), so memory stays bounded. None: a session's history, kept whole."""
         self._lock = threading.Lock()  # only serialises writers and growth
         self._count = 0
         self._generation = next(_generations)
-        self._arrays = self._allocate(initial_capacity)
+        self._max_samples = max_samples
+        self._arrays = self._allocate(initial_capacity if max_samples is None else min(initial_capacity, max_samples))
 
     @staticmethod
     def _allocate(capacity: int) -> dict[str, np.ndarray]:
@@ -70,9 +75,9 @@ class TelemetryBuffer:
     ) -> None:
         impedance = impedance_kohm(current_ma, voltage_v, output_on)
         with self._lock:
+            if self._count == len(self._arrays["t"]):
+                self._make_room()
             i = self._count
-            if i == len(self._arrays["t"]):
-                self._grow()
             arrays = self._arrays
             arrays["t"][i] = t
             arrays["current_ma"][i] = current_ma
@@ -103,19 +108,40 @@ class TelemetryBuffer:
             impedance = np.where(measurable, np.abs(voltage / np.where(measurable, current, 1.0)), np.nan)
         block = {"t": t, "current_ma": current, "voltage_v": voltage,
                  "target_ma": np.asarray(target_ma, dtype=np.float64), "impedance_kohm": impedance}
+        clipped = self._max_samples is not None and n > self._max_samples // 2
+        if clipped:
+            keep = self._max_samples // 2  # a block longer than the kept history: only its newest part
+            block = {name: values[-keep:] for name, values in block.items()}
+            n = keep
         with self._lock:
+            if clipped:  # what came before the block is older than what the block dropped
+                self._count = 0
+                self._generation = next(_generations)
+            while self._count + n > len(self._arrays["t"]):
+                self._make_room()
             i = self._count
-            while i + n > len(self._arrays["t"]):
-                self._grow()
             for name in CHANNELS:
                 self._arrays[name][i : i + n] = block[name]
             self._count = i + n
 
-    def _grow(self) -> None:
-        bigger = self._allocate(2 * len(self._arrays["t"]))
+    def _make_room(self) -> None:
+        """Double the arrays, or at ``max_samples`` keep the newest half in fresh arrays.
+
+        Fresh arrays either way: a view a reader took earlier stays valid."""
+        capacity = len(self._arrays["t"])
+        if self._max_samples is None or 2 * capacity <= self._max_samples:
+            bigger = self._allocate(2 * capacity)
+            for name, old in self._arrays.items():
+                bigger[name][:capacity] = old
+            self._arrays = bigger
+            return
+        keep = min(self._count, max(self._max_samples // 2, 1))
+        fresh = self._allocate(max(self._max_samples, capacity))
         for name, old in self._arrays.items():
-            bigger[name][: len(old)] = old
-        self._arrays = bigger
+            fresh[name][:keep] = old[self._count - keep : self._count]
+        self._arrays = fresh
+        self._count = keep
+        self._generation = next(_generations)  # plot caches keyed by index must start over
 
     def clear(self) -> None:
         with self._lock:
