@@ -221,3 +221,11 @@ def test_open_circuit_at_a_tiny_level_is_not_mistaken_for_compliance():
     locks = Interlocks(InterlockLimits.from_protocol(make_protocol()))
     trips = locks.check(sample(0.0, 0.0, target=0.04, voltage=90.0, at_compliance=True))
     assert kinds(trips) == {TripKind.OPEN_CIRCUIT} and trips[0].action is TripAction.CUT
+
+
+@pytest.mark.parametrize("offset_ma", [0.0, 0.019, 0.05, 0.09])
+def test_a_lift_during_the_first_ramp_is_an_open_circuit_even_with_a_current_offset(offset_ma):
+    """A board with an offset reads a few µA at 90 V with the electrode off: megohms, not skin."""
+    locks = Interlocks(InterlockLimits.from_protocol(make_protocol()))
+    trips = locks.check(sample(0.0, offset_ma, target=0.03, voltage=90.0, at_compliance=True))
+    assert kinds(trips) == {TripKind.OPEN_CIRCUIT} and trips[0].action is TripAction.CUT

@@ -235,6 +235,14 @@ class Interlocks:
                               f"Open circuit: electrode contact lost (current fell to {current:.2f} mA, "
                               f"expected {expected:.2f} mA)", s.t, evidence))
             return
+        # At the voltage limit V/I means something even below ``impedance_min_current_ma``:
+        # 90 V over a few µA of offset is megohms, a lifted electrode, not high skin resistance.
+        if s.at_compliance and abs(s.voltage_v) > lim.impedance_max_kohm * current:
+            trips.append(Trip(TripKind.OPEN_CIRCUIT, TripAction.CUT,
+                              f"Open circuit: electrode contact lost (the voltage is at its limit, "
+                              f"{abs(s.voltage_v):.0f} V, with only {current:.2f} mA flowing)",
+                              s.t, {**evidence, "voltage_v": s.voltage_v}))
+            return
         if s.at_compliance:
             trips.append(Trip(TripKind.COMPLIANCE, TripAction.STOP_RAMP,
                               "The skin's resistance is too high for this current: the board is at its "
