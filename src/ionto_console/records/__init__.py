@@ -25,7 +25,6 @@ from .course import PatientCourses, course_view
 from .database import Database, default_url, open_database, ping, sqlite_url
 from .errors import InvalidRecord, RecordNotFound, RecordsError, RecordsUnavailable, RecordsWriteError
 from .exports import events_csv, samples_csv, write_samples_csv
-from .fhir_export import fhir_bundle, fhir_bundle_json
 from .queries import SessionListItem, SessionSummary, find_patients, load_events, load_samples, load_session, search_sessions
 from .report import report_data
 from .samples import SampleSeries
@@ -58,3 +57,15 @@ __all__ = [
     "report_data", "samples_csv", "search_sessions", "sign_session", "sqlite_url", "start_session",
     "update_patient", "verify_audit", "write_samples_csv",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``fhir_bundle`` and ``fhir_bundle_json`` load on first use (PEP 562).
+
+    WHY: fhir.resources takes ~0.3 s to import; only an export needs it, and
+    the console must start in under 2 s."""
+    if name in ("fhir_bundle", "fhir_bundle_json"):
+        from . import fhir_export
+
+        return getattr(fhir_export, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -59,7 +59,6 @@ from ..records import (
     billing_summary,
     course_view,
     events_csv,
-    fhir_bundle_json,
     load_events,
     load_samples,
     load_session,
@@ -572,6 +571,8 @@ class RecordsBrowser(QWidget):
         path = Path(path)
         with self._guard("export the FHIR bundle"):
             summary = self._need_session()
+            from ..records import fhir_bundle_json  # loads fhir.resources (~0.3 s) only when exporting
+
             path.write_text(fhir_bundle_json(self._need_db(), summary.id), encoding="utf-8")
             self._show(f"Saved the FHIR bundle to {path}.")
             return path
