@@ -523,7 +523,8 @@ class RecordsBrowser(QWidget):
                    _words(a.kind.removeprefix("trip:")), ALARM_PEN) for a in alarms]
         for t_s, label, pen in marks:
             line = pg.InfiniteLine(pos=t_s, angle=90, pen=pen, movable=False, label=label,
-                                   labelOpts={"position": 0.92, "color": pen.color(), "anchors": [(0, 0), (0, 0)]})
+                                   labelOpts={"position": 0.97, "color": pen.color(), "rotateAxis": (1, 0),
+                                              "anchors": [(1, 0), (1, 0)]})  # along the line, as live
             self.plots.current_plot.addItem(line)
             self._markers.append(line)
 
