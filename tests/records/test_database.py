@@ -11,7 +11,7 @@ from ionto_console.records import RecordsUnavailable, open_database, ping, verif
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from ionto_console.records.database import MIGRATIONS, current_revision, default_url
+from ionto_console.records.database import MIGRATIONS, SCHEMA_HEAD, current_revision, default_url
 
 from records_helpers import new_patient
 
@@ -22,6 +22,24 @@ def migrations_head() -> str:
     config.set_main_option("script_location", MIGRATIONS)
     (head,) = ScriptDirectory.from_config(config).get_heads()
     return head
+
+
+def test_the_start_up_shortcut_knows_the_newest_migration():
+    """open_database skips Alembic when the stored revision is SCHEMA_HEAD: a new migration must bump it."""
+    assert SCHEMA_HEAD == migrations_head()
+
+
+def test_an_older_schema_is_still_migrated_at_open(db_url):
+    first = open_database(db_url)
+    first.close()
+    with first.engine.begin() as connection:  # as if the file came from the previous release
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+        connection.exec_driver_sql("DROP TABLE users")
+    again = open_database(db_url)
+    try:
+        assert current_revision(again.engine) == migrations_head()
+    finally:
+        again.close()
 
 
 def test_open_migrates_to_head_and_reopens_idempotently(db_url):
