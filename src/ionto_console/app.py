@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .accounts import (AccountError, User, authenticate, autologin, can_treat, demo_users_enabled,
+from .accounts import (AccountError, User, authenticate, autologin, can_calibrate, can_treat, demo_users_enabled,
                        ensure_demo_users)
 from .control.station import Station
 from .control.treatment_desk import TreatmentDesk
@@ -60,12 +60,23 @@ class BoardSources:
     def simulator(self):
         return self._simulator
 
+    def warm_up(self) -> None:
+        """Launch the simulator process now when the console will use it (no port set), so its
+        start-up overlaps the console's own; ``connect`` then only waits for its port."""
+        if self.default_key() == SIMULATOR_KEY and self._simulator is None:
+            from .drivers.sim.process import SimulatorProcess
+
+            self._simulator = SimulatorProcess(load=self._settings.sim_load)
+            self._simulator.launch()
+
     def _simulator_port(self) -> str:
         if self._simulator is None:
             from .drivers.sim.process import SimulatorProcess
 
             self._simulator = SimulatorProcess(load=self._settings.sim_load)
-            self._simulator.start()
+            self._simulator.launch()
+        if not self._simulator.port:
+            self._simulator.wait_ready()
             log.info("simulated board on %s, fault control on %s", self._simulator.port,
                      self._simulator.control_address)
         return self._simulator.port
@@ -199,7 +210,18 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"ionto-console: invalid setting: {exc}", file=sys.stderr)
         return 2
+    station = Station()
+    sources = BoardSources(station, settings)
+    sources.warm_up()  # the simulator process boots while Qt loads and the user signs in
+    try:
+        return run_console(args, settings, station, sources, started)
+    finally:
+        sources.shutdown()
 
+
+def run_console(args: argparse.Namespace, settings: Settings, station: Station, sources: BoardSources,
+                started: float) -> int:
+    """Records, sign-in, then the window for each signed-in user until nobody signs in again."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -220,49 +242,44 @@ def main(argv: list[str] | None = None) -> int:
     log.info("signed in: %s (%s)", user.username, user.role.value)
 
     protocols, protocol_problems = load_protocols(settings.protocols_dir or default_protocols_dir())
-    station = Station()
-    sources = BoardSources(station, settings)
     first = True
-    try:
-        while user is not None:
-            desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days, db=db,
-                                 db_problem=db_problem, station_name=settings.station_name,
-                                 operator=lambda name=user.display_name: name)
-            window = MainWindow(station, sources, desk, protocols, user=user,
-                                calibration_interval_days=settings.calibration_interval_days,
-                                calibration_ports=[p.device for p in discover_ports()])
-            if can_treat(user.role):  # patient records are for the people who treat
-                window.add_page(RecordsBrowser(db), "Records")
-            notices = [RECOVERED_NOTICE.format(ids=", ".join(map(str, recovered)))] if recovered and first else []
-            if protocol_problems:
-                notices.append(f"{len(protocol_problems)} custom protocol file(s) left out: "
-                               + "; ".join(protocol_problems))
-            if notices:
-                window.statusBar().showMessage("  ·  ".join(notices))  # stays until the next message
-            signed_out: list[bool] = []
-            window.sign_out_requested.connect(lambda w=window, flag=signed_out: (flag.append(True), w.close()))
-            window.resize(1200, 800)
-            window.show()
-            if first:
-                first = False
-                sources.connect(sources.default_key())
-                freeze_start_up_objects()
-                log.info("console ready in %.2f s", time.perf_counter() - started)
-                if args.quit_after is not None:
-                    QTimer.singleShot(int(args.quit_after * 1000), lambda w=window: _finish(app, w, args.screenshot))
-            window.refresh_ports()
-            try:
-                code = app.exec()
-            finally:
-                desk.shutdown()
-            window.deleteLater()
-            if not signed_out:
-                return code
-            log.info("signed out: %s", user.username)
-            user = ask_sign_in(db, db_problem)
-        return 0
-    finally:
-        sources.shutdown()
+    while user is not None:
+        desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days, db=db,
+                             db_problem=db_problem, station_name=settings.station_name,
+                             operator=lambda name=user.display_name: name)
+        window = MainWindow(station, sources, desk, protocols, user=user,
+                            calibration_interval_days=settings.calibration_interval_days,
+                            calibration_ports=[p.device for p in discover_ports()] if can_calibrate(user.role) else [])
+        if can_treat(user.role):  # patient records are for the people who treat
+            window.add_page(RecordsBrowser(db), "Records")
+        notices = [RECOVERED_NOTICE.format(ids=", ".join(map(str, recovered)))] if recovered and first else []
+        if protocol_problems:
+            notices.append(f"{len(protocol_problems)} custom protocol file(s) left out: "
+                           + "; ".join(protocol_problems))
+        if notices:
+            window.statusBar().showMessage("  ·  ".join(notices))  # stays until the next message
+        signed_out: list[bool] = []
+        window.sign_out_requested.connect(lambda w=window, flag=signed_out: (flag.append(True), w.close()))
+        window.resize(1200, 800)
+        window.show()
+        if first:
+            first = False
+            sources.connect(sources.default_key())
+            log.info("console ready in %.2f s", time.perf_counter() - started)
+            QTimer.singleShot(0, freeze_start_up_objects)  # once the window is up: the user is not kept waiting
+            if args.quit_after is not None:
+                QTimer.singleShot(int(args.quit_after * 1000), lambda w=window: _finish(app, w, args.screenshot))
+        window.refresh_ports()
+        try:
+            code = app.exec()
+        finally:
+            desk.shutdown()
+        window.deleteLater()
+        if not signed_out:
+            return code
+        log.info("signed out: %s", user.username)
+        user = ask_sign_in(db, db_problem)
+    return 0
 
 
 def _finish(app: object, window: object, screenshot: str | None) -> None:

@@ -34,9 +34,19 @@ class SimulatorProcess:
         self.control_address: tuple[str, int] = ("127.0.0.1", 0)
 
     def start(self) -> None:
+        """Launch the simulator and wait until it has reported its port and control address."""
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (``wait_ready`` reads what it reports)."""
         # stderr to a file, not a pipe: an unread pipe that fills up would stall the board
         self._stderr = tempfile.TemporaryFile(mode="w+t")
         self._proc = subprocess.Popen(self._argv, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+
+    def wait_ready(self) -> None:
+        """Read the port and control address the process prints; raise if it does not start."""
+        assert self._proc is not None, "launch() first"
         deadline = time.monotonic() + START_TIMEOUT_S
         assert self._proc.stdout is not None
         while time.monotonic() < deadline and not (self.port and self.control_address[1]):
