@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Callable, TypeVar
 
 from ionto_console.core.protocols import Protocol, load_library
 
@@ -26,3 +27,18 @@ def small_protocol(**changes) -> Protocol:
                  "dose_target_ma_min": 0.05, "ramp_start_ma": 1.0, "ramp_rate_ma_s": 2.0,
                  "ramp_down_s": 0.5, **changes})
     return Protocol.model_validate(data)
+
+
+T = TypeVar("T")
+
+
+def wait_for_value(get: Callable[[], T], ok: Callable[[T], bool], what: str, deadline_s: float = 5.0) -> T:
+    """Poll ``get`` until ``ok`` holds and return that value (no fixed sleeps: the machine is shared and loaded)."""
+    end = time.monotonic() + deadline_s
+    value = get()
+    while not ok(value):
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
+        time.sleep(0.01)
+        value = get()
+    return value

@@ -16,7 +16,7 @@ from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.link import BoardLink, LinkState
 from ionto_console.drivers.sim.scpi import SimulatedBench
 
-from bench_helpers import wait_for  # same folder: pytest puts it on sys.path
+from support import wait_for_value
 
 NOISE_A = 1e-6  # > 10 sigma of the 10 mA range at 10 NPLC
 
@@ -42,7 +42,7 @@ def _settled_reading(bench, dmm) -> tuple[float, float]:
         before = bench.model.snapshot().mean_current_a
         reading = dmm.read()
         return before, reading, bench.model.snapshot().mean_current_a
-    before, reading, after = wait_for(sample, lambda s: s[0] == s[2] and abs(s[1] - s[0]) < NOISE_A,
+    before, reading, after = wait_for_value(sample, lambda s: s[0] == s[2] and abs(s[1] - s[0]) < NOISE_A,
                                       "a DMM reading of a steady current")
     return before, reading
 
@@ -57,7 +57,7 @@ def test_dmm_reads_the_true_current_the_board_drives_into_the_decade(bench_with_
         link.request(m.SetLimits(4000, 5000, 250))
         link.request(m.SetTarget(2000))
         link.request(m.Output(1))
-        wait_for(lambda: bench.model.snapshot(), lambda s: s.output_enabled and s.true_current_a > 1.5e-3,
+        wait_for_value(lambda: bench.model.snapshot(), lambda s: s.output_enabled and s.true_current_a > 1.5e-3,
                  "the board's output to reach about 2 mA")
         true_a, reading = _settled_reading(bench, dmm)
         assert reading == pytest.approx(true_a, abs=NOISE_A) and true_a > 1.5e-3
@@ -65,7 +65,7 @@ def test_dmm_reads_the_true_current_the_board_drives_into_the_decade(bench_with_
         assert snap.voltage_v == pytest.approx(snap.true_current_a * 2200.0, rel=1e-6)
 
         link.request(m.Stop(0))
-        wait_for(lambda: bench.model.snapshot(), lambda s: not s.output_enabled, "output off")
+        wait_for_value(lambda: bench.model.snapshot(), lambda s: not s.output_enabled, "output off")
         assert abs(dmm.read()) < NOISE_A
 
 

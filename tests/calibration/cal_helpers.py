@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from typing import Callable, TypeVar
+from typing import Callable
 
 from ionto_console.control.calibration import BenchSpec, CalibrationRunner, RunEvent, RunnerSettings
 from ionto_console.core.calibration import SweepPlan
@@ -11,25 +10,11 @@ from ionto_console.drivers.board.link import BoardLink, LinkState
 from ionto_console.drivers.board.messages import Ident
 from ionto_console.drivers.sim.scpi import SimulatedBench
 
-T = TypeVar("T")
-DEADLINE_S = 5.0
 #: A short sweep: enough points for the fit and the rules, quick on a loaded machine. The board
 #: simulator runs in the test process: a VM stall longer than the watchdog would trip it, so the
 #: longest watchdog the ICD allows is used here (a real board runs on its own clock).
 QUICK_PLAN = SweepPlan(currents_ua=(100, 1_000, 2_000, 4_000), loads_ohm=(1_000.0, 2_200.0), board_samples=10,
                        dmm_readings=3, settle_samples=2, watchdog_ms=2_000)
-
-
-def wait_for(get: Callable[[], T], ok: Callable[[T], bool], what: str, deadline_s: float = DEADLINE_S) -> T:
-    """Poll ``get`` until ``ok`` holds (no fixed sleeps: the machine is shared and loaded)."""
-    end = time.monotonic() + deadline_s
-    value = get()
-    while not ok(value):
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
-        time.sleep(0.01)
-        value = get()
-    return value
 
 
 def spec_for(bench: SimulatedBench, lcr: bool = True, visa_timeout_ms: int = 2000) -> BenchSpec:

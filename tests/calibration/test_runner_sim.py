@@ -19,7 +19,8 @@ from ionto_console.core.calibration import Mode, Verdict
 from ionto_console.drivers.bench import DecadeResistor, open_instrument
 from ionto_console.drivers.sim.scpi import SimulatedBench
 
-from cal_helpers import QUICK_PLAN, make_runner, output_is_off, read_ident, wait_for
+from cal_helpers import QUICK_PLAN, make_runner, output_is_off, read_ident
+from support import wait_for_value
 
 RUN_TIMEOUT_S = 60.0
 
@@ -142,7 +143,7 @@ def test_board_unplugged_mid_sweep_aborts_and_the_watchdog_ends_the_output(bench
     assert fired.is_set() and result is not None and result.verdict is Verdict.ERROR
     assert "disconnected" in result.reason or "link was lost" in result.reason
     assert not result.output_off_confirmed and "watchdog" in result.reason
-    wait_for(lambda: output_is_off(bench), bool, "the board's watchdog to end the output")
+    wait_for_value(lambda: output_is_off(bench), bool, "the board's watchdog to end the output")
     assert factory_constants(bench) == before
 
 
@@ -172,7 +173,7 @@ def test_writing_waits_for_approval_when_asked(bench) -> None:
     phases: list[tuple[Phase, str]] = []
     runner = make_runner(bench, lambda e: phases.append((e.phase, e.text)) if isinstance(e, PhaseChanged) else None)
     runner.start(Mode.CALIBRATE, "Ravi", auto_write=False)
-    wait_for(lambda: list(phases), lambda p: Phase.AWAITING_APPROVAL in dict(p), "the approval step", 30.0)
+    wait_for_value(lambda: list(phases), lambda p: Phase.AWAITING_APPROVAL in dict(p), "the approval step", 30.0)
     assert factory_constants(bench)[:2] == (1.0, 0.0) and output_is_off(bench)
     runner.approve_write()
     result = runner.wait(RUN_TIMEOUT_S)

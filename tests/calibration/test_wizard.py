@@ -11,7 +11,8 @@ from ionto_console.core.calibration import Verdict
 from ionto_console.records import calibrations_of, open_database
 from ionto_console.ui.calibration_wizard import CalibrationWizard
 
-from cal_helpers import QUICK_PLAN, output_is_off, read_ident, spec_for, wait_for
+from cal_helpers import QUICK_PLAN, output_is_off, read_ident, spec_for
+from support import wait_for_value
 
 SCREENSHOT = "/tmp/cal_wizard.png"
 RUN_MS = 60_000
@@ -82,7 +83,7 @@ def test_closing_the_wizard_mid_sweep_turns_the_output_off_and_writes_nothing(qt
     qtbot.waitUntil(lambda: wiz.sweep_page.table.rowCount() >= 2, timeout=RUN_MS)
     assert not output_is_off(bench)
     wiz.reject()
-    wait_for(lambda: output_is_off(bench), bool, "the output off after closing the wizard", 10.0)
+    wait_for_value(lambda: output_is_off(bench), bool, "the output off after closing the wizard", 10.0)
     assert bench.board.board.nvram.cal_gain == 1.0
 
 

@@ -11,10 +11,11 @@ offscreen one when none exists (the production-line CLI has no display).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
@@ -50,24 +51,32 @@ def title_of(result: CalibrationResult) -> str:
     return f"{kind}: IONTO-1 board {result.board_serial or '(unknown)'}"
 
 
+@contextlib.contextmanager
+def a4_pdf(path: Path, title: str, refusal: str) -> Iterator[tuple[QPainter, QPdfWriter]]:
+    """A painter on a one-page A4 PDF at ``DPI`` with no printer margins (pages draw their own);
+    ``refusal`` is the OSError message when the file cannot be opened. Shared by every report."""
+    writer = QPdfWriter(str(path))
+    writer.setResolution(DPI)
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
+                                     QMarginsF(0, 0, 0, 0)))
+    writer.setTitle(title)
+    writer.setCreator("Ionto Console")
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise OSError(refusal)
+    try:
+        yield painter, writer
+    finally:
+        painter.end()
+
+
 def write_certificate(result: CalibrationResult, path: str | os.PathLike[str]) -> Path:
     """Draw the certificate of ``result`` into the PDF file ``path``; returns the path."""
     ensure_gui_app()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = QPdfWriter(str(path))
-    writer.setResolution(DPI)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-                                     QMarginsF(0, 0, 0, 0)))
-    writer.setTitle(title_of(result))
-    writer.setCreator("Ionto Console")
-    painter = QPainter()
-    if not painter.begin(writer):
-        raise OSError(f"cannot write the certificate to {path}")
-    try:
+    with a4_pdf(path, title_of(result), f"cannot write the certificate to {path}") as (painter, writer):
         _Page(painter, writer, result).draw()
-    finally:
-        painter.end()
     return path
 
 

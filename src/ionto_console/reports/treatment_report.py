@@ -21,11 +21,11 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPainterPath, QPdfWriter, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
 from ..records import Database, report_data
-from .calibration_certificate import DPI, MARGIN, PAGE_H, PAGE_W, _Page, ensure_gui_app
+from .calibration_certificate import MARGIN, PAGE_H, PAGE_W, _Page, a4_pdf, ensure_gui_app
 
 LINE = 12.0
 #: Space kept at the bottom of the page for the signature line and footer.
@@ -54,19 +54,8 @@ def render_treatment_report(data: dict[str, Any], path: str | os.PathLike[str]) 
     path = Path(path)
     if not path.parent.is_dir():
         raise OSError(f"The folder does not exist: {path.parent}")
-    writer = QPdfWriter(str(path))
-    writer.setResolution(DPI)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-                                     QMarginsF(0, 0, 0, 0)))
-    writer.setTitle(report_title(data))
-    writer.setCreator("Ionto Console")
-    painter = QPainter()
-    if not painter.begin(writer):
-        raise OSError(f"Cannot write the report to {path}")
-    try:
+    with a4_pdf(path, report_title(data), f"Cannot write the report to {path}") as (painter, _writer):
         _Report(painter, data).draw()
-    finally:
-        painter.end()
     return path
 
 
