@@ -5,28 +5,22 @@ PDF itself; a report library would be one more pinned package for two pages.
 The certificate draws only from a ``CalibrationResult`` (the stored record),
 so a certificate can be re-issued from the record alone, identical.
 
-Qt needs a QGuiApplication for fonts: ``write_certificate`` creates an
-offscreen one when none exists (the production-line CLI has no display).
+The page set-up and text helpers are ``pdf_page``'s, shared with the treatment report.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
-from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPdfWriter, QPen
 
 from ..core.calibration import CalibrationResult, Constants, Mode, PointResult, Tolerance, Verdict
+from .pdf_page import LINE, MARGIN, PAGE_H, PAGE_W, PdfPage, a4_pdf, ensure_gui_app
 
-#: Drawing units are PDF points (1/72 inch): A4 is 595 x 842.
-DPI = 72
-PAGE_W, PAGE_H = 595.0, 842.0
-MARGIN = 40.0
-LINE = 13.0
 VERDICT_COLOR = {Verdict.PASS: QColor("#1b5e20"), Verdict.FAIL: QColor("#b71c1c"), Verdict.ERROR: QColor("#8d6e00")}
 AS_FOUND_COLOR = QColor("#c62828")
 AS_LEFT_COLOR = QColor("#1565c0")
@@ -34,40 +28,9 @@ TABLE_COLUMNS = (("Sweep", 58), ("Load Ω", 52), ("Set mA", 52), ("DMM mA", 68),
                  ("Error µA", 62), ("Allowed µA", 66), ("Error %", 52), ("Result", 37))
 
 
-def ensure_gui_app() -> QGuiApplication:
-    """The running Qt application, or a new offscreen one (fonts need it; a CLI has none)."""
-    app = QGuiApplication.instance()
-    if app is None:
-        # A QApplication (not only QGuiApplication): widgets created later in the same process still work.
-        from PySide6.QtWidgets import QApplication
-
-        platform = os.environ.get("QT_QPA_PLATFORM") or "offscreen"
-        app = QApplication(["ionto-calibration", "-platform", platform])
-    return app  # type: ignore[return-value]
-
-
 def title_of(result: CalibrationResult) -> str:
     kind = "Calibration certificate" if result.mode is Mode.CALIBRATE else "Verification report"
     return f"{kind}: IONTO-1 board {result.board_serial or '(unknown)'}"
-
-
-@contextlib.contextmanager
-def a4_pdf(path: Path, title: str, refusal: str) -> Iterator[tuple[QPainter, QPdfWriter]]:
-    """A painter on a one-page A4 PDF at ``DPI`` with no printer margins (pages draw their own);
-    ``refusal`` is the OSError message when the file cannot be opened. Shared by every report."""
-    writer = QPdfWriter(str(path))
-    writer.setResolution(DPI)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-                                     QMarginsF(0, 0, 0, 0)))
-    writer.setTitle(title)
-    writer.setCreator("Ionto Console")
-    painter = QPainter()
-    if not painter.begin(writer):
-        raise OSError(refusal)
-    try:
-        yield painter, writer
-    finally:
-        painter.end()
 
 
 def write_certificate(result: CalibrationResult, path: str | os.PathLike[str]) -> Path:
@@ -95,45 +58,14 @@ def _constants(c: Constants | None) -> str:
     return f"gain {c.gain:.6f}, offset {c.offset_ua:+.2f} µA (dated {when})"
 
 
-class _Page:
+class _Page(PdfPage):
     """Cursor-based drawing of the certificate (top to bottom, new page when full)."""
 
     def __init__(self, painter: QPainter, writer: QPdfWriter, result: CalibrationResult) -> None:
-        self.p = painter
+        super().__init__(painter)
         self.writer = writer
         self.r = result
-        self.y = MARGIN
         self.page = 1
-
-    # --- text helpers ---------------------------------------------------------------
-
-    def font(self, size: float, bold: bool = False) -> None:
-        f = QFont("Helvetica")
-        f.setPointSizeF(size)
-        f.setBold(bold)
-        self.p.setFont(f)
-
-    def text(self, x: float, text: str, size: float = 9.5, bold: bool = False, color: QColor | None = None,
-             width: float | None = None) -> None:
-        self.font(size, bold)
-        self.p.setPen(color or QColor("black"))
-        w = width if width is not None else PAGE_W - MARGIN - x
-        rect = self.p.boundingRect(QRectF(x, self.y, w, 1000), Qt.TextFlag.TextWordWrap, text)
-        self.p.drawText(QRectF(x, self.y, w, rect.height()), Qt.TextFlag.TextWordWrap, text)
-        self.y += max(rect.height(), size * 1.3) + 2
-
-    def field(self, label: str, value: str) -> None:
-        self.font(9.5, True)
-        self.p.setPen(QColor("#444444"))
-        self.p.drawText(QRectF(MARGIN, self.y, 130, LINE + 2), Qt.AlignmentFlag.AlignLeft, label)
-        self.text(MARGIN + 132, value)
-
-    def heading(self, text: str) -> None:
-        self.y += 6
-        self.text(MARGIN, text, 11.5, True)
-        self.p.setPen(QPen(QColor("#999999"), 0.5))
-        self.p.drawLine(QPointF(MARGIN, self.y), QPointF(PAGE_W - MARGIN, self.y))
-        self.y += 4
 
     def need(self, height: float) -> None:
         if self.y + height > PAGE_H - MARGIN - 20:

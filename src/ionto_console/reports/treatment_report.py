@@ -9,8 +9,8 @@ WHY exactly one page: the clinic files it with the patient's chart. Lists
 that could grow (alarms, notes, events) are cut to what fits, with "and N
 more" pointing to the CSV/FHIR exports that hold everything.
 
-Same drawing style as the calibration certificate (QPdfWriter at 72 dpi, so
-drawing units are PDF points on A4).
+Same page and drawing style as the calibration certificate (``pdf_page``:
+QPdfWriter at 72 dpi, so drawing units are PDF points on A4).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
 from ..records import Database, report_data
-from .calibration_certificate import MARGIN, PAGE_H, PAGE_W, _Page, a4_pdf, ensure_gui_app
+from .pdf_page import MARGIN, PAGE_H, PAGE_W, PdfPage, a4_pdf, ensure_gui_app
 
 LINE = 12.0
 #: Space kept at the bottom of the page for the signature line and footer.
@@ -129,16 +129,15 @@ def _segments(xs: Sequence[float], ys: Sequence[float | None]) -> Iterable[list[
         yield run
 
 
-class _Report(_Page):
+class _Report(PdfPage):
     """Top-to-bottom drawing of the page; every block checks it fits above the signature area.
 
     Shares the certificate's text and heading helpers (same look for every document the console prints).
     """
 
     def __init__(self, painter: QPainter, data: dict[str, Any]) -> None:  # noqa: D107 - no writer: one page only
-        self.p = painter
+        super().__init__(painter)
         self.d = data
-        self.y = MARGIN
         self.limit = PAGE_H - MARGIN - BOTTOM_RESERVE
 
     def text_height(self, x: float, text: str, size: float, width: float | None = None) -> float:
