@@ -7,7 +7,8 @@ snapshot and history; nothing here runs on any other thread.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable
+from typing import Protocol as Interface
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -35,7 +36,7 @@ DEFAULT_USER = User(0, "therapist", "Therapist", Role.THERAPIST)
 CANNOT_TREAT = "Your role cannot run treatments. Sign in as a therapist or an administrator to treat."
 
 
-class PortSources(Protocol):
+class PortSources(Interface):
     """What the window needs from the composition root to offer ports."""
 
     def choices(self) -> list[tuple[str, str]]: ...

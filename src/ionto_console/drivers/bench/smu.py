@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .scpi import ScpiInstrument, in_range, measurement, one_of, parse_bool, parse_float, parse_token, scpi_property
+from .scpi import ScpiInstrument, in_range, measurement, one_of, parse_bool, parse_token, scpi_property
 
 MAX_CURRENT_A = 1.05
 MIN_VLIM_V = 0.02
