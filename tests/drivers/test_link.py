@@ -398,6 +398,9 @@ def test_unplug_fails_pending_requests_at_once_and_replug_reconnects(board, make
     assert len(outcome) == 1 and isinstance(outcome[0], BoardDisconnected)
     assert "board disconnected" in str(outcome[0])
     wait_for(lambda: link.state is LinkState.DISCONNECTED, what="DISCONNECTED")
+    # the link sets its state, then tells its listeners (on its own thread): wait for the telling too
+    wait_for(lambda: states, what="the state listener called")
+    assert states[0][0] is LinkState.DISCONNECTED
     assert "board disconnected" in states[0][1] and str(board.link_path) in states[0][1]
     assert link.ident is None
 
