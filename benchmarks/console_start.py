@@ -14,9 +14,11 @@ autologin still verifies the demo password's argon2 hash, as a sign-in would).
 It reads the console's log as it is written and takes, per run:
 
 - launch to ready: from the subprocess launch to the log line
-  "console ready in X s" (the main window shown, the board connecting, what a
-  therapist waits for; interpreter start and imports included);
-- ready as logged: the X of that line (from ``main()`` on, after the imports);
+  "console ready in X s", which the console writes just after the first
+  complete paint of its window (signed in, the board link connecting, what a
+  therapist waits for; interpreter start included);
+- ready as logged: the X of that line (from the first line of
+  ``ionto_console.__main__`` on: imports included, interpreter start not);
 - whole run: launch to exit (includes the 0.5 s ``--quit-after`` and shutdown).
 
 A first run on the new, empty database (migrations, demo accounts created) is
@@ -114,10 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         problems.append(f"first run: no 'console ready' line:\n{first[3][-2000:]}")
     print(summary_line("launch -> console ready", walls, "s"))
-    print(summary_line("ready as logged (from main())", logged, "s"))
+    print(summary_line("ready as logged (from __main__)", logged, "s"))
     print(summary_line("whole run (incl. quit-after)", totals, "s"))
     if walls:
-        print(f"  interpreter start + imports before main(): about {summary(walls)[0] - summary(logged)[0]:.2f} s "
+        print(f"  interpreter start before __main__: about {summary(walls)[0] - summary(logged)[0]:.2f} s "
               f"(launch to ready minus ready as logged, medians)")
     for problem in problems:
         print(f"  problem: {problem}")

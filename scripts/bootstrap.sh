@@ -16,3 +16,7 @@ if [ ! -f "$stamp" ]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[test]"
     rm -f "$venv"/.installed-* && touch "$stamp"
 fi
+# Byte-compile the package's own modules (up to date: ~0.07 s). An installed wheel ships them
+# compiled; the editable install here would otherwise compile ~100 modules at every console start
+# wherever PYTHONDONTWRITEBYTECODE is set (about 0.1 s of the 2 s start-up budget).
+"$venv/bin/python" -m compileall -q "$root/src" >/dev/null

@@ -12,7 +12,9 @@ import gc
 import logging
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from .accounts import (AccountError, User, authenticate, autologin, can_calibrate, can_treat, demo_users_enabled,
                        ensure_demo_users)
@@ -23,6 +25,9 @@ from .records import Database, RecordsError, open_database, recover_interrupted
 from .records.database import user_data_folder
 from .drivers.board.ports import discover_ports
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +192,12 @@ def load_protocols(folder: Path) -> tuple[list[Protocol], list[str]]:
     return library + custom, problems
 
 
+def console_ready(started: float) -> None:
+    """The first window is on the screen: say how long that took, then do what could wait."""
+    log.info("console ready in %.2f s", time.perf_counter() - started)
+    freeze_start_up_objects()
+
+
 def freeze_start_up_objects() -> None:
     """Move everything alive after start-up out of the garbage collector's reach.
 
@@ -194,13 +205,38 @@ def freeze_start_up_objects() -> None:
     with the Qt bindings, pyqtgraph and SQLAlchemy loaded that is long enough to
     delay the link's heartbeat thread toward the board's 250 ms watchdog (a
     nuisance fault mid-treatment). Start-up objects live as long as the
-    process anyway, so later collections need only scan what came after."""
+    process anyway, so later collections need only scan what came after.
+    The collector was off during start-up (``__main__``); it is on from here."""
     gc.collect()
     gc.freeze()
+    gc.enable()
 
 
-def main(argv: list[str] | None = None) -> int:
-    started = time.perf_counter()
+class RecordsAndSignIn(NamedTuple):
+    """What the start-up worker found: the records (or why not), recovered sessions, the signed-in user."""
+
+    db: Database | None
+    db_problem: str
+    recovered: list[int]
+    user: User | None
+    refused: str
+
+
+def open_records_and_sign_in(args: argparse.Namespace, settings: Settings) -> RecordsAndSignIn:
+    """Open the records, recover crashed sessions, prepare demo accounts and sign in without a dialog.
+
+    Runs on a worker thread at start-up (no Qt here): the database work and the
+    password-hash check (argon2 computes outside the interpreter lock) overlap
+    the main thread's loading of Qt and the plots."""
+    db, db_problem, recovered = open_records(settings.database_url, settings.station_name)
+    prepare_accounts(db)
+    user, refused = sign_in_without_dialog(args, db)
+    return RecordsAndSignIn(db, db_problem, recovered, user, refused)
+
+
+def main(argv: list[str] | None = None, *, launched: float | None = None) -> int:
+    """Start the console; ``launched`` is the ``perf_counter`` at the process's first line (for the ready log)."""
+    started = time.perf_counter() if launched is None else launched
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:
@@ -214,28 +250,32 @@ def main(argv: list[str] | None = None) -> int:
     sources = BoardSources(station, settings)
     sources.warm_up()  # the simulator process boots while Qt loads and the user signs in
     try:
-        return run_console(args, settings, station, sources, started)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="start-up") as pool:
+            records = pool.submit(open_records_and_sign_in, args, settings)
+            return run_console(args, settings, station, sources, started, records)
     finally:
         sources.shutdown()
+        gc.enable()  # if the console ended before its window was up (see __main__)
 
 
 def run_console(args: argparse.Namespace, settings: Settings, station: Station, sources: BoardSources,
-                started: float) -> int:
-    """Records, sign-in, then the window for each signed-in user until nobody signs in again."""
+                started: float, records: Future[RecordsAndSignIn]) -> int:
+    """Sign-in (the dialog if the worker could not sign in), then the window for each signed-in user
+    until nobody signs in again."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from .ui.deferred_page import DeferredPage
+    from .ui.first_paint import when_first_painted
     from .ui.main_window import MainWindow
-    from .ui.records_browser import RecordsBrowser
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    db, db_problem, recovered = open_records(settings.database_url, settings.station_name)
-    prepare_accounts(db)
-    user, refused = sign_in_without_dialog(args, db)
+    db, db_problem, recovered, user, refused = records.result()
     if refused:
         print(f"ionto-console: not signed in: {refused}", file=sys.stderr)
         return 2
     if user is None:
+        gc.enable()  # start-up is over while a person types: the collector need not wait for the window
         user = ask_sign_in(db, db_problem)
         if user is None:
             return 0
@@ -251,7 +291,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
                             calibration_interval_days=settings.calibration_interval_days,
                             calibration_ports=[p.device for p in discover_ports()] if can_calibrate(user.role) else [])
         if can_treat(user.role):  # patient records are for the people who treat
-            window.add_page(RecordsBrowser(db), "Records")
+            window.add_page(DeferredPage(lambda: records_browser(db)), "Records")
         notices = [RECOVERED_NOTICE.format(ids=", ".join(map(str, recovered)))] if recovered and first else []
         if protocol_problems:
             notices.append(f"{len(protocol_problems)} custom protocol file(s) left out: "
@@ -265,8 +305,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
         if first:
             first = False
             sources.connect(sources.default_key())
-            log.info("console ready in %.2f s", time.perf_counter() - started)
-            QTimer.singleShot(0, freeze_start_up_objects)  # once the window is up: the user is not kept waiting
+            when_first_painted(window, lambda: console_ready(started))
             if args.quit_after is not None:
                 QTimer.singleShot(int(args.quit_after * 1000), lambda w=window: _finish(app, w, args.screenshot))
         window.refresh_ports()
@@ -280,6 +319,13 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
         log.info("signed out: %s", user.username)
         user = ask_sign_in(db, db_problem)
     return 0
+
+
+def records_browser(db: Database | None) -> QWidget:
+    """The Records tab's content, imported and built when the tab is first opened (not at start-up)."""
+    from .ui.records_browser import RecordsBrowser
+
+    return RecordsBrowser(db)
 
 
 def _finish(app: object, window: object, screenshot: str | None) -> None:

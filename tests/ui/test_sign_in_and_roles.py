@@ -8,7 +8,8 @@ import json
 import pytest
 
 from ionto_console.accounts import Role, User, create_user
-from ionto_console.app import load_protocols, sign_in_without_dialog
+from ionto_console.app import load_protocols, open_records_and_sign_in, sign_in_without_dialog
+from ionto_console.settings import Settings
 from ionto_console.core.protocols import load_library
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import CANNOT_TREAT, MainWindow
@@ -145,3 +146,32 @@ def test_custom_protocols_join_the_library_and_bad_files_are_named(tmp_path):
     assert [p.id for p in protocols[len(library):]] == ["clinic-dex-30"]
     assert len(problems) == 1 and "broken.json" in problems[0] and "max_current_ma" in problems[0]
     assert load_protocols(tmp_path / "absent") == (library, [])
+
+
+def test_start_up_worker_opens_records_and_signs_the_demo_therapist_in(tmp_path, monkeypatch):
+    monkeypatch.setenv("IONTO_DEMO_USERS", "1")
+    monkeypatch.setenv("IONTO_AUTOLOGIN", "therapist")
+    found = open_records_and_sign_in(args(), Settings(database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}"))
+    try:
+        assert found.db is not None and found.db_problem == "" and found.recovered == []
+        assert found.user is not None and found.user.username == "therapist" and found.refused == ""
+    finally:
+        found.db.close()
+
+
+def test_start_up_worker_without_records_leaves_the_dialog_to_say_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("IONTO_DEMO_USERS", "1")
+    monkeypatch.setenv("IONTO_AUTOLOGIN", "therapist")
+    (tmp_path / "records.sqlite3").write_bytes(b"this is not a database" * 100)
+    found = open_records_and_sign_in(args(), Settings(database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}"))
+    assert found.db is None and found.db_problem and found.user is None and found.refused == ""
+
+
+def test_start_up_worker_refuses_a_kiosk_password_file_it_cannot_read(db, tmp_path):
+    found = open_records_and_sign_in(args(user="sam", password_file=tmp_path / "missing"),
+                                     Settings(database_url=db.url))
+    try:
+        assert found.user is None and found.refused.startswith("cannot read the password file")
+    finally:
+        if found.db is not None:
+            found.db.close()

@@ -22,6 +22,7 @@ from ..drivers.board import messages as m
 from .alarm_banner import AlarmBanner
 from .alarm_sound import CommandLinePlayer, Player
 from .connection_panel import ConnectionPanel
+from .deferred_page import DeferredPage
 from .live_plots import LivePlots
 from .readouts import Readout, format_number
 from .session_setup import SessionSetup
@@ -103,7 +104,7 @@ class MainWindow(QMainWindow):
         self.fault_label = QLabel("")
         self.fault_label.setObjectName("fault_text")
         self.fault_label.setStyleSheet("color:#b71c1c; font-size:12pt;")
-        self.plots = LivePlots()
+        self._monitor_plots = DeferredPage(LivePlots)  # built when the Board monitor tab is first opened
         self.link_stats = QLabel("")
         self.statusBar().addPermanentWidget(self.link_stats)
 
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
         monitor_layout.addWidget(self.output_state)
         monitor_layout.addLayout(readouts)
         monitor_layout.addWidget(self.fault_label)
-        monitor_layout.addWidget(self.plots, 1)
+        monitor_layout.addWidget(self._monitor_plots, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.treatment or self._cannot_treat_page(), "Treatment")
         self.tabs.addTab(monitor, "Board monitor")
@@ -152,6 +153,11 @@ class MainWindow(QMainWindow):
         label.setStyleSheet("font-size:14pt; padding:24px;")
         QVBoxLayout(page).addWidget(label, 0, Qt.AlignmentFlag.AlignTop)
         return page
+
+    @property
+    def plots(self) -> LivePlots:
+        """The Board monitor's plots (built on first use)."""
+        return self._monitor_plots.content
 
     def add_page(self, widget: QWidget, title: str) -> int:
         """Add a tab (e.g. the records browser) after the built-in ones; returns its index."""
