@@ -192,9 +192,14 @@ def load_protocols(folder: Path) -> tuple[list[Protocol], list[str]]:
     return library + custom, problems
 
 
-def console_ready(started: float) -> None:
-    """The first window is on the screen: say how long that took, then do what could wait."""
-    log.info("console ready in %.2f s", time.perf_counter() - started)
+def console_ready(started: float, painted: bool = True) -> None:
+    """The first window is on the screen (or was not painted in time): say how long that took,
+    then do what could wait."""
+    if painted:
+        log.info("console ready in %.2f s", time.perf_counter() - started)
+    else:
+        log.warning("console window not painted %.2f s after launch (minimized or hidden?)",
+                    time.perf_counter() - started)
     freeze_start_up_objects()
 
 
@@ -305,7 +310,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
         if first:
             first = False
             sources.connect(sources.default_key())
-            when_first_painted(window, lambda: console_ready(started))
+            when_first_painted(window, lambda painted: console_ready(started, painted))
             if args.quit_after is not None:
                 QTimer.singleShot(int(args.quit_after * 1000), lambda w=window: _finish(app, w, args.screenshot))
         window.refresh_ports()

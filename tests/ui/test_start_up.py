@@ -54,16 +54,36 @@ def test_the_board_monitor_plots_wait_for_their_tab(qtbot, window):
 def test_ready_is_called_after_the_first_paint_only(qtbot):
     label = QLabel("window")
     qtbot.addWidget(label)
-    calls: list[float] = []
-    when_first_painted(label, lambda: calls.append(time.perf_counter()))
+    calls: list[bool] = []
+    when_first_painted(label, calls.append, at_latest_ms=3000)
     qtbot.wait(50)
     assert calls == []  # never shown, never painted
     label.show()
-    qtbot.waitUntil(lambda: len(calls) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: calls == [True], timeout=2500)
     label.update()
     label.repaint()
     qtbot.wait(50)
-    assert len(calls) == 1  # the first paint only
+    assert calls == [True]  # the first paint only
+
+
+def test_a_window_never_painted_still_ends_start_up_at_the_deadline(qtbot):
+    label = QLabel("minimized")
+    qtbot.addWidget(label)
+    calls: list[bool] = []
+    when_first_painted(label, calls.append, at_latest_ms=100)
+    qtbot.waitUntil(lambda: calls == [False], timeout=2000)
+    label.show()  # a paint after the deadline changes nothing
+    qtbot.wait(100)
+    assert calls == [False]
+
+
+def test_nothing_is_called_for_a_window_deleted_before_its_first_paint(qtbot):
+    label = QLabel("closed at once")
+    calls: list[bool] = []
+    when_first_painted(label, calls.append, at_latest_ms=50)
+    label.deleteLater()
+    qtbot.wait(200)
+    assert calls == []
 
 
 def test_console_ready_logs_and_turns_the_collector_back_on(caplog):
@@ -73,5 +93,10 @@ def test_console_ready_logs_and_turns_the_collector_back_on(caplog):
             console_ready(time.perf_counter() - 1.25)
         assert gc.isenabled()
         assert any("console ready in 1.2" in r.getMessage() for r in caplog.records)
+        gc.disable()
+        with caplog.at_level(logging.INFO, logger="ionto_console.app"):
+            console_ready(time.perf_counter() - 5.0, painted=False)
+        assert gc.isenabled()
+        assert any("not painted 5.0" in r.getMessage() for r in caplog.records)
     finally:
         gc.enable()
