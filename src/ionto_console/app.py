@@ -255,9 +255,10 @@ def main(argv: list[str] | None = None, *, launched: float | None = None) -> int
     sources = BoardSources(station, settings)
     sources.warm_up()  # the simulator process boots while Qt loads and the user signs in
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="start-up") as pool:
-            records = pool.submit(open_records_and_sign_in, args, settings)
-            return run_console(args, settings, station, sources, started, records)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="start-up")
+        records = pool.submit(open_records_and_sign_in, args, settings)
+        pool.shutdown(wait=False)  # the one job still runs; its thread ends with it, not with the console
+        return run_console(args, settings, station, sources, started, records)
     finally:
         sources.shutdown()
         gc.enable()  # if the console ended before its window was up (see __main__)
