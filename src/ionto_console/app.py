@@ -314,7 +314,6 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
             when_first_painted(window, lambda painted: console_ready(started, painted))
             if args.quit_after is not None:
                 QTimer.singleShot(int(args.quit_after * 1000), lambda w=window: _finish(app, w, args.screenshot))
-        window.refresh_ports()
         try:
             code = app.exec()
         finally:
