@@ -143,7 +143,8 @@ def test_each_side_effect_button_stops_the_output_and_records_why(qtbot, screen,
     qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: controller.history.view().current_ma[-1] < 0.05, timeout=WAIT_MS)
     assert controller.snapshot().stop_reason.cause is reason
-    assert screen.treatment.state_banner.text().startswith("Stopped")
+    # the screen shows the controller's state on its next refresh (30 Hz timer on the GUI thread)
+    qtbot.waitUntil(lambda: screen.treatment.state_banner.text().startswith("Stopped"), timeout=WAIT_MS)
 
 
 @pytest.mark.parametrize("key", [Qt.Key.Key_Escape, Qt.Key.Key_Space])
@@ -168,7 +169,9 @@ def test_electrode_lift_trips_an_interlock_with_output_off(qtbot, screen, source
     qtbot.waitUntil(lambda: controller.snapshot().state.terminal, timeout=WAIT_MS)
     assert controller.snapshot().active_trip is not None
     qtbot.waitUntil(lambda: board_current_ma(screen) < 0.05, timeout=WAIT_MS)
-    assert "safety check" in screen.treatment.state_banner.text() or "Stopped" in screen.treatment.state_banner.text()
+    # the screen shows the controller's state on its next refresh (30 Hz timer on the GUI thread)
+    qtbot.waitUntil(lambda: "safety check" in screen.treatment.state_banner.text()
+                    or "Stopped" in screen.treatment.state_banner.text(), timeout=WAIT_MS)
     # a high-priority alarm: red banner with the reason and the time, and a burst of sound
     banner = screen.alarm_banner
     qtbot.waitUntil(lambda: banner.isVisible() and "HIGH ALARM" in banner.text.text(), timeout=WAIT_MS)
