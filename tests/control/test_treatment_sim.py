@@ -94,6 +94,41 @@ def test_stop_mid_treatment_reaches_zero_in_telemetry(bench, reason):
         controller.close()
 
 
+def test_an_ended_session_stops_counting_plotting_and_recording_at_output_off(bench):
+    """The simulated board reads a zero offset (+18 µA) with its output off: an ended session left on
+    the screen must not keep adding it to the dose, the session's plots or its record."""
+    server, link = bench
+    sink = RecordingSink()
+    controller = make_controller(link, small_protocol(dose_target_ma_min=5.0), sink)
+    try:
+        controller.start()
+        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
+        controller.stop(SideEffect.NAUSEA)
+        dose = controller.final_dose(timeout_s=3.0)
+        assert controller.snapshot().dose_final
+        plotted, recorded = len(controller.history.view()), len(sink.samples)
+        assert not sink.samples[-1].output_on and sink.samples[-2].output_on  # the ramp-down, then off
+        received = link.stats.telemetry_received
+        time.sleep(0.5)  # about 100 more samples at 200 Hz
+        assert link.stats.telemetry_received > received + 20  # the board still reports...
+        assert controller.snapshot().dose_delivered_ma_min == dose  # ...and nothing counts it
+        assert len(controller.history.view()) == plotted and len(sink.samples) == recorded
+    finally:
+        controller.close()
+
+
+def test_final_dose_waits_at_most_its_timeout_for_a_session_that_has_not_ended(bench):
+    _, link = bench
+    controller = treating_at_1ma(link)
+    try:
+        asked = time.monotonic()
+        dose = controller.final_dose(timeout_s=0.3)
+        assert 0.3 <= time.monotonic() - asked < 2.0
+        assert dose > 0 and not controller.snapshot().dose_final
+    finally:
+        controller.close()
+
+
 def test_electrode_lift_trips_and_output_ends(bench):
     server, link = bench
     controller = treating_at_1ma(link)

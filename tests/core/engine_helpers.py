@@ -92,6 +92,9 @@ class FakeBoard:
     anode: bool = False
     fault: int = 0
     stop: tuple[float, float, float] | None = None
+    #: What the measurement reads on top of the true current, output on or off (a real board's
+    #: zero offset: the simulator's is +18 µA).
+    zero_offset_ma: float = 0.0
     t: float = 0.0
     polarity_log: list[tuple[float, bool]] = field(default_factory=list)
 
@@ -146,7 +149,8 @@ class FakeBoard:
             voltage = current * z
             if voltage > self.compliance_v:
                 current, voltage, at_compliance = self.compliance_v / z, self.compliance_v, True
-        return Sample(t=t, current_ma=current, voltage_v=voltage, target_ma=self.target, output_on=self.enabled,
+        return Sample(t=t, current_ma=current + self.zero_offset_ma, voltage_v=voltage, target_ma=self.target,
+                      output_on=self.enabled,
                       at_compliance=at_compliance, stop_ramp=self.stop is not None, fault_code=self.fault,
                       anode=self.anode)
 

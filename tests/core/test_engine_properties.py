@@ -10,6 +10,7 @@ Checked on every generated run:
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -114,3 +115,70 @@ def test_command_stream_is_safe_whatever_happens(protocol, script, rate_hz, tick
         assert not run.board.enabled or run.board.stop is not None
     # Whatever happened, the dose never passed the electrode rating (or the target for trays).
     assert run.engine.dose.delivered_ma_min <= protocol.dose_cap_ma_min + 1e-9
+
+
+ENDINGS = st.sampled_from(["side_effect", "emergency", "end_early", "lift_electrode", "dose"])
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    protocol=st.sampled_from([FAST_DRUG, FAST_TAP, FAST_PULSED]),
+    ending=ENDINGS,
+    treat_s=st.floats(0.3, 6.0),
+    left_on_screen_s=st.floats(1.0, 60.0),
+    rate_hz=st.sampled_from([50.0, 200.0]),
+    offset_ma=st.sampled_from([0.0, 0.018, 0.05]),
+)
+def test_an_ended_sessions_dose_stops_at_the_first_sample_with_the_output_off(
+        protocol, ending, treat_s, left_on_screen_s, rate_hz, offset_ma):
+    """The ramp-down after the end is counted; the board's zero offset afterwards never is."""
+    lifted = {"t": math.inf}
+    ohms = 2.0 if protocol.agent.kind.value == "tap_water" else 5.0
+
+    def load(t):
+        return math.inf if t >= lifted["t"] else ohms
+
+    board = FakeBoard(load_kohm=load, zero_offset_ma=offset_ma)
+    run = Run(TreatmentEngine(protocol), board, rate_hz=rate_hz, tick_hz=20.0)
+    run.advance(0.1)
+    run.intent("start")
+    run.advance(treat_s, until=lambda: run.engine.state.terminal)
+    if not run.engine.state.terminal:
+        if ending == "side_effect":
+            run.send(run.engine.stop(SideEffect.BURNING_TINGLING, "", run.t))
+        elif ending == "emergency":
+            run.send(run.engine.stop(EMERGENCY, "", run.t))
+        elif ending == "end_early":
+            run.intent("end_early")
+        elif ending == "lift_electrode":
+            lifted["t"] = run.t + 0.001
+        # "dose": let the protocol reach its dose
+    run.advance(120.0, until=lambda: run.engine.dose_final)
+    assert run.engine.state.terminal and run.engine.dose_final and not run.board.enabled
+    ended_at = next(t for t, state in run.states if state.terminal)
+    # final at the first sample after the end with the output off: at most the quick STOP ramp
+    # (250 ms) plus the cut margin after the end, and two sample periods
+    assert run.t - ended_at <= 0.25 + 0.1 + 2.0 / rate_hz + 1e-6, (ending, ended_at, run.t)
+    final = run.engine.dose.delivered_ma_min
+    run.advance(left_on_screen_s)  # the ended session stays on the screen; the board reads its offset
+    assert run.engine.dose.delivered_ma_min == final
+    snapshot = run.engine.snapshot()
+    assert snapshot.dose_final and snapshot.dose_delivered_ma_min == final
+    assert run.engine.is_after_session(run.board.sample(run.t))
+    event(f"ended {run.engine.state.value}")
+
+
+def test_the_ramp_down_after_a_side_effect_stop_is_counted():
+    run = Run(TreatmentEngine(FAST_DRUG), FakeBoard(load_kohm=lambda t: 5.0), rate_hz=200.0)
+    run.advance(0.1)
+    run.intent("start")
+    run.advance(2.0)
+    current = run.board.output
+    assert current > 0.9
+    run.send(run.engine.stop(SideEffect.NAUSEA, "", run.t))
+    at_stop = run.engine.dose.delivered_ma_min
+    assert run.engine.state.terminal and not run.engine.dose_final
+    run.advance(5.0, until=lambda: run.engine.dose_final)
+    tail = run.engine.dose.delivered_ma_min - at_stop
+    # a linear 250 ms ramp from I to 0 carries I x 0.125 s (one sample period of slack each way)
+    assert tail == pytest.approx(current * 0.125 / 60, abs=current * 0.005 / 60)

@@ -131,6 +131,8 @@ class SessionRecorder:
         self._t0: float | None = None
         self._stops: list[tuple[e.StopRecorded, dt.datetime]] = []
         self._finisher: threading.Thread | None = None
+        #: Set once the writer has closed: later samples and events have no session to go to.
+        self._closed = threading.Event()
         self._ended_at: dt.datetime | None = None
         self._last_t: float | None = None  # session time of the newest sample
         self._clock_lock = threading.Lock()
@@ -162,6 +164,8 @@ class SessionRecorder:
     # --- SessionSink (controller thread: queue only) ------------------------------
 
     def add_sample(self, sample: Sample) -> None:
+        if self._closed.is_set():
+            return
         if self._t0 is None:
             self._t0 = sample.t
         self._last_t = sample.t - self._t0
@@ -172,6 +176,8 @@ class SessionRecorder:
             self._check_clock(now)
 
     def add_events(self, events: list[e.EngineEvent]) -> None:
+        if self._closed.is_set():
+            return
         for event in events:
             kind, message, evidence = _event_record(event)
             t = None if self._t0 is None else event.t - self._t0
@@ -220,8 +226,12 @@ class SessionRecorder:
 
     def _finish(self, state: SessionState, reason: str) -> None:
         try:
+            # first the final dose: it waits for the ramp-down's last samples, which the writer
+            # must still take before it closes (the record ends where the dose ends)
+            dose = self._final_dose()
             self._check_clock(time.monotonic())  # a step in the last moments is recorded too
             report = self._writer.close()
+            self._closed.set()
             if not report.complete:
                 log.error("session %s: not every sample was saved: %s", self.session_id, report)
             for stop, at in self._stops:
@@ -229,7 +239,7 @@ class SessionRecorder:
                     record_side_effect(self._db, self.session_id, kind=stop.reason.cause.value,
                                        who=self._operator, note=stop.reason.text, at=at)
             finish_session(self._db, self.session_id, state=state.value, reason=reason,
-                           dose_delivered_ma_min=self._final_dose(), who=self._operator,
+                           dose_delivered_ma_min=dose, who=self._operator,
                            ended_at=self._ended_at or self.record_time())
         except RecordsError as exc:
             log.error("session %s could not be closed: %s", self.session_id, exc)

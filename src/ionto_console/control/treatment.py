@@ -48,6 +48,10 @@ REPLY_TIMEOUT_S = 0.25
 TREATMENT_RATE_HZ = 200
 #: SET_WAVEFORM needs in-range pulse fields even for DC, where the board ignores them.
 DC_PLACEHOLDER_WAVEFORM = (1000, 50)
+#: Longest wait, after a session ended, for the board to report its output off (the dose final):
+#: a side-effect or trip ramp is 250 ms plus a 100 ms cut margin; a lost link never reports it.
+DOSE_SETTLE_TIMEOUT_S = 1.5
+DOSE_SETTLE_POLL_S = 0.01
 
 
 class SessionSink(TypingProtocol):
@@ -203,6 +207,21 @@ class TreatmentController:
         with self._lock:
             return self._snapshot
 
+    def final_dose(self, timeout_s: float = DOSE_SETTLE_TIMEOUT_S) -> float:
+        """The session's delivered dose (mA·min) once it counts no more, for the record.
+
+        WHY wait: a session ends (stopped, faulted, complete) before its current has
+        reached zero; the ramp-down still delivers charge, up to the first sample with
+        the output off (``Snapshot.dose_final``). Called from the records thread that
+        closes the session, never from the controller thread. When no such sample comes
+        (the link is gone) the dose as it stands after ``timeout_s`` is the record's."""
+        deadline = time.monotonic() + timeout_s
+        snapshot = self.snapshot()
+        while not snapshot.dose_final and time.monotonic() < deadline:
+            time.sleep(DOSE_SETTLE_POLL_S)
+            snapshot = self.snapshot()
+        return snapshot.dose_delivered_ma_min
+
     def message(self) -> str:
         """The last refusal or failure in plain words ("" when none)."""
         with self._lock:
@@ -272,11 +291,14 @@ class TreatmentController:
         sample = self._converter.convert(event)
         if self._t0 is None:
             self._t0 = sample.t
-        self.history.append(
-            sample.t - self._t0, sample.current_ma, sample.voltage_v, sample.target_ma, sample.output_on
-        )
+        # decided before the engine sees the sample: the one that makes the dose final is kept
+        in_session = not self.engine.is_after_session(sample)
+        if in_session:  # an ended session's plots and record stop where its dose stopped
+            self.history.append(
+                sample.t - self._t0, sample.current_ma, sample.voltage_v, sample.target_ma, sample.output_on
+            )
         self._execute(self.engine.on_sample(sample))
-        if self._sink is not None and self.engine.state is not SessionState.IDLE:
+        if in_session and self._sink is not None and self.engine.state is not SessionState.IDLE:
             self._sink.add_sample(sample)
 
     def _handle_intent(self, payload: tuple) -> None:

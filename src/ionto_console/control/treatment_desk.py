@@ -160,7 +160,7 @@ class TreatmentDesk:
         engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
         controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms)
         if recorder is not None:
-            recorder.dose_from(lambda: controller.snapshot().dose_delivered_ma_min)
+            recorder.dose_from(controller.final_dose)
         self.recorder, self.controller = recorder, controller
         controller.start_thread()
         controller.start()

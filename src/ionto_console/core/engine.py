@@ -170,6 +170,8 @@ class Snapshot:
     active_trip: Trip | None
     warning: Trip | None
     stop_reason: StopReason | None
+    #: The session has ended and the board has reported its output off: the dose counts no more.
+    dose_final: bool = False
 
 
 class TreatmentEngine:
@@ -223,6 +225,7 @@ class TreatmentEngine:
         self._last_recut = -math.inf
         self._last_sample_t: float | None = None
         self._sample_dt = 0.0
+        self._dose_final = False
         self._program = _ProgramCursor(protocol) if protocol.program else None
 
     # --- state ---------------------------------------------------------------------
@@ -235,6 +238,23 @@ class TreatmentEngine:
     def anode(self) -> bool:
         """Polarity of the active electrode for the present part of the plan."""
         return self._anode
+
+    @property
+    def dose_final(self) -> bool:
+        """The session has ended and its dose counts no more (see ``is_after_session``)."""
+        # (a session that ended before it started never counted any charge)
+        return self._dose_final or (self.state.terminal and self._started_at is None)
+
+    def is_after_session(self, sample: Sample) -> bool:
+        """True for a sample that belongs to no session: the session has ended, the board has
+        reported its output off since, and still does.
+
+        WHY: the ramp-down after the end still delivers charge, up to the first sample with the
+        output off; after that the board measures only its zero offset and noise, which must not
+        creep into the delivered dose, the session's plots or its record while the ended session
+        stays on the screen. A sample with the output on always counts (a board that switched
+        on again after the end is cut again, and what flowed until then was delivered)."""
+        return self._dose_final and not sample.output_on
 
     def drain_events(self) -> list[EngineEvent]:
         """Record events since the last call (the controller hands them to the record writer)."""
@@ -265,6 +285,7 @@ class TreatmentEngine:
             active_trip=self._active_trip,
             warning=self._warning,
             stop_reason=self.session.stop_reason,
+            dose_final=self.dose_final,
         )
 
     # --- intents ---------------------------------------------------------------------
@@ -364,11 +385,12 @@ class TreatmentEngine:
         self._now = max(self._now, now)
         self._last = sample
         state = self.state
-        if self._started_at is not None:
+        if self._started_at is not None and not self.is_after_session(sample):
             if self._last_sample_t is not None and now > self._last_sample_t:
                 self._sample_dt = min(now - self._last_sample_t, 0.2)
             self._last_sample_t = now
             self.dose.add(now, sample.current_ma)
+            self._dose_final = state.terminal and not sample.output_on
         commands: list[Command] = []
         if state is SessionState.PRECHECKS or state.output_active:
             trips = self.interlocks.check(sample)

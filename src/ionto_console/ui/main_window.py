@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Callable
-from typing import Protocol as Interface
+from typing import Protocol as TypingProtocol
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -37,7 +37,7 @@ DEFAULT_USER = User(0, "therapist", "Therapist", Role.THERAPIST)
 CANNOT_TREAT = "Your role cannot run treatments. Sign in as a therapist or an administrator to treat."
 
 
-class PortSources(Interface):
+class PortSources(TypingProtocol):
     """What the window needs from the composition root to offer ports."""
 
     def choices(self) -> list[tuple[str, str]]: ...
