@@ -219,6 +219,34 @@ def test_a_silent_board_trips_lost_telemetry_and_its_watchdog_cuts(bench):
         controller.close()
 
 
+def test_a_stop_that_lands_while_a_set_target_is_in_flight_ends_stopped_not_interrupted(bench, monkeypatch):
+    """The controller thread checked "no stop yet" and is sending SET_TARGET; the therapist's stop
+    reaches the wire first from the GUI thread, so the board refuses the SET_TARGET (NAK BUSY, its
+    STOP ramp is running). That refusal is the stop being obeyed, not a failed session."""
+    server, link = bench
+    controller = make_controller(link, small_protocol(dose_target_ma_min=5.0, ramp_rate_ma_s=1.0))
+    real_request = link.request
+    raced: list[m.Message] = []
+
+    def request(msg, *args, **kwargs):
+        if isinstance(msg, m.SetTarget) and msg.target_ua > 300 and not raced:
+            raced.append(msg)
+            controller.stop(SideEffect.INCREASED_PAIN)  # lands between the check and the write
+        return real_request(msg, *args, **kwargs)
+
+    monkeypatch.setattr(link, "request", request)
+    try:
+        controller.start()
+        wait_for(lambda: controller.snapshot().state.terminal, 15, "ended", controller)
+        snap = controller.snapshot()
+        assert raced, "the race was not staged"
+        assert snap.state is SessionState.STOPPED, (snap, controller.message())
+        assert snap.stop_reason.cause is SideEffect.INCREASED_PAIN
+        wait_for(lambda: board_output(server) == (0, 0.0), 2, "output off on the board")
+    finally:
+        controller.close()
+
+
 def test_side_effect_stops_while_ramping_always_end_stopped_with_their_reason(bench):
     """A stop lands between ticks: no SET_TARGET may follow it (the board would answer BUSY
     and the session would be misrecorded as interrupted)."""

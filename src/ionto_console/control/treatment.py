@@ -332,6 +332,13 @@ class TreatmentController:
                 try:
                     self._request_idempotent(msg)
                 except BoardError as exc:
+                    if self._stopping.is_set():
+                        # A stop reached the wire (from another thread) while this command was in
+                        # flight: the board refusing it (NAK BUSY, its STOP ramp runs) is the stop
+                        # being obeyed. The stop intent, already queued, ends the session with its
+                        # own reason; a lost link is reported by the link's state listener.
+                        log.info("%s not applied, a stop came first: %s", type(msg).__name__, exc)
+                        return
                     self._command_failed(msg, exc)
                     return
 
