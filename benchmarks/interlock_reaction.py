@@ -51,8 +51,8 @@ from ionto_console.core.session import SessionState
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.errors import BoardError
 from ionto_console.drivers.board.link import BoardLink, LinkState, TelemetryEvent
-from ionto_console.drivers.sim.model import ResistorLoad
-from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+from ionto_sim.model import ResistorLoad
+from ionto_sim.pty_server import SimulatedBoardServer
 
 FAULTS = ("lift", "short", "overcurrent", "hw_stop", "stall")
 #: Goals (ms, p99). At the patient end the console must cut well before the board's own

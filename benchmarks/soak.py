@@ -65,8 +65,8 @@ from ionto_console.control.treatment_desk import SessionPlan, TreatmentDesk
 from ionto_console.core.session import EMERGENCY, TERMINAL_STATES, SessionState, SideEffect
 from ionto_console.drivers.board.errors import BoardError
 from ionto_console.drivers.board.link import LinkState, TelemetryEvent
-from ionto_console.drivers.sim.model import load_from_spec
-from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+from ionto_sim.model import load_from_spec
+from ionto_sim.pty_server import SimulatedBoardServer
 from ionto_console.records import load_samples, load_session, open_database, sqlite_url, verify_audit
 from ionto_console.records.models import TreatmentSession
 

@@ -43,8 +43,8 @@ from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.errors import BoardError
 from ionto_console.drivers.board.link import BoardLink, TelemetryEvent
-from ionto_console.drivers.sim.model import ResistorLoad
-from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+from ionto_sim.model import ResistorLoad
+from ionto_sim.pty_server import SimulatedBoardServer
 
 #: Goals (ms). The stop is on the wire within a millisecond as a rule, and within one GIL switch
 #: interval (5 ms) even when other threads hold the interpreter; an emergency stop shows as zero

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     url = args.url
     if url is None:
-        from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+        from ionto_sim.pty_server import SimulatedBoardServer
 
         server = SimulatedBoardServer()
         server.start()

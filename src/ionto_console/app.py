@@ -69,14 +69,14 @@ class BoardSources:
         """Launch the simulator process now when the console will use it (no port set), so its
         start-up overlaps the console's own; ``connect`` then only waits for its port."""
         if self.default_key() == SIMULATOR_KEY and self._simulator is None:
-            from .drivers.sim.process import SimulatorProcess
+            from ionto_sim.process import SimulatorProcess
 
             self._simulator = SimulatorProcess(load=self._settings.sim_load)
             self._simulator.launch()
 
     def _simulator_port(self) -> str:
         if self._simulator is None:
-            from .drivers.sim.process import SimulatorProcess
+            from ionto_sim.process import SimulatorProcess
 
             self._simulator = SimulatorProcess(load=self._settings.sim_load)
             self._simulator.launch()

@@ -124,7 +124,7 @@ def _bench(args: argparse.Namespace, plan: SweepPlan) -> Iterator[BenchSpec]:
         yield BenchSpec(args.board, args.dmm, args.load, args.lcr, visa_backend=args.visa_backend,
                         visa_timeout_ms=args.visa_timeout_ms)
         return
-    from .drivers.sim.scpi import SimulatedBench  # only the --sim path needs the simulator
+    from ionto_sim.scpi import SimulatedBench  # only the --sim path needs the simulator
 
     with SimulatedBench(load_ohms=plan.loads_ohm[0]) as bench:
         assert bench.board is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyvisa
 import pytest
 
-from ionto_console.drivers.sim.scpi import SimulatedBench
+from ionto_sim.scpi import SimulatedBench
 
 
 @pytest.fixture(scope="session")

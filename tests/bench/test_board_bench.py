@@ -14,7 +14,7 @@ import pytest
 from ionto_console.drivers.bench import DecadeResistor, InstrumentTimeout, KeysightDmm, open_instrument
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.link import BoardLink, LinkState
-from ionto_console.drivers.sim.scpi import SimulatedBench
+from ionto_sim.scpi import SimulatedBench
 
 from support import wait_for_value
 
@@ -70,7 +70,7 @@ def test_dmm_reads_the_true_current_the_board_drives_into_the_decade(bench_with_
 
 
 def _start_cli(*args: str) -> tuple[subprocess.Popen, dict[str, str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "ionto_console.drivers.sim.scpi.cli", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "ionto_sim.scpi.cli", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     names = ("port", "control", "dmm", "smu", "lcr", "decade", "bench-control")
     lines: dict[str, str] = {}
@@ -97,14 +97,14 @@ def test_cli_starts_the_bench_and_takes_faults(rm) -> None:
         with open_instrument(lines["decade"], DecadeResistor, resource_manager=rm, timeout_ms=3000) as box:
             assert box.resistance_ohm == 4700.0
         with open_instrument(lines["dmm"], KeysightDmm, resource_manager=rm, timeout_ms=3000) as dmm:
-            fault = subprocess.run([sys.executable, "-m", "ionto_console.drivers.sim.scpi.cli", "fault", "dmm",
+            fault = subprocess.run([sys.executable, "-m", "ionto_sim.scpi.cli", "fault", "dmm",
                                     "hang", "--control", lines["bench-control"]],
                                    capture_output=True, text=True, timeout=60)
             assert fault.returncode == 0, fault.stderr
             dmm.resource.timeout = 300
             with pytest.raises(InstrumentTimeout):
                 dmm.read()
-        bad = subprocess.run([sys.executable, "-m", "ionto_console.drivers.sim.scpi.cli", "error", "dmm", "x", "y",
+        bad = subprocess.run([sys.executable, "-m", "ionto_sim.scpi.cli", "error", "dmm", "x", "y",
                               "--control", lines["bench-control"]], capture_output=True, text=True, timeout=60)
         assert bad.returncode == 2 and "invalid int value" in bad.stderr
     finally:

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from ionto_console.drivers.sim.model import Drive, PhysicalModel, ResistorLoad, SkinElectrodeLoad
-from ionto_console.drivers.sim.scpi import SimDecade, SimDmm, SimLcr, SimSmu
-from ionto_console.drivers.sim.scpi.instrument import GARBAGE, compile_pattern, _match
+from ionto_sim.model import Drive, PhysicalModel, ResistorLoad, SkinElectrodeLoad
+from ionto_sim.scpi import SimDecade, SimDmm, SimLcr, SimSmu
+from ionto_sim.scpi.instrument import GARBAGE, compile_pattern, _match
 
 
 def _errors(inst) -> list[str]:

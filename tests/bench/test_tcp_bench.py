@@ -7,8 +7,8 @@ import pytest
 from ionto_console.drivers.bench import (DecadeResistor, InstrumentError, InstrumentGarbage, InstrumentOverload,
                                          InstrumentTimeout, Keithley2450, KeysightDmm, KeysightE4980A,
                                          open_instrument)
-from ionto_console.drivers.sim.model import Drive
-from ionto_console.drivers.sim.scpi import send_control
+from ionto_sim.model import Drive
+from ionto_sim.scpi import send_control
 
 TIMEOUT_MS = 3000
 

@@ -8,7 +8,7 @@ from ionto_console.control.calibration import BenchSpec, CalibrationRunner, RunE
 from ionto_console.core.calibration import SweepPlan
 from ionto_console.drivers.board.link import BoardLink, LinkState
 from ionto_console.drivers.board.messages import Ident
-from ionto_console.drivers.sim.scpi import SimulatedBench
+from ionto_sim.scpi import SimulatedBench
 
 #: A short sweep: enough points for the fit and the rules, quick on a loaded machine. The board
 #: simulator runs in the test process: a VM stall longer than the watchdog would trip it, so the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ionto_console.drivers.sim.scpi import SimulatedBench
+from ionto_sim.scpi import SimulatedBench
 
 
 @pytest.fixture

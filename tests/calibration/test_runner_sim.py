@@ -17,7 +17,7 @@ from ionto_console.control.calibration import (Bench, CalibrationRunner, DecadeL
                                                open_board)
 from ionto_console.core.calibration import Mode, Verdict
 from ionto_console.drivers.bench import DecadeResistor, open_instrument
-from ionto_console.drivers.sim.scpi import SimulatedBench
+from ionto_sim.scpi import SimulatedBench
 
 from cal_helpers import QUICK_PLAN, make_runner, output_is_off, read_ident
 from support import wait_for_value

@@ -11,8 +11,8 @@ from ionto_console.core.engine import TreatmentEngine
 from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.link import BoardLink
-from ionto_console.drivers.sim.model import ResistorLoad
-from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+from ionto_sim.model import ResistorLoad
+from ionto_sim.pty_server import SimulatedBoardServer
 from support import small_protocol, wait_for
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ionto_console.control.treatment_desk import TreatmentDesk
-from ionto_console.drivers.sim.model import ResistorLoad
-from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+from ionto_sim.model import ResistorLoad
+from ionto_sim.pty_server import SimulatedBoardServer
 from ionto_console.records import open_database, sqlite_url
 
 from drill_bench import Bench, connect_station, sqlite_path

@@ -19,7 +19,7 @@ from ionto_console.control.treatment import TreatmentController
 from ionto_console.control.treatment_desk import SessionPlan, TreatmentDesk
 from ionto_console.core.protocols import Protocol
 from ionto_console.drivers.board.link import LinkState
-from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+from ionto_sim.pty_server import SimulatedBoardServer
 from ionto_console.records import Database, load_events, load_samples, load_session, verify_audit
 from ionto_console.records.queries import SessionSummary
 from ionto_console.records.samples import SampleSeries

@@ -17,7 +17,7 @@ import pytest
 from ionto_console.core.interlocks import TripKind
 from ionto_console.core.samples import BoardFault
 from ionto_console.core.session import SessionState
-from ionto_console.drivers.sim import board as sim_board
+from ionto_sim import board as sim_board
 from ionto_console.records import load_samples, load_session
 from drill_bench import DEADLINE_S, Bench, assert_record_intact, assert_samples_kept
 from support import wait_for

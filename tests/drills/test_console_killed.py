@@ -32,8 +32,8 @@ import pytest
 from ionto_console.app import open_records
 from ionto_console.control.treatment_desk import TREATMENT_WATCHDOG_MS
 from ionto_console.core.samples import BoardFault
-from ionto_console.drivers.sim.model import ResistorLoad
-from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+from ionto_sim.model import ResistorLoad
+from ionto_sim.pty_server import SimulatedBoardServer
 from ionto_console.records import load_events, load_samples, load_session, sqlite_url
 from ionto_console.records.store import INTERRUPTED_REASON, dose_from_samples
 from drill_bench import DEADLINE_S, TREATING_MA, assert_record_intact, connect_station, sqlite_path

@@ -14,7 +14,7 @@ import pytest
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.errors import BoardDisconnected, BoardNakError
 from ionto_console.drivers.board.link import BoardLink, LinkState, TelemetryEvent
-from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+from ionto_sim.pty_server import SimulatedBoardServer
 from test_link import wait_for  # same folder: pytest puts it on sys.path
 
 

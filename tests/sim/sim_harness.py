@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ionto_console.drivers.board.framing import FrameDecoder
 from ionto_console.drivers.board.messages import Fault, Heartbeat, Message, Telemetry, parse
-from ionto_console.drivers.sim.board import SimulatedBoard
-from ionto_console.drivers.sim.model import PhysicalModel
+from ionto_sim.board import SimulatedBoard
+from ionto_sim.model import PhysicalModel
 
 
 class Bench:

@@ -13,7 +13,7 @@ from ionto_console.drivers.board.messages import (
     MsgType, Nak, NakError, Output, SetLimits, SetPolarity, SetRate, SetTarget, SetWaveform, Status,
     Stop, WriteCal,
 )
-from ionto_console.drivers.sim.board import SimulatedBoard
+from ionto_sim.board import SimulatedBoard
 
 from sim_harness import Bench
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from ionto_console.drivers.board.messages import (
     ClearFault, Heartbeat, Output, SetLimits, SetRate, SetTarget, SetWaveform, Stop, WriteCal,
 )
-from ionto_console.drivers.sim.board import ABSOLUTE_OVERCURRENT_UA
-from ionto_console.drivers.sim.model import ResistorLoad, SkinElectrodeLoad
+from ionto_sim.board import ABSOLUTE_OVERCURRENT_UA
+from ionto_sim.model import ResistorLoad, SkinElectrodeLoad
 
 from sim_harness import Bench
 

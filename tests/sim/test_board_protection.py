@@ -9,7 +9,7 @@ from ionto_console.drivers.board.messages import (
     Ack, ClearFault, Fault, FaultCode, Flags, GetStatus, Heartbeat, MsgType, Output, SetLimits,
     SetTarget, Stop,
 )
-from ionto_console.drivers.sim.model import ResistorLoad
+from ionto_sim.model import ResistorLoad
 
 from sim_harness import Bench
 

@@ -10,7 +10,7 @@ from ionto_console.drivers.board.framing import encode_frame
 from ionto_console.drivers.board.messages import (
     Flags, GetStatus, Hello, Output, SetLimits, SetRate, SetTarget, SetWaveform, Telemetry, WriteCal, parse,
 )
-from ionto_console.drivers.sim.model import FrontEnd, ResistorLoad
+from ionto_sim.model import FrontEnd, ResistorLoad
 
 from sim_harness import Bench
 

@@ -16,8 +16,8 @@ import serial
 
 from ionto_console.drivers.board.framing import FrameDecoder
 from ionto_console.drivers.board.messages import Hello, Ident, parse
-from ionto_console.drivers.sim import cli
-from ionto_console.drivers.sim.control import parse_address, send_command
+from ionto_sim import cli
+from ionto_sim.control import parse_address, send_command
 
 DEADLINE_S = 10.0  # a cold interpreter start on a loaded machine
 
@@ -50,7 +50,7 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGINT) -> int:
 
 
 def test_module_run_prints_a_working_port_and_control_address(tmp_path, capsys):
-    proc, printed = start([sys.executable, "-m", "ionto_console.drivers.sim.cli", "run",
+    proc, printed = start([sys.executable, "-m", "ionto_sim.cli", "run",
                            "--load", "resistor:1000", "--serial", "CLI-7", "--link-dir", str(tmp_path)])
     try:
         port = printed["port"]

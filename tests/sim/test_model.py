@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from ionto_console.drivers.sim.model import (
+from ionto_sim.model import (
     Drive, EquivalentCircuit, FrontEnd, PhysicalModel, ResistorLoad, SkinElectrodeLoad, load_from_spec,
 )
 

@@ -14,9 +14,9 @@ from ionto_console.drivers.board.messages import (
     Ack, Fault, FaultCode, GetStatus, Hello, Ident, Message, Output, SetRate, SetTarget, Status, Telemetry,
     parse,
 )
-from ionto_console.drivers.sim.control import ControlError, send_command
-from ionto_console.drivers.sim.model import ResistorLoad
-from ionto_console.drivers.sim.pty_server import SimulatedBoardServer
+from ionto_sim.control import ControlError, send_command
+from ionto_sim.model import ResistorLoad
+from ionto_sim.pty_server import SimulatedBoardServer
 
 DEADLINE_S = 5.0
 

@@ -1,6 +1,6 @@
 """What the simulated instruments need from the shared physical model.
 
-``ionto_console.drivers.sim.model.PhysicalModel`` (the board simulator's
+``ionto_sim.model.PhysicalModel`` (the board simulator's
 model, ``SimulatedBoardServer.model``) satisfies it; so can a test double.
 """
 

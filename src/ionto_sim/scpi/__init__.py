@@ -1,7 +1,7 @@
 """Simulated SCPI bench instruments on TCP sockets, sharing the board simulator's physical model.
 
 ``SimulatedBench`` starts the board (pty) plus DMM, SMU, LCR meter and decade
-resistor; ``python -m ionto_console.drivers.sim.scpi.cli`` does it from a shell.
+resistor; ``python -m ionto_sim.scpi.cli`` does it from a shell.
 """
 
 from .bench import INSTRUMENTS, SimulatedBench

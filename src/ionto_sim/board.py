@@ -37,8 +37,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from ..board.framing import FrameDecoder, RawFrame
-from ..board.messages import (
+from ionto_console.drivers.board.framing import FrameDecoder, RawFrame
+from ionto_console.drivers.board.messages import (
     COMMAND_TYPES, DUTY_RANGE_PCT, HW_COMPLIANCE_MV, HW_MAX_CURRENT_UA, MESSAGE_CLASSES,
     PROTOCOL_REVISION, PULSE_FREQ_RANGE_HZ, RATE_RANGE_HZ, SLEW_RANGE_UA_S, STOP_RAMP_RANGE_MS,
     WATCHDOG_RANGE_MS, Ack, Fault, FaultCode, Flags, Ident, Message, MsgType, Nak, NakError,

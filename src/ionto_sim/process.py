@@ -25,7 +25,7 @@ class SimulatorProcess:
     """``ionto-sim run`` in a child process; fault commands as methods (``lift_electrode()``...)."""
 
     def __init__(self, load: str = "skin", serial_number: str = "SIM-00001", seed: int | None = None) -> None:
-        self._argv = [sys.executable, "-m", "ionto_console.drivers.sim.cli", "run", "--load", load,
+        self._argv = [sys.executable, "-m", "ionto_sim.cli", "run", "--load", load,
                       "--serial", serial_number]
         if seed is not None:
             self._argv += ["--seed", str(seed)]

@@ -1,9 +1,9 @@
 """Run the whole simulated bench, or inject a fault into a running one.
 
-    python -m ionto_console.drivers.sim.scpi.cli [run] [--load-ohms 1000|skin] [--seed N]
+    python -m ionto_sim.scpi.cli [run] [--load-ohms 1000|skin] [--seed N]
             [--base-port N] [--board-control-port N] [--link-dir DIR]
-    python -m ionto_console.drivers.sim.scpi.cli fault INSTRUMENT FAULT [--control HOST:PORT]
-    python -m ionto_console.drivers.sim.scpi.cli error INSTRUMENT CODE TEXT [--control HOST:PORT]
+    python -m ionto_sim.scpi.cli fault INSTRUMENT FAULT [--control HOST:PORT]
+    python -m ionto_sim.scpi.cli error INSTRUMENT CODE TEXT [--control HOST:PORT]
 
 ``run`` prints one ``name: value`` line per item, flushed, then runs until
 Ctrl-C/SIGTERM: ``port`` (the board's pty), ``control`` (the board's JSON
