@@ -327,10 +327,13 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
 
 
 def records_browser(db: Database | None) -> QWidget:
-    """The Records tab's content, imported and built when the tab is first opened (not at start-up)."""
+    """The Records tab's content, imported and built when the tab is first opened (not at start-up).
+
+    Its queries and exports run on the records service's own worker thread."""
+    from .control.records_service import RecordsService
     from .ui.records_browser import RecordsBrowser
 
-    return RecordsBrowser(db)
+    return RecordsBrowser(RecordsService(db))
 
 
 def _finish(app: object, window: object, screenshot: str | None) -> None:

@@ -1,28 +1,32 @@
 """Records browser: find sessions, read one, replay its plots, export it, check the audit trail.
 
-WHY every action is a method taking a path (``export_pdf(path)`` ...): the
-buttons only ask for a file name (QFileDialog) and call them, so tests and
-the lead's menus use the same code without a dialog.
+WHY it only sends intents: every query, export and check runs in
+``control.records_service`` on its worker thread and comes back as a plain
+view model; this widget shows a busy state meanwhile and the answer after.
+The GUI thread never waits on the database or the disk, and no records or
+database type is imported here.
 
-WHY errors become a line of text in the widget and never an exception: the
-clinic manager reads "The records database file is damaged ..." and carries
-on; nothing reaches the Qt event loop (a RecordsError, a damaged sample
-chunk, a full disk while exporting). Widget code holds no record logic:
-queries, exports, billing and the audit check live in ``records``.
+WHY every action is a method (``run_search()``, ``export(key, path)`` ...):
+the buttons only ask for a file name (QFileDialog) and call them, so tests
+and the lead's menus use the same code without a dialog.
+
+WHY errors become a line of text and never an exception: the clinic manager
+reads "Could not export the PDF report: The folder does not exist ..." and
+carries on; the service words every failure, nothing reaches the Qt event loop.
+
+WHY the export buttons come from ``control.exporters``: a new format is one
+file there, offered here without an edit.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import html
-import logging
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -43,197 +47,158 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..control.telemetry_buffer import TelemetryView
-from ..records import (
-    FINAL_STATES,
-    Database,
-    PatientCourses,
-    RecordsError,
-    RecordsUnavailable,
-    SampleSeries,
-    SessionListItem,
-    SessionSummary,
-    billing_csv,
-    billing_summary,
-    course_view,
-    events_csv,
-    load_events,
-    load_samples,
-    load_session,
-    open_database,
-    search_sessions,
-    sqlite_url,
-    verify_audit,
-    write_samples_csv,
-)
-from ..records.errors import plain_message
-from ..records.queries import EventInfo
-from ..reports.treatment_report import clock, dose_text, outcome_text, overrides_lines, when, write_treatment_report
+from ..control import exporters as export_registry
+from ..control.background import Outcome
+from ..control.exporters import Exporter, ExportResult, ExportTarget, Scope
+from ..control.records_service import RecordsService
+from ..control.records_views import COLUMNS, OUTCOMES, SIDE_EFFECTS, AuditView, SearchCriteria, SearchResult, \
+    SessionRow, SessionView
+from .background_pump import BackgroundPump
 from .live_plots import LivePlots
 
-log = logging.getLogger(__name__)
-
 ANY = "any"
-#: Side-effect kinds as the treatment screen records them (core.session.SideEffect values).
-SIDE_EFFECTS = ("nausea", "headache", "dizziness", "increased_pain", "burning_tingling", "skin_redness", "other")
-COLUMNS = ("Date", "Patient", "Protocol", "Outcome", "Dose (mA·min)", "Side effects")
 #: QDateEdit cannot be empty: its minimum date shows as "any" (no bound).
 NO_DATE = QDate(2000, 1, 1)
 ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 OK_STYLE = "color: #1b5e20;"
-SIDE_EFFECT_PEN = pg.mkPen("#c62828", width=2, style=Qt.PenStyle.DashLine)
-ALARM_PEN = pg.mkPen("#6a1b9a", width=2, style=Qt.PenStyle.DotLine)
-_REPLAY_GENERATION_BASE = -1_000_000  # replay views never share a generation with a live TelemetryBuffer
+BUSY_STYLE = "color: #555;"
+MARKER_PENS = {"side_effect": pg.mkPen("#c62828", width=2, style=Qt.PenStyle.DashLine),
+               "alarm": pg.mkPen("#6a1b9a", width=2, style=Qt.PenStyle.DotLine)}
 
 
-def telemetry_view(series: SampleSeries, generation: int) -> TelemetryView:
-    """The stored samples as the live plots' history view (no copy of the arrays)."""
-    return TelemetryView(series.t, series.current_ma, series.voltage_v, series.target_ma, series.impedance_kohm,
-                         generation)
+class SearchFields(QWidget):
+    """The search criteria (what the user types); ``submitted`` when Search or Return is pressed."""
 
+    submitted = Signal()
 
-def _words(kind: str) -> str:
-    return kind.replace("_", " ")
-
-
-def summary_html(summary: SessionSummary) -> str:
-    """The session as the therapist reads it (plain HTML for a QTextBrowser)."""
-    e = html.escape
-    cal = summary.calibration
-    rows = [
-        ("Patient", f"{summary.patient.name} ({summary.patient.identifier})"),
-        ("Protocol", summary.protocol_name),
-        ("Outcome", outcome_text({"state": summary.state, "reason": summary.reason})),
-        ("Dose", dose_text({"delivered_ma_min": summary.dose_delivered_ma_min,
-                            "target_ma_min": summary.dose_target_ma_min,
-                            "percent": (100 * summary.dose_delivered_ma_min / summary.dose_target_ma_min
-                                        if summary.dose_target_ma_min else None)})),
-        ("Started", when(summary.started_at, seconds=True)),
-        ("Ended", when(summary.ended_at, seconds=True)),
-        ("Operator", summary.operator),
-        ("Station", summary.station or "—"),
-        ("Board", f"{summary.board_serial or '—'}; calibration gain {cal.gain:.4f}, offset {cal.offset_ua:+.1f} µA, "
-                  f"dated {when(cal.date)}"),
-        ("Samples", f"{summary.sample_count:,}"),
-    ]
-    parts = ["<table cellspacing='2'>"]
-    parts += [f"<tr><td><b>{e(k)}</b>&nbsp;&nbsp;</td><td>{e(v)}</td></tr>" for k, v in rows]
-    parts.append("</table>")
-
-    def section(title: str, lines: Sequence[str], empty: str) -> None:
-        parts.append(f"<p><b>{e(title)}</b></p>")
-        if lines:
-            parts.append("<ul style='margin-top:0'>" + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>")
-        else:
-            parts.append(f"<p style='color:#555'>{e(empty)}</p>")
-
-    section("Side effects", [f"{clock(s.at, summary.started_at)}  {_words(s.kind)}" + (f" — {s.note}" if s.note else "")
-                             for s in summary.side_effects], "None reported.")
-    section("Checklist overrides", overrides_lines(summary.overrides), "None.")
-    section("Notes", [f"{clock(n.at, summary.started_at)}  {n.author}: {n.text}"
-                      + (f" (amends an earlier note: {n.why})" if n.amends_id is not None else "")
-                      for n in summary.current_notes], "None.")
-    section("Signatures", [f"{g.name} — {g.meaning} — {when(g.at)}" for g in summary.signatures], "Not signed yet.")
-    if summary.amendments:
-        section("Corrections", [f"{a.field} → {a.value} by {a.who} ({a.why}), {when(a.at)}"
-                                for a in summary.amendments], "")
-    return "".join(parts)
-
-
-def course_html(courses: PatientCourses, session_id: int) -> str:
-    """The patient's courses, the selected session in bold, warnings in red."""
-    e = html.escape
-    parts = []
-    for course in courses.courses:
-        parts.append(f"<p><b>Course {e(course.name)}</b></p><ul style='margin-top:0'>")
-        for entry in course.entries:
-            interval = "" if entry.interval_days is None else f", {entry.interval_days} day(s) after the previous"
-            line = (f"{entry.label}: {when(entry.started_at)}{interval} — {entry.state}, "
-                    f"{entry.dose_delivered_ma_min:.1f} mA·min")
-            parts.append(f"<li><b>{e(line)} ◀ this session</b></li>" if entry.session_id == session_id
-                         else f"<li>{e(line)}</li>")
-        parts.append("</ul>")
-    if courses.warnings:
-        parts.append("<p><b>Schedule warnings</b></p><ul style='margin-top:0'>")
-        parts += [f"<li style='color:#b71c1c'>{e(w.message)}</li>" for w in courses.warnings]
-        parts.append("</ul>")
-    else:
-        parts.append("<p style='color:#555'>No schedule warnings.</p>")
-    return "".join(parts)
-
-
-def course_position(courses: PatientCourses, session_id: int) -> str:
-    """'Session 3 of 6' for the given session ('' when it is not in any course)."""
-    for course in courses.courses:
-        for entry in course.entries:
-            if entry.session_id == session_id:
-                return entry.label
-    return ""
-
-
-class RecordsBrowser(QWidget):
-    """Search, read, replay and export recorded sessions.
-
-    ``db`` may be None (no database yet): the widget says so, and ``open_path``
-    opens one. ``message_shown`` carries every plain message shown (for a status bar).
-    """
-
-    message_shown = Signal(str)
-
-    def __init__(self, db: Database | None, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._db = db
-        self._items: list[SessionListItem] = []
-        self._summary: SessionSummary | None = None
-        self._courses: PatientCourses | None = None
-        self._replays = 0
-        self._markers: list[pg.InfiniteLine] = []
-        self._build()
-        if db is None:
-            self._show("No records database is open.", error=True)
-        else:
-            self.run_search()
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
-        """Search again each time the tab comes to the front, so sessions recorded meanwhile are listed;
-        the session being read stays selected."""
-        super().showEvent(event)
-        if self._db is None or event.spontaneous():
-            return
-        selected = self.selected_session_id
-        self.run_search()
-        rows = [row for row, item in enumerate(self._items) if item.id == selected]
-        if rows:
-            self.select_row(rows[0])
-
-    # --- construction -------------------------------------------------------------------
-
-    def _build(self) -> None:
         self.patient_edit = QLineEdit(placeholderText="name or ID")
         self.protocol_edit = QLineEdit(placeholderText="protocol name or id")
         self.date_from = self._date_edit()
         self.date_to = self._date_edit()
         self.outcome_combo = QComboBox()
-        self.outcome_combo.addItems([ANY, *FINAL_STATES])
+        self.outcome_combo.addItems([ANY, *OUTCOMES])
         self.side_effect_combo = QComboBox()
         self.side_effect_combo.addItems([ANY, *SIDE_EFFECTS])
         self.search_button = QPushButton("Search")
-        self.search_button.clicked.connect(self.run_search)
+        self.search_button.clicked.connect(self.submitted)
         for edit in (self.patient_edit, self.protocol_edit):
-            edit.returnPressed.connect(self.run_search)
-
-        search = QGridLayout()
+            edit.returnPressed.connect(self.submitted)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
         fields = (("Patient", self.patient_edit), ("From", self.date_from), ("To", self.date_to),
                   ("Protocol", self.protocol_edit), ("Outcome", self.outcome_combo),
                   ("Side effect", self.side_effect_combo))
         for i, (label, widget) in enumerate(fields):
             row, col = divmod(i, 3)
-            search.addWidget(QLabel(label), row, 2 * col)
-            search.addWidget(widget, row, 2 * col + 1)
-        search.addWidget(self.search_button, 0, 6, 2, 1)
-        search.setColumnStretch(1, 1)  # the text fields take the room; dates and lists keep their size
+            grid.addWidget(QLabel(label), row, 2 * col)
+            grid.addWidget(widget, row, 2 * col + 1)
+        grid.addWidget(self.search_button, 0, 6, 2, 1)
+        grid.setColumnStretch(1, 1)  # the text fields take the room; dates and lists keep their size
+
+    @staticmethod
+    def _date_edit() -> QDateEdit:
+        edit = QDateEdit()
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.setMinimumDate(NO_DATE)
+        edit.setSpecialValueText(ANY)
+        edit.setDate(NO_DATE)
+        return edit
+
+    def criteria(self) -> SearchCriteria:
+        def date(edit: QDateEdit) -> dt.date | None:
+            return None if edit.date() == NO_DATE else edit.date().toPython()
+
+        def choice(combo: QComboBox) -> str:
+            return "" if combo.currentText() == ANY else combo.currentText()
+
+        return SearchCriteria(patient=self.patient_edit.text(), protocol=self.protocol_edit.text(),
+                              date_from=date(self.date_from), date_to=date(self.date_to),
+                              outcome=choice(self.outcome_combo), side_effect=choice(self.side_effect_combo))
+
+    def set_criteria(self, *, patient: str = "", protocol: str = "", date_from: dt.date | None = None,
+                     date_to: dt.date | None = None, outcome: str = ANY, side_effect: str = ANY) -> None:
+        self.patient_edit.setText(patient)
+        self.protocol_edit.setText(protocol)
+        self.date_from.setDate(QDate(date_from) if date_from else NO_DATE)
+        self.date_to.setDate(QDate(date_to) if date_to else NO_DATE)
+        self.outcome_combo.setCurrentText(outcome)
+        self.side_effect_combo.setCurrentText(side_effect)
+
+
+class ExportBar(QWidget):
+    """One button per registered export format (the month field for month-wide ones), and the audit check."""
+
+    def __init__(self, formats: list[Exporter], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.formats = {f.key: f for f in formats}
+        self.buttons: dict[str, QPushButton] = {f.key: QPushButton(f.label) for f in formats}
+        self.month = QDateEdit(QDate.currentDate())
+        self.month.setDisplayFormat("yyyy-MM")
+        self.audit_button = QPushButton("Verify audit trail")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for f in formats:
+            if f.scope is Scope.SESSION:
+                layout.addWidget(self.buttons[f.key])
+        layout.addStretch(1)
+        monthly = [f for f in formats if f.scope is Scope.MONTH]
+        if monthly:
+            form = QFormLayout()
+            form.addRow("Month", self.month)
+            layout.addLayout(form)
+        for f in monthly:
+            layout.addWidget(self.buttons[f.key])
+        layout.addWidget(self.audit_button)
+
+
+class RecordsBrowser(QWidget):
+    """Search, read, replay and export recorded sessions through a ``RecordsService``.
+
+    ``message_shown`` carries every plain message shown (for a status bar);
+    ``busy_changed`` tells whether a job is outstanding."""
+
+    message_shown = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, service: RecordsService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self._pump = BackgroundPump(service.worker, self)
+        self._pump.busy_changed.connect(self._on_busy)
+        self._rows: list[SessionRow] = []
+        self._view: SessionView | None = None
+        self._search_seq = 0
+        self._session_seq = 0
+        self._reselect: int | None = None
+        self._markers: list[pg.InfiniteLine] = []
+        #: The last export's result (None until one succeeded).
+        self.last_export: ExportResult | None = None
+        #: The last audit verdict (None until checked).
+        self.last_audit: AuditView | None = None
+        self._build()
+        if service.has_database:
+            self.run_search()
+        else:
+            self._show("No records database is open.", error=True)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        """Search again each time the tab comes to the front, so sessions recorded meanwhile are listed;
+        the session being read stays selected."""
+        super().showEvent(event)
+        if not self.service.has_database or event.spontaneous():
+            return
+        self.run_search(reselect=self.selected_session_id)
+
+    # --- construction -------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.search_fields = SearchFields()
+        self.search_fields.submitted.connect(self.run_search)
+        self.search_button = self.search_fields.search_button
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -271,54 +236,45 @@ class RecordsBrowser(QWidget):
         split.addWidget(right)
         split.setSizes([700, 600])
 
-        self.csv_button = QPushButton("Export CSV…")
-        self.pdf_button = QPushButton("Export PDF report…")
-        self.fhir_button = QPushButton("Export FHIR JSON…")
-        self.billing_month = QDateEdit(QDate.currentDate())
-        self.billing_month.setDisplayFormat("yyyy-MM")
-        self.billing_button = QPushButton("Billing CSV for the month…")
-        self.audit_button = QPushButton("Verify audit trail")
-        self.csv_button.clicked.connect(lambda: self._ask_path("Export samples CSV", "samples.csv", "CSV (*.csv)",
-                                                               self.export_csv))
-        self.pdf_button.clicked.connect(lambda: self._ask_path("Export PDF report", "report.pdf", "PDF (*.pdf)",
-                                                               self.export_pdf))
-        self.fhir_button.clicked.connect(lambda: self._ask_path("Export FHIR JSON", "fhir.json", "JSON (*.json)",
-                                                                self.export_fhir))
-        self.billing_button.clicked.connect(lambda: self._ask_path(
-            "Billing CSV", f"billing-{self.billing_month.date().toString('yyyy-MM')}.csv", "CSV (*.csv)",
-            lambda path: self.export_billing(path, self.billing_month.date().toPython())))
+        self.export_bar = ExportBar(export_registry.exporters())
+        self.export_buttons = self.export_bar.buttons
+        self.billing_month = self.export_bar.month
+        for key, button in self.export_buttons.items():
+            button.clicked.connect(lambda _checked=False, k=key: self._ask_path(k))
+        self.audit_button = self.export_bar.audit_button
         self.audit_button.clicked.connect(self.verify_audit)
-        buttons = QHBoxLayout()
-        for widget in (self.csv_button, self.pdf_button, self.fhir_button):
-            buttons.addWidget(widget)
-        buttons.addStretch(1)
-        form = QFormLayout()
-        form.addRow("Month", self.billing_month)
-        buttons.addLayout(form)
-        buttons.addWidget(self.billing_button)
-        buttons.addWidget(self.audit_button)
 
+        self.busy_label = QLabel("Working…")
+        self.busy_label.setStyleSheet(BUSY_STYLE)
+        self.busy_label.setVisible(False)
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        status = QHBoxLayout()
+        status.addWidget(self.busy_label)
+        status.addWidget(self.message_label, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(search)
+        layout.addWidget(self.search_fields)
         layout.addWidget(split, 1)
-        layout.addLayout(buttons)
-        layout.addWidget(self.message_label)
+        layout.addWidget(self.export_bar)
+        layout.addLayout(status)
         self._update_buttons()
 
-    @staticmethod
-    def _date_edit() -> QDateEdit:
-        edit = QDateEdit()
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd")
-        edit.setMinimumDate(NO_DATE)
-        edit.setSpecialValueText(ANY)
-        edit.setDate(NO_DATE)
-        return edit
+    # --- state shown --------------------------------------------------------------------
 
-    # --- messages and guarded actions ---------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """A job is outstanding (its answer has not been shown yet)."""
+        return self._pump.busy
+
+    def _on_busy(self, busy: bool) -> None:
+        self.busy_label.setVisible(busy)
+        if busy:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+        self._update_buttons()
+        self.busy_changed.emit(busy)
 
     def message(self) -> str:
         """The last message shown (plain words)."""
@@ -329,134 +285,87 @@ class RecordsBrowser(QWidget):
         self.message_label.setText(text)
         self.message_shown.emit(text)
 
-    @contextlib.contextmanager
-    def _guard(self, doing: str) -> Iterator[None]:
-        """Turn any failure of ``doing`` into a plain message (nothing reaches the event loop)."""
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            yield
-        except RecordsError as exc:
-            self._show(f"Could not {doing}: {exc}", error=True)
-        except (SQLAlchemyError, OSError) as exc:
-            self._show(f"Could not {doing}: {plain_message(exc)}", error=True)
-        except ValueError as exc:  # a damaged sample chunk, an unreadable stored value
-            self._show(f"Could not {doing}: the record looks damaged ({exc}).", error=True)
-        except Exception as exc:  # last resort: log it for the engineers, tell the user in one line
-            log.exception("records browser: %s failed", doing)
-            self._show(f"Could not {doing}: unexpected error ({type(exc).__name__}: {exc}).", error=True)
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-
-    def _need_db(self) -> Database:
-        if self._db is None:
-            raise RecordsUnavailable("no records database is open.")
-        return self._db
-
-    def _need_session(self) -> SessionSummary:
-        if self._summary is None:
-            raise RecordsError("select a session first.")
-        return self._summary
-
     def _update_buttons(self) -> None:
-        has_session = self._summary is not None
-        for button in (self.csv_button, self.pdf_button, self.fhir_button):
-            button.setEnabled(has_session)
-        for widget in (self.billing_button, self.audit_button, self.search_button):
-            widget.setEnabled(self._db is not None)
+        """Exports need a session (or a month); nothing is asked twice while a job runs."""
+        idle, has_db = not self.busy, self.service.has_database
+        for key, button in self.export_buttons.items():
+            needs_session = self.export_bar.formats[key].scope is Scope.SESSION
+            button.setEnabled(idle and has_db and (self._view is not None or not needs_session))
+        self.audit_button.setEnabled(idle and has_db)
+        self.search_button.setEnabled(has_db)
 
     # --- database -----------------------------------------------------------------------
 
-    @property
-    def database(self) -> Database | None:
-        return self._db
+    def open_path(self, path: str | Path) -> None:
+        """Browse the SQLite records file at ``path`` (on the worker); on failure the current one stays."""
+        self.service.open_path(path, self._opened)
 
-    def set_database(self, db: Database | None) -> None:
-        """Browse another database (None: none open). The caller owns and closes it."""
-        self._db = db
-        self._clear_selection()
-        self._items = []
+    def _opened(self, outcome: Outcome[str]) -> None:
+        if not outcome.ok:
+            self._show(outcome.error, error=True)
+            return
+        self._clear_session()
+        self._rows = []
         self.table.setRowCount(0)
         self._update_buttons()
-        if db is not None:
-            self.run_search()
-
-    def open_path(self, path: str | Path) -> bool:
-        """Open the SQLite records file at ``path``; on failure say why and keep the current one."""
-        path = Path(path)
-        if not path.is_file():
-            self._show(f"Could not open the records file: {path} does not exist.", error=True)
-            return False
-        with self._guard(f"open the records file {path}"):
-            self.set_database(open_database(sqlite_url(path)))
-            self._show(f"Opened {path}.")
-            return True
-        return False
+        self._show(outcome.value or "")
+        self.run_search()
 
     # --- search ------------------------------------------------------------------------
 
-    def criteria(self) -> dict[str, Any]:
-        """The search fields as ``search_sessions`` keyword arguments (empty fields left out)."""
-        found: dict[str, Any] = {}
-        if self.patient_edit.text().strip():
-            found["patient"] = self.patient_edit.text().strip()
-        if self.protocol_edit.text().strip():
-            found["protocol"] = self.protocol_edit.text().strip()
-        for key, edit in (("date_from", self.date_from), ("date_to", self.date_to)):
-            if edit.date() != NO_DATE:
-                found[key] = edit.date().toPython()
-        for key, combo in (("outcome", self.outcome_combo), ("side_effect", self.side_effect_combo)):
-            if combo.currentText() != ANY:
-                found[key] = combo.currentText()
-        return found
+    def criteria(self) -> SearchCriteria:
+        return self.search_fields.criteria()
 
-    def set_criteria(self, *, patient: str = "", protocol: str = "", date_from: dt.date | None = None,
-                     date_to: dt.date | None = None, outcome: str = ANY, side_effect: str = ANY) -> None:
+    def set_criteria(self, **fields: Any) -> None:
         """Fill the search fields (what a user types); ``run_search`` then applies them."""
-        self.patient_edit.setText(patient)
-        self.protocol_edit.setText(protocol)
-        self.date_from.setDate(QDate(date_from) if date_from else NO_DATE)
-        self.date_to.setDate(QDate(date_to) if date_to else NO_DATE)
-        self.outcome_combo.setCurrentText(outcome)
-        self.side_effect_combo.setCurrentText(side_effect)
+        self.search_fields.set_criteria(**fields)
 
-    def run_search(self) -> list[SessionListItem]:
-        """Search with the fields' criteria and list the results (newest first)."""
-        with self._guard("search the records"):
-            criteria = self.criteria()
-            if "date_from" in criteria and "date_to" in criteria and criteria["date_from"] > criteria["date_to"]:
-                self._show("The 'From' date is after the 'To' date: nothing can match.", error=True)
-                self._fill([])
-                return []
-            items = search_sessions(self._need_db(), **criteria)
-            self._fill(items)
-            self._show(f"{len(items)} session(s) found." if items else "No session matches the search.")
-            return items
-        return []
+    def run_search(self, reselect: int | None = None) -> None:
+        """Search with the fields' criteria (on the worker); the results replace the list.
 
-    def results(self) -> list[SessionListItem]:
-        return list(self._items)
+        ``reselect``: the session id to select again if it is among the results."""
+        if not self.service.has_database:
+            self._show("Could not search the records: no records database is open.", error=True)
+            return
+        self._search_seq += 1
+        seq = self._search_seq
+        self._reselect = reselect if isinstance(reselect, int) else None
+        self.service.search(self.criteria(), lambda outcome: self._searched(seq, outcome))
 
-    def _fill(self, items: list[SessionListItem]) -> None:
-        self._clear_selection()
-        self._items = items
+    def _searched(self, seq: int, outcome: Outcome[SearchResult]) -> None:
+        if seq != self._search_seq:
+            return  # a newer search is on its way
+        if not outcome.ok or outcome.value is None:
+            self._fill([])
+            self._show(outcome.error, error=True)
+            return
+        result = outcome.value
+        self._fill(list(result.rows))
+        self._show(result.message, error=result.error)
+        rows = [row for row, item in enumerate(self._rows) if item.id == self._reselect]
+        if rows:
+            self.select_row(rows[0])
+
+    def results(self) -> list[SessionRow]:
+        return list(self._rows)
+
+    def _fill(self, rows: list[SessionRow]) -> None:
+        self._clear_session()
+        self._rows = rows
         self.table.blockSignals(True)
-        self.table.setRowCount(len(items))
-        for row, item in enumerate(items):
-            cells = (item.started_at.astimezone().strftime("%Y-%m-%d %H:%M"), f"{item.patient_name} ({item.patient_identifier})", item.protocol_name,
-                     item.state + (f": {item.reason}" if item.reason else ""),
-                     f"{item.dose_delivered_ma_min:.1f} / {item.dose_target_ma_min:.1f}",
-                     ", ".join(_words(k) for k in item.side_effects))
-            for col, text in enumerate(cells):
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for col, text in enumerate(row.cells):
                 cell = QTableWidgetItem(text)
-                cell.setData(Qt.ItemDataRole.UserRole, item.id)
-                self.table.setItem(row, col, cell)
+                cell.setData(Qt.ItemDataRole.UserRole, row.id)
+                self.table.setItem(r, col, cell)
         self.table.blockSignals(False)
 
     # --- one session -------------------------------------------------------------------
 
     @property
     def selected_session_id(self) -> int | None:
-        return None if self._summary is None else self._summary.id
+        return None if self._view is None else self._view.id
 
     def select_row(self, row: int) -> None:
         self.table.selectRow(row)  # -> _on_selection -> show_session
@@ -464,11 +373,10 @@ class RecordsBrowser(QWidget):
     def _on_selection(self) -> None:
         rows = self.table.selectionModel().selectedRows()
         if rows:
-            self.show_session(self._items[rows[0].row()].id)
+            self.show_session(self._rows[rows[0].row()].id)
 
-    def _clear_selection(self) -> None:
-        self._summary = None
-        self._courses = None
+    def _clear_session(self) -> None:
+        self._view = None
         self.summary_view.clear()
         self.course_view.clear()
         self.position_label.clear()
@@ -476,57 +384,38 @@ class RecordsBrowser(QWidget):
         self._clear_markers()
         self._update_buttons()
 
-    def show_session(self, session_id: int) -> bool:
-        """Show one session's summary, course position and plots; False (with a message) if it cannot."""
-        self._clear_selection()
-        with self._guard(f"open session {session_id}"):
-            db = self._need_db()
-            summary = load_session(db, session_id)
-            self._summary = summary
-            self._update_buttons()
-            self.summary_view.setHtml(summary_html(summary))
-            courses = course_view(db, summary.patient.id)
-            self._courses = courses
-            self.course_view.setHtml(course_html(courses, session_id))
-            position = course_position(courses, session_id)
-            mine = [w.message for w in courses.warnings if w.session_id == session_id]
-            self.position_label.setText(
-                f"{summary.patient.name} — {position or 'session'} of course {summary.course}"
-                + (f" — ⚠ {mine[0]}" if mine else ""))
-            self.position_label.setStyleSheet("font-weight: bold;" + (" color: #b71c1c;" if mine else ""))
-        if self._summary is None:
-            return False
-        self.replay()
-        return True
+    def show_session(self, session_id: int) -> None:
+        """Load one session's summary, course position and plots (on the worker), then show them."""
+        self._clear_session()
+        self._session_seq += 1
+        seq = self._session_seq
+        self.service.open_session(session_id, lambda outcome: self._session_loaded(seq, outcome))
 
-    def replay(self) -> bool:
-        """Draw the selected session's recorded samples in the plots.
-
-        Apart from ``show_session`` so damaged samples still leave the summary readable."""
-        self.plots.clear()
-        self._clear_markers()
-        with self._guard("replay the samples (the summary above is still valid)"):
-            summary = self._need_session()
-            series = load_samples(self._need_db(), summary.id)
-            self._replays += 1
-            self.plots.show_history(telemetry_view(series, _REPLAY_GENERATION_BASE - self._replays))
-            self._mark_events(summary, load_events(self._need_db(), summary.id, alarms_only=True))
-            self._show(f"Session of {when(summary.started_at)}: {len(series):,} samples.")
-            return True
-        return False
-
-    def _mark_events(self, summary: SessionSummary, alarms: Sequence[EventInfo]) -> None:
-        """Side effects (red) and alarms (purple) as labelled vertical lines on the current plot."""
-        marks = [((e.at - summary.started_at).total_seconds(), _words(e.kind), SIDE_EFFECT_PEN)
-                 for e in summary.side_effects]
-        marks += [(a.t if a.t is not None else (a.at - summary.started_at).total_seconds(),
-                   _words(a.kind.removeprefix("trip:")), ALARM_PEN) for a in alarms]
-        for t_s, label, pen in marks:
-            line = pg.InfiniteLine(pos=t_s, angle=90, pen=pen, movable=False, label=label,
+    def _session_loaded(self, seq: int, outcome: Outcome[SessionView]) -> None:
+        if seq != self._session_seq:
+            return  # the user clicked another session meanwhile
+        view = outcome.value
+        if not outcome.ok or view is None:
+            self._show(outcome.error, error=True)
+            return
+        self._view = view
+        self._update_buttons()
+        self.summary_view.setHtml(view.summary_html)
+        self.course_view.setHtml(view.course_html)
+        self.position_label.setText(view.position)
+        self.position_label.setStyleSheet("font-weight: bold;" + (" color: #b71c1c;" if view.warning else ""))
+        if view.samples is None:
+            self._show(view.replay_error, error=True)
+            return
+        self.plots.show_history(view.samples)
+        for marker in view.markers:
+            pen = MARKER_PENS[marker.kind]
+            line = pg.InfiniteLine(pos=marker.t_s, angle=90, pen=pen, movable=False, label=marker.label,
                                    labelOpts={"position": 0.97, "color": pen.color(), "rotateAxis": (1, 0),
                                               "anchors": [(1, 0), (1, 0)]})  # along the line, as live
             self.plots.current_plot.addItem(line)
             self._markers.append(line)
+        self._show(view.replay_message)
 
     def _clear_markers(self) -> None:
         for line in self._markers:
@@ -537,72 +426,49 @@ class RecordsBrowser(QWidget):
         """(time in s, label) of the markers drawn on the replay."""
         return [(float(line.value()), line.label.format) for line in self._markers]
 
-    # --- exports ---------------------------------------------------------------------
+    # --- exports and the audit check ---------------------------------------------------
 
-    def _ask_path(self, title: str, default_name: str, filter_: str, action: Callable[[str], Any]) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, title, default_name, filter_)
+    def export_target(self) -> ExportTarget:
+        """The selected session and the chosen month, as the exporters take them."""
+        view = self._view
+        month = self.billing_month.date().toPython()
+        if view is None:
+            return ExportTarget(month=month)
+        return ExportTarget(view.id, view.patient_identifier, view.started_at, month)
+
+    def _ask_path(self, key: str) -> None:
+        exporter = export_registry.exporter(key)
+        target = self.export_target()
+        if exporter.check(target):
+            self._show(f"Could not {exporter.doing}: {exporter.check(target)}", error=True)
+            return
+        path, _ = QFileDialog.getSaveFileName(self, exporter.dialog_title, exporter.default_name(target),
+                                              exporter.file_filter)
         if path:
-            action(path)
+            self.export(key, path)
 
-    def _default_stem(self, summary: SessionSummary) -> str:
-        return f"{summary.patient.identifier}-{summary.started_at.astimezone():%Y%m%d-%H%M}"
+    def export(self, key: str, path: str | Path, month: dt.date | None = None) -> None:
+        """Export format ``key`` of the selected session (or ``month``) to ``path``, on the worker."""
+        target = self.export_target()
+        if month is not None:
+            target = ExportTarget(target.session_id, target.patient_identifier, target.started_at, month)
+        self.service.export(key, target, path, self._exported)
 
-    def export_csv(self, path: str | Path) -> tuple[Path, Path] | None:
-        """Samples to ``path`` and events beside it (``<name>-events.csv``); returns both paths."""
-        path = Path(path)
-        events_path = path.with_name(f"{path.stem}-events.csv")
-        with self._guard("export the CSV files"):
-            summary = self._need_session()
-            db = self._need_db()
-            rows = write_samples_csv(db, summary.id, path)
-            events_path.write_text(events_csv(db, summary.id), encoding="utf-8")
-            self._show(f"Saved {rows:,} samples to {path} and the events to {events_path.name}.")
-            return path, events_path
-        return None
+    def _exported(self, outcome: Outcome[ExportResult]) -> None:
+        if not outcome.ok or outcome.value is None:
+            self._show(outcome.error, error=True)
+            return
+        self.last_export = outcome.value
+        self._show(outcome.value.message)
 
-    def export_pdf(self, path: str | Path) -> Path | None:
-        with self._guard("export the PDF report"):
-            summary = self._need_session()
-            written = write_treatment_report(self._need_db(), summary.id, path)
-            self._show(f"Saved the report to {written}.")
-            return written
-        return None
+    def verify_audit(self) -> None:
+        """Check the audit chain (on the worker) and say the verdict in plain words."""
+        self.service.verify_audit(self._audited)
 
-    def export_fhir(self, path: str | Path) -> Path | None:
-        path = Path(path)
-        with self._guard("export the FHIR bundle"):
-            summary = self._need_session()
-            from ..records import fhir_bundle_json  # loads fhir.resources (~0.3 s) only when exporting
-
-            path.write_text(fhir_bundle_json(self._need_db(), summary.id), encoding="utf-8")
-            self._show(f"Saved the FHIR bundle to {path}.")
-            return path
-        return None
-
-    def export_billing(self, path: str | Path, month: dt.date) -> Path | None:
-        """Billing CSV (CPT 97033 units) of every closed session in ``month``'s calendar month."""
-        path = Path(path)
-        first = month.replace(day=1)
-        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-        with self._guard("export the billing CSV"):
-            lines = billing_summary(self._need_db(), first, last)
-            path.write_text(billing_csv(lines), encoding="utf-8")
-            units = sum(line.units for line in lines)
-            flagged = sum(1 for line in lines if line.coverage.flagged)
-            self._show(f"Saved billing for {first:%B %Y} to {path}: {len(lines)} session(s), {units} unit(s)"
-                       + (f", {flagged} flagged for coverage review." if flagged else "."))
-            return path
-        return None
-
-    def verify_audit(self) -> str:
-        """Check the audit chain and say the verdict in plain words (also returned)."""
-        with self._guard("verify the audit trail"):
-            verdict = verify_audit(self._need_db())
-            if verdict.ok:
-                text = f"Audit trail intact: {verdict.entries:,} entries, none changed or removed."
-            else:
-                text = (f"Audit trail BROKEN at {verdict.reason}. Records may have been changed outside "
-                        "the console: keep this database as evidence and call the administrator.")
-            self._show(text, error=not verdict.ok)
-            return text
-        return self.message()
+    def _audited(self, outcome: Outcome[AuditView]) -> None:
+        if not outcome.ok or outcome.value is None:
+            self.last_audit = None
+            self._show(outcome.error, error=True)
+            return
+        self.last_audit = outcome.value
+        self._show(outcome.value.text, error=not outcome.value.ok)

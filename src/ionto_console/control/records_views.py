@@ -1,0 +1,201 @@
+"""What the Records tab shows, as plain view models built from the records (no Qt, no database handles).
+
+WHY here and not in the widget: the tab only shows text and curves; which
+rows, which words, which markers on the replay is decided once, on the
+records worker thread (``records_service``), so the GUI thread never holds a
+database type. The marker and side-effect rules are kept as they were in the
+tab until core gives them one home (issue 11, part 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..records import FINAL_STATES, PatientCourses, SessionListItem, SessionSummary
+from ..records.queries import EventInfo
+from ..reports.treatment_report import clock, dose_text, outcome_text, overrides_lines, when
+from .telemetry_buffer import TelemetryView
+
+#: Outcomes a search can ask for (the records' final states).
+OUTCOMES: tuple[str, ...] = tuple(FINAL_STATES)
+#: Side-effect kinds as the treatment screen records them (core.session.SideEffect values).
+SIDE_EFFECTS = ("nausea", "headache", "dizziness", "increased_pain", "burning_tingling", "skin_redness", "other")
+COLUMNS = ("Date", "Patient", "Protocol", "Outcome", "Dose (mA·min)", "Side effects")
+
+
+def words(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One line of the search results."""
+
+    id: int
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    rows: tuple[SessionRow, ...]
+    message: str
+    error: bool = False
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A labelled vertical line on the replay: ``kind`` is "side_effect" or "alarm"."""
+
+    t_s: float
+    label: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One session as the tab shows it; ``samples`` None (with ``replay_error``) when they cannot be read."""
+
+    id: int
+    patient_identifier: str
+    started_at: dt.datetime
+    summary_html: str
+    course_html: str
+    position: str
+    warning: bool
+    samples: TelemetryView | None = None
+    markers: tuple[Marker, ...] = ()
+    replay_message: str = ""
+    replay_error: str = ""
+
+
+@dataclass(frozen=True)
+class AuditView:
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    """The search fields; empty/None fields are not applied."""
+
+    patient: str = ""
+    protocol: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    outcome: str = ""
+    side_effect: str = ""
+
+    def as_kwargs(self) -> dict:
+        """``records.search_sessions`` keyword arguments (empty fields left out)."""
+        found: dict = {}
+        for key in ("patient", "protocol", "outcome", "side_effect"):
+            value = getattr(self, key).strip()
+            if value:
+                found[key] = value
+        for key in ("date_from", "date_to"):
+            if getattr(self, key) is not None:
+                found[key] = getattr(self, key)
+        return found
+
+
+def session_row(item: SessionListItem) -> SessionRow:
+    return SessionRow(item.id, (
+        item.started_at.astimezone().strftime("%Y-%m-%d %H:%M"), f"{item.patient_name} ({item.patient_identifier})",
+        item.protocol_name, item.state + (f": {item.reason}" if item.reason else ""),
+        f"{item.dose_delivered_ma_min:.1f} / {item.dose_target_ma_min:.1f}",
+        ", ".join(words(k) for k in item.side_effects)))
+
+
+def summary_html(summary: SessionSummary) -> str:
+    """The session as the therapist reads it (plain HTML for a QTextBrowser)."""
+    e = html.escape
+    cal = summary.calibration
+    rows = [
+        ("Patient", f"{summary.patient.name} ({summary.patient.identifier})"),
+        ("Protocol", summary.protocol_name),
+        ("Outcome", outcome_text({"state": summary.state, "reason": summary.reason})),
+        ("Dose", dose_text({"delivered_ma_min": summary.dose_delivered_ma_min,
+                            "target_ma_min": summary.dose_target_ma_min,
+                            "percent": (100 * summary.dose_delivered_ma_min / summary.dose_target_ma_min
+                                        if summary.dose_target_ma_min else None)})),
+        ("Started", when(summary.started_at, seconds=True)),
+        ("Ended", when(summary.ended_at, seconds=True)),
+        ("Operator", summary.operator),
+        ("Station", summary.station or "—"),
+        ("Board", f"{summary.board_serial or '—'}; calibration gain {cal.gain:.4f}, offset {cal.offset_ua:+.1f} µA, "
+                  f"dated {when(cal.date)}"),
+        ("Samples", f"{summary.sample_count:,}"),
+    ]
+    parts = ["<table cellspacing='2'>"]
+    parts += [f"<tr><td><b>{e(k)}</b>&nbsp;&nbsp;</td><td>{e(v)}</td></tr>" for k, v in rows]
+    parts.append("</table>")
+
+    def section(title: str, lines: Sequence[str], empty: str) -> None:
+        parts.append(f"<p><b>{e(title)}</b></p>")
+        if lines:
+            parts.append("<ul style='margin-top:0'>" + "".join(f"<li>{e(x)}</li>" for x in lines) + "</ul>")
+        else:
+            parts.append(f"<p style='color:#555'>{e(empty)}</p>")
+
+    section("Side effects", [f"{clock(s.at, summary.started_at)}  {words(s.kind)}" + (f" — {s.note}" if s.note else "")
+                             for s in summary.side_effects], "None reported.")
+    section("Checklist overrides", overrides_lines(summary.overrides), "None.")
+    section("Notes", [f"{clock(n.at, summary.started_at)}  {n.author}: {n.text}"
+                      + (f" (amends an earlier note: {n.why})" if n.amends_id is not None else "")
+                      for n in summary.current_notes], "None.")
+    section("Signatures", [f"{g.name} — {g.meaning} — {when(g.at)}" for g in summary.signatures], "Not signed yet.")
+    if summary.amendments:
+        section("Corrections", [f"{a.field} → {a.value} by {a.who} ({a.why}), {when(a.at)}"
+                                for a in summary.amendments], "")
+    return "".join(parts)
+
+
+def course_html(courses: PatientCourses, session_id: int) -> str:
+    """The patient's courses, the selected session in bold, warnings in red."""
+    e = html.escape
+    parts = []
+    for course in courses.courses:
+        parts.append(f"<p><b>Course {e(course.name)}</b></p><ul style='margin-top:0'>")
+        for entry in course.entries:
+            interval = "" if entry.interval_days is None else f", {entry.interval_days} day(s) after the previous"
+            line = (f"{entry.label}: {when(entry.started_at)}{interval} — {entry.state}, "
+                    f"{entry.dose_delivered_ma_min:.1f} mA·min")
+            parts.append(f"<li><b>{e(line)} ◀ this session</b></li>" if entry.session_id == session_id
+                         else f"<li>{e(line)}</li>")
+        parts.append("</ul>")
+    if courses.warnings:
+        parts.append("<p><b>Schedule warnings</b></p><ul style='margin-top:0'>")
+        parts += [f"<li style='color:#b71c1c'>{e(w.message)}</li>" for w in courses.warnings]
+        parts.append("</ul>")
+    else:
+        parts.append("<p style='color:#555'>No schedule warnings.</p>")
+    return "".join(parts)
+
+
+def course_position(courses: PatientCourses, session_id: int) -> str:
+    """'Session 3 of 6' for the given session ('' when it is not in any course)."""
+    for course in courses.courses:
+        for entry in course.entries:
+            if entry.session_id == session_id:
+                return entry.label
+    return ""
+
+
+def position_line(summary: SessionSummary, courses: PatientCourses) -> tuple[str, bool]:
+    """The bold line above the summary, and whether it carries a schedule warning for this session."""
+    position = course_position(courses, summary.id)
+    mine = [w.message for w in courses.warnings if w.session_id == summary.id]
+    return (f"{summary.patient.name} — {position or 'session'} of course {summary.course}"
+            + (f" — ⚠ {mine[0]}" if mine else "")), bool(mine)
+
+
+def markers(summary: SessionSummary, alarms: Sequence[EventInfo]) -> tuple[Marker, ...]:
+    """Side effects and alarms as labelled times on the replay (seconds from the session's start)."""
+    marks = [Marker((e.at - summary.started_at).total_seconds(), words(e.kind), "side_effect")
+             for e in summary.side_effects]
+    marks += [Marker(a.t if a.t is not None else (a.at - summary.started_at).total_seconds(),
+                     words(a.kind.removeprefix("trip:")), "alarm") for a in alarms]
+    return tuple(marks)
