@@ -169,10 +169,15 @@ def sign_in_without_dialog(args: argparse.Namespace, db: Database | None) -> tup
 
 def ask_sign_in(db: Database | None, db_problem: str) -> User | None:
     """The sign-in dialog (or first-administrator form); None if the user quits."""
+    from .control.sign_in_service import SignInService
     from .ui.sign_in import SignInDialog
 
-    dialog = SignInDialog(db, problem=db_problem)
-    dialog.exec()
+    service = SignInService(db, db_problem)
+    dialog = SignInDialog(service)
+    try:
+        dialog.exec()
+    finally:
+        service.close()
     return dialog.user
 
 

@@ -13,15 +13,25 @@ from ionto_console.settings import Settings
 from ionto_console.core.protocols import load_library
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import CANNOT_TREAT, MainWindow
+from ionto_console.control.sign_in_service import SignInService
 from ionto_console.ui.sign_in import WRONG, SignInDialog
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
-def dialog(qtbot, db, **kwargs) -> SignInDialog:
-    box = SignInDialog(db, **kwargs)
+def dialog(qtbot, db, problem: str = "") -> SignInDialog:
+    """The dialog once the records have said whether accounts exist (asked off the GUI thread)."""
+    service = SignInService(db, problem)
+    box = SignInDialog(service)
     qtbot.addWidget(box)
+    qtbot.waitUntil(lambda: not box.busy, timeout=10_000)
     return box
+
+
+def submit(qtbot, box: SignInDialog) -> None:
+    """Press OK and wait for the answer (the password check runs on the service's worker)."""
+    box.submit()
+    qtbot.waitUntil(lambda: not box.busy, timeout=10_000)
 
 
 def test_first_start_creates_the_administrator_and_signs_in(qtbot, db):
@@ -31,12 +41,12 @@ def test_first_start_creates_the_administrator_and_signs_in(qtbot, db):
     box.display_name.setText("Dana Weber")
     box.password.setText("correct horse")
     box.repeat.setText("correct horse!")
-    box.submit()
+    submit(qtbot, box)
     assert box.user is None and "differ" in box.error.text()
     assert box.password.text() == ""  # a refused password is never left in the field
     box.password.setText("correct horse")
     box.repeat.setText("correct horse")
-    box.submit()
+    submit(qtbot, box)
     assert box.user is not None and box.user.role is Role.ADMIN and box.user.display_name == "Dana Weber"
     assert not dialog(qtbot, db).first_run  # the next start asks to sign in
 
@@ -47,15 +57,15 @@ def test_wrong_name_and_wrong_password_get_the_same_line(qtbot, db):
     assert not box.first_run
     box.username.setText("sam")
     box.password.setText("wrong password")
-    box.submit()
+    submit(qtbot, box)
     wrong_password = box.error.text()
     box.username.setText("nobody")
     box.password.setText("therapy-2026")
-    box.submit()
+    submit(qtbot, box)
     assert box.error.text() == wrong_password == WRONG and box.user is None
     box.username.setText("sam")
     box.password.setText("therapy-2026")
-    box.submit()
+    submit(qtbot, box)
     assert box.user is not None and box.user.username == "sam"
 
 
@@ -63,7 +73,7 @@ def test_without_records_nobody_signs_in_and_the_dialog_says_why(qtbot):
     box = dialog(qtbot, None, problem="database file is damaged")
     assert not box.ok_button.isEnabled()
     assert "damaged" in box.error.text()
-    box.submit()  # the button is disabled; a stray call is harmless too
+    submit(qtbot, box)  # the button is disabled; a stray call is harmless too
     assert box.user is None
 
 
@@ -175,3 +185,34 @@ def test_start_up_worker_refuses_a_kiosk_password_file_it_cannot_read(db, tmp_pa
     finally:
         if found.db is not None:
             found.db.close()
+
+
+def test_the_password_check_runs_off_the_gui_thread_while_the_dialog_shows_busy(qtbot, db, monkeypatch):
+    """The argon2 verify (and every records query) runs on the service's worker; meanwhile the
+    dialog says so and takes no second click."""
+    import threading
+
+    import ionto_console.control.sign_in_service as service_module
+
+    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "therapy-2026", who="test")
+    box = dialog(qtbot, db)
+    checked_on: list[threading.Thread] = []
+    gate = threading.Event()
+    real = service_module.authenticate
+
+    def slow_authenticate(*args):
+        checked_on.append(threading.current_thread())
+        gate.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(service_module, "authenticate", slow_authenticate)
+    box.username.setText("sam")
+    box.password.setText("therapy-2026")
+    box.submit()
+    qtbot.waitUntil(lambda: box.busy_label.isVisibleTo(box), timeout=10_000)
+    assert not box.ok_button.isEnabled()
+    box.submit()  # a second click while checking asks nothing more
+    gate.set()
+    qtbot.waitUntil(lambda: box.user is not None, timeout=10_000)
+    assert len(checked_on) == 1 and checked_on[0] is not threading.main_thread()
+    assert not box.busy_label.isVisibleTo(box)

@@ -45,7 +45,17 @@ def fill_setup(win, protocol_index=0):
     win.setup.protocol.setCurrentIndex(protocol_index)
 
 
-def pass_checklist(win):
+def look_up(qtbot, win):
+    """What leaving the patient field does: the look-up runs on the desk's worker; wait for its answer."""
+    win.setup.look_up_patient()
+    qtbot.waitUntil(win.setup.history_current, timeout=WAIT_MS)
+
+
+def pass_checklist(win, qtbot=None):
+    if qtbot is not None:
+        look_up(qtbot, win)
+    else:
+        win.setup.look_up_patient()  # no records: the answer (a new patient) comes at once
     dialog = win.setup.make_checklist()
     for question in dialog.questions:
         dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
@@ -84,6 +94,7 @@ def test_start_is_refused_without_the_checklist(qtbot, screen):
 
 def test_contraindication_blocks_until_overridden_with_a_reason(qtbot, screen):
     fill_setup(screen)
+    screen.setup.look_up_patient()
     dialog = screen.setup.make_checklist()
     for question in dialog.questions:
         dialog.answer(question.check.value, yes=question.check in (Check.PATIENT_INFORMED, Check.METAL_IMPLANT))
@@ -201,13 +212,14 @@ def test_a_stopped_session_is_recorded_whole_and_signed(qtbot, recorded_screen):
     fill_setup(win)
     win.setup.date_of_birth.setText("1961-04-12")
     win.setup.patient_notes.setText("Left Achilles, course of 6")
-    pass_checklist(win)
+    pass_checklist(win, qtbot)
     start(qtbot, win)
     controller = win.desk.controller
     wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.9)
     qtbot.mousePress(win.treatment.stops.buttons[SideEffect.DIZZINESS.value], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.treatment.sign_button.isEnabled(), timeout=WAIT_MS)
     win.treatment.sign_with("Dana Therapist", "Performed and reviewed", "Patient felt dizzy; lay down 10 min.")
+    qtbot.waitUntil(lambda: win.treatment.message.text().startswith("Session signed"), timeout=WAIT_MS)
     summary = load_session(db, win.desk.recorder.session_id)
     assert summary.state == "stopped"
     assert "Dizziness" in summary.reason
@@ -239,13 +251,13 @@ def test_second_session_shows_history_and_the_corticosteroid_rule(qtbot, recorde
     earlier the same day makes the checklist block a second one."""
     win, db = recorded_screen
     fill_setup(win)
-    pass_checklist(win)
+    pass_checklist(win, qtbot)
     start(qtbot, win)
     wait_state(qtbot, win.desk.controller, lambda snap: snap.current_ma > 0.9)
     win.treatment.stop(SideEffect.HEADACHE.value)
     qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
     win.setup.patient_name.setText("")
-    win.setup.look_up_patient()
+    look_up(qtbot, win)
     assert win.setup.patient_name.text() == "Ada Example"
     history = win.setup.history_label.text()
     assert "stopped" in history and "headache" in history

@@ -1,7 +1,10 @@
 """The treatment desk: one session at a time on the station's board, and whether one may start.
 
 Qt-free. The treatment screen asks ``blockers()`` to know why Start is
-disabled (in plain words) and sends intents; the desk creates a fresh
+disabled (in plain words; it never waits on the database: the records check
+runs in the background, ``records_health``) and sends intents; patient
+look-ups, notes and signatures run on the desk's worker thread and answer
+through callbacks the screen drains on its own thread. The desk creates a fresh
 ``TreatmentEngine`` and ``TreatmentController`` per session so nothing leaks
 from one patient to the next.
 """
@@ -9,7 +12,6 @@ from one patient to the next.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -23,8 +25,10 @@ from ..drivers.board import messages as m
 from ..drivers.board.errors import BoardError
 from ..drivers.board.link import LinkState
 from .station import Station
-from ..records import Database, RecordsError, add_note, ping, sign_session
+from ..records import Database, RecordsError, add_note, sign_session
+from .background import Outcome, Worker
 from .patient_history import UNKNOWN, PatientHistory, patient_history
+from .records_health import RECORDS_CHECK_S, RecordsHealth
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
@@ -52,8 +56,8 @@ def calibration_due(cal_date_unix: int, interval_days: int) -> dt.date | None:
     return calibrated + dt.timedelta(days=interval_days)
 
 
-#: How often the records database is pinged while the screen asks whether a start is possible.
-RECORDS_CHECK_S = 5.0
+__all__ = ["RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk", "calibration_due"]
+
 #: Board watchdog during treatments: ten heartbeats (50 ms) of margin, so a busy
 #: host does not cause nuisance trips, yet a dead console ends the output in half a second.
 TREATMENT_WATCHDOG_MS = 500
@@ -78,8 +82,9 @@ class TreatmentDesk:
         treatments are refused (never run unrecorded). Both None/empty: no records (tests)."""
         self.station = station
         self.db = db
-        self._db_problem = db_problem
-        self._db_checked_at = -math.inf
+        self.records_health = RecordsHealth(db, db_problem, clock=clock)
+        #: The screens' slow jobs (patient look-up, notes, signatures); its results are drained by the screen.
+        self.worker = Worker("desk")
         self._operator = operator
         self._station_name = station_name
         self._interval_days = calibration_interval_days
@@ -121,16 +126,8 @@ class TreatmentDesk:
         return problems
 
     def _records_problem(self) -> str:
-        """Why records cannot be written now ("" if they can); the database is pinged every few s."""
-        if self.db is None or self._clock() - self._db_checked_at < RECORDS_CHECK_S:
-            return self._db_problem
-        self._db_checked_at = self._clock()
-        try:
-            ping(self.db)
-            self._db_problem = ""
-        except RecordsError as exc:
-            self._db_problem = str(exc)
-        return self._db_problem
+        """Why records cannot be written now ("" if they can), as last checked in the background."""
+        return self.records_health.problem()
 
     @property
     def active(self) -> bool:
@@ -166,11 +163,38 @@ class TreatmentDesk:
         controller.start()
         return controller
 
+    def try_begin(self, plan: SessionPlan | None) -> str:
+        """``begin`` for a screen: "" when the session started, else why not in plain words."""
+        if plan is None:
+            return "Choose a patient and a protocol."
+        try:
+            self.begin(plan)
+        except (ValueError, BoardError) as exc:
+            return str(exc)
+        return ""
+
     def patient_history(self, identifier: str, protocol: Protocol) -> PatientHistory:
-        """Recent sessions and reminders for the patient about to be treated (none without records)."""
+        """Recent sessions and reminders for the patient about to be treated (none without records).
+
+        Queries the records on the calling thread: screens use ``look_up_patient``."""
         if self.db is None:
             return UNKNOWN
         return patient_history(self.db, identifier, protocol, dt.datetime.now(dt.timezone.utc))
+
+    def look_up_patient(self, identifier: str, protocol: Protocol,
+                        on_done: Callable[[PatientHistory], None]) -> None:
+        """``patient_history`` on the desk's worker; ``on_done(history)`` runs when the screen drains it.
+
+        Without records there is nothing to read: ``on_done(UNKNOWN)`` at once."""
+        if self.db is None or not identifier.strip():
+            on_done(UNKNOWN)
+            return
+
+        def done(outcome: Outcome[PatientHistory]) -> None:
+            on_done(outcome.value if outcome.ok and outcome.value is not None
+                    else PatientHistory(True, "", (), None, (f"Records could not be read: {outcome.error}",)))
+
+        self.worker.submit(lambda: self.patient_history(identifier, protocol), done)
 
     def can_sign(self) -> bool:
         """The last session's record is closed and can be signed."""
@@ -190,9 +214,22 @@ class TreatmentDesk:
         self.add_note(note)
         sign_session(self.db, self.recorder.session_id, name=name, meaning=meaning)
 
+    def sign_later(self, name: str, meaning: str, note: str, on_done: Callable[[str], None]) -> None:
+        """``sign`` on the desk's worker (it waits for the record to close, then writes);
+        ``on_done(error)`` with "" on success, else the plain reason."""
+        self.worker.submit(lambda: self.sign(name, meaning, note),
+                           lambda outcome: on_done(outcome.error),
+                           describe=lambda exc: str(exc) if isinstance(exc, RecordsError)
+                           else f"The signature could not be saved: {exc}")
+
+    def note_later(self, text: str, on_done: Callable[[str], None] = lambda error: None) -> None:
+        """``add_note`` on the desk's worker; ``on_done(error)`` ("" on success)."""
+        self.worker.submit(lambda: self.add_note(text), lambda outcome: on_done(outcome.error),
+                           describe=lambda exc: f"The note could not be saved: {exc}")
+
     def _records_failed(self, reason: str) -> None:
         """Never treat unrecorded: stop the output and say why."""
-        self._db_problem = reason
+        self.records_health.report(reason)
         controller = self.controller
         if controller is not None:
             controller.interrupt(reason)
@@ -223,4 +260,6 @@ class TreatmentDesk:
 
     def shutdown(self) -> None:
         self.close_session()
+        self.worker.shutdown()
+        self.records_health.shutdown()
 

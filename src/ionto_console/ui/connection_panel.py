@@ -19,14 +19,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..control.station import StationSnapshot
+from ..control.board_status import BoardStatus, BoardView
 from ..control.treatment_desk import calibration_due
-from ..drivers.board.link import LinkState
 
 STATE_STYLE = {
-    LinkState.CONNECTED: "background:#e6f4ea; color:#1b5e20;",
-    LinkState.CONNECTING: "background:#fff8e1; color:#8d6e00;",
-    LinkState.DISCONNECTED: "background:#fdecea; color:#b71c1c;",
+    BoardStatus.CONNECTED: "background:#e6f4ea; color:#1b5e20;",
+    BoardStatus.CONNECTING: "background:#fff8e1; color:#8d6e00;",
+    BoardStatus.DISCONNECTED: "background:#fdecea; color:#b71c1c;",
 }
 
 
@@ -79,31 +78,20 @@ class ConnectionPanel(QGroupBox):
         if key is not None:
             self.connect_requested.emit(key)
 
-    def show_snapshot(self, snap: StationSnapshot, calibration_interval_days: int, today: dt.date) -> None:
+    def show_board(self, board: BoardView, calibration_interval_days: int, today: dt.date) -> None:
         self.state_label.setStyleSheet(
-            "padding:6px; font-size:13pt; font-weight:bold; " + STATE_STYLE[snap.state]
+            "padding:6px; font-size:13pt; font-weight:bold; " + STATE_STYLE[board.status]
         )
-        self.state_label.setText(_state_text(snap))
-        ident = snap.ident if snap.state is LinkState.CONNECTED else None
+        self.state_label.setText(board.status_text)
+        ident = board.identity
         if ident is None:
             self.ident_label.setText("")
             self.calibration_label.setText("")
             return
-        self.ident_label.setText(
-            f"Serial {ident.serial_number} · firmware {ident.firmware} · protocol rev {ident.protocol_revision}"
-            f" · max {ident.hw_max_current_ua / 1000:.0f} mA · compliance {ident.compliance_mv / 1000:.0f} V"
-        )
-        text, ok = calibration_text(ident.cal_date, calibration_interval_days, today)
+        self.ident_label.setText(ident.summary)
+        text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today)
         self.calibration_label.setText(text)
         self.calibration_label.setStyleSheet("" if ok else "color:#b71c1c; font-weight:bold;")
-
-
-def _state_text(snap: StationSnapshot) -> str:
-    if snap.state is LinkState.CONNECTED:
-        return "Board connected"
-    if snap.state is LinkState.CONNECTING:
-        return f"Connecting… {snap.reason}"
-    return snap.reason[:1].upper() + snap.reason[1:] if snap.reason else "Board disconnected"
 
 
 def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date) -> tuple[str, bool]:

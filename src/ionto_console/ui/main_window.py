@@ -15,10 +15,10 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from ..accounts import Role, User, can_calibrate, can_treat
-from ..control.station import Station, StationSnapshot, fault_name
+from ..control.board_status import BoardView, board_view
+from ..control.station import Station
 from ..control.treatment_desk import TreatmentDesk
 from ..core.protocols import Protocol
-from ..drivers.board import messages as m
 from .alarm_banner import AlarmBanner
 from .alarm_sound import CommandLinePlayer, Player
 from .connection_panel import ConnectionPanel
@@ -176,29 +176,23 @@ class MainWindow(QMainWindow):
 
     def refresh(self) -> None:
         """Poll the station and redraw; must never raise into the event loop."""
-        snap = self.station.snapshot()
-        self.connection.show_snapshot(snap, self._interval_days, self._today())
-        self._show_live(snap)
+        board = board_view(self.station.snapshot())
+        self.connection.show_board(board, self._interval_days, self._today())
+        self._show_live(board)
         if self.tabs.currentWidget() is self.monitor:  # draw the monitor only when it is visible
             self.plots.show_history(self.station.buffer.view())
-        self.link_stats.setText(
-            f"telemetry {snap.telemetry_received} · lost {snap.samples_lost} · dropped frames {snap.frames_dropped}"
-        )
+        self.link_stats.setText(board.link_stats)
 
-    def _show_live(self, snap: StationSnapshot) -> None:
-        live = snap.live
+    def _show_live(self, board: BoardView) -> None:
+        live = board.live
         self.current.set_value(format_number(live and live.current_ma, 2))
         self.target.set_value(format_number(live and live.target_ma, 2))
         self.voltage.set_value(format_number(live and live.voltage_v, 1))
         self.impedance.set_value(format_number(live.impedance_kohm if live else None, 1))
-        on = bool(live and live.flags & m.Flags.OUTPUT_ENABLED)
+        on = bool(live and live.output_on)
         self.output_state.setText("Output ON" if on else "Output OFF")
         self.output_state.setStyleSheet(
             "font-size:18pt; font-weight:bold; padding:8px; "
             + ("background:#fff3e0; color:#e65100;" if on else "background:#eceff1; color:#37474f;")
         )
-        fault = live.latched_fault if live else 0
-        if fault:
-            self.fault_label.setText(f"Board fault latched: {fault_name(fault)}")
-        else:
-            self.fault_label.setText(snap.last_fault)
+        self.fault_label.setText((live and live.fault_text) or board.last_fault)

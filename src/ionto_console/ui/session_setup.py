@@ -2,12 +2,25 @@
 
 Produces a ``SessionPlan`` for the treatment desk. The protocol list comes
 from the validated library; the checklist decision comes from core.prechecks.
+
+WHY the patient look-up is asynchronous: it reads the records (a clinic's
+server may be slow); the desk runs it on its worker and calls back here on
+the GUI thread. The checklist opens only with the answer for the patient and
+protocol on screen (its corticosteroid rule needs that patient's last dates).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Callable
+
+#: An asynchronous look-up: (patient id, protocol, callback receiving the history on the GUI thread).
+HistorySource = Callable[[str, "Protocol", Callable[["PatientHistory"], None]], None]
+
+
+def no_history(_identifier: str, _protocol: "Protocol", on_done: Callable[["PatientHistory"], None]) -> None:
+    """Without records: nothing to look up."""
+    on_done(UNKNOWN)
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -49,14 +62,19 @@ class SessionSetup(QGroupBox):
         self,
         protocols: list[Protocol],
         *,
-        history: Callable[[str, Protocol], PatientHistory] = lambda patient_id, protocol: UNKNOWN,
+        history: HistorySource | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__("Session", parent)
         self._protocols = protocols
-        self._history_of = history
+        self._history_of: HistorySource = history or no_history
         self._history = UNKNOWN
+        #: (patient id, protocol id) the shown history is for; None before the first answer.
+        self._history_key: tuple[str, str] | None = None
+        self._lookups = 0  # the newest look-up's number: older answers are dropped
+        self._pending: tuple[str, str] | None = None
+        self._checklist_waiting = False
         self._today = today
         self._checklist: PrecheckResult | None = None
         self.patient_id = QLineEdit()
@@ -111,10 +129,36 @@ class SessionSetup(QGroupBox):
         if self._protocols:
             self.electrode.addItem(electrode_text(self.selected_protocol()))
 
+    def _key(self) -> tuple[str, str]:
+        return self.patient_id.text().strip(), self.selected_protocol().id if self._protocols else ""
+
+    def history_current(self) -> bool:
+        """The history shown is the answer for the patient and protocol on screen (no look-up pending)."""
+        return self._pending is None and self._history_key == self._key()
+
     def look_up_patient(self) -> None:
-        """Show the patient's last sessions and reminders; fill in a known patient's name."""
-        self._history = self._history_of(self.patient_id.text(), self.selected_protocol())
-        history = self._history
+        """Ask for the patient's last sessions and reminders; they show when the answer comes."""
+        if not self._protocols:
+            return
+        self._lookups += 1
+        number, key = self._lookups, self._key()
+        self._pending = key
+        if key[0]:
+            self.history_label.setText("Looking up the patient…")
+        self.checklist_button.setEnabled(False)
+        self._history_of(self.patient_id.text(), self.selected_protocol(),
+                         lambda history: self._history_arrived(number, key, history))
+
+    def _history_arrived(self, number: int, key: tuple[str, str], history: PatientHistory) -> None:
+        if number != self._lookups:
+            return  # the therapist typed another patient meanwhile: a newer answer is coming
+        self._pending = None
+        self.checklist_button.setEnabled(True)
+        self._history, self._history_key = history, key
+        if key != self._key():  # typed on without leaving the field: this answer is for the old text
+            if self._checklist_waiting:
+                self.look_up_patient()
+            return
         if history.known and history.name and not self.patient_name.text().strip():
             self.patient_name.setText(history.name)
         lines = list(history.recent) or (["New patient: no earlier sessions."] if self.patient_id.text().strip() else [])
@@ -122,15 +166,23 @@ class SessionSetup(QGroupBox):
         if history.last_corticosteroid:
             lines.append(f"Last corticosteroid session: {history.last_corticosteroid.isoformat()}")
         self.history_label.setText("\n".join(lines))
+        if self._checklist_waiting:
+            self._checklist_waiting = False
+            self._open_checklist()
 
     def selected_protocol(self) -> Protocol:
         return self._protocols[self.protocol.currentIndex()]
 
-    def set_history_source(self, history: Callable[[str, Protocol], PatientHistory]) -> None:
+    def set_history_source(self, history: HistorySource) -> None:
         self._history_of = history
 
     def make_checklist(self) -> ChecklistDialog:
-        self.look_up_patient()  # the corticosteroid rule needs this patient's latest dates
+        """The checklist for the patient and protocol on screen.
+
+        Raises RuntimeError unless ``history_current()``: the corticosteroid rule needs this
+        patient's latest dates (``run_checklist`` looks the patient up first)."""
+        if not self.history_current():
+            raise RuntimeError("look the patient up before the checklist")
         protocol = self.selected_protocol()
         return ChecklistDialog(
             is_corticosteroid=protocol.corticosteroid,
@@ -141,6 +193,12 @@ class SessionSetup(QGroupBox):
         )
 
     def run_checklist(self) -> None:
+        """The checklist button: a fresh look-up of the patient first (a session may have ended since
+        the last one), then the dialog with its answer."""
+        self._checklist_waiting = True
+        self.look_up_patient()
+
+    def _open_checklist(self) -> None:
         dialog = self.make_checklist()
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.accept_checklist(dialog.result_value())

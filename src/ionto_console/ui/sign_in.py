@@ -1,7 +1,9 @@
 """The sign-in dialog shown before the main window, and the first-run "create the administrator" form.
 
 It shows state and sends intents: checking passwords, roles and the
-first-admin rule are ``ionto_console.accounts``'. A wrong name and a wrong
+first-admin rule are ``ionto_console.accounts``', run off the GUI thread by
+``control.sign_in_service`` (an argon2 check takes a noticeable moment by
+design; the dialog says "Checking…" meanwhile). A wrong name and a wrong
 password get the same plain line, so the dialog does not reveal which user
 names exist. Any records problem becomes one line on the dialog, never an
 exception in the Qt event loop.
@@ -9,34 +11,35 @@ exception in the Qt event loop.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
                                QWidget)
 
-from ..accounts import AccountError, User, authenticate, create_first_admin, has_users
-from ..records import Database, RecordsError
+from ..accounts import User
+from ..control.background import Outcome
+from ..control.sign_in_service import WRONG, SignInAnswer, SignInService, SignInState
+from .background_pump import BackgroundPump
 
-WRONG = "Wrong user name or password"
+__all__ = ["WRONG", "SignInDialog"]
 
 
 class SignInDialog(QDialog):
     """Sign in (``user`` holds the account after ``accept``), or create the first ADMIN when there are none.
 
-    ``db`` None (records unavailable): nobody can sign in; ``problem`` says why."""
+    The records are asked first whether accounts exist (``ready`` once answered); ``busy`` while a check runs.
+    A service without a database: nobody can sign in, and the dialog says why."""
 
-    def __init__(self, db: Database | None, *, problem: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, service: SignInService, *, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.db = db
+        self.service = service
         self.user: User | None = None
-        self.setWindowTitle("Ionto Console — sign in")
         self.first_run = False
-        if db is not None:
-            try:
-                self.first_run = not has_users(db)
-            except RecordsError as exc:
-                problem = str(exc)
-                self.db = None
+        self.ready = False
+        self._pump = BackgroundPump(service.worker, self)
+        self._pump.busy_changed.connect(self._show_busy)
+        self.setWindowTitle("Ionto Console — sign in")
 
-        self.heading = QLabel()
+        self.heading = QLabel("Checking the records…")
         self.heading.setWordWrap(True)
         self.heading.setStyleSheet("font-size:13pt;")
         self.username = QLineEdit()
@@ -52,17 +55,19 @@ class SignInDialog(QDialog):
         self.error.setObjectName("sign_in_error")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color:#b71c1c;")
+        self.busy_label = QLabel("Checking…")
+        self.busy_label.setStyleSheet("color:#555;")
+        self.busy_label.setVisible(False)
 
-        form = QFormLayout()
-        form.addRow("User name", self.username)
-        if self.first_run:
-            form.addRow("Full name", self.display_name)
-        form.addRow("Password", self.password)
-        if self.first_run:
-            form.addRow("Repeat password", self.repeat)
+        self.form = QFormLayout()
+        self.form.addRow("User name", self.username)
+        self.form.addRow("Full name", self.display_name)
+        self.form.addRow("Password", self.password)
+        self.form.addRow("Repeat password", self.repeat)
+        self._show_first_run_rows(False)
 
         buttons = QDialogButtonBox()
-        self.ok_button = QPushButton("Create administrator" if self.first_run else "Sign in")
+        self.ok_button = QPushButton("Sign in")
         self.ok_button.setDefault(True)
         buttons.addButton(self.ok_button, QDialogButtonBox.ButtonRole.AcceptRole)
         self.quit_button = buttons.addButton("Quit", QDialogButtonBox.ButtonRole.RejectRole)
@@ -71,49 +76,77 @@ class SignInDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
-        layout.addLayout(form)
+        layout.addLayout(self.form)
+        layout.addWidget(self.busy_label)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self._enable(False)
+        self.resize(460, 0)
+        service.state(self._got_state)
 
-        if self.db is None:
+    # --- state shown ------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._pump.busy
+
+    def _show_first_run_rows(self, shown: bool) -> None:
+        self.form.setRowVisible(self.display_name, shown)
+        self.form.setRowVisible(self.repeat, shown)
+
+    def _enable(self, enabled: bool) -> None:
+        for widget in (self.username, self.display_name, self.password, self.repeat, self.ok_button):
+            widget.setEnabled(enabled)
+
+    def _show_busy(self, busy: bool) -> None:
+        self.busy_label.setVisible(busy and self.ready)
+        if busy:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+        self._enable(not busy and self.ready)
+
+    def _got_state(self, outcome: Outcome[SignInState]) -> None:
+        state = outcome.value if outcome.ok else SignInState(False, False, outcome.error)
+        assert state is not None
+        self.first_run = state.available and state.first_run
+        self.ready = state.available
+        if not state.available:
             self.heading.setText("Nobody can sign in while the records database is unavailable.")
-            self.error.setText(f"Records unavailable: {problem or 'no database'}")
-            for widget in (self.username, self.password, self.ok_button):
-                widget.setEnabled(False)
-        elif self.first_run:
+            self.error.setText(f"Records unavailable: {state.problem or 'no database'}")
+            self._enable(False)
+            return
+        self._show_first_run_rows(self.first_run)
+        if self.first_run:
+            self.ok_button.setText("Create administrator")
             self.heading.setText("First start: there are no accounts yet. Create the administrator account; "
                                  "the administrator then adds therapists and engineers (ionto-users).")
         else:
             self.heading.setText("Sign in to the treatment station.")
-        self.resize(460, 0)
+        self._enable(not self.busy)
+        self.username.setFocus()
+
+    # --- intents ----------------------------------------------------------------------
 
     def submit(self) -> None:
-        """The OK button: sign in, or create the first administrator. Refusals stay on the dialog."""
-        if self.db is None:
+        """The OK button: sign in, or create the first administrator (checked off the GUI thread)."""
+        if not self.ready or self.busy:
             return
-        try:
-            user = self._create_admin() if self.first_run else self._sign_in()
-        except AccountError as exc:
-            self._refuse(str(exc))
+        self.error.setText("")
+        if self.first_run:
+            self.service.create_first_admin(self.username.text(), self.display_name.text(), self.password.text(),
+                                            self.repeat.text(), self._answered)
+        else:
+            self.service.sign_in(self.username.text(), self.password.text(), self._answered)
+
+    def _answered(self, outcome: Outcome[SignInAnswer]) -> None:
+        answer = outcome.value if outcome.ok else SignInAnswer(None, outcome.error)
+        assert answer is not None
+        if answer.user is None:
+            self._refuse(answer.refusal or WRONG)
             return
-        except RecordsError as exc:
-            self._refuse(f"Records unavailable: {exc}")
-            return
-        if user is None:
-            self._refuse(WRONG)
-            return
-        self.user = user
+        self.user = answer.user
         self.accept()
-
-    def _sign_in(self) -> User | None:
-        assert self.db is not None
-        return authenticate(self.db, self.username.text(), self.password.text())
-
-    def _create_admin(self) -> User:
-        assert self.db is not None
-        if self.password.text() != self.repeat.text():
-            raise AccountError("The two passwords differ.")
-        return create_first_admin(self.db, self.username.text(), self.display_name.text(), self.password.text())
 
     def _refuse(self, message: str) -> None:
         self.error.setText(message)

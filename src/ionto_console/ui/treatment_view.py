@@ -29,8 +29,7 @@ from ..control.treatment_desk import TreatmentDesk
 from ..core.engine import Snapshot
 from ..core.interlocks import TripAction
 from ..core.session import EMERGENCY, SessionState, SideEffect
-from ..drivers.board.errors import BoardError
-from ..records import RecordsError
+from .background_pump import BackgroundPump
 from .live_plots import LivePlots
 from .session_setup import SessionSetup
 from .readouts import Readout, format_number
@@ -118,10 +117,15 @@ class TreatmentView(QWidget):
         super().__init__(parent)
         self.desk = desk
         self.setup = setup
-        setup.set_history_source(desk.patient_history)
+        #: Delivers the desk worker's answers (patient look-up, note, signature) on this thread.
+        self.pump = BackgroundPump(desk.worker, self)
+        setup.set_history_source(desk.look_up_patient)
         self._markers_shown = 0
         self._marker_items: list[pg.InfiniteLine] = []
         self._shown_controller = None
+        #: A result the therapist must read (signature saved, or why not); kept until the next start.
+        self._notice = ""
+        self._signing = False
 
         self.state_banner = QLabel("Ready")
         self.state_banner.setObjectName("treatment_state")
@@ -186,7 +190,8 @@ class TreatmentView(QWidget):
         self.end_button.clicked.connect(lambda: self._send("end_early"))
         self.stops.stop_requested.connect(self.stop)
         self.sign_button.clicked.connect(self.sign)
-        self.other_stop_described.connect(lambda text: self.desk.add_note(f"Side effect (other): {text}"))
+        self.other_stop_described.connect(lambda text: self.desk.note_later(f"Side effect (other): {text}",
+                                                                            self._note_saved))
 
         self._timer = QTimer(self)
         self._timer.setInterval(33)
@@ -197,10 +202,10 @@ class TreatmentView(QWidget):
     # --- intents ----------------------------------------------------------------
 
     def start(self) -> None:
-        try:
-            self.desk.begin(self.setup.plan())
-        except (ValueError, BoardError) as exc:
-            self.message.setText(str(exc))
+        self._notice = ""
+        problem = self.desk.try_begin(self.setup.plan())
+        if problem:
+            self.message.setText(problem)
         self.refresh()
 
     def stop(self, key: str) -> None:
@@ -224,11 +229,20 @@ class TreatmentView(QWidget):
             self.sign_with(*dialog.values())
 
     def sign_with(self, name: str, meaning: str, note: str) -> None:
-        try:
-            self.desk.sign(name, meaning, note)
-            self.message.setText(f"Session signed by {name} ({meaning}).")
-        except RecordsError as exc:
-            self.message.setText(str(exc))
+        """Sign on the desk's worker (the record closes first); the answer shows when it comes."""
+        self._signing = True
+        self.sign_button.setEnabled(False)
+        self._notice = "Saving the signature…"
+        self.desk.sign_later(name, meaning, note, lambda error: self._signed(name, meaning, error))
+
+    def _signed(self, name: str, meaning: str, error: str) -> None:
+        self._signing = False
+        self._notice = error or f"Session signed by {name} ({meaning})."
+        self.refresh()
+
+    def _note_saved(self, error: str) -> None:
+        if error:
+            self._notice = error
 
     def _send(self, intent: str) -> None:
         controller = self.desk.controller
@@ -257,8 +271,8 @@ class TreatmentView(QWidget):
             f"font-size:22pt; font-weight:bold; padding:10px; background:{background}; color:{colour};"
         )
         message = controller.message() if controller else ""
-        if self.message.text().startswith("Session signed") and not message:
-            message = self.message.text()
+        if not message:
+            message = self._notice
         if not message and snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
             message = snap.warning.message
         blockers = [] if self.desk.active else self.desk.blockers(self.setup.plan())
@@ -272,7 +286,7 @@ class TreatmentView(QWidget):
         self.pause_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
         self.pause_button.setText("Resume" if state is SessionState.PAUSED else "Pause")
         self.end_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
-        self.sign_button.setEnabled(self.desk.can_sign())
+        self.sign_button.setEnabled(self.desk.can_sign() and not self._signing)
         if controller is not None:
             self.plots.show_history(controller.history.view())
             self._add_markers(controller)
