@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from PySide6.QtCore import Qt
 
@@ -37,7 +38,13 @@ def _connect(qtbot, wiz: CalibrationWizard, engineer: str = "Ravi Menon") -> Non
 
 
 def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_path) -> None:
-    wiz = _wizard(qtbot, bench, store=lambda r: store_calibration_result(r, os.environ["IONTO_DATABASE_URL"]))
+    stored_on: list[threading.Thread] = []
+
+    def store(result):
+        stored_on.append(threading.current_thread())
+        return store_calibration_result(result, os.environ["IONTO_DATABASE_URL"])
+
+    wiz = _wizard(qtbot, bench, store=store)
     _connect(qtbot, wiz)
     wiz.next()
     assert wiz.currentId() == wiz.SWEEP
@@ -62,7 +69,9 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
     assert cert.verdict.text().startswith("PASS") and "Largest error as left" in cert.details.text()
     result = wiz.state.result
     assert result is not None and result.verdict is Verdict.PASS and result.engineer == "Ravi Menon"
-    assert "records: stored as calibration 1" in cert.details.text()
+    # the record is kept on the archive's worker thread, never the GUI thread
+    qtbot.waitUntil(lambda: "records: stored as calibration 1" in cert.details.text(), timeout=10_000)
+    assert stored_on and all(t is not threading.main_thread() for t in stored_on)
     db = open_database(os.environ["IONTO_DATABASE_URL"])
     (stored,) = calibrations_of(db, result.board_serial)
     assert stored.verdict == "pass" and stored.engineer == "Ravi Menon"
@@ -70,6 +79,7 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
 
     pdf = tmp_path / "cert.pdf"
     cert.save(pdf)
+    qtbot.waitUntil(lambda: "Saved" in cert.saved.text(), timeout=10_000)
     assert pdf.read_bytes().startswith(b"%PDF") and "Saved" in cert.saved.text()
     ident = read_ident(bench.board.port)
     assert (ident.cal_gain, ident.cal_offset_ua) == (result.new_constants.gain, result.new_constants.offset_ua)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from sqlalchemy import event
 
 from ionto_console.app import SIMULATOR_KEY
 from ionto_console.control.treatment_desk import TreatmentDesk
@@ -267,6 +269,30 @@ def test_second_session_shows_history_and_the_corticosteroid_rule(qtbot, recorde
     result = dialog.result_value()
     assert not result.can_start
     assert any("corticosteroid" in f.message.lower() for f in result.blockers)
+
+
+def test_the_checklist_button_looks_the_patient_up_off_the_gui_thread(qtbot, recorded_screen, monkeypatch):
+    """The checklist opens only with a fresh answer for the patient on screen, read on the desk's worker
+    (the old screen queried the records on the GUI thread, on every editingFinished and checklist)."""
+    win, db = recorded_screen
+    threads: list[threading.Thread] = []
+
+    def seen(*_args) -> None:
+        threads.append(threading.current_thread())
+
+    opened: list[bool] = []
+    monkeypatch.setattr(win.setup, "_open_checklist", lambda: opened.append(win.setup.history_current()))
+    fill_setup(win)
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        win.setup.run_checklist()
+        assert not win.setup.checklist_button.isEnabled()  # busy until the answer comes
+        qtbot.waitUntil(lambda: bool(opened), timeout=WAIT_MS)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert opened == [True] and win.setup.checklist_button.isEnabled()
+    assert "New patient" in win.setup.history_label.text()
+    assert threads and all(t is not threading.main_thread() for t in threads), threads
 
 
 def test_pause_never_claims_zero_while_the_current_is_still_falling():

@@ -119,7 +119,8 @@ class Worker:
         return marker.wait(timeout)
 
     def shutdown(self) -> None:
-        """Let the running job finish; later submissions are refused with a message."""
+        """Refuse later submissions (with a message); jobs already submitted still run (a record asked
+        for is still written), their callbacks are simply never drained."""
         with self._lock:
             self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False)

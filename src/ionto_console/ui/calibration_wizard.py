@@ -5,6 +5,11 @@ It shows state and sends intents; all logic is in ``CalibrationRunner`` and
 QTimer drains the queue on the GUI thread and refreshes the pages and the
 pyqtgraph plot (never a Qt or pyqtgraph call from the runner's thread).
 
+The finished result is kept in the records and the certificate written
+through ``control.calibration_archive`` on its worker thread (never on the
+GUI thread, never from a page's refresh): the record is asked for once, when
+the certificate page is entered with a result.
+
 The composition root decides who may open it (engineers only): this module
 does not know about users.
 """
@@ -24,9 +29,11 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
                                QLineEdit, QProgressBar, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget, QWizard, QWizardPage)
 
+from ..control.calibration_archive import CalibrationArchive
 from ..control.calibration import (BenchSpec, CalibrationRunner, ConnectFailed, FitReady, Identified, Phase,
                                    PhaseChanged, PointMeasured, RunEvent, RunFinished, RunnerSettings)
 from ..core.calibration import CalibrationResult, Fit, Constants, Mode, PointResult, Tolerance, Verdict
+from .background_pump import BackgroundPump
 
 POLL_MS = 100
 AS_FOUND_BRUSH = "#c62828"
@@ -337,8 +344,6 @@ class CertificatePage(QWizardPage):
         r = state.result
         if r is None:
             return
-        if self.w.store is not None and self.stored_text is None:
-            self.stored_text = self.w.store(r)  # once per result: records append, never duplicate
         self.verdict.setText(f"{r.verdict.value.upper()}: {r.reason}")
         self.verdict.setStyleSheet("font-size:14pt; font-weight:bold;" + VERDICT_STYLE[r.verdict])
         before = r.max_abs_error_ua(r.as_found)
@@ -361,16 +366,21 @@ class CertificatePage(QWizardPage):
             self.save(Path(path))
 
     def save(self, path: Path) -> None:
-        from ..reports.calibration_certificate import write_certificate
-
+        """Write the certificate (on the archive's worker); the line below the button says when it is done."""
         if self.w.state.result is None:
             return
-        try:
-            write_certificate(self.w.state.result, path)
-        except OSError as exc:
-            self.saved.setText(f"Not saved: {exc}")
-            return
-        self.saved.setText(f"Saved: {path}")
+        self.save_button.setEnabled(False)
+        self.saved.setText("Saving…")
+        self.w.archive.write_certificate(self.w.state.result, path, lambda error: self._saved(path, error))
+
+    def _saved(self, path: Path, error: str) -> None:
+        self.save_button.setEnabled(True)
+        self.saved.setText(f"Not saved: {error}" if error else f"Saved: {path}")
+
+    def show_stored(self, text: str) -> None:
+        """The records' answer for the result shown."""
+        self.stored_text = text
+        self.refresh(self.w.state)
 
 
 # --- the wizard --------------------------------------------------------------------------
@@ -385,9 +395,12 @@ class CalibrationWizard(QWizard):
                  ports: list[str] | None = None, runner_factory: RunnerFactory = default_runner_factory,
                  store: Callable[[CalibrationResult], str] | None = None,
                  parent: QWidget | None = None) -> None:
-        """``store`` keeps the finished result in the records (returns a line to show); None = not stored."""
+        """``store`` keeps the finished result in the records (returns a line to show; run on the
+        archive's worker thread); None = not stored."""
         super().__init__(parent)
         self.store = store
+        self.archive = CalibrationArchive(store)
+        self._archive_pump = BackgroundPump(self.archive.worker, self)
         self.setWindowTitle("Board calibration (engineers)")
         self.settings = settings or RunnerSettings()
         self.state = WizardState()
@@ -473,12 +486,21 @@ class CalibrationWizard(QWizard):
 
     def initializePage(self, pid: int) -> None:  # noqa: N802 - Qt override
         super().initializePage(pid)
+        result = self.state.result
+        if pid == self.CERTIFICATE and result is not None and self.archive.keep(result, self._stored):
+            self.certificate_page.stored_text = "records: saving…"
         refresh = getattr(self.page(pid), "refresh", None)
         if refresh is not None:
             refresh(self.state)
 
+    def _stored(self, text: str) -> None:
+        self.certificate_page.show_stored(text)
+
     def done(self, result: int) -> None:
-        """Closing the wizard (any way) cancels a run: output off, nothing more written."""
+        """Closing the wizard (any way) cancels a run: output off, nothing more written.
+
+        A record or certificate already asked for still completes on the archive's worker."""
         self._timer.stop()
+        self.archive.close()
         self._dispose_runner()
         super().done(result)
