@@ -8,11 +8,15 @@ action the way a click does. A 2 ms QTimer on the GUI thread measures the
 longest gap between its ticks during each action (the GUI's stall: nothing
 is drawn, no click is handled meanwhile) and the time until the tab shows
 the answer. With the records work on the worker thread, what is left on the
-GUI thread is filling the table and drawing the replay.
+GUI thread is filling the table and drawing the replay. The first FHIR
+export also imports fhir.resources (pydantic model building holds the
+interpreter lock for long stretches, even on the worker): "again" shows an
+export without that one-time cost.
 
 Works against a build whose tab still takes a database and runs the work
 itself (``RecordsBrowser(db)`` with synchronous methods), to compare.
-Prints figures; it does not pass or fail (goal for the worst stall: < 100 ms).
+Prints figures; it does not pass or fail (the aim for a stall is under 100 ms,
+a few frames; "after first use" leaves out the first FHIR export's import).
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 
-GOAL_MS = 100.0
 UTC = dt.timezone.utc
 
 
@@ -151,6 +154,7 @@ def main() -> int:
             "export samples CSV": lambda: browser.export("csv", out / "s.csv"),
             "export PDF report": lambda: browser.export("pdf", out / "r.pdf"),
             "export FHIR JSON": lambda: browser.export("fhir", out / "f.json"),
+            "export FHIR JSON again": lambda: browser.export("fhir", out / "f2.json"),
             "billing CSV for a month": lambda: browser.export("billing", out / "b.csv", month),
             "verify the audit trail": lambda: browser.verify_audit(),
         }
@@ -161,12 +165,15 @@ def main() -> int:
             "export samples CSV": lambda: browser.export_csv(out / "s.csv"),
             "export PDF report": lambda: browser.export_pdf(out / "r.pdf"),
             "export FHIR JSON": lambda: browser.export_fhir(out / "f.json"),
+            "export FHIR JSON again": lambda: browser.export_fhir(out / "f2.json"),
             "billing CSV for a month": lambda: browser.export_billing(out / "b.csv", month),
             "verify the audit trail": lambda: browser.verify_audit(),
         }
-    stalls = [measure(label, action, browser)[1] for label, action in actions.items()]
+    stalls = {label: measure(label, action, browser)[1] for label, action in actions.items()}
     print(f"  last message: {browser.message()}")
-    print(f"RESULT records tab longest GUI stall: {max(stalls) * 1000:.1f} ms (goal < {GOAL_MS:.0f})")
+    after_first_use = [stall for label, stall in stalls.items() if label != "export FHIR JSON"]
+    print(f"RESULT records tab longest GUI stall: {max(stalls.values()) * 1000:.1f} ms")
+    print(f"RESULT records tab longest GUI stall after first use: {max(after_first_use) * 1000:.1f} ms")
     if asynchronous:
         browser.service.close()
     db.close()

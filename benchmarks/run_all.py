@@ -47,6 +47,7 @@ RUNS: dict[str, tuple[list[str], list[str], float]] = {
     "storage.py": (["--minutes", "30", "--write-seconds", "3"], ["--minutes", "5", "--write-seconds", "1"], 600),
     "console_start.py": (["--runs", "10"], ["--runs", "3"], 300),
     "memory_session.py": (["--minutes", "30"], ["--minutes", "10"], 300),
+    "records_tab_stall.py": (["--sessions", "12", "--minutes", "20"], ["--sessions", "4", "--minutes", "5"], 300),
 }
 #: scripts in this folder that run_all leaves out (they have their own documented command)
 NOT_RUN = {"soak.py": "one hour at 1000 Hz: run it on its own (see README.md)"}
