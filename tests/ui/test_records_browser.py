@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from sqlalchemy import event
 
 from ionto_console.control import exporters
@@ -224,13 +225,15 @@ def test_the_tab_is_busy_while_the_worker_answers(qtbot, browser):
     """While a search is outstanding the tab says so and refuses a second export click; then it clears."""
     gate = threading.Event()
     browser.service.worker.submit(gate.wait, lambda _outcome: None)  # the worker is held up by a slow job
-    browser.run_search()
+    browser.set_criteria(patient="ann")
+    qtbot.mouseClick(browser.search_button, Qt.MouseButton.LeftButton)
     assert browser.busy and browser.busy_label.isVisibleTo(browser)
     assert not browser.audit_button.isEnabled()
     gate.set()
     settle(qtbot, browser)
     assert not browser.busy_label.isVisibleTo(browser) and browser.audit_button.isEnabled()
-    assert len(browser.results()) == 3
+    assert {row.cells[1] for row in browser.results()} == {"Ann Example (P-0001)"}
+    assert len(browser.results()) == 2
 
 
 def test_selecting_a_row_shows_summary_course_and_plots(qtbot, browser, sessions):

@@ -197,7 +197,7 @@ class RecordsBrowser(QWidget):
 
     def _build(self) -> None:
         self.search_fields = SearchFields()
-        self.search_fields.submitted.connect(self.run_search)
+        self.search_fields.submitted.connect(lambda: self.run_search())
         self.search_button = self.search_fields.search_button
 
         self.table = QTableWidget(0, len(COLUMNS))
