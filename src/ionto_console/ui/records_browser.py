@@ -25,20 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QDateEdit,
     QFileDialog,
-    QFormLayout,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -50,109 +44,19 @@ from PySide6.QtWidgets import (
 
 from ..control import exporters as export_registry
 from ..control.background import Outcome
-from ..control.exporters import Exporter, ExportResult, ExportTarget, Scope
+from ..control.exporters import ExportResult, ExportTarget, Scope
 from ..control.records_service import RecordsService
-from ..control.records_views import COLUMNS, OUTCOMES, SIDE_EFFECTS, AuditView, SearchCriteria, SearchResult, \
-    SessionRow, SessionView
+from ..control.records_views import COLUMNS, AuditView, SearchCriteria, SearchResult, SessionRow, SessionView
 from .background_pump import BackgroundPump
+from .export_bar import ExportBar
 from .live_plots import LivePlots
+from .records_search import SearchFields
 
-ANY = "any"
-#: QDateEdit cannot be empty: its minimum date shows as "any" (no bound).
-NO_DATE = QDate(2000, 1, 1)
 ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 OK_STYLE = "color: #1b5e20;"
 BUSY_STYLE = "color: #555;"
 MARKER_PENS = {"side_effect": pg.mkPen("#c62828", width=2, style=Qt.PenStyle.DashLine),
                "alarm": pg.mkPen("#6a1b9a", width=2, style=Qt.PenStyle.DotLine)}
-
-
-class SearchFields(QWidget):
-    """The search criteria (what the user types); ``submitted`` when Search or Return is pressed."""
-
-    submitted = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.patient_edit = QLineEdit(placeholderText="name or ID")
-        self.protocol_edit = QLineEdit(placeholderText="protocol name or id")
-        self.date_from = self._date_edit()
-        self.date_to = self._date_edit()
-        self.outcome_combo = QComboBox()
-        self.outcome_combo.addItems([ANY, *OUTCOMES])
-        self.side_effect_combo = QComboBox()
-        self.side_effect_combo.addItems([ANY, *SIDE_EFFECTS])
-        self.search_button = QPushButton("Search")
-        self.search_button.clicked.connect(self.submitted)
-        for edit in (self.patient_edit, self.protocol_edit):
-            edit.returnPressed.connect(self.submitted)
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        fields = (("Patient", self.patient_edit), ("From", self.date_from), ("To", self.date_to),
-                  ("Protocol", self.protocol_edit), ("Outcome", self.outcome_combo),
-                  ("Side effect", self.side_effect_combo))
-        for i, (label, widget) in enumerate(fields):
-            row, col = divmod(i, 3)
-            grid.addWidget(QLabel(label), row, 2 * col)
-            grid.addWidget(widget, row, 2 * col + 1)
-        grid.addWidget(self.search_button, 0, 6, 2, 1)
-        grid.setColumnStretch(1, 1)  # the text fields take the room; dates and lists keep their size
-
-    @staticmethod
-    def _date_edit() -> QDateEdit:
-        edit = QDateEdit()
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd")
-        edit.setMinimumDate(NO_DATE)
-        edit.setSpecialValueText(ANY)
-        edit.setDate(NO_DATE)
-        return edit
-
-    def criteria(self) -> SearchCriteria:
-        def date(edit: QDateEdit) -> dt.date | None:
-            return None if edit.date() == NO_DATE else edit.date().toPython()
-
-        def choice(combo: QComboBox) -> str:
-            return "" if combo.currentText() == ANY else combo.currentText()
-
-        return SearchCriteria(patient=self.patient_edit.text(), protocol=self.protocol_edit.text(),
-                              date_from=date(self.date_from), date_to=date(self.date_to),
-                              outcome=choice(self.outcome_combo), side_effect=choice(self.side_effect_combo))
-
-    def set_criteria(self, *, patient: str = "", protocol: str = "", date_from: dt.date | None = None,
-                     date_to: dt.date | None = None, outcome: str = ANY, side_effect: str = ANY) -> None:
-        self.patient_edit.setText(patient)
-        self.protocol_edit.setText(protocol)
-        self.date_from.setDate(QDate(date_from) if date_from else NO_DATE)
-        self.date_to.setDate(QDate(date_to) if date_to else NO_DATE)
-        self.outcome_combo.setCurrentText(outcome)
-        self.side_effect_combo.setCurrentText(side_effect)
-
-
-class ExportBar(QWidget):
-    """One button per registered export format (the month field for month-wide ones), and the audit check."""
-
-    def __init__(self, formats: list[Exporter], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.formats = {f.key: f for f in formats}
-        self.buttons: dict[str, QPushButton] = {f.key: QPushButton(f.label) for f in formats}
-        self.month = QDateEdit(QDate.currentDate())
-        self.month.setDisplayFormat("yyyy-MM")
-        self.audit_button = QPushButton("Verify audit trail")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for f in formats:
-            if f.scope is Scope.SESSION:
-                layout.addWidget(self.buttons[f.key])
-        layout.addStretch(1)
-        monthly = [f for f in formats if f.scope is Scope.MONTH]
-        if monthly:
-            form = QFormLayout()
-            form.addRow("Month", self.month)
-            layout.addLayout(form)
-        for f in monthly:
-            layout.addWidget(self.buttons[f.key])
-        layout.addWidget(self.audit_button)
 
 
 class RecordsBrowser(QWidget):
