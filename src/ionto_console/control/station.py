@@ -12,11 +12,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..core.samples import BoardFault
 from ..drivers.board import messages as m
-from ..drivers.board.link import BoardLink, LinkState, TelemetryEvent
+from ..drivers.board.link import LinkState, TelemetryEvent
+from .board_port import BoardPort, LinkFactory, board_link
 from .board_time import BoardTimeline
 from .telemetry_buffer import TelemetryBuffer, impedance_kohm
 
@@ -72,16 +72,16 @@ class _Shared:
 class Station:
     """Composition of the board link with what the console displays."""
 
-    def __init__(self, link_factory: Callable[[str], BoardLink] = BoardLink) -> None:
+    def __init__(self, link_factory: LinkFactory = board_link) -> None:
         self._link_factory = link_factory
-        self._link: BoardLink | None = None
+        self._link: BoardPort | None = None
         self._port: str | None = None
         self._shared = _Shared()
         self._lock = threading.Lock()
         self.buffer = TelemetryBuffer(max_samples=STATION_HISTORY_SAMPLES)
 
     @property
-    def link(self) -> BoardLink | None:
+    def link(self) -> BoardPort | None:
         return self._link
 
     def connect(self, port: str) -> None:
