@@ -215,9 +215,10 @@ class TreatmentController:
 
         WHY wait: a session ends (stopped, faulted, complete) before its current has
         reached zero; the ramp-down still delivers charge, up to the first sample with
-        the output off (``Snapshot.dose_final``). Called from the records thread that
-        closes the session, never from the controller thread. When no such sample comes
-        (the link is gone) the dose as it stands after ``timeout_s`` is the record's."""
+        the output off (``Snapshot.dose_final``). For callers that need the dose now and
+        may block (tools, tests), never the controller thread; the session recorder does
+        not wait here, it closes on the engine's ``DoseFinal`` event. When no such sample
+        comes (the link is gone) the dose as it stands after ``timeout_s`` is returned."""
         deadline = time.monotonic() + timeout_s
         snapshot = self.snapshot()
         while not snapshot.dose_final and time.monotonic() < deadline:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from ..core.alarms import AlarmManager
 from ..core.engine import TreatmentEngine
+from ..core.plan import SessionPlan
 from ..core.protocols import Protocol
 from ..core.samples import BoardFault
 from ..core.session import SessionState, SideEffect, StopCause
@@ -28,20 +28,7 @@ from .patient_history import UNKNOWN, PatientHistory, patient_history
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
-
-@dataclass(frozen=True)
-class SessionPlan:
-    """What the therapist chose before starting."""
-
-    protocol: Protocol
-    patient_id: str
-    patient_name: str
-    site: str
-    electrode: str
-    checklist_passed: bool
-    checklist_record: dict
-    date_of_birth: dt.date | None = None
-    patient_notes: str = ""
+__all__ = ["SessionPlan", "TreatmentDesk", "calibration_due"]  # SessionPlan's home is core.plan
 
 
 def calibration_due(cal_date_unix: int, interval_days: int) -> dt.date | None:
@@ -160,7 +147,8 @@ class TreatmentDesk:
         engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
         controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms)
         if recorder is not None:
-            recorder.dose_from(controller.final_dose)
+            # the record closes on the engine's DoseFinal event; this is read only if none comes
+            recorder.dose_from(lambda: controller.snapshot().dose_delivered_ma_min)
         self.recorder, self.controller = recorder, controller
         controller.start_thread()
         controller.start()
