@@ -78,6 +78,7 @@ class Station:
         self._port: str | None = None
         self._shared = _Shared()
         self._lock = threading.Lock()
+        self._lent = False
         self.buffer = TelemetryBuffer(max_samples=STATION_HISTORY_SAMPLES)
 
     @property
@@ -97,6 +98,29 @@ class Station:
         link.add_state_listener(self._on_state)
         self._link = link
         link.open(wait=False)  # never block the GUI; progress shows as state
+
+    def lend(self, port: str) -> BoardPort | None:
+        """The station's port when it is connected to the board at ``port`` (None otherwise).
+
+        WHY: a serial port has one owner. A calibration of the board the station
+        is connected to borrows this port (adds its listeners, removes them after)
+        instead of opening the device a second time; the station keeps it open.
+        While lent, ``lent`` is True (no treatment starts on a board being
+        calibrated) until ``give_back``."""
+        link = self._link
+        if link is None or port != self._port or link.state is not LinkState.CONNECTED:
+            return None
+        self._lent = True
+        return link
+
+    def give_back(self) -> None:
+        """The borrower is done with the port (see ``lend``)."""
+        self._lent = False
+
+    @property
+    def lent(self) -> bool:
+        """The port is lent to a calibration run."""
+        return self._lent
 
     def disconnect(self) -> None:
         link, self._link = self._link, None

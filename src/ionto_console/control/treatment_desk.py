@@ -22,6 +22,7 @@ from ..core.session import SessionState, SideEffect, StopCause
 from ..drivers.board import messages as m
 from ..drivers.board.errors import BoardError
 from ..drivers.board.link import LinkState
+from .board_port import BoardPort
 from .station import Station
 from ..records import Database, RecordsError, add_note, ping, sign_session
 from .patient_history import UNKNOWN, PatientHistory, patient_history
@@ -93,6 +94,8 @@ class TreatmentDesk:
                 problems.append(f"The board's calibration lapsed on {due.isoformat()}.")
             if self._latched_fault() == BoardFault.SELF_TEST:
                 problems.append("The board failed its power-on self-test and must be serviced.")
+            if self.station.lent:
+                problems.append("The board is being calibrated; a treatment can start once that run has ended.")
             live = self.station.snapshot().live
             if live is not None and live.output_on and not self.active:
                 problems.append("The output is still ramping down; a new run can start once it is off.")
@@ -153,6 +156,22 @@ class TreatmentDesk:
         controller.start_thread()
         controller.start()
         return controller
+
+    def lend(self, port: str) -> BoardPort | None:
+        """The station's port for a calibration of the board at ``port`` (None: not connected there).
+
+        Refused (ValueError, in plain words) while a treatment runs on it: a
+        calibration drives the output and must never share it with a patient.
+        While lent, ``blockers()`` refuses a start."""
+        link = self.station.lend(port)
+        if link is not None and self.active:
+            self.station.give_back()
+            raise ValueError("a treatment is running on this board: end it before calibrating")
+        return link
+
+    def give_back(self) -> None:
+        """The calibration run is done with the port."""
+        self.station.give_back()
 
     def patient_history(self, identifier: str, protocol: Protocol) -> PatientHistory:
         """Recent sessions and reminders for the patient about to be treated (none without records)."""
