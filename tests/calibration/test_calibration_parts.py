@@ -147,3 +147,35 @@ def test_verified_constants_lapse_after_their_interval():
     due = due_date_of(written, 365)
     assert due is not None and due_date_of(0, 365) is None
     assert not lapsed(due, due) and lapsed(due, due + dt.timedelta(days=1)) and not lapsed(None, dt.date.today())
+
+
+class _Treating:
+    """A controller whose session is running (the desk asks only its snapshot)."""
+
+    def snapshot(self):
+        from types import SimpleNamespace
+
+        from ionto_console.core.session import SessionState
+
+        return SimpleNamespace(state=SessionState.TREATING)
+
+
+def test_a_board_under_treatment_is_never_lent_to_a_calibration():
+    from ionto_console.control.calibration import BenchSpec
+
+    board = BoardDouble()
+    station = Station(link_factory=lambda port: board)
+    station.connect("/dev/ttyBOARD")
+    desk = TreatmentDesk(station)
+    desk.controller = _Treating()  # type: ignore[assignment]
+    with pytest.raises(ValueError, match="a treatment is running on this board"):
+        desk.lend("/dev/ttyBOARD")
+    assert not station.lent
+
+    def second_link(*args, **kwargs):
+        raise AssertionError("the bench opened the board's port a second time")
+
+    spec = BenchSpec("/dev/ttyBOARD", "TCPIP::dmm", "TCPIP::decade", lender=desk, link_factory=second_link)
+    with pytest.raises(RunAborted, match="a treatment is running on this board"):
+        spec.connect()
+    assert not station.lent and board.state is LinkState.CONNECTED and board.wire == []  # nothing was sent
