@@ -235,3 +235,34 @@ def test_a_dmm_that_is_not_there_fails_the_connect_and_releases_the_board(bench)
     failed = [e for e in events if isinstance(e, ConnectFailed)]
     assert failed and "the dmm could not be reached" in failed[0].reason.lower()
     read_ident(bench.board.port)  # the port was closed again: another link can open it (exclusive)
+
+
+def test_a_run_on_the_board_the_station_holds_borrows_the_stations_port(bench) -> None:
+    """One owner per serial port: the bench borrows the console's connected port and gives it back open."""
+    import dataclasses
+
+    from ionto_console.control.station import Station
+    from ionto_console.control.treatment_desk import TreatmentDesk
+    from ionto_console.drivers.board.link import LinkState
+
+    from cal_helpers import spec_for
+
+    station = Station()
+    station.connect(bench.board.port)
+    try:
+        wait_for_value(lambda: station.snapshot().state, lambda s: s is LinkState.CONNECTED, "station connected", 10.0)
+        desk = TreatmentDesk(station)
+
+        def second_link(*args, **kwargs):
+            raise AssertionError("the bench opened the board's port a second time")
+
+        spec = dataclasses.replace(spec_for(bench, lcr=False), lender=desk, link_factory=second_link)
+        runner = CalibrationRunner(spec.connect, RunnerSettings(plan=QUICK_PLAN), board_url=spec.board_url)
+        runner.start(Mode.VERIFY, "Ravi")
+        result = runner.wait(RUN_TIMEOUT_S)
+        assert result is not None and result.verdict is Verdict.FAIL, result and result.reason  # factory constants
+        assert len(result.as_found) == QUICK_PLAN.point_count and result.output_off_confirmed and output_is_off(bench)
+        assert station.link is not None and station.link.state is LinkState.CONNECTED and not station.lent
+        assert all("calibrated" not in text for text in desk.blockers())
+    finally:
+        station.disconnect()

@@ -14,7 +14,7 @@ from ionto_console.core import engine as e
 from ionto_console.core.samples import Sample
 from ionto_console.core.session import SessionEvent, SessionState, Transition
 from ionto_console.drivers.board import messages as m
-from ionto_console.records import load_events, load_session, open_database, sqlite_url, verify_audit
+from ionto_console.records import load_events, load_samples, load_session, open_database, sqlite_url, verify_audit
 from ionto_console.records.audit import utc_now
 from support import small_protocol
 
@@ -68,3 +68,34 @@ def test_clock_steps_are_recorded_as_events_and_the_session_lasts_its_monotonic_
     ats = [event.at for event in events]
     assert ats == sorted(ats) and all(summary.started_at <= at <= summary.ended_at for at in ats)
     assert verify_audit(db).ok
+
+
+def _ended(t: float) -> e.StateChanged:
+    return e.StateChanged(t, Transition(t, SessionEvent.STOP, SessionState.TREATING, SessionState.STOPPED, "nausea"))
+
+
+def test_the_record_closes_with_the_dose_the_engine_announced_final(db, monkeypatch):
+    """The recorder is told the final dose by the engine's DoseFinal event (no polling of the
+    controller); the dose source is only a fallback and is not read when the event came."""
+    recorder = SessionRecorder(db, PLAN, IDENT, operator="Dana", station="station-1")
+    recorder.dose_from(lambda: pytest.fail("the fallback was read although DoseFinal came"))
+    for i in range(5):
+        recorder.add_sample(Sample(t=10.0 + i * 0.005, current_ma=1.0, voltage_v=5.0, target_ma=1.0, output_on=True))
+    recorder.add_events([_ended(10.03)])
+    recorder.add_sample(Sample(t=10.035, current_ma=0.0, voltage_v=0.0, target_ma=0.0, output_on=False))
+    recorder.add_events([e.DoseFinal(10.035, 0.125)])
+    assert recorder.finished.wait(10.0)
+    summary = load_session(db, recorder.session_id)
+    assert summary.state == "stopped" and summary.dose_delivered_ma_min == 0.125
+    assert not [ev for ev in load_events(db, recorder.session_id) if ev.kind == "event"]  # no row of its own
+    assert len(load_samples(db, recorder.session_id).t) == 6  # the sample that made the dose final is kept
+
+
+def test_without_dose_final_the_record_closes_with_the_dose_as_it_stands(db, monkeypatch):
+    monkeypatch.setattr(session_recorder, "DOSE_SETTLE_TIMEOUT_S", 0.05)  # the link is gone: nothing comes
+    recorder = SessionRecorder(db, PLAN, IDENT, operator="Dana", station="station-1")
+    recorder.dose_from(lambda: 0.5)
+    recorder.add_sample(Sample(t=10.0, current_ma=1.0, voltage_v=5.0, target_ma=1.0, output_on=True))
+    recorder.add_events([_ended(10.01)])
+    assert recorder.finished.wait(10.0)
+    assert load_session(db, recorder.session_id).dose_delivered_ma_min == 0.5

@@ -6,6 +6,7 @@ from engine_helpers import DEX_40, TAP_HANDS, FakeBoard, Run, make_protocol, sam
 from ionto_console.core.engine import (
     Configure,
     CutOutput,
+    DoseFinal,
     DoseReached,
     EnableOutput,
     PolarityReversed,
@@ -274,3 +275,15 @@ def test_ramp_is_locked_once_the_ramp_down_begins():
     assert run.engine.ramp.locked
     with pytest.raises(IllegalTransition):
         run.engine.step_up(run.t)
+
+
+def test_a_session_stopped_before_it_started_announces_its_dose_final_at_once():
+    engine = TreatmentEngine(make_protocol())
+    engine.prepare(0.0)
+    engine.drain_events()
+    engine.stop(SideEffect.NAUSEA, "", 1.0)
+    events = engine.drain_events()
+    assert events[-1] == DoseFinal(1.0, 0.0) and sum(isinstance(ev, DoseFinal) for ev in events) == 1
+    assert engine.dose_final
+    engine.stop(EMERGENCY, "", 2.0)  # pressing stop again announces nothing new
+    assert not any(isinstance(ev, DoseFinal) for ev in engine.drain_events())

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from engine_helpers import DEX_40, TAP_HANDS, FakeBoard, Run, make_protocol
-from ionto_console.core.engine import CutOutput, EnableOutput, SetPolarity, SetTarget, TreatmentEngine
+from ionto_console.core.engine import CutOutput, DoseFinal, EnableOutput, SetPolarity, SetTarget, TreatmentEngine
 from ionto_console.core.session import EMERGENCY, IllegalTransition, SideEffect
 
 # Short protocols so an example can reach the end, the reversal and the dose in seconds of fake time.
@@ -165,6 +165,9 @@ def test_an_ended_sessions_dose_stops_at_the_first_sample_with_the_output_off(
     snapshot = run.engine.snapshot()
     assert snapshot.dose_final and snapshot.dose_delivered_ma_min == final
     assert run.engine.is_after_session(run.board.sample(run.t))
+    # the record closes on this event: once, carrying the final dose
+    finals = [ev for ev in run.engine.drain_events() if isinstance(ev, DoseFinal)]
+    assert finals == [DoseFinal(finals[0].t, final)] and ended_at <= finals[0].t <= ended_at + 0.25 + 0.1 + 2.0 / rate_hz + 1e-6
     event(f"ended {run.engine.state.value}")
 
 

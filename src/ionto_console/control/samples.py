@@ -1,6 +1,7 @@
 """Board telemetry frames as core samples: wire integers to clinical units.
 
 The single place where an ICD TELEMETRY frame becomes a ``core.samples.Sample``
+for the treatment controller and the calibration runner alike
 (µA -> mA, mV -> V, flag bits -> booleans, board clock -> seconds).
 """
 
@@ -41,4 +42,6 @@ class SampleConverter:
             fault_code=msg.latched_fault,
             lost_before=event.lost_before,
             anode=bool(flags & m.Flags.POLARITY_ANODE),
+            slewing=bool(flags & m.Flags.SLEWING),
+            fault_latched=bool(flags & m.Flags.FAULT_LATCHED),
         )

@@ -3,9 +3,10 @@
 It is the controller's ``SessionSink``. Samples and events go to the records
 ``SampleWriter`` queue (never blocking the controller thread; committed at
 least every 250 ms). When the engine reports a final state, a short-lived
-thread closes the writer and closes the session row with its final state,
-reason, dose and side effects, so the controller thread never waits on the
-database. If the writer cannot save (disk full, database gone), the
+thread waits for the engine's ``DoseFinal`` event (the ramp-down's last
+sample is in), then closes the writer and the session row with its final
+state, reason, dose and side effects, so the controller thread never waits on
+the database. If the writer cannot save (disk full, database gone), the
 recorder calls ``on_failure`` so the controller stops the treatment rather
 than treat unrecorded.
 
@@ -33,9 +34,8 @@ from typing import Callable
 from ..core import engine as e
 from ..core.samples import Sample
 from ..core.session import SessionState
+from ..core.plan import SessionPlan
 from ..drivers.board import messages as m
-from typing import TYPE_CHECKING
-
 from ..records import (
     Calibration,
     Database,
@@ -50,9 +50,7 @@ from ..records import (
     start_session,
 )
 from ..records.audit import utc_now
-
-if TYPE_CHECKING:
-    from .treatment_desk import SessionPlan
+from .treatment import DOSE_SETTLE_TIMEOUT_S
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +76,7 @@ def sample_flags(sample: Sample) -> int:
     return int(flags)
 
 
-def patient_id_for(db: Database, plan: "SessionPlan", who: str) -> int:
+def patient_id_for(db: Database, plan: SessionPlan, who: str) -> int:
     """The record id of the plan's patient (matched by identifier), created if new."""
     for patient in find_patients(db, plan.patient_id):
         if patient.identifier == plan.patient_id:
@@ -117,7 +115,7 @@ class SessionRecorder:
     def __init__(
         self,
         db: Database,
-        plan: "SessionPlan",
+        plan: SessionPlan,
         ident: m.Ident,
         *,
         operator: str,
@@ -128,6 +126,9 @@ class SessionRecorder:
         self._operator = operator
         self._on_failure = on_failure
         self._final_dose: Callable[[], float] = lambda: 0.0
+        #: Set by the engine's DoseFinal event, with the dose it carries: the record closes on it.
+        self._dose_final = threading.Event()
+        self._dose_final_value = 0.0
         self._t0: float | None = None
         self._stops: list[tuple[e.StopRecorded, dt.datetime]] = []
         self._finisher: threading.Thread | None = None
@@ -158,7 +159,8 @@ class SessionRecorder:
         self._writer = SampleWriter(db, self.session_id, on_error=self._writer_failed, who=operator).start()
 
     def dose_from(self, provider: Callable[[], float]) -> None:
-        """Where the final delivered dose is read when the session ends (the engine's integral)."""
+        """Where the dose is read if the engine's ``DoseFinal`` never comes (the link went away
+        during the ramp-down): the dose as it stands ``DOSE_SETTLE_TIMEOUT_S`` after the end."""
         self._final_dose = provider
 
     # --- SessionSink (controller thread: queue only) ------------------------------
@@ -179,6 +181,10 @@ class SessionRecorder:
         if self._closed.is_set():
             return
         for event in events:
+            if isinstance(event, e.DoseFinal):  # not a row of its own: it closes the record
+                self._dose_final_value = event.delivered_ma_min
+                self._dose_final.set()
+                continue
             kind, message, evidence = _event_record(event)
             t = None if self._t0 is None else event.t - self._t0
             at = self.record_time()
@@ -226,9 +232,13 @@ class SessionRecorder:
 
     def _finish(self, state: SessionState, reason: str) -> None:
         try:
-            # first the final dose: it waits for the ramp-down's last samples, which the writer
-            # must still take before it closes (the record ends where the dose ends)
-            dose = self._final_dose()
+            # first the final dose: the engine announces it (DoseFinal) after the ramp-down's last
+            # sample, which the writer must still take before it closes (the record ends where the
+            # dose ends). No such event when the link is gone: then the dose as it stands.
+            if self._dose_final.wait(DOSE_SETTLE_TIMEOUT_S):
+                dose = self._dose_final_value
+            else:
+                dose = self._final_dose()
             self._check_clock(time.monotonic())  # a step in the last moments is recorded too
             report = self._writer.close()
             self._closed.set()

@@ -12,11 +12,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..core.samples import BoardFault
 from ..drivers.board import messages as m
-from ..drivers.board.link import BoardLink, LinkState, TelemetryEvent
+from ..drivers.board.link import LinkState, TelemetryEvent
+from .board_port import BoardPort, LinkFactory, board_link
 from .board_time import BoardTimeline
 from .telemetry_buffer import TelemetryBuffer, impedance_kohm
 
@@ -72,16 +72,17 @@ class _Shared:
 class Station:
     """Composition of the board link with what the console displays."""
 
-    def __init__(self, link_factory: Callable[[str], BoardLink] = BoardLink) -> None:
+    def __init__(self, link_factory: LinkFactory = board_link) -> None:
         self._link_factory = link_factory
-        self._link: BoardLink | None = None
+        self._link: BoardPort | None = None
         self._port: str | None = None
         self._shared = _Shared()
         self._lock = threading.Lock()
+        self._lent = False
         self.buffer = TelemetryBuffer(max_samples=STATION_HISTORY_SAMPLES)
 
     @property
-    def link(self) -> BoardLink | None:
+    def link(self) -> BoardPort | None:
         return self._link
 
     def connect(self, port: str) -> None:
@@ -97,6 +98,29 @@ class Station:
         link.add_state_listener(self._on_state)
         self._link = link
         link.open(wait=False)  # never block the GUI; progress shows as state
+
+    def lend(self, port: str) -> BoardPort | None:
+        """The station's port when it is connected to the board at ``port`` (None otherwise).
+
+        WHY: a serial port has one owner. A calibration of the board the station
+        is connected to borrows this port (adds its listeners, removes them after)
+        instead of opening the device a second time; the station keeps it open.
+        While lent, ``lent`` is True (no treatment starts on a board being
+        calibrated) until ``give_back``."""
+        link = self._link
+        if link is None or port != self._port or link.state is not LinkState.CONNECTED:
+            return None
+        self._lent = True
+        return link
+
+    def give_back(self) -> None:
+        """The borrower is done with the port (see ``lend``)."""
+        self._lent = False
+
+    @property
+    def lent(self) -> bool:
+        """The port is lent to a calibration run."""
+        return self._lent
 
     def disconnect(self) -> None:
         link, self._link = self._link, None

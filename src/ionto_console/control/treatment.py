@@ -7,7 +7,7 @@ Why this shape (DESIGN section 2):
   Qt event loop is never in this path.
 - ``stop(reason)`` is callable from any thread. It writes STOP (side effect)
   or OUTPUT 0 (emergency) to the port at once from the caller's thread via
-  ``BoardLink.write_now``, then tells the engine. A busy GUI or a busy
+  ``BoardPort.write_now``, then tells the engine. A busy GUI or a busy
   controller thread cannot delay the stop.
 - Commands that end current (STOP, OUTPUT 0) are written without waiting;
   the others are requests that must be ACKed. A refused or unanswered command
@@ -32,7 +32,8 @@ from ..core.samples import Sample
 from ..core.session import EMERGENCY, IllegalTransition, SessionState, SideEffect, StopCause
 from ..drivers.board import messages as m
 from ..drivers.board.errors import BoardDisconnected, BoardError, ReplyTimeout
-from ..drivers.board.link import BoardLink, LinkState, TelemetryEvent
+from ..drivers.board.link import LinkState, TelemetryEvent
+from .board_port import BoardPort
 from .samples import SampleConverter
 from .telemetry_buffer import TelemetryBuffer
 
@@ -102,7 +103,7 @@ class TreatmentController:
 
     def __init__(
         self,
-        link: BoardLink,
+        link: BoardPort,
         engine: e.TreatmentEngine,
         *,
         sink: SessionSink | None = None,
@@ -128,7 +129,6 @@ class TreatmentController:
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
         self._stopping = threading.Event()
-        self._wire_stop_sent: tuple[float, m.Message] | None = None
         link.add_telemetry_listener(self._on_telemetry)
         link.add_state_listener(self._on_link_state)
 
@@ -181,13 +181,16 @@ class TreatmentController:
         # From now on only current-ending commands reach the board, even from a tick the
         # controller thread runs before it has taken this stop into the engine.
         self._stopping.set()
+        on_wire: m.Message | None = None
         try:
             self.link.write_now(message)
-            self._wire_stop_sent = (self._clock(), message)
+            on_wire = message
         except BoardError as exc:
             # No link: nothing can be written; the board's watchdog ends the output.
             log.warning("stop could not be written (%s); the board watchdog will end the output", exc)
-        self._queue.put(("intent", ("stop", reason, text)))
+        # The intent carries what is already on the wire: the engine's answer to this stop asks
+        # for that same command, which is then satisfied, not sent twice (see ``_handle_intent``).
+        self._queue.put(("intent", ("stop", reason, text, on_wire)))
 
     def interrupt(self, detail: str) -> None:
         """Something under the session failed (e.g. records cannot be saved): cut now, then record why."""
@@ -212,9 +215,10 @@ class TreatmentController:
 
         WHY wait: a session ends (stopped, faulted, complete) before its current has
         reached zero; the ramp-down still delivers charge, up to the first sample with
-        the output off (``Snapshot.dose_final``). Called from the records thread that
-        closes the session, never from the controller thread. When no such sample comes
-        (the link is gone) the dose as it stands after ``timeout_s`` is the record's."""
+        the output off (``Snapshot.dose_final``). For callers that need the dose now and
+        may block (tools, tests), never the controller thread; the session recorder does
+        not wait here, it closes on the engine's ``DoseFinal`` event. When no such sample
+        comes (the link is gone) the dose as it stands after ``timeout_s`` is returned."""
         deadline = time.monotonic() + timeout_s
         snapshot = self.snapshot()
         while not snapshot.dose_final and time.monotonic() < deadline:
@@ -304,10 +308,12 @@ class TreatmentController:
     def _handle_intent(self, payload: tuple) -> None:
         name, *args = payload
         now = self._clock()
+        satisfied: m.Message | None = None
         try:
             if name == "stop":
-                reason, text = args
+                reason, text, on_wire = args
                 commands = self.engine.stop(reason, text, now)
+                satisfied = on_wire
             elif name == "interrupt":
                 if self.engine.state is SessionState.IDLE or self.engine.state.terminal:
                     return
@@ -319,12 +325,17 @@ class TreatmentController:
             self._set_message(str(exc))
             return
         self._set_message("")
-        self._execute(commands)
+        self._execute(commands, satisfied=satisfied)
 
-    def _execute(self, commands: list[e.Command]) -> None:
+    def _execute(self, commands: list[e.Command], *, satisfied: m.Message | None = None) -> None:
+        """Carry out engine commands. ``satisfied``: a current-ending command ``stop()`` already
+        wrote for this very stop; the engine's first request for it is met, not written again."""
         for command in commands:
             for msg in to_messages(command, self._rate_hz):
                 if _ends_current(msg):
+                    if satisfied is not None and msg == satisfied:
+                        satisfied = None  # stop() put exactly this on the wire: the cut is done
+                        continue
                     self._write_stop(msg)
                     continue
                 if self._stopping.is_set():
@@ -351,9 +362,6 @@ class TreatmentController:
             self.link.request(msg, timeout=REPLY_TIMEOUT_S)
 
     def _write_stop(self, msg: m.Message) -> None:
-        sent = self._wire_stop_sent
-        if sent is not None and sent[1] == msg and self._clock() - sent[0] < 0.05:
-            return  # stop() already put this exact command on the wire just now
         try:
             self.link.write_now(msg)
         except BoardDisconnected as exc:

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from ..core.alarms import AlarmManager
 from ..core.engine import TreatmentEngine
+from ..core.plan import SessionPlan
 from ..core.protocols import Protocol
 from ..core.samples import BoardFault
 from ..core.session import SessionState, SideEffect, StopCause
 from ..drivers.board import messages as m
 from ..drivers.board.errors import BoardError
 from ..drivers.board.link import LinkState
+from .board_port import BoardPort
 from .station import Station
 from ..records import Database, RecordsError, add_note, sign_session
 from .background import Outcome, Worker
@@ -32,20 +33,7 @@ from .records_health import RECORDS_CHECK_S, RecordsHealth
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
-
-@dataclass(frozen=True)
-class SessionPlan:
-    """What the therapist chose before starting."""
-
-    protocol: Protocol
-    patient_id: str
-    patient_name: str
-    site: str
-    electrode: str
-    checklist_passed: bool
-    checklist_record: dict
-    date_of_birth: dt.date | None = None
-    patient_notes: str = ""
+__all__ = ["SessionPlan", "TreatmentDesk", "calibration_due"]  # SessionPlan's home is core.plan
 
 
 def calibration_due(cal_date_unix: int, interval_days: int) -> dt.date | None:
@@ -111,6 +99,8 @@ class TreatmentDesk:
                 problems.append(f"The board's calibration lapsed on {due.isoformat()}.")
             if self._latched_fault() == BoardFault.SELF_TEST:
                 problems.append("The board failed its power-on self-test and must be serviced.")
+            if self.station.lent:
+                problems.append("The board is being calibrated; a treatment can start once that run has ended.")
             live = self.station.snapshot().live
             if live is not None and live.output_on and not self.active:
                 problems.append("The output is still ramping down; a new run can start once it is off.")
@@ -157,7 +147,8 @@ class TreatmentDesk:
         engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
         controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms)
         if recorder is not None:
-            recorder.dose_from(controller.final_dose)
+            # the record closes on the engine's DoseFinal event; this is read only if none comes
+            recorder.dose_from(lambda: controller.snapshot().dose_delivered_ma_min)
         self.recorder, self.controller = recorder, controller
         controller.start_thread()
         controller.start()
@@ -172,6 +163,21 @@ class TreatmentDesk:
         except (ValueError, BoardError) as exc:
             return str(exc)
         return ""
+    def lend(self, port: str) -> BoardPort | None:
+        """The station's port for a calibration of the board at ``port`` (None: not connected there).
+
+        Refused (ValueError, in plain words) while a treatment runs on it: a
+        calibration drives the output and must never share it with a patient.
+        While lent, ``blockers()`` refuses a start."""
+        link = self.station.lend(port)
+        if link is not None and self.active:
+            self.station.give_back()
+            raise ValueError("a treatment is running on this board: end it before calibrating")
+        return link
+
+    def give_back(self) -> None:
+        """The calibration run is done with the port."""
+        self.station.give_back()
 
     def patient_history(self, identifier: str, protocol: Protocol) -> PatientHistory:
         """Recent sessions and reminders for the patient about to be treated (none without records).

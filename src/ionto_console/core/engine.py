@@ -147,8 +147,17 @@ class ProgramStepStarted:
     current_ma: float
 
 
+@dataclass(frozen=True, slots=True)
+class DoseFinal:
+    """The ended session's dose counts no more: the first sample with the output off after the end
+    (or the end itself, for a session that never started). Emitted once; the record closes on it."""
+
+    t: float
+    delivered_ma_min: float
+
+
 EngineEvent = Union[StateChanged, TripRecorded, StopRecorded, DoseReached, PolarityReversed, TherapistAction,
-                    ProgramStepStarted]
+                    ProgramStepStarted, DoseFinal]
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +235,7 @@ class TreatmentEngine:
         self._last_sample_t: float | None = None
         self._sample_dt = 0.0
         self._dose_final = False
+        self._dose_final_announced = False
         self._program = _ProgramCursor(protocol) if protocol.program else None
 
     # --- state ---------------------------------------------------------------------
@@ -391,6 +401,8 @@ class TreatmentEngine:
             self._last_sample_t = now
             self.dose.add(now, sample.current_ma)
             self._dose_final = state.terminal and not sample.output_on
+            if self._dose_final:
+                self._announce_dose_final(now)
         commands: list[Command] = []
         if state is SessionState.PRECHECKS or state.output_active:
             trips = self.interlocks.check(sample)
@@ -558,6 +570,13 @@ class TreatmentEngine:
     def _transition(self, event, now: float) -> None:
         move = event(now)
         self._events.append(StateChanged(now, move))
+        if move.target.terminal and self._started_at is None:
+            self._announce_dose_final(now)  # ended before any current: nothing more will count
+
+    def _announce_dose_final(self, now: float) -> None:
+        if not self._dose_final_announced:
+            self._dose_final_announced = True
+            self._events.append(DoseFinal(now, self.dose.delivered_ma_min))
 
 
 class _ProgramCursor:

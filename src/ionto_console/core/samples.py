@@ -44,6 +44,7 @@ class Sample:
     ``target_ma`` the board's own target, ``lost_before`` how many samples the
     sample counter says went missing just before this one. ``anode`` is the
     board's polarity flag when the controller knows it (None = not reported).
+    The treatment engine and the calibration runner read the same samples.
     """
 
     t: float
@@ -56,6 +57,10 @@ class Sample:
     fault_code: int = 0
     lost_before: int = 0
     anode: bool | None = None
+    #: The board is still moving its output towards the target (calibration waits for this to clear).
+    slewing: bool = False
+    #: The board's own "fault latched" flag (beside ``fault_code``, as the ICD sends both).
+    fault_latched: bool = False
 
     @property
     def impedance_kohm(self) -> float | None:

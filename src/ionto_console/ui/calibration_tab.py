@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ..control.calibration import RunnerSettings, store_calibration_result
+from ..control.calibration import (BenchSpec, BoardLender, CalibrationRunner, RecordsCalibrationSink, RunEvent,
+                                   RunnerSettings)
 from ..core.calibration import CalibrationResult
-from .calibration_wizard import CalibrationWizard
+from .calibration_wizard import CalibrationWizard, default_runner_factory
 
 
 class CalibrationTab(QWidget):
@@ -17,26 +19,37 @@ class CalibrationTab(QWidget):
 
     WHY a fresh wizard after each finish or cancel: closing the wizard cancels
     its run and stops its timer, so the tab starts over with a new one, ready
-    for the next board, with the signed-in engineer's name filled in."""
+    for the next board, with the signed-in engineer's name filled in.
 
-    def __init__(self, interval_days: int, engineer: str, ports: list[str], records_url: str | None) -> None:
+    ``lender``: the console's own board port, borrowed when the engineer
+    calibrates the board the station is connected to (one owner per port)."""
+
+    def __init__(self, interval_days: int, engineer: str, ports: list[str], records_url: str | None,
+                 lender: BoardLender | None = None) -> None:
         super().__init__()
         self._settings = RunnerSettings(interval_days=interval_days)
         self._engineer = engineer
         self._ports = ports
-        self._store: Callable[[CalibrationResult], str] | None = (
-            None if records_url is None else lambda result: store_calibration_result(result, records_url))
+        self._lender = lender
+        #: one records connection for every result this tab stores (opened on the first)
+        self.sink = None if records_url is None else RecordsCalibrationSink(records_url)
+        self._store: Callable[[CalibrationResult], str] | None = None if self.sink is None else self.sink.store
         self._layout = QVBoxLayout(self)
         self.wizard = self._new_wizard()
 
     def _new_wizard(self) -> CalibrationWizard:
-        wizard = CalibrationWizard(self._settings, ports=self._ports, store=self._store)
+        wizard = CalibrationWizard(self._settings, ports=self._ports, store=self._store,
+                                   runner_factory=self._runner)
         wizard.setWindowFlags(Qt.WindowType.Widget)
         wizard.connect_page.engineer.setText(self._engineer)
         wizard.finished.connect(self._renew)
         self._layout.addWidget(wizard)
         wizard.show()
         return wizard
+
+    def _runner(self, spec: BenchSpec, settings: RunnerSettings,
+                on_event: Callable[[RunEvent], None]) -> CalibrationRunner:
+        return default_runner_factory(dataclasses.replace(spec, lender=self._lender), settings, on_event)
 
     def _renew(self, _result: int = 0) -> None:
         old = self.wizard

@@ -88,7 +88,8 @@ class MainWindow(QMainWindow):
             from .calibration_tab import CalibrationTab
 
             self.calibration = CalibrationTab(calibration_interval_days, self.user.display_name,
-                                              calibration_ports or [], desk.db.url if desk.db else None)
+                                              calibration_ports or [], desk.db.url if desk.db else None,
+                                              lender=desk)
         self.alarm_banner = AlarmBanner(desk.alarms, alarm_player or CommandLinePlayer())
 
         self.connection = ConnectionPanel()

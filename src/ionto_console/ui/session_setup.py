@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..control.patient_history import UNKNOWN, PatientHistory
-from ..control.treatment_desk import SessionPlan
+from ..core.plan import SessionPlan
 from ..core.prechecks import PrecheckResult
 from ..core.protocols import Protocol
 from .checklist_dialog import ChecklistDialog

@@ -3,45 +3,48 @@
 WHY it is shaped this way:
 
 - It runs on its own thread and reports through one callback (``on_event``)
-  with small frozen events; a GUI puts them on a queue and drains it on a
-  QTimer, a CLI prints them. It never touches Qt.
+  with small frozen events (``events``); a GUI puts them on a queue and
+  drains it on a QTimer, a CLI prints them. It never touches Qt.
 - All decisions (tolerances, the fit, whether constants may be written, the
   verdict, the due date) live in ``core.calibration``; this module measures
-  and sequences.
+  and sequences. It reads the board through the same samples as a treatment
+  (``tap``, fed by ``control.samples``), in calibration's units (``units``).
 - Safety: any failure (instrument timeout, garbage, instrument error, board
   NAK, disconnect, board fault, a wiring check, cancel) ends in the same
   place: OUTPUT 0 (STOP 0 as a second attempt), a check in the telemetry
   that the output is really off, no WRITE_CAL, and the reason in plain words
-  in the result. WRITE_CAL is sent only after a complete as-found sweep whose
-  fit passed the rules; it is one ICD frame, so the board holds either the
-  old or the new constants, and the runner reads IDENT back to know which.
-- Instruments are used through small Protocols (``CurrentMeter``,
-  ``LoadSetter``, ``ImpedanceMeter``) so a test can put a fake in any role.
+  in the result (``wording``). WRITE_CAL is sent only after a complete
+  as-found sweep whose fit passed the rules; it is one ICD frame, so the
+  board holds either the old or the new constants, and the runner reads
+  IDENT back to know which.
+- Instruments are used through small Protocols (``roles``) so a test can put
+  a fake in any role; the bench is opened by ``bench.BenchSpec.connect`` and
+  the result kept by a ``sink.CalibrationSink``, both outside the runner.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import logging
 import threading
-import time
-from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable
 
 import numpy as np
 
-from ..core.calibration import (DEFAULT_INTERVAL_DAYS, CalibrationResult, CalibrationRuleError, Constants, Fit,
-                                Mode, PointResult, SweepPlan, Tolerance, Verdict, check_fit_writable,
-                                check_impedance, check_point_plausible, evaluate_point, fit_from_points, judge,
-                                next_due, pick_current_range_a)
-from ..drivers.bench import (BenchError, DecadeResistor, InstrumentError, InstrumentGarbage, InstrumentOverload,
-                             InstrumentTimeout, KeysightDmm, KeysightE4980A, open_instrument)
-from ..drivers.bench.scpi import Identity
-from ..drivers.board import messages as m
-from ..drivers.board.errors import BoardDisconnected, BoardError, BoardNakError, ReplyTimeout, command_name, nak_name
-from ..drivers.board.link import BoardLink, LinkState, TelemetryEvent
+from ...core.calibration import (DEFAULT_INTERVAL_DAYS, CalibrationResult, CalibrationRuleError, Constants, Mode,
+                                 PointResult, SweepPlan, Tolerance, Verdict, check_fit_writable, check_impedance,
+                                 check_point_plausible, evaluate_point, fit_from_points, judge, next_due)
+from ...core.samples import Sample
+from ...drivers.bench import BenchError
+from ...drivers.board import messages as m
+from ...drivers.board.errors import BoardError
+from ...drivers.board.link import LinkState
+from .bench import Bench
+from .due import due_date_of, lapsed
+from .events import ConnectFailed, FitReady, Identified, Phase, PhaseChanged, PointMeasured, RunEvent, RunFinished
+from .units import board_mv, board_ua, describe, settled
+from .wording import RunAborted, describe_board_failure, describe_instrument_failure, sentence
 
 log = logging.getLogger(__name__)
 
@@ -50,394 +53,10 @@ SETTLE_MARGIN_S = 5.0
 #: Seconds to wait for telemetry confirming a command (output off, samples of a point).
 TELEMETRY_DEADLINE_S = 5.0
 LCR_FREQUENCY_HZ = 1_000.0
-DEFAULT_VISA_TIMEOUT_MS = 2_000
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-# --- instrument roles -----------------------------------------------------------
-
-
-class CurrentMeter(Protocol):
-    """The ammeter in series with the load (the truth of the calibration)."""
-
-    identity: str
-
-    def prepare(self, expected_a: float) -> None:
-        """Set a fixed range suited to ``expected_a`` before reading."""
-
-    def read_current_a(self) -> float: ...
-
-    def close(self) -> None: ...
-
-
-class LoadSetter(Protocol):
-    """The programmable load (decade resistor)."""
-
-    identity: str
-
-    def set_resistance(self, ohms: float) -> float:
-        """Program ``ohms``; returns the value the instrument reports back."""
-
-    def close(self) -> None: ...
-
-
-class ImpedanceMeter(Protocol):
-    """Optional LCR meter: the reference for the impedance check."""
-
-    identity: str
-
-    def measure_ohm(self, freq_hz: float) -> float: ...
-
-    def close(self) -> None: ...
-
-
-def idn_text(identity: Identity) -> str:
-    """The ``*IDN?`` string as the instrument gave it (what a certificate lists)."""
-    return ",".join((identity.manufacturer, identity.model, identity.serial, identity.firmware))
-
-
-class DmmCurrentMeter:
-    """A Keysight 34461A/65A as the series ammeter: fixed range per point, 10 NPLC."""
-
-    def __init__(self, dmm: KeysightDmm, nplc: float = 10.0) -> None:
-        self.dmm = dmm
-        self.nplc = nplc
-        self.identity = idn_text(dmm.identity)
-        self._range: float | None = None
-
-    def prepare(self, expected_a: float) -> None:
-        rng = pick_current_range_a(expected_a)
-        if rng != self._range:
-            self._range = None  # if configuring fails, configure again next time
-            self.dmm.configure_current_dc(rng, nplc=self.nplc)
-            self._range = rng
-
-    def read_current_a(self) -> float:
-        """One reading, then the error queue: a reading the meter itself flagged must not enter the fit."""
-        value = self.dmm.read()
-        self.dmm.check_errors("READ?")
-        return abs(value)  # magnitude: the board reports magnitudes, polarity is a flag
-
-    def close(self) -> None:
-        self.dmm.close()
-
-
-class DecadeLoadSetter:
-    """An IET PRS-200 decade resistor as the load (write, error check, read-back)."""
-
-    def __init__(self, box: DecadeResistor) -> None:
-        self.box = box
-        self.identity = idn_text(box.identity)
-
-    def set_resistance(self, ohms: float) -> float:
-        return self.box.set_resistance(ohms)
-
-    def close(self) -> None:
-        self.box.close()
-
-
-class LcrImpedanceMeter:
-    """A Keysight E4980A measuring |Z| of the load (output off) at a test frequency."""
-
-    def __init__(self, lcr: KeysightE4980A, level_v: float = 1.0) -> None:
-        self.lcr = lcr
-        self.level_v = level_v
-        self.identity = idn_text(lcr.identity)
-        self._configured_hz: float | None = None
-
-    def measure_ohm(self, freq_hz: float) -> float:
-        if self._configured_hz != freq_hz:
-            self.lcr.function = "ZTD"
-            self.lcr.frequency_hz = freq_hz
-            self.lcr.level_v = self.level_v
-            self._configured_hz = freq_hz
-        return self.lcr.fetch().primary
-
-    def close(self) -> None:
-        self.lcr.close()
-
-
-# --- the board's telemetry, as the runner needs it -----------------------------
-
-
-class RunAborted(Exception):
-    """The run cannot go on; ``str()`` is the reason in plain words."""
-
-
-def _settled(t: m.Telemetry, target_ua: int) -> bool:
-    flags = m.Flags(t.flags)
-    return (m.Flags.OUTPUT_ENABLED in flags and m.Flags.SLEWING not in flags and m.Flags.FAULT_LATCHED not in flags
-            and t.target_ua == target_ua)
-
-
-class TelemetryTap:
-    """Keeps the recent telemetry and notices faults and disconnects (link listener side).
-
-    Listeners run on the link's reader thread: they only append and notify.
-    Samples are addressed by an absolute index so the runner can say "the
-    samples that came after this command".
-    """
-
-    def __init__(self, keep: int = 5_000) -> None:
-        self._cond = threading.Condition()
-        self._samples: deque[m.Telemetry] = deque(maxlen=keep)
-        self._count = 0
-        self.fault: m.Fault | None = None
-        self.lost: str = ""
-
-    def attach(self, link: BoardLink) -> None:
-        link.add_telemetry_listener(self.on_telemetry)
-        link.add_fault_listener(self.on_fault)
-        link.add_state_listener(self.on_state)
-
-    # listener side
-    def on_telemetry(self, event: TelemetryEvent) -> None:
-        with self._cond:
-            self._samples.append(event.msg)
-            self._count += 1
-            if event.board_rebooted:
-                self.lost = "the board restarted (its sample counter went back): its settings were lost"
-            self._cond.notify_all()
-
-    def on_fault(self, fault: m.Fault, host_time: float) -> None:
-        with self._cond:
-            self.fault = fault
-            self._cond.notify_all()
-
-    def on_state(self, state: LinkState, reason: str) -> None:
-        if state is not LinkState.CONNECTED:
-            with self._cond:
-                self.lost = reason or "the board link closed"
-                self._cond.notify_all()
-
-    # runner side
-    def mark(self) -> int:
-        """Index of the next sample to arrive."""
-        with self._cond:
-            return self._count
-
-    def latest(self) -> m.Telemetry | None:
-        with self._cond:
-            return self._samples[-1] if self._samples else None
-
-    def check(self) -> None:
-        """Raise RunAborted if the board latched a fault or the link went away."""
-        if self.fault is not None:
-            raise RunAborted(describe_fault(self.fault))
-        if self.lost:
-            raise RunAborted(f"the board link was lost: {self.lost}")
-
-    def wait(self, since: int, accept: Callable[[m.Telemetry], bool | None], what: str, timeout_s: float,
-             cancelled: threading.Event) -> int:
-        """Wait for a sample after ``since`` for which ``accept`` is True; returns the index after it.
-
-        ``accept`` may raise RunAborted to stop at a sample (e.g. at compliance)."""
-        deadline = time.monotonic() + timeout_s
-        index = since
-        with self._cond:
-            while True:
-                self.check()
-                if cancelled.is_set():
-                    raise RunAborted("cancelled by the engineer")
-                first = self._count - len(self._samples)
-                index = max(index, first)
-                while index < self._count:
-                    sample = self._samples[index - first]
-                    index += 1
-                    if accept(sample):
-                        return index
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise RunAborted(f"the board's telemetry did not show {what} within {timeout_s:.0f} s")
-                self._cond.wait(min(remaining, 0.05))
-
-    def collect(self, since: int, count: int, check: Callable[[m.Telemetry], None], timeout_s: float,
-                cancelled: threading.Event) -> list[m.Telemetry]:
-        """The ``count`` samples after index ``since`` (each passed through ``check``)."""
-        taken: list[m.Telemetry] = []
-
-        def take(sample: m.Telemetry) -> bool:
-            check(sample)
-            taken.append(sample)
-            return len(taken) >= count
-
-        self.wait(since, take, f"{count} samples", timeout_s, cancelled)
-        return taken
-
-
-def describe_fault(fault: m.Fault) -> str:
-    try:
-        name = m.FaultCode(fault.code).name
-    except ValueError:
-        name = f"code {fault.code}"
-    return f"the board latched fault {name} (measured {fault.detail} µA) and cut its output"
-
-
-def describe_instrument_failure(role: str, doing: str, exc: BenchError) -> str:
-    """One line for Ravi: which instrument, what happened, while doing what."""
-    if isinstance(exc, InstrumentTimeout):
-        what = "stopped answering"
-    elif isinstance(exc, InstrumentGarbage):
-        what = "answered something unreadable"
-    elif isinstance(exc, InstrumentOverload):
-        what = "read over range"
-    elif isinstance(exc, InstrumentError):
-        what = "reported an error"
-    else:
-        what = "could not be reached"
-    return f"the {role} {what} while {doing} ({exc})"
-
-
-def describe_board_failure(doing: str, command: int, exc: BoardError) -> str:
-    if isinstance(exc, BoardNakError):
-        return f"the board refused {command_name(command)} ({nak_name(exc.error)}) while {doing}"
-    if isinstance(exc, ReplyTimeout):
-        return f"the board did not answer {command_name(command)} while {doing} ({exc})"
-    if isinstance(exc, BoardDisconnected):
-        return f"the board disconnected while {doing} ({exc})"
-    return f"the board failed while {doing} ({exc})"
-
-
-# --- the connected bench ---------------------------------------------------------
-
-
-@dataclass
-class Bench:
-    """An open board link plus open instruments; the runner owns and closes it."""
-
-    link: BoardLink
-    tap: TelemetryTap
-    meter: CurrentMeter
-    load: LoadSetter
-    impedance: ImpedanceMeter | None = None
-
-    @property
-    def identities(self) -> dict[str, str]:
-        ids = {"dmm": self.meter.identity, "load": self.load.identity}
-        if self.impedance is not None:
-            ids["lcr"] = self.impedance.identity
-        return ids
-
-    def close(self) -> None:
-        for inst in (self.meter, self.load, self.impedance):
-            if inst is not None:
-                try:
-                    inst.close()
-                except Exception:  # closing must not hide why a run ended
-                    log.debug("closing %r failed", inst, exc_info=True)
-        self.link.close()
-
-
-def open_board(url: str, reply_timeout_s: float = 2.0) -> tuple[BoardLink, TelemetryTap]:
-    """Open the board link and wait for its IDENT; RunAborted with the link's reason otherwise."""
-    link = BoardLink(url, reply_timeout_s=reply_timeout_s, reconnect_period_s=0.5)
-    tap = TelemetryTap()
-    tap.attach(link)
-    link.open(wait=True)
-    if link.state is not LinkState.CONNECTED or link.ident is None:
-        reason = link.reason
-        link.close()
-        raise RunAborted(f"no board: {reason}")
-    tap.lost = ""  # state changes before the handshake finished are not losses
-    return link, tap
-
-
-@dataclass(frozen=True)
-class BenchSpec:
-    """Where the board and instruments are (what the CLI and the wizard's connect page collect)."""
-
-    board_url: str
-    dmm: str
-    load: str
-    lcr: str | None = None
-    visa_backend: str = "@py"
-    visa_timeout_ms: int = DEFAULT_VISA_TIMEOUT_MS
-
-    def connect(self) -> Bench:
-        """Open everything, or nothing: a failure closes what was opened and raises RunAborted."""
-        link, tap = open_board(self.board_url)
-        opened: list[object] = []
-        try:
-            meter = DmmCurrentMeter(self._open("DMM", self.dmm, KeysightDmm, opened))
-            load = DecadeLoadSetter(self._open("decade resistor", self.load, DecadeResistor, opened))
-            lcr = (LcrImpedanceMeter(self._open("LCR meter", self.lcr, KeysightE4980A, opened))
-                   if self.lcr else None)
-        except BaseException:
-            for inst in opened:
-                inst.close()  # type: ignore[attr-defined]
-            link.close()
-            raise
-        return Bench(link, tap, meter, load, lcr)
-
-    def _open(self, role: str, resource: str, cls: type, opened: list[object]):
-        try:
-            inst = open_instrument(resource, cls, backend=self.visa_backend, timeout_ms=self.visa_timeout_ms)
-        except BenchError as exc:
-            raise RunAborted(describe_instrument_failure(role, f"connecting to {resource}", exc)) from exc
-        opened.append(inst)
-        return inst
-
-
-# --- events ------------------------------------------------------------------------
-
-
-class Phase(str, enum.Enum):
-    CONNECTING = "connecting"
-    AS_FOUND = "as-found sweep"
-    FIT = "fit"
-    AWAITING_APPROVAL = "waiting for approval to write"
-    WRITING = "writing constants"
-    VERIFICATION = "verification sweep"
-    SAFE_OFF = "output off"
-    DONE = "done"
-
-
-@dataclass(frozen=True)
-class Identified:
-    board_serial: str
-    board_firmware: str
-    constants: Constants
-    instruments: dict[str, str]
-
-
-@dataclass(frozen=True)
-class ConnectFailed:
-    reason: str
-
-
-@dataclass(frozen=True)
-class PhaseChanged:
-    phase: Phase
-    text: str
-
-
-@dataclass(frozen=True)
-class PointMeasured:
-    sweep: str  # "as-found" or "as-left"
-    point: PointResult
-    index: int  # 1-based within the sweep
-    total: int
-
-
-@dataclass(frozen=True)
-class FitReady:
-    fit: Fit
-    old: Constants
-    new: Constants
-
-
-@dataclass(frozen=True)
-class RunFinished:
-    result: CalibrationResult
-
-
-RunEvent = Identified | ConnectFailed | PhaseChanged | PointMeasured | FitReady | RunFinished
-
-
-# --- the runner --------------------------------------------------------------------
 
 
 @dataclass
@@ -588,10 +207,10 @@ class CalibrationRunner:
             result.old_constants = self.identified.constants
             self._run(bench, mode, auto_write, result)
         except (RunAborted, CalibrationRuleError) as exc:
-            result.verdict, result.reason = Verdict.ERROR, _sentence(str(exc))
+            result.verdict, result.reason = Verdict.ERROR, sentence(str(exc))
         except Exception as exc:  # a bug must still end with the output off and a reason
             log.exception("calibration run failed unexpectedly")
-            result.verdict, result.reason = Verdict.ERROR, _sentence(f"internal error: {exc}")
+            result.verdict, result.reason = Verdict.ERROR, sentence(f"internal error: {exc}")
         finally:
             if bench is not None:
                 self._phase(Phase.SAFE_OFF, "switching the output off")
@@ -623,9 +242,8 @@ class CalibrationRunner:
         if mode is Mode.VERIFY:
             result.impedance = check_impedance(result.as_found, references, s.impedance_tolerance_pct)
             result.verdict, result.reason = judge(result.as_found, result.impedance, s.plan.point_count)
-            result.due_date = (next_due(dt.datetime.fromtimestamp(old.date, dt.timezone.utc), s.interval_days)
-                               if old.date else None)
-            if result.due_date is not None and result.due_date < self._clock().date():
+            result.due_date = due_date_of(old.date, s.interval_days)
+            if lapsed(result.due_date, self._clock().date()):
                 result.verdict = Verdict.FAIL
                 result.reason = f"calibration lapsed on {result.due_date.isoformat()}; " + result.reason
             return
@@ -656,7 +274,7 @@ class CalibrationRunner:
     def _board(self, bench: Bench, doing: str, msg: m.Message) -> m.Message:
         bench.tap.check()
         try:
-            return bench.link.request(msg)
+            return bench.link.request(msg, timeout=bench.reply_timeout_s)
         except BoardError as exc:
             raise RunAborted(describe_board_failure(doing, msg.TYPE, exc)) from exc
 
@@ -683,7 +301,7 @@ class CalibrationRunner:
         except RunAborted as exc:
             error = exc
         try:
-            ident = bench.link.request(m.Hello())
+            ident = bench.link.request(m.Hello(), timeout=bench.reply_timeout_s)
         except BoardError as exc:
             raise RunAborted(f"{error or 'the calibration was sent'}; the board's constants could not be read "
                              f"back ({exc}): read its IDENT before use") from exc
@@ -742,14 +360,14 @@ class CalibrationRunner:
         if not output_on:
             self._board(bench, doing, m.Output(1))
 
-        def settled(t: m.Telemetry) -> bool:
-            if m.Flags.AT_COMPLIANCE in m.Flags(t.flags):
+        def at_point(t: Sample) -> bool:
+            if t.at_compliance:
                 raise RunAborted(f"the board reached its compliance voltage while {doing}: "
                                  "the load is too high or not connected")
-            return _settled(t, current)
+            return settled(t, current)
 
         slew_s = abs(current - level) / plan.slew_ua_s
-        after = tap.wait(since, settled, f"the output settled at {current / 1000:g} mA",
+        after = tap.wait(since, at_point, f"the output settled at {current / 1000:g} mA",
                          slew_s + SETTLE_MARGIN_S, self._cancel)
         start = after + plan.settle_samples  # the analog path settles for a few samples after the slew
         if plan.settle_samples:
@@ -760,9 +378,9 @@ class CalibrationRunner:
             tap.check()
             readings.append(self._inst("DMM", doing, bench.meter.read_current_a) * 1e6)
 
-        def steady(t: m.Telemetry) -> None:
-            if not _settled(t, current):
-                raise RunAborted(f"the output left {current / 1000:g} mA while {doing} (flags {t.flags:#04x})")
+        def steady(t: Sample) -> None:
+            if not settled(t, current):
+                raise RunAborted(f"the output left {current / 1000:g} mA while {doing} ({describe(t)})")
 
         samples = tap.collect(start, plan.board_samples, steady,
                               plan.board_samples / plan.telemetry_hz + TELEMETRY_DEADLINE_S, self._cancel)
@@ -771,8 +389,8 @@ class CalibrationRunner:
             check_point_plausible(current, float(np.mean(readings)))
         except CalibrationRuleError as exc:
             raise RunAborted(str(exc)) from exc
-        return evaluate_point(load_ohm=load, set_ua=current, board_ua=[t.current_ua for t in samples],
-                              board_mv=[t.voltage_mv for t in samples], dmm_ua=readings, constants=constants,
+        return evaluate_point(load_ohm=load, set_ua=current, board_ua=[board_ua(t) for t in samples],
+                              board_mv=[board_mv(t) for t in samples], dmm_ua=readings, constants=constants,
                               tolerance=self.settings.tolerance)
 
     # --- safe off ------------------------------------------------------------------
@@ -783,7 +401,7 @@ class CalibrationRunner:
         since = tap.mark()
         acked = False
         try:
-            link.request(m.Output(0))
+            link.request(m.Output(0), timeout=bench.reply_timeout_s)
             acked = True
         except BoardError as exc:
             log.warning("OUTPUT 0 at the end of a calibration run failed: %s", exc)
@@ -795,7 +413,7 @@ class CalibrationRunner:
         off = threading.Event()  # never set: the confirmation must not be cancelled
         tap.fault = None  # a latched fault already cut the output; we now want to see it off
         try:
-            tap.wait(since, lambda t: m.Flags.OUTPUT_ENABLED not in m.Flags(t.flags), "the output off",
+            tap.wait(since, lambda t: not t.output_on, "the output off",
                      TELEMETRY_DEADLINE_S, off)
             return True
         except RunAborted as exc:
@@ -803,24 +421,3 @@ class CalibrationRunner:
             return False
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith(".") else text + "."
-
-
-def store_calibration_result(result: CalibrationResult, database_url: str | None) -> str:
-    """Keep the result in the records database; a failure is reported, the result files stand."""
-    from ..records import RecordsError, open_database, record_calibration
-
-    try:
-        db = open_database(database_url)
-        try:
-            record_id = record_calibration(db, result.model_dump(mode="json"), who=result.engineer)
-        finally:
-            db.close()
-    except RecordsError as exc:
-        return f"records: NOT stored ({exc}); keep the --json/--pdf files"
-    return f"records: stored as calibration {record_id}"

@@ -1,0 +1,65 @@
+"""Where finished calibration results are kept: a sink, like the treatment's session sink.
+
+WHY a sink: the runner measures, it does not know about databases; whoever
+shows the run (the wizard, ``ionto-cal``) hands the result to a sink. The
+records sink holds ONE connection for all the results it stores (opened on
+the first result, not per result) and may be called from any thread, so a
+worker can save the record off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Protocol
+
+from ...core.calibration import CalibrationResult
+
+if TYPE_CHECKING:  # records/ is imported when a result is first stored: a CLI run with --no-record never loads it
+    from ...records import Database
+
+
+class CalibrationSink(Protocol):
+    """Keeps a finished result; returns one line saying where (or why not) for the engineer."""
+
+    def store(self, result: CalibrationResult) -> str: ...
+
+
+class RecordsCalibrationSink:
+    """Stores results in the records database at ``database_url`` (None: the default location).
+
+    Failures are reported in the returned line, never raised: the result files
+    (JSON, certificate) stand on their own. Thread-safe."""
+
+    def __init__(self, database_url: str | None = None, *, db: "Database | None" = None) -> None:
+        self._url = database_url
+        self._db = db
+        self._owns_db = db is None
+        self._lock = threading.Lock()
+
+    def store(self, result: CalibrationResult) -> str:
+        from ...records import RecordsError, open_database, record_calibration
+
+        with self._lock:
+            try:
+                if self._db is None:
+                    self._db = open_database(self._url)
+                record_id = record_calibration(self._db, result.model_dump(mode="json"), who=result.engineer)
+            except RecordsError as exc:
+                return f"records: NOT stored ({exc}); keep the --json/--pdf files"
+        return f"records: stored as calibration {record_id}"
+
+    def close(self) -> None:
+        """Close the connection this sink opened (one it was given stays with its owner)."""
+        with self._lock:
+            db, self._db = self._db, None
+            if db is not None and self._owns_db:
+                db.close()
+
+
+def store_calibration_result(result: CalibrationResult, database_url: str | None) -> str:
+    """Keep one result in the records database (a one-shot sink: ``ionto-cal`` stores one result)."""
+    sink = RecordsCalibrationSink(database_url)
+    try:
+        return sink.store(result)
+    finally:
+        sink.close()
