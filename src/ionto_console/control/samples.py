@@ -1,13 +1,14 @@
 """Board telemetry frames as core samples: wire integers to clinical units.
 
 The single place where an ICD TELEMETRY frame becomes a ``core.samples.Sample``
-for the treatment controller and the calibration runner alike
-(µA -> mA, mV -> V, flag bits -> booleans, board clock -> seconds).
+for the treatment controller and the calibration runner alike (µA -> mA, mV -> V
+by ``core.samples.ma_from_wire``/``v_from_wire``, flag bits -> booleans, board
+clock -> seconds).
 """
 
 from __future__ import annotations
 
-from ..core.samples import Sample
+from ..core.samples import Sample, ma_from_wire, v_from_wire
 from ..drivers.board import messages as m
 from ..drivers.board.link import TelemetryEvent
 from .board_time import BoardTimeline
@@ -33,9 +34,9 @@ class SampleConverter:
         flags = m.Flags(msg.flags)
         return Sample(
             t=self._anchor + seconds,
-            current_ma=msg.current_ua / 1000.0,
-            voltage_v=msg.voltage_mv / 1000.0,
-            target_ma=msg.target_ua / 1000.0,
+            current_ma=ma_from_wire(msg.current_ua),
+            voltage_v=v_from_wire(msg.voltage_mv),
+            target_ma=ma_from_wire(msg.target_ua),
             output_on=bool(flags & m.Flags.OUTPUT_ENABLED),
             at_compliance=bool(flags & m.Flags.AT_COMPLIANCE),
             stop_ramp=bool(flags & m.Flags.STOP_RAMP),

@@ -13,12 +13,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..core.samples import BoardFault
+from ..core.samples import BoardFault, impedance_kohm, ma_from_wire, v_from_wire
 from ..drivers.board import messages as m
 from ..drivers.board.link import LinkState, TelemetryEvent
 from .board_port import BoardPort, LinkFactory, board_link
 from .board_time import BoardTimeline
-from .telemetry_buffer import TelemetryBuffer, impedance_kohm
+from .telemetry_buffer import TelemetryBuffer
 
 #: The board monitor runs all day: it keeps the newest 2^21 samples (35 min at 1000 Hz,
 #: about 50 MB) instead of growing without end. Sessions keep their whole history.
@@ -155,9 +155,9 @@ class Station:
     def _on_telemetry(self, event: TelemetryEvent) -> None:
         msg = event.msg
         live = LiveValues(
-            current_ma=msg.current_ua / 1000.0,
-            voltage_v=msg.voltage_mv / 1000.0,
-            target_ma=msg.target_ua / 1000.0,
+            current_ma=ma_from_wire(msg.current_ua),
+            voltage_v=v_from_wire(msg.voltage_mv),
+            target_ma=ma_from_wire(msg.target_ua),
             flags=m.Flags(msg.flags),
             latched_fault=msg.latched_fault,
         )

@@ -17,20 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.samples import IMPEDANCE_MIN_CURRENT_MA
+from ..core.samples import impedance_kohm, impedance_kohm_array
 
 #: history identities unique across buffers in this process (see TelemetryView.generation)
 _generations = itertools.count(1)
 
 CHANNELS = ("t", "current_ma", "voltage_v", "target_ma", "impedance_kohm")
-
-
-def impedance_kohm(current_ma: float, voltage_v: float, output_on: bool) -> float | None:
-    """Load impedance in kOhm (V / mA), or None when it cannot be measured:
-    output off, or too little current for the ratio to mean anything."""
-    if not output_on or abs(current_ma) < IMPEDANCE_MIN_CURRENT_MA:
-        return None
-    return abs(voltage_v / current_ma)
 
 
 @dataclass(frozen=True)
@@ -103,9 +95,7 @@ class TelemetryBuffer:
         current = np.asarray(current_ma, dtype=np.float64)
         voltage = np.asarray(voltage_v, dtype=np.float64)
         on = np.broadcast_to(np.asarray(output_on, dtype=bool), (n,))
-        measurable = on & (np.abs(current) >= IMPEDANCE_MIN_CURRENT_MA)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            impedance = np.where(measurable, np.abs(voltage / np.where(measurable, current, 1.0)), np.nan)
+        impedance = impedance_kohm_array(current, voltage, on)
         block = {"t": t, "current_ma": current, "voltage_v": voltage,
                  "target_ma": np.asarray(target_ma, dtype=np.float64), "impedance_kohm": impedance}
         clipped = self._max_samples is not None and n > self._max_samples // 2

@@ -16,6 +16,7 @@ import time
 from typing import Callable
 
 from ..core.alarms import AlarmManager
+from ..core.calibration import calibration_status
 from ..core.engine import TreatmentEngine
 from ..core.plan import SessionPlan
 from ..core.protocols import Protocol
@@ -33,18 +34,8 @@ from .records_health import RECORDS_CHECK_S, RecordsHealth
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
-__all__ = ["SessionPlan", "TreatmentDesk", "calibration_due"]  # SessionPlan's home is core.plan
-
-
-def calibration_due(cal_date_unix: int, interval_days: int) -> dt.date | None:
-    """The date calibration lapses, or None when the board was never calibrated."""
-    if cal_date_unix <= 0:
-        return None
-    calibrated = dt.datetime.fromtimestamp(cal_date_unix, dt.timezone.utc).date()
-    return calibrated + dt.timedelta(days=interval_days)
-
-
-__all__ = ["RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk", "calibration_due"]
+# SessionPlan's home is core.plan, RECORDS_CHECK_S's records_health: both re-exported here.
+__all__ = ["RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk"]
 
 #: Board watchdog during treatments: ten heartbeats (50 ms) of margin, so a busy
 #: host does not cause nuisance trips, yet a dead console ends the output in half a second.
@@ -92,11 +83,9 @@ class TreatmentDesk:
         if link is None or link.state is not LinkState.CONNECTED or link.ident is None:
             problems.append("The treatment board is not connected.")
         else:
-            due = calibration_due(link.ident.cal_date, self._interval_days)
-            if due is None:
-                problems.append("The board has never been calibrated.")
-            elif self._today() > due:
-                problems.append(f"The board's calibration lapsed on {due.isoformat()}.")
+            calibration = calibration_status(link.ident.cal_date, self._interval_days, self._today())
+            if calibration.lapsed:
+                problems.append(calibration.blocker)
             if self._latched_fault() == BoardFault.SELF_TEST:
                 problems.append("The board failed its power-on self-test and must be serviced.")
             if self.station.lent:

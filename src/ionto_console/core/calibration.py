@@ -26,6 +26,8 @@ from typing import Iterator, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .samples import MV_PER_V, UA_PER_MA, impedance_kohm
+
 #: ICD section 4: hardware range of the output and the compliance voltage.
 HW_MAX_CURRENT_UA = 25_000
 COMPLIANCE_V = 90.0
@@ -197,8 +199,10 @@ class PointResult(BaseModel):
 
     @property
     def board_ohm(self) -> float | None:
-        """Board's own impedance estimate V/I (None without current)."""
-        return self.board_mv / self.board_ua * 1000.0 if self.board_ua > 0 else None
+        """Board's own impedance estimate V/I in ohm, by the treatments' rule (``samples.impedance_kohm``:
+        None with too little current to tell); a sweep point is measured with the output on."""
+        kohm = impedance_kohm(self.board_ua / UA_PER_MA, self.board_mv / MV_PER_V, output_on=True)
+        return None if kohm is None else kohm * 1000.0
 
 
 def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
@@ -319,7 +323,8 @@ def check_impedance(points: Sequence[PointResult], reference_ohm: dict[float, tu
         board = best.board_ohm
         ref, source = reference_ohm.get(load, (load, "nominal"))
         if board is None or ref <= 0:
-            raise CalibrationRuleError(f"no current flowed into {load:g} ohm: the impedance cannot be checked")
+            raise CalibrationRuleError(f"too little current flowed into {load:g} ohm (at most {best.board_ua:g} µA): "
+                                       "the impedance cannot be checked")
         error = 100.0 * (board - ref) / ref
         checks.append(ImpedanceCheck(load_ohm=load, reference_ohm=ref, reference_source=source, board_ohm=board,
                                      at_ua=best.set_ua, error_pct=error, tolerance_pct=tolerance_pct,
@@ -336,6 +341,50 @@ def next_due(calibrated: dt.date | dt.datetime, interval_days: int = DEFAULT_INT
         raise CalibrationRuleError(f"calibration interval must be at least 1 day, got {interval_days}")
     day = calibrated.date() if isinstance(calibrated, dt.datetime) else calibrated
     return day + dt.timedelta(days=interval_days)
+
+
+@dataclass(frozen=True)
+class CalibrationStatus:
+    """Whether a board's calibration is in force on a given day, with the words to say so.
+
+    ``lapsed`` is True for a board never calibrated too (``calibrated_on`` None): either
+    way it may not treat. The due day itself is still valid; the day after, it lapsed.
+    """
+
+    calibrated_on: dt.date | None
+    due: dt.date | None
+    lapsed: bool
+    #: One plain line for the connection panel.
+    text: str
+    #: Why a treatment may not start, as the desk's blocker list says it ("" when valid).
+    blocker: str
+
+    @property
+    def valid(self) -> bool:
+        return not self.lapsed
+
+
+def calibration_status(cal_date_unix: int, interval_days: int, today: dt.date) -> CalibrationStatus:
+    """The one home of the calibration lapse rule (desk blocker, connection panel, verification run).
+
+    ``cal_date_unix`` is the board's stored calibration time (ICD IDENT/READ_CAL: Unix
+    seconds, 0 = never calibrated); its calendar day is taken in UTC, as it was written.
+    ``today`` is the caller's day (core takes time as an argument).
+    """
+    if cal_date_unix <= 0:
+        return CalibrationStatus(
+            None, None, True,
+            "Calibration: never calibrated. Treatments are blocked until an engineer calibrates it.",
+            "The board has never been calibrated.")
+    calibrated = dt.datetime.fromtimestamp(cal_date_unix, dt.timezone.utc).date()
+    due = next_due(calibrated, interval_days)
+    if today > due:
+        return CalibrationStatus(
+            calibrated, due, True,
+            f"Calibration lapsed on {due.isoformat()}. Treatments are blocked until it is recalibrated.",
+            f"The board's calibration lapsed on {due.isoformat()}.")
+    return CalibrationStatus(calibrated, due, False,
+                             f"Calibration valid until {due.isoformat()} (calibrated {calibrated.isoformat()})", "")
 
 
 class Mode(str, enum.Enum):

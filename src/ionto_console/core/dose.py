@@ -23,6 +23,8 @@ lost-telemetry limit: a longer step trips the session anyway.
 
 from __future__ import annotations
 
+from typing import Any, Iterable, Mapping
+
 #: Below this mean current (mA) the remaining time is not estimated (it would be huge or infinite).
 MIN_CURRENT_FOR_ESTIMATE_MA = 0.05
 
@@ -103,3 +105,32 @@ class DoseIntegrator:
         """Start the ramp-down now, so that target (and cap) are met but not exceeded."""
         projected = self.delivered_ma_min + self.stop_charge_ma_min(ramp_down_s, latency_s)
         return projected >= self.target_ma_min
+
+
+def waveform_duty(waveform: Mapping[str, Any] | None) -> float:
+    """Share of the time current flows, for a waveform as a protocol stores it (1 for DC).
+
+    ICD §3 "Pulsed mode": in pulsed DC the telemetry current is the pulse amplitude and the
+    charge per second is amplitude x duty, so this is the factor every dose integral applies.
+    WHY from the stored form: a record's protocol copy is JSON, and the dose recovered from it
+    after a crash must use the same duty as the engine did (``Protocol.duty`` calls this too).
+    """
+    waveform = waveform or {}
+    if waveform.get("mode") == "pulsed_dc":
+        return float(waveform.get("duty_pct", 100)) / 100.0
+    return 1.0
+
+
+def integrate_dose(t: Iterable[float], current_ma: Iterable[float], duty: float = 1.0,
+                   max_step_s: float | None = None) -> float:
+    """Charge in mA·min of a whole series of samples, exactly as the engine's integrator counts it.
+
+    WHY through ``DoseIntegrator`` and not a second formula: a session recovered after a crash
+    (``records.store.recover_interrupted``) must read as the console would have recorded it, and
+    one integral cannot drift from another that does not exist. The target is irrelevant here.
+    """
+    integrator = DoseIntegrator(1.0, duty=duty, max_step_s=max_step_s)
+    add = integrator.add
+    for ti, ci in zip(t, current_ma):
+        add(ti, ci)
+    return integrator.delivered_ma_min

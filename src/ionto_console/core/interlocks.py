@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .protocols import DENSITY_WARN_MA_CM2, Protocol
-from .samples import BoardFault, Sample
+from .samples import BoardFault, Sample, impedance_kohm
 
 
 class TripKind(str, enum.Enum):
@@ -257,10 +257,10 @@ class Interlocks:
 
     def _check_impedance(self, s: Sample, current: float, trips: list[Trip]) -> None:
         lim = self.limits
-        if current < lim.impedance_min_current_ma:
+        z = impedance_kohm(s.current_ma, s.voltage_v, s.output_on)
+        if z is None or current < lim.impedance_min_current_ma:
             self._z_history.clear()
             return
-        z = abs(s.voltage_v) / current
         evidence = {"impedance_kohm": z, "current_ma": s.current_ma, "voltage_v": s.voltage_v}
         if z > lim.impedance_max_kohm:
             trips.append(Trip(TripKind.OPEN_CIRCUIT, TripAction.CUT,

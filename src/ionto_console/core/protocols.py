@@ -31,6 +31,9 @@ from pydantic import (
     model_validator,
 )
 
+from .corticosteroids import corticosteroid_named
+from .dose import waveform_duty
+
 #: Board hardware range (ICD section 4). Kept here because core/ may not import drivers.
 HW_MAX_CURRENT_MA = 25.0
 #: Board slew range 10..5000 µA/s (ICD SET_LIMITS), in mA/s.
@@ -46,7 +49,6 @@ ELECTRODE_RATINGS_MA_MIN = (40, 80, 160)
 # Agents whose polarity is fixed by their charge: the active electrode must
 # carry the same sign as the ion, or the drug is not driven into the skin.
 KNOWN_DRUG_POLARITY: dict[str, "Polarity"] = {}
-KNOWN_CORTICOSTEROIDS = ("dexamethasone", "hydrocortisone", "methylprednisolone")
 
 
 class AgentKind(str, enum.Enum):
@@ -122,7 +124,7 @@ class DCWaveform(BaseModel):
 
     @property
     def duty(self) -> float:
-        return 1.0
+        return waveform_duty(self.model_dump())
 
 
 class PulsedWaveform(BaseModel):
@@ -135,7 +137,7 @@ class PulsedWaveform(BaseModel):
 
     @property
     def duty(self) -> float:
-        return self.duty_pct / 100.0
+        return waveform_duty(self.model_dump())
 
 
 Waveform = Annotated[DCWaveform | PulsedWaveform, Field(discriminator="mode")]
@@ -211,7 +213,7 @@ class Protocol(BaseModel):
             return value
         if agent.kind is AgentKind.TAP_WATER and value:
             raise ValueError("tap water is not a corticosteroid")
-        key = agent.known_name(KNOWN_CORTICOSTEROIDS)
+        key = corticosteroid_named(agent.solution)
         if key is not None and not value:
             raise ValueError(f"{key} is a corticosteroid: set corticosteroid to true")
         return value

@@ -73,6 +73,11 @@ class SideEffect(str, enum.Enum):
     OTHER = "other"
 
 
+#: The side-effect kinds, as records store them: every list of them (the Records tab's
+#: filter, an export's vocabulary) is this one, never a copy.
+SIDE_EFFECT_KINDS: tuple[str, ...] = tuple(kind.value for kind in SideEffect)
+
+
 class StopCause(str, enum.Enum):
     """Stops that are not a side effect."""
 

@@ -37,7 +37,7 @@ from typing import Any, Mapping, Sequence
 
 from sqlalchemy import select
 
-from .course import is_corticosteroid
+from ..core.corticosteroids import is_corticosteroid
 from .database import Database
 from .models import Patient, ProtocolCopy, TreatmentSession
 from .queries import day_bound

@@ -6,6 +6,8 @@ WHY these rules (what the therapist expects, USERS.md):
   window is a warning, never a block: the therapist decides.
 - Corticosteroids (e.g. dexamethasone): sessions on consecutive days are
   flagged (cumulative steroid exposure of the same site), across courses.
+  Which protocols count is ``core.corticosteroids.is_corticosteroid``, the
+  same rule as the checklist's.
 
 Intervals are whole calendar days in the clinic's time zone (``tz``),
 because that is how a schedule is read ("two days ago").
@@ -19,6 +21,7 @@ from typing import Any, Mapping, Sequence
 
 from sqlalchemy import select
 
+from ..core.corticosteroids import is_corticosteroid
 from .database import Database
 from .models import ProtocolCopy, TreatmentSession
 
@@ -28,19 +31,11 @@ INITIAL_INTERVAL_DAYS = (2, 5)
 MAINTENANCE_INTERVAL_DAYS = 14
 #: Accepted maintenance intervals around the 2 weeks (a few days either way is routine).
 MAINTENANCE_WINDOW_DAYS = (10, 18)
-CORTICOSTEROID_WORDS = ("dexamethasone", "hydrocortisone", "methylprednisolone", "prednisolone", "cortico")
 
 
 def is_hyperhidrosis(protocol: Mapping[str, Any], diagnosis_code: str = "") -> bool:
     agent = protocol.get("agent") or {}
     return agent.get("kind") == "tap_water" or diagnosis_code.upper().startswith(HYPERHIDROSIS_CODES_PREFIXES)
-
-
-def is_corticosteroid(protocol: Mapping[str, Any]) -> bool:
-    if protocol.get("corticosteroid"):
-        return True
-    solution = str((protocol.get("agent") or {}).get("solution", "")).lower()
-    return any(word in solution for word in CORTICOSTEROID_WORDS)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ writer, which goes through ``insert_event`` for events and records a digest
 of its sample chunks when the session closes).
 
 Inputs are plain data (dataclasses, dicts, JSON-ready protocol dumps) so the
-controller can map the treatment engine's objects onto them without records
-importing core.
+controller can map the treatment engine's objects onto them. Domain rules
+(the dose integral and the pulse duty) come from core, their one home.
 
 Session life: ``start_session`` creates the row with state "running" before
 the first sample; ``finish_session`` closes it once with its final state;
@@ -25,10 +25,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import numpy as np
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
+from ..core.dose import integrate_dose, waveform_duty
 from .audit import append_audit, canonical_json, finite_or_none, utc_now
 from .database import Database
 from .errors import InvalidRecord, RecordNotFound
@@ -232,24 +232,12 @@ def finish_session(db: Database, session_id: int, *, state: str, reason: str, do
 
 def dose_from_samples(series: SampleSeries, duty: float = 1.0,
                       max_step_s: float = RECOVERED_DOSE_MAX_STEP_S) -> float:
-    """Charge in mA·min the samples show: trapezoid of |measured current| x duty over their times.
+    """Charge in mA·min the saved samples show, by the engine's own integral (``core.dose.integrate_dose``).
 
-    As the treatment engine integrates it, so a recovered session reads as the console would have
-    recorded it; a step longer than ``max_step_s`` counts for ``max_step_s`` (a gap is not charge).
+    So a recovered session reads as the console would have recorded it; a step longer than
+    ``max_step_s`` counts for ``max_step_s`` (a gap is not charge).
     """
-    if len(series) < 2:
-        return 0.0
-    step = np.clip(np.diff(series.t), 0.0, max_step_s)
-    mean = np.abs(series.current_ma.astype(np.float64)) * duty
-    return float(np.sum(0.5 * (mean[1:] + mean[:-1]) * step)) / 60.0
-
-
-def _protocol_duty(content: Mapping[str, Any]) -> float:
-    """Fraction of time the current flows, from a stored protocol copy (1 for DC)."""
-    waveform = content.get("waveform") or {}
-    if waveform.get("mode") == "pulsed_dc":
-        return float(waveform.get("duty_pct", 100)) / 100.0
-    return 1.0
+    return integrate_dose(series.t.tolist(), series.current_ma.tolist(), duty, max_step_s)
 
 
 def recover_interrupted(db: Database, *, station: str | None = None, who: str = "system") -> list[int]:
@@ -277,7 +265,7 @@ def recover_interrupted(db: Database, *, station: str | None = None, who: str = 
                 ended = max(ended, row.started_at + dt.timedelta(seconds=float(series.t[-1])))
             if last_event is not None:
                 ended = max(ended, last_event)
-            dose = dose_from_samples(series, _protocol_duty(row.protocol.content))
+            dose = dose_from_samples(series, waveform_duty(row.protocol.content.get("waveform")))
             _close(s, row, who=who, state="interrupted", reason=INTERRUPTED_REASON, dose=dose, ended_at=ended,
                    why="found running at start-up; dose from the saved samples")
             closed.append(row.id)

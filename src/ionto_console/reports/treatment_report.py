@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
+from ..core.markers import MarkerKind, kind_words, plot_markers
 from ..records import Database, report_data
 from .pdf_page import MARGIN, PAGE_H, PAGE_W, PdfPage, a4_pdf, ensure_gui_app
 
@@ -217,7 +218,7 @@ class _Report(PdfPage):
         self.plot(QRectF(MARGIN + 34, self.y + 14, PAGE_W - 2 * MARGIN - 40, plot_h))
         self.y += plot_h + 40
 
-        self.items("Side effects", [f"{clock(e['at'])}  {e['kind'].replace('_', ' ')}"
+        self.items("Side effects", [f"{clock(e['at'])}  {kind_words(e['kind'])}"
                                     + (f" — {e['note']}" if e.get("note") else "") for e in d["side_effects"]],
                    "None reported.", reserve_after=120, color=SIDE_EFFECT_COLOR)
         self.items("Alarms and trips", [f"{clock(a['at'])}  {a['message'] or a['kind']}" for a in d["alarms"]],
@@ -284,13 +285,12 @@ class _Report(PdfPage):
         p.drawRect(area)
 
         # markers under the curves: side effects (red) and alarms (purple)
-        started = d["session"]["started_at"]
-        markers = [((e["at"] - started).total_seconds(), e["kind"].replace("_", " "), SIDE_EFFECT_COLOR)
-                   for e in d["side_effects"]]
-        markers += [(a["t"] if a["t"] is not None else (a["at"] - started).total_seconds(),
-                     a["kind"].removeprefix("trip:").replace("_", " "), ALARM_COLOR) for a in d["alarms"]]
+        markers = plot_markers(d["session"]["started_at"], [(e["at"], e["kind"]) for e in d["side_effects"]],
+                               [(a["at"], a["t"], a["kind"]) for a in d["alarms"]])
         label_row = 0
-        for t_s, label, color in sorted(markers, key=lambda m: m[0]):
+        for mark in markers:
+            t_s, label = mark.t_s, mark.label
+            color = SIDE_EFFECT_COLOR if mark.kind is MarkerKind.SIDE_EFFECT else ALARM_COLOR
             top, bottom = to_xy(t_s, y_max), to_xy(t_s, 0)
             p.setPen(QPen(color, 0.9, Qt.PenStyle.DotLine))
             p.drawLine(top, bottom)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..control.board_status import BoardStatus, BoardView
-from ..control.treatment_desk import calibration_due
+from ..core.calibration import calibration_status
 
 STATE_STYLE = {
     BoardStatus.CONNECTED: "background:#e6f4ea; color:#1b5e20;",
@@ -95,11 +95,6 @@ class ConnectionPanel(QGroupBox):
 
 
 def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date) -> tuple[str, bool]:
-    """One plain line about calibration, and whether it is still valid."""
-    due = calibration_due(cal_date_unix, interval_days)
-    if due is None:
-        return "Calibration: never calibrated. Treatments are blocked until an engineer calibrates it.", False
-    calibrated = due - dt.timedelta(days=interval_days)
-    if today > due:
-        return f"Calibration lapsed on {due.isoformat()}. Treatments are blocked until it is recalibrated.", False
-    return f"Calibration valid until {due.isoformat()} (calibrated {calibrated.isoformat()})", True
+    """One plain line about calibration, and whether it is still valid (``core.calibration``'s rule)."""
+    status = calibration_status(cal_date_unix, interval_days, today)
+    return status.text, status.valid

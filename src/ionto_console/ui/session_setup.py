@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..control.patient_history import UNKNOWN, PatientHistory
+from ..core.corticosteroids import is_corticosteroid
 from ..core.plan import SessionPlan
 from ..core.prechecks import PrecheckResult
 from ..core.protocols import Protocol
@@ -185,7 +186,7 @@ class SessionSetup(QGroupBox):
             raise RuntimeError("look the patient up before the checklist")
         protocol = self.selected_protocol()
         return ChecklistDialog(
-            is_corticosteroid=protocol.corticosteroid,
+            is_corticosteroid=is_corticosteroid(protocol),
             drug_name=protocol.agent.solution,
             last_corticosteroid_session=self._history.last_corticosteroid,
             today=self._today(),

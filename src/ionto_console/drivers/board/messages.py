@@ -13,6 +13,7 @@ import struct
 from dataclasses import astuple, dataclass
 from typing import ClassVar
 
+from ...core.samples import BoardFault
 from .framing import RawFrame, encode_frame
 
 PROTOCOL_REVISION = 1
@@ -58,14 +59,9 @@ class NakError(enum.IntEnum):
     FAULT_ACTIVE = 5
 
 
-class FaultCode(enum.IntEnum):
-    NONE = 0
-    WATCHDOG = 1
-    OVERCURRENT = 2
-    OPEN_CIRCUIT = 3
-    HARDWARE_STOP = 4
-    SELF_TEST = 5
-    COMPLIANCE = 6
+#: The ICD's latched fault codes are named in core, their one home (``core.samples.BoardFault``);
+#: the driver and the simulator use that enum under the ICD's name, so no second list can drift.
+FaultCode = BoardFault
 
 
 class Flags(enum.IntFlag):
