@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from ..core.samples import ma_from_wire, v_from_wire
 from ..drivers.board.link import LinkState
 from .station import StationSnapshot, fault_name
 
@@ -75,7 +76,7 @@ def board_view(snap: StationSnapshot) -> BoardView:
     identity = None if ident is None else BoardIdentity(
         ident.serial_number,
         f"Serial {ident.serial_number} · firmware {ident.firmware} · protocol rev {ident.protocol_revision}"
-        f" · max {ident.hw_max_current_ua / 1000:.0f} mA · compliance {ident.compliance_mv / 1000:.0f} V",
+        f" · max {ma_from_wire(ident.hw_max_current_ua):.0f} mA · compliance {v_from_wire(ident.compliance_mv):.0f} V",
         ident.cal_date)
     live = snap.live
     board_live = None if live is None else BoardLive(

@@ -1,0 +1,41 @@
+"""Calibration lapse: one status (due date, lapsed, the words) for the desk, the panel and the runner."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ionto_console.core.calibration import calibration_status, next_due
+
+CAL = int(dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.timezone.utc).timestamp())
+
+
+def test_valid_until_and_including_the_due_day():
+    status = calibration_status(CAL, 365, dt.date(2027, 3, 1))
+    assert status.valid and not status.lapsed and status.blocker == ""
+    assert (status.calibrated_on, status.due) == (dt.date(2026, 3, 1), dt.date(2027, 3, 1))
+    assert status.text == "Calibration valid until 2027-03-01 (calibrated 2026-03-01)"
+
+
+def test_lapsed_the_day_after():
+    status = calibration_status(CAL, 365, dt.date(2027, 3, 2))
+    assert status.lapsed and not status.valid
+    assert "lapsed on 2027-03-01" in status.text and status.blocker == "The board's calibration lapsed on 2027-03-01."
+
+
+def test_never_calibrated():
+    status = calibration_status(0, 365, dt.date(2027, 3, 2))
+    assert status.lapsed and status.due is None and status.calibrated_on is None
+    assert "never calibrated" in status.text and status.blocker == "The board has never been calibrated."
+
+
+@given(days_ago=st.integers(-30, 2000), interval=st.integers(1, 3650))
+def test_lapsed_exactly_when_today_is_past_next_due(days_ago, interval):
+    calibrated = dt.date(2026, 3, 1)
+    today = calibrated + dt.timedelta(days=days_ago)
+    status = calibration_status(CAL, interval, today)
+    assert status.due == next_due(calibrated, interval)
+    assert status.lapsed is (days_ago > interval)
+    assert (status.blocker == "") is status.valid
