@@ -7,7 +7,8 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ionto_console.core.calibration import calibration_status, next_due
+from ionto_console.core import calibration
+from ionto_console.core.calibration_due import calibration_status, next_due
 
 CAL = int(dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.timezone.utc).timestamp())
 
@@ -23,6 +24,10 @@ def test_lapsed_the_day_after():
     status = calibration_status(CAL, 365, dt.date(2027, 3, 2))
     assert status.lapsed and not status.valid
     assert "lapsed on 2027-03-01" in status.text and status.blocker == "The board's calibration lapsed on 2027-03-01."
+
+
+def test_core_calibration_offers_the_same_rule():
+    assert calibration.calibration_status is calibration_status and calibration.next_due is next_due
 
 
 def test_never_calibrated():

@@ -130,7 +130,7 @@ RULES = {
     "corticosteroid detection": (corticosteroid_lists, {"core/corticosteroids.py"}),
     "fault names": (fault_name_enums, {"core/samples.py"}),
     "side-effect kinds": (side_effect_lists, {"core/session.py"}),
-    "calibration lapse": (calibration_lapses, {"core/calibration.py"}),
+    "calibration lapse": (calibration_lapses, {"core/calibration_due.py"}),
     "impedance": (impedances, {"core/samples.py", "ionto_sim/scpi/smu.py"}),  # a simulated instrument's R
     "wire-to-units": (wire_units, set()),
     "pulse duty and dose": (duty_and_dose, {"core/dose.py", "ionto_sim/board.py"}),  # the board's own physics

@@ -16,7 +16,7 @@ import time
 from typing import Callable
 
 from ..core.alarms import AlarmManager
-from ..core.calibration import calibration_status
+from ..core.calibration_due import calibration_status
 from ..core.engine import TreatmentEngine
 from ..core.plan import SessionPlan
 from ..core.protocols import Protocol

@@ -26,6 +26,9 @@ from typing import Iterator, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# The due date and lapse rule lives in ``calibration_due`` (light enough for start-up); re-exported here.
+from .calibration_due import (DEFAULT_INTERVAL_DAYS, CalibrationRuleError, CalibrationStatus, calibration_status,
+                              next_due)
 from .samples import MV_PER_V, UA_PER_MA, impedance_kohm
 
 #: ICD section 4: hardware range of the output and the compliance voltage.
@@ -38,7 +41,6 @@ COMPLIANCE_MARGIN = 0.8
 STANDARD_CURRENTS_UA = (100, 500, 1_000, 2_000, 3_000, 4_000)
 TRAY_CURRENTS_UA = (*STANDARD_CURRENTS_UA, 8_000, 12_000, 16_000, 20_000)
 STANDARD_LOADS_OHM = (1_000.0, 3_300.0)
-DEFAULT_INTERVAL_DAYS = 365
 #: A fit outside these bounds means a wiring or unit mistake (DMM not in series,
 #: mA read as A), never a real front end: such constants are not written.
 PLAUSIBLE_GAIN = (0.8, 1.25)
@@ -50,10 +52,6 @@ PLAUSIBLE_POINT_RATIO = (0.5, 1.5)
 DMM_CURRENT_RANGES_A = (100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
 #: Readings are taken below this share of the range (a DMM reads to 120 %).
 RANGE_HEADROOM = 0.8
-
-
-class CalibrationRuleError(ValueError):
-    """A plan, a fit or a measurement that the rules refuse (message in plain words)."""
 
 
 # --- tolerances ----------------------------------------------------------------
@@ -333,58 +331,6 @@ def check_impedance(points: Sequence[PointResult], reference_ohm: dict[float, tu
 
 
 # --- dates and the result ------------------------------------------------------
-
-
-def next_due(calibrated: dt.date | dt.datetime, interval_days: int = DEFAULT_INTERVAL_DAYS) -> dt.date:
-    """The date the calibration lapses."""
-    if interval_days < 1:
-        raise CalibrationRuleError(f"calibration interval must be at least 1 day, got {interval_days}")
-    day = calibrated.date() if isinstance(calibrated, dt.datetime) else calibrated
-    return day + dt.timedelta(days=interval_days)
-
-
-@dataclass(frozen=True)
-class CalibrationStatus:
-    """Whether a board's calibration is in force on a given day, with the words to say so.
-
-    ``lapsed`` is True for a board never calibrated too (``calibrated_on`` None): either
-    way it may not treat. The due day itself is still valid; the day after, it lapsed.
-    """
-
-    calibrated_on: dt.date | None
-    due: dt.date | None
-    lapsed: bool
-    #: One plain line for the connection panel.
-    text: str
-    #: Why a treatment may not start, as the desk's blocker list says it ("" when valid).
-    blocker: str
-
-    @property
-    def valid(self) -> bool:
-        return not self.lapsed
-
-
-def calibration_status(cal_date_unix: int, interval_days: int, today: dt.date) -> CalibrationStatus:
-    """The one home of the calibration lapse rule (desk blocker, connection panel, verification run).
-
-    ``cal_date_unix`` is the board's stored calibration time (ICD IDENT/READ_CAL: Unix
-    seconds, 0 = never calibrated); its calendar day is taken in UTC, as it was written.
-    ``today`` is the caller's day (core takes time as an argument).
-    """
-    if cal_date_unix <= 0:
-        return CalibrationStatus(
-            None, None, True,
-            "Calibration: never calibrated. Treatments are blocked until an engineer calibrates it.",
-            "The board has never been calibrated.")
-    calibrated = dt.datetime.fromtimestamp(cal_date_unix, dt.timezone.utc).date()
-    due = next_due(calibrated, interval_days)
-    if today > due:
-        return CalibrationStatus(
-            calibrated, due, True,
-            f"Calibration lapsed on {due.isoformat()}. Treatments are blocked until it is recalibrated.",
-            f"The board's calibration lapsed on {due.isoformat()}.")
-    return CalibrationStatus(calibrated, due, False,
-                             f"Calibration valid until {due.isoformat()} (calibrated {calibrated.isoformat()})", "")
 
 
 class Mode(str, enum.Enum):

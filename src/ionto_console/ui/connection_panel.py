@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..control.board_status import BoardStatus, BoardView
-from ..core.calibration import calibration_status
+from ..core.calibration_due import calibration_status
 
 STATE_STYLE = {
     BoardStatus.CONNECTED: "background:#e6f4ea; color:#1b5e20;",
