@@ -6,6 +6,8 @@ import json
 from importlib import resources
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ionto_console.core.corticosteroids import CORTICOSTEROIDS, corticosteroid_named, is_corticosteroid
 from ionto_console.core.protocols import Protocol, ProtocolError
@@ -72,3 +74,16 @@ def test_a_protocol_naming_a_corticosteroid_must_say_so(solution):
     with pytest.raises(ProtocolError) as info:
         Protocol.from_json(json.dumps(drug(solution, flag=False)))
     assert "corticosteroid" in str(info.value)
+
+
+text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
+
+
+@given(name=st.sampled_from(CORTICOSTEROIDS), before=text, after=text, upper=st.booleans())
+def test_any_solution_naming_a_corticosteroid_counts_and_cannot_leave_the_flag_off(name, before, after, upper):
+    solution = f"{before}{name.upper() if upper else name}{after}".strip() or name
+    assert corticosteroid_named(solution) is not None
+    assert is_corticosteroid(drug(solution, flag=False))
+    with pytest.raises(ProtocolError) as info:
+        Protocol.from_json(json.dumps(drug(solution, flag=False)))
+    assert "corticosteroid" in [field for field, _ in info.value.problems]
