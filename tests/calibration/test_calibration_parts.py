@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 from ionto_console import records
 from ionto_console.control.calibration import (Bench, RecordsCalibrationSink, RunAborted, TelemetryTap, board_mv,
-                                               board_ua, borrow_board, due_date_of, lapsed, settled, target_ua)
+                                               board_ua, borrow_board, settled, target_ua)
 from ionto_console.control.samples import SampleConverter
 from ionto_console.control.station import Station
 from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
+from ionto_console.core.calibration_due import calibration_status
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.link import LinkState, TelemetryEvent
 
@@ -59,7 +60,7 @@ def test_the_tap_keeps_converted_samples_and_notices_faults_and_a_lost_link():
     assert latest is not None and latest.current_ma == 0.3 and latest.voltage_v == 0.6 and latest.output_on
     assert [board_ua(s) for s in tap.collect(since, 2, lambda s: None, 1.0, never)] == [100, 200]
     tap.on_fault(m.Fault(2, 0, 26_000), 0.0)
-    with pytest.raises(RunAborted, match="OVERCURRENT"):
+    with pytest.raises(RunAborted, match="fault overcurrent"):  # core's name for code 2 (BoardFault.describe)
         tap.check()
     tap.fault = None
     board.set_state(LinkState.DISCONNECTED, "cable pulled")
@@ -143,10 +144,12 @@ def test_a_sink_that_cannot_reach_the_records_says_so_and_keeps_the_files(tmp_pa
 
 
 def test_verified_constants_lapse_after_their_interval():
+    """The runner asks core's rule (``calibration_status``), the one the treatment desk asks."""
     written = int(dt.datetime(2025, 1, 10, tzinfo=dt.timezone.utc).timestamp())
-    due = due_date_of(written, 365)
-    assert due is not None and due_date_of(0, 365) is None
-    assert not lapsed(due, due) and lapsed(due, due + dt.timedelta(days=1)) and not lapsed(None, dt.date.today())
+    due = calibration_status(written, 365, dt.date.today()).due
+    assert due is not None and calibration_status(0, 365, dt.date.today()).due is None
+    assert not calibration_status(written, 365, due).lapsed
+    assert calibration_status(written, 365, due + dt.timedelta(days=1)).lapsed
 
 
 class _Treating:

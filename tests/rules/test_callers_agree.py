@@ -91,13 +91,6 @@ def test_corticosteroid_the_same_on_the_checklist_in_the_course_view_and_in_the_
     stored = protocol.model_dump(mode="json")
     assert is_corticosteroid(protocol) is expected
 
-    # the checklist: its caution questions are the corticosteroid ones
-    setup = SessionSetup([protocol])
-    qtbot.addWidget(setup)
-    dialog = setup.make_checklist()
-    qtbot.addWidget(dialog)
-    assert any(q.kind is QuestionKind.CAUTION for q in dialog.questions) is expected
-
     # the course view (and the checklist's history line): yesterday's session, today's plan
     pid = create_patient(db, PatientData("P-7", "Ann Example", dt.date(1980, 5, 17), ""), who="dana")
     sid = start_session(db, SessionStart(patient_id=pid, protocol=stored, operator="dana", station="station-1",
@@ -109,6 +102,15 @@ def test_corticosteroid_the_same_on_the_checklist_in_the_course_view_and_in_the_
     history = patient_history(db, "P-7", protocol, T0)
     assert (history.last_corticosteroid is not None) is expected
     assert any("Corticosteroid on consecutive days" in r for r in history.reminders) is expected
+
+    # the checklist, fed by that history: its caution questions are the corticosteroid ones
+    setup = SessionSetup([protocol], history=lambda who, chosen, reply: reply(patient_history(db, who, chosen, T0)))
+    qtbot.addWidget(setup)
+    setup.patient_id.setText("P-7")
+    setup.look_up_patient()
+    dialog = setup.make_checklist()
+    qtbot.addWidget(dialog)
+    assert any(q.kind is QuestionKind.CAUTION for q in dialog.questions) is expected
 
     # the billing note and the PDF report's coverage line (an inflammatory M-chapter diagnosis)
     steroid_note = Coverage.NOT_MEDICALLY_NECESSARY
@@ -148,6 +150,7 @@ class _Snapshot:
 @dataclass
 class _Station:
     link: _Link
+    lent: bool = False
 
     def snapshot(self) -> _Snapshot:
         return _Snapshot()

@@ -14,6 +14,8 @@ import html
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..core.markers import kind_words, plot_markers
+from ..core.session import SIDE_EFFECT_KINDS
 from ..records import FINAL_STATES, PatientCourses, SessionListItem, SessionSummary
 from ..records.queries import EventInfo
 from ..reports.treatment_report import clock, dose_text, outcome_text, overrides_lines, when
@@ -21,13 +23,13 @@ from .telemetry_buffer import TelemetryView
 
 #: Outcomes a search can ask for (the records' final states).
 OUTCOMES: tuple[str, ...] = tuple(FINAL_STATES)
-#: Side-effect kinds as the treatment screen records them (core.session.SideEffect values).
-SIDE_EFFECTS = ("nausea", "headache", "dizziness", "increased_pain", "burning_tingling", "skin_redness", "other")
+#: Side-effect kinds as the treatment screen records them (core's list, never a copy).
+SIDE_EFFECTS: tuple[str, ...] = SIDE_EFFECT_KINDS
 COLUMNS = ("Date", "Patient", "Protocol", "Outcome", "Dose (mA·min)", "Side effects")
 
 
-def words(kind: str) -> str:
-    return kind.replace("_", " ")
+#: A recorded kind in words (core's wording, the same as the PDF report's).
+words = kind_words
 
 
 @dataclass(frozen=True)
@@ -193,9 +195,8 @@ def position_line(summary: SessionSummary, courses: PatientCourses) -> tuple[str
 
 
 def markers(summary: SessionSummary, alarms: Sequence[EventInfo]) -> tuple[Marker, ...]:
-    """Side effects and alarms as labelled times on the replay (seconds from the session's start)."""
-    marks = [Marker((e.at - summary.started_at).total_seconds(), words(e.kind), "side_effect")
-             for e in summary.side_effects]
-    marks += [Marker(a.t if a.t is not None else (a.at - summary.started_at).total_seconds(),
-                     words(a.kind.removeprefix("trip:")), "alarm") for a in alarms]
-    return tuple(marks)
+    """Side effects and alarms as labelled times on the replay (seconds from the session's start),
+    placed and worded by ``core.markers.plot_markers``, as on the PDF report."""
+    marks = plot_markers(summary.started_at, [(e.at, e.kind) for e in summary.side_effects],
+                         [(a.at, a.t, a.kind) for a in alarms])
+    return tuple(Marker(mark.t_s, mark.label, mark.kind.value) for mark in marks)

@@ -7,7 +7,6 @@ One job per module:
 - ``tap``: the board's telemetry for the runner, as ``core`` samples made by
   the treatment's own ``control.samples.SampleConverter``;
 - ``units``: those samples back in the µA and mV that calibration reasons in;
-- ``due``: when verified constants lapse;
 - ``wording``: why a run stopped, in plain words (``RunAborted``);
 - ``bench``: wiring the board port (the station's when it has it) and the
   instruments, all or nothing;
@@ -16,12 +15,12 @@ One job per module:
 - ``sink``: where finished results are kept (the records, one connection).
 
 The names below are the package's public face (the wizard, ``ionto-cal`` and
-the tests import them from here).
+the tests import them from here). When verified constants lapse is core's rule,
+``core.calibration_due.calibration_status``, the same as the treatment desk's.
 """
 
 from .bench import (BOARD_REPLY_TIMEOUT_S, DEFAULT_VISA_TIMEOUT_MS, Bench, BenchSpec, BoardLender, borrow_board,
                     open_board)
-from .due import due_date_of, lapsed
 from .events import (ConnectFailed, FitReady, Identified, Phase, PhaseChanged, PointMeasured, RunEvent,
                      RunFinished)
 from .roles import (CurrentMeter, DecadeLoadSetter, DmmCurrentMeter, ImpedanceMeter, LcrImpedanceMeter, LoadSetter,
@@ -40,6 +39,6 @@ __all__ = [
     "DmmCurrentMeter", "FitReady", "Identified", "ImpedanceMeter", "LcrImpedanceMeter", "LoadSetter", "Phase",
     "PhaseChanged", "PointMeasured", "RecordsCalibrationSink", "RunAborted", "RunEvent", "RunFinished",
     "RunnerSettings", "TelemetryTap", "board_mv", "board_ua", "borrow_board", "describe_board_failure",
-    "describe_fault", "describe_instrument_failure", "due_date_of", "idn_text", "lapsed", "open_board", "sentence",
+    "describe_fault", "describe_instrument_failure", "idn_text", "open_board", "sentence",
     "settled", "store_calibration_result", "target_ua", "utc_now",
 ]

@@ -35,13 +35,13 @@ import numpy as np
 from ...core.calibration import (DEFAULT_INTERVAL_DAYS, CalibrationResult, CalibrationRuleError, Constants, Mode,
                                  PointResult, SweepPlan, Tolerance, Verdict, check_fit_writable, check_impedance,
                                  check_point_plausible, evaluate_point, fit_from_points, judge, next_due)
-from ...core.samples import Sample
+from ...core.calibration_due import calibration_status
+from ...core.samples import BoardFault, Sample
 from ...drivers.bench import BenchError
 from ...drivers.board import messages as m
 from ...drivers.board.errors import BoardError
 from ...drivers.board.link import LinkState
 from .bench import Bench
-from .due import due_date_of, lapsed
 from .events import ConnectFailed, FitReady, Identified, Phase, PhaseChanged, PointMeasured, RunEvent, RunFinished
 from .units import board_mv, board_ua, describe, settled
 from .wording import RunAborted, describe_board_failure, describe_instrument_failure, sentence
@@ -242,10 +242,12 @@ class CalibrationRunner:
         if mode is Mode.VERIFY:
             result.impedance = check_impedance(result.as_found, references, s.impedance_tolerance_pct)
             result.verdict, result.reason = judge(result.as_found, result.impedance, s.plan.point_count)
-            result.due_date = due_date_of(old.date, s.interval_days)
-            if lapsed(result.due_date, self._clock().date()):
+            calibration = calibration_status(old.date, s.interval_days, self._clock().date())
+            result.due_date = calibration.due
+            # (constants never dated: the verdict is the measurements', as before; the desk refuses such a board)
+            if calibration.lapsed and calibration.due is not None:
                 result.verdict = Verdict.FAIL
-                result.reason = f"calibration lapsed on {result.due_date.isoformat()}; " + result.reason
+                result.reason = f"{calibration.blocker} {result.reason}"
             return
 
         self._phase(Phase.FIT, "fitting gain and offset")
@@ -282,11 +284,8 @@ class CalibrationRunner:
         plan = self.settings.plan
         status = self._board(bench, "reading the board's status", m.GetStatus())
         if isinstance(status, m.Status) and status.latched_fault:
-            try:
-                name = m.FaultCode(status.latched_fault).name
-            except ValueError:
-                name = str(status.latched_fault)
-            raise RunAborted(f"the board has fault {name} latched: find its cause and clear it before calibrating")
+            raise RunAborted(f"the board has fault {BoardFault.describe(status.latched_fault)} latched: find its cause "
+                             "and clear it before calibrating")
         self._board(bench, "switching the output off before the sweep", m.Output(0))
         self._board(bench, "setting the sweep limits",
                     m.SetLimits(plan.max_current_ua, plan.slew_ua_s, plan.watchdog_ms))

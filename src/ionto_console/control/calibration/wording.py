@@ -7,6 +7,7 @@ keeps those sentences consistent and testable without a bench.
 
 from __future__ import annotations
 
+from ...core.samples import BoardFault
 from ...drivers.bench import BenchError, InstrumentError, InstrumentGarbage, InstrumentOverload, InstrumentTimeout
 from ...drivers.board import messages as m
 from ...drivers.board.errors import BoardDisconnected, BoardError, BoardNakError, ReplyTimeout, command_name, nak_name
@@ -17,11 +18,8 @@ class RunAborted(Exception):
 
 
 def describe_fault(fault: m.Fault) -> str:
-    try:
-        name = m.FaultCode(fault.code).name
-    except ValueError:
-        name = f"code {fault.code}"
-    return f"the board latched fault {name} (measured {fault.detail} µA) and cut its output"
+    """The fault in core's words (``BoardFault.describe``: the same name the treatment screen shows)."""
+    return f"the board latched fault {BoardFault.describe(fault.code)} (measured {fault.detail} µA) and cut its output"
 
 
 def describe_instrument_failure(role: str, doing: str, exc: BenchError) -> str:
