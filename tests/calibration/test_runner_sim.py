@@ -130,7 +130,7 @@ def test_board_fault_mid_sweep_aborts_and_names_the_fault(bench) -> None:
     runner.start(Mode.CALIBRATE, "Ravi")
     result = runner.wait(RUN_TIMEOUT_S)
     assert fired.is_set() and result is not None and result.verdict is Verdict.ERROR
-    assert "HARDWARE_STOP" in result.reason and not result.written
+    assert "fault hardware stop" in result.reason and not result.written  # core's name (BoardFault.describe)
     assert output_is_off(bench) and factory_constants(bench) == before
 
 
