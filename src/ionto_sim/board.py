@@ -37,6 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from ionto_console.core.simulator_identity import SIMULATOR_SERIAL_PREFIX, is_simulator_serial
 from ionto_console.drivers.board.framing import FrameDecoder, RawFrame
 from ionto_console.drivers.board.messages import (
     COMMAND_TYPES, DUTY_RANGE_PCT, HW_COMPLIANCE_MV, HW_MAX_CURRENT_UA, MESSAGE_CLASSES,
@@ -84,6 +85,10 @@ class SimulatedBoard:
     def __init__(self, model: PhysicalModel | None = None, *, serial_number: str = "SIM-00001",
                  nvram: BoardNvram | None = None, now_s: float = 0.0,
                  write: Callable[[bytes], None] | None = None, physics_step_s: float = 0.001) -> None:
+        if not is_simulator_serial(serial_number):
+            # the simulator always announces itself, so a clinical console can refuse it (core.simulator_identity)
+            raise ValueError(f"serial number: the simulator's starts with {SIMULATOR_SERIAL_PREFIX!r}, "
+                             f"got {serial_number!r}")
         self.model = model if model is not None else PhysicalModel()
         self.serial_number = serial_number
         self.nvram = nvram if nvram is not None else BoardNvram()

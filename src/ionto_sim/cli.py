@@ -19,6 +19,8 @@ import sys
 import threading
 from typing import Sequence
 
+from ionto_console.core.simulator_identity import SIMULATOR_SERIAL_PREFIX, is_simulator_serial
+
 from .control import COMMANDS, ControlError, parse_address, send_command
 from .model import load_from_spec
 from .pty_server import SimulatedBoardServer
@@ -29,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="action", required=True)
     run = sub.add_parser("run", help="run the simulated board on a pseudo-terminal")
     run.add_argument("--load", default="skin", help="skin, tray or resistor:OHMS (default: skin)")
-    run.add_argument("--serial", default="SIM-00001", help="serial number reported in IDENT")
+    run.add_argument("--serial", default="SIM-00001", help="serial number reported in IDENT (starts with SIM-)")
     run.add_argument("--seed", type=int, default=None, help="seed for measurement noise")
     run.add_argument("--link-dir", default=None, help="folder for the stable port symlink")
     run.add_argument("--control-port", type=int, default=0, help="TCP port of the control socket (0: any)")
@@ -46,6 +48,9 @@ def _run(args: argparse.Namespace) -> int:
         load = load_from_spec(args.load)
         if len(args.serial.encode("ascii")) > 16:
             raise ValueError("serial number: at most 16 ASCII characters")
+        if not is_simulator_serial(args.serial):
+            raise ValueError(f"serial number: the simulator's starts with {SIMULATOR_SERIAL_PREFIX!r} "
+                             "(a clinical console refuses it by that)")
     except (ValueError, UnicodeEncodeError) as exc:
         print(f"ionto-sim: {exc}", file=sys.stderr)
         return 2

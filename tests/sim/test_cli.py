@@ -51,7 +51,7 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGINT) -> int:
 
 def test_module_run_prints_a_working_port_and_control_address(tmp_path, capsys):
     proc, printed = start([sys.executable, "-m", "ionto_sim.cli", "run",
-                           "--load", "resistor:1000", "--serial", "CLI-7", "--link-dir", str(tmp_path)])
+                           "--load", "resistor:1000", "--serial", "SIM-CLI-7", "--link-dir", str(tmp_path)])
     try:
         port = printed["port"]
         assert port == str(tmp_path / "ionto-board")
@@ -61,7 +61,7 @@ def test_module_run_prints_a_working_port_and_control_address(tmp_path, capsys):
             deadline = time.monotonic() + DEADLINE_S
             while ident is None and time.monotonic() < deadline:
                 ident = next((m for m in map(parse, decoder.feed(ser.read(4096))) if isinstance(m, Ident)), None)
-            assert ident is not None and ident.serial_number == "CLI-7"
+            assert ident is not None and ident.serial_number == "SIM-CLI-7"
         control = printed["control"]
         assert cli.main(["inject", "lift_electrode", "--control", control]) == 0
         assert cli.main(["inject", "stall_link", "0.1", "--control", control]) == 0
@@ -91,6 +91,8 @@ def test_bad_arguments_give_clear_messages(capsys, monkeypatch):
     assert "unknown load" in capsys.readouterr().err
     assert cli.main(["run", "--serial", "X" * 17]) == 2
     assert "16 ASCII" in capsys.readouterr().err
+    assert cli.main(["run", "--serial", "IONTO1-000042"]) == 2  # the simulator never poses as a real board
+    assert "starts with 'SIM-'" in capsys.readouterr().err
     assert cli.main(["inject", "reboot"]) == 2
     assert "--control" in capsys.readouterr().err
     assert cli.main(["inject", "reboot", "--control", "127.0.0.1:1"]) == 1

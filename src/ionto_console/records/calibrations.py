@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from sqlalchemy import JSON, Boolean, Date, String, select
+from sqlalchemy import JSON, Boolean, Date, String, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .audit import append_audit, canonical_json
@@ -34,6 +34,8 @@ class CalibrationRecord(Base):
     written: Mapped[bool] = mapped_column(Boolean)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))
+    #: Measured on the simulated bench (only ever in a demo database; see ``records.demo``).
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 @dataclass(frozen=True)

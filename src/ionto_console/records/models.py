@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -121,6 +123,8 @@ class TreatmentSession(Base):
     diagnosis_code: Mapped[str] = mapped_column(String(16), default="")
     sample_count: Mapped[int] = mapped_column(Integer, default=0)
     samples_sha256: Mapped[str] = mapped_column(String(64), default="")
+    #: The board was the simulator (demo mode or the simulator process; see ``records.demo``).
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     patient: Mapped[Patient] = relationship(back_populates="sessions")
     protocol: Mapped[ProtocolCopy] = relationship()
@@ -228,6 +232,16 @@ class AuditEntry(Base):
     why: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class DemoMarker(Base):
+    """Present (one row) only in a demo database: see ``records.demo``."""
+
+    __tablename__ = "demo_marker"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text)
 
 
 Index("ix_events_session_t", EventRecord.session_id, EventRecord.t)
