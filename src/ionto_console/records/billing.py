@@ -183,14 +183,17 @@ def billing_line(ts: TreatmentSession, patient: Patient, protocol: ProtocolCopy)
 
 def billing_summary(db: Database, date_from: dt.date | dt.datetime, date_to: dt.date | dt.datetime
                     ) -> list[BillingLine]:
-    """One line per closed session started in the period (inclusive dates, UTC days), oldest first."""
+    """One line per closed session started in the period (inclusive dates, UTC days), oldest first.
+
+    Sessions on the simulated board are left out: nobody is billed for a demo."""
     with db.read() as s:
         rows = s.execute(select(TreatmentSession, Patient, ProtocolCopy)
                          .join(Patient, TreatmentSession.patient_id == Patient.id)
                          .join(ProtocolCopy, TreatmentSession.protocol_copy_id == ProtocolCopy.id)
                          .where(TreatmentSession.started_at >= day_bound(date_from),
                                 TreatmentSession.started_at < day_bound(date_to, end=True),
-                                TreatmentSession.state != RUNNING)
+                                TreatmentSession.state != RUNNING,
+                                TreatmentSession.simulated.is_(False))
                          .order_by(TreatmentSession.started_at, TreatmentSession.id)).all()
         return [billing_line(ts, p, pc) for ts, p, pc in rows]
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .audit import append_audit, canonical_json
 from .database import Database
 from .models import Base, UTCDateTime
+from .store import refuse_simulated_in_clinic
 
 
 class CalibrationRecord(Base):
@@ -49,6 +50,7 @@ class CalibrationInfo:
     due_date: dt.date | None
     written: bool
     result: dict[str, Any]
+    simulated: bool = False
 
 
 def record_calibration(db: Database, result: Mapping[str, Any], *, who: str) -> int:
@@ -59,19 +61,21 @@ def record_calibration(db: Database, result: Mapping[str, Any], *, who: str) -> 
     if performed.tzinfo is None:
         performed = performed.replace(tzinfo=dt.timezone.utc)
     due = result.get("due_date")
+    simulated = bool(result.get("simulated", False))
     with db.write() as s:
+        refuse_simulated_in_clinic(s, simulated, str(result.get("board_serial", "")), "calibration")
         row = CalibrationRecord(
             board_serial=str(result.get("board_serial", "")), mode=str(result.get("mode", "")),
             verdict=str(result.get("verdict", "")), engineer=str(result.get("engineer", "")),
             performed_at=performed, due_date=dt.date.fromisoformat(due) if due else None,
             written=bool(result.get("written", False)), result=dict(result),
-            sha256=hashlib.sha256(text.encode()).hexdigest(),
+            sha256=hashlib.sha256(text.encode()).hexdigest(), simulated=simulated,
         )
         s.add(row)
         s.flush()
         append_audit(s, who=who, action="add", entity="calibration", entity_id=row.id,
                      after={"board_serial": row.board_serial, "mode": row.mode, "verdict": row.verdict,
-                            "written": row.written, "sha256": row.sha256},
+                            "written": row.written, "sha256": row.sha256, "simulated": row.simulated},
                      why=f"{row.mode} of board {row.board_serial}")
         return row.id
 
@@ -82,4 +86,4 @@ def calibrations_of(db: Database, board_serial: str) -> list[CalibrationInfo]:
         rows = s.scalars(select(CalibrationRecord).where(CalibrationRecord.board_serial == board_serial)
                          .order_by(CalibrationRecord.performed_at.desc(), CalibrationRecord.id.desc()))
         return [CalibrationInfo(r.id, r.board_serial, r.mode, r.verdict, r.engineer, r.performed_at, r.due_date,
-                                r.written, dict(r.result)) for r in rows]
+                                r.written, dict(r.result), r.simulated) for r in rows]

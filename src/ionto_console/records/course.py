@@ -157,10 +157,13 @@ def corticosteroid_warnings(sessions: Sequence[CourseSession], tz: dt.tzinfo = d
 
 
 def course_sessions(db: Database, patient_id: int) -> list[CourseSession]:
+    """The patient's real sessions, oldest first: a session on the simulated board delivered nothing to
+    anyone, so it neither counts in a course nor dates a corticosteroid application."""
     with db.read() as s:
         rows = s.execute(select(TreatmentSession, ProtocolCopy)
                          .join(ProtocolCopy, TreatmentSession.protocol_copy_id == ProtocolCopy.id)
-                         .where(TreatmentSession.patient_id == patient_id).order_by(TreatmentSession.started_at)).all()
+                         .where(TreatmentSession.patient_id == patient_id, TreatmentSession.simulated.is_(False))
+                         .order_by(TreatmentSession.started_at)).all()
         return [CourseSession(ts.id, ts.started_at, ts.course, pc.name, is_hyperhidrosis(pc.content, ts.diagnosis_code),
                               is_corticosteroid(pc.content), ts.state, ts.dose_delivered_ma_min,
                               ts.course_planned_sessions) for ts, pc in rows]

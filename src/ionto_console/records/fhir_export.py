@@ -21,6 +21,7 @@ from fhir.resources.bundle import Bundle
 
 from .billing import CPT_DISPLAY, CPT_IONTOPHORESIS
 from .database import Database
+from .errors import InvalidRecord
 from .queries import SessionSummary, load_session
 
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
@@ -118,8 +119,15 @@ def _agent_text(protocol: dict[str, Any]) -> str:
 
 
 def fhir_bundle(db: Database, session_id: int) -> Bundle:
-    """The validated Bundle (raises pydantic ValidationError if the export would not be valid R5)."""
-    return Bundle.model_validate(bundle_dict(load_session(db, session_id)))
+    """The validated Bundle (raises pydantic ValidationError if the export would not be valid R5).
+
+    A session on the simulated board is refused (``InvalidRecord``): it must never reach another
+    system as a procedure someone received."""
+    summary = load_session(db, session_id)
+    if summary.simulated:
+        raise InvalidRecord(f"Session {session_id} ran on the simulated board: it is not exported as a "
+                            "clinical record.")
+    return Bundle.model_validate(bundle_dict(summary))
 
 
 def fhir_bundle_json(db: Database, session_id: int) -> str:

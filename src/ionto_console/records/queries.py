@@ -121,6 +121,8 @@ class SessionSummary:
     amendments: tuple[AmendmentInfo, ...]
     sample_count: int
     samples_sha256: str
+    #: The board was the simulator: never billed, exported or counted in a course; the PDF says so.
+    simulated: bool = False
 
     @property
     def duration_s(self) -> float | None:
@@ -231,7 +233,7 @@ def load_session(db: Database, session_id: int) -> SessionSummary:
             notes=tuple(NoteInfo(n.id, n.at, n.author, n.text, n.amends_id, n.why) for n in row.notes),
             signatures=tuple(SignatureInfo(g.name, g.at, g.meaning) for g in row.signatures),
             amendments=tuple(AmendmentInfo(a.field, a.value, a.at, a.who, a.why) for a in row.amendments),
-            sample_count=row.sample_count, samples_sha256=row.samples_sha256,
+            sample_count=row.sample_count, samples_sha256=row.samples_sha256, simulated=row.simulated,
         )
 
 

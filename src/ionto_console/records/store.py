@@ -7,7 +7,8 @@ of its sample chunks when the session closes).
 
 Inputs are plain data (dataclasses, dicts, JSON-ready protocol dumps) so the
 controller can map the treatment engine's objects onto them. Domain rules
-(the dose integral and the pulse duty) come from core, their one home.
+(the dose integral and the pulse duty, which IDENT is the simulator's) come
+from core, their one home.
 
 Session life: ``start_session`` creates the row with state "running" before
 the first sample; ``finish_session`` closes it once with its final state;
@@ -29,11 +30,13 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from ..core.dose import integrate_dose, waveform_duty
+from ..core.simulator_identity import is_simulator_serial
 from .audit import append_audit, canonical_json, finite_or_none, utc_now
 from .database import Database
 from .errors import InvalidRecord, RecordNotFound
 from .models import (
     Amendment,
+    DemoMarker,
     EventRecord,
     Patient,
     ProtocolCopy,
@@ -92,6 +95,25 @@ class SessionStart:
     course: str | None = None
     course_planned_sessions: int | None = None
     started_at: dt.datetime | None = None
+    #: The board was the simulator, as the console connected it (demo mode or the simulator process).
+    simulated: bool = False
+
+
+def refuse_simulated_in_clinic(s: Session, simulated: bool, board_serial: str, what: str) -> None:
+    """``InvalidRecord`` unless a simulated board's record goes into a demo-marked database.
+
+    WHY here, in the transaction that writes: whatever a caller believed about
+    its board, a clinic's records never take a simulated session or calibration.
+    A serial number in the simulator's form counts too (``core.simulator_identity``):
+    a hand-started simulator on a clinical console's ``--port`` is not flagged
+    by the console, only its IDENT gives it away."""
+    if not (simulated or is_simulator_serial(board_serial)):
+        return
+    if s.scalar(select(func.count()).select_from(DemoMarker)):
+        return
+    board = "the simulated board" if simulated else f"board {board_serial} (the simulator's serial)"
+    raise InvalidRecord(f"A {what} on {board} is not kept in a clinic's records: this database is not a demo "
+                        "database. Use the demo (--demo) for the simulated bench.")
 
 
 def row_dict(obj: object) -> dict[str, Any]:
@@ -175,6 +197,7 @@ def start_session(db: Database, start: SessionStart) -> int:
     if target is None:
         raise InvalidRecord("The dose target is missing (neither given nor in the protocol).")
     with db.write() as s:
+        refuse_simulated_in_clinic(s, start.simulated, start.board_serial, "session")
         if s.get(Patient, start.patient_id) is None:
             raise RecordNotFound(f"No patient with id {start.patient_id}.")
         copy = ProtocolCopy(protocol_key=str(protocol.get("id", "")), name=str(protocol.get("name", "")),
@@ -190,7 +213,7 @@ def start_session(db: Database, start: SessionStart) -> int:
             state=RUNNING, reason="", dose_target_ma_min=float(target), dose_delivered_ma_min=0.0,
             checklist=dict(start.checklist), overrides=dict(start.overrides),
             coverage_answers=dict(start.coverage_answers), diagnosis_code=start.diagnosis_code.strip(),
-            sample_count=0, samples_sha256="",
+            sample_count=0, samples_sha256="", simulated=bool(start.simulated),
         )
         s.add(row)
         s.flush()

@@ -1,0 +1,150 @@
+"""Demo and clinic are two worlds in the records: the demo mark, and simulated sessions and calibrations.
+
+A clinic's database never takes a simulated session or calibration; a demo
+database is marked inside itself; simulated sessions are never billed,
+exported to FHIR or counted in a course.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from ionto_console.records import (
+    InvalidRecord,
+    RecordsUnavailable,
+    billing_summary,
+    calibrations_of,
+    course_view,
+    finish_session,
+    load_session,
+    open_database,
+    sqlite_url,
+    record_calibration,
+    start_session,
+    verify_audit,
+)
+from ionto_console.records.demo import claim_for_demo, holds_records, is_demo, mark_as_demo, refuse_demo
+from ionto_console.records.fhir_export import fhir_bundle
+from ionto_console.records.models import AuditEntry, Patient, TreatmentSession
+
+from records_helpers import DEXA, TAP_WATER, UTC, new_patient, session_start
+
+D0 = dt.datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def counts(db) -> tuple[int, int, int]:
+    with db.read() as s:
+        return tuple(s.scalar(select(func.count()).select_from(model))  # type: ignore[return-value]
+                     for model in (Patient, TreatmentSession, AuditEntry))
+
+
+def closed(db, patient: int, protocol: str, day: int, *, simulated: bool, minutes: float = 20) -> int:
+    start = D0 + dt.timedelta(days=day)
+    sid = start_session(db, session_start(patient, protocol, started_at=start, simulated=simulated,
+                                          diagnosis_code="L74.512"))
+    finish_session(db, sid, state="complete", reason="", dose_delivered_ma_min=40, who="dana",
+                   ended_at=start + dt.timedelta(minutes=minutes))
+    return sid
+
+
+def test_a_new_database_is_not_demo_until_marked_and_the_mark_is_audited_once(db):
+    assert not is_demo(db) and not holds_records(db)
+    mark_as_demo(db)
+    mark_as_demo(db)  # idempotent
+    assert is_demo(db)
+    with db.read() as s:
+        actions = s.scalars(select(AuditEntry.action)).all()
+    assert actions == ["mark demo"]
+    assert verify_audit(db).ok
+
+
+def test_demo_mode_marks_an_empty_database_and_refuses_one_that_holds_records(db, tmp_path):
+    with open_database(sqlite_url(tmp_path / "demo.sqlite3")) as empty:
+        claim_for_demo(empty)
+        assert is_demo(empty)
+    new_patient(db)  # a clinic's database: records, no mark
+    with pytest.raises(RecordsUnavailable, match="not a demo database"):
+        claim_for_demo(db)
+    assert not is_demo(db)  # refused, not marked
+
+
+def test_a_clinical_console_refuses_the_demo_database(db):
+    refuse_demo(db)  # a clinic's database passes
+    mark_as_demo(db)
+    with pytest.raises(RecordsUnavailable, match="demo"):
+        refuse_demo(db)
+
+
+@pytest.mark.parametrize("simulated, serial", [(True, "IONTO1-000042"), (False, "SIM-00001"), (True, "SIM-00001")])
+def test_a_clinics_database_refuses_a_simulated_session_and_keeps_nothing(db, simulated, serial):
+    pid = new_patient(db)
+    before = counts(db)
+    start = session_start(pid, TAP_WATER, simulated=simulated)
+    start = type(start)(**{**start.__dict__, "board_serial": serial})
+    with pytest.raises(InvalidRecord, match="not kept in a clinic's records"):
+        start_session(db, start)
+    assert counts(db) == before
+    assert verify_audit(db).ok
+
+
+def test_a_demo_database_keeps_the_simulated_flag(db):
+    mark_as_demo(db)
+    pid = new_patient(db)
+    simulated = closed(db, pid, TAP_WATER, 0, simulated=True)
+    real = closed(db, pid, TAP_WATER, 1, simulated=False)
+    assert load_session(db, simulated).simulated is True
+    assert load_session(db, real).simulated is False
+
+
+def test_a_clinics_database_refuses_a_simulated_calibration(db):
+    result = {"mode": "calibrate", "verdict": "pass", "engineer": "Ravi", "board_serial": "IONTO1-000042",
+              "written": True, "finished_at": D0.isoformat(), "simulated": True}
+    before = counts(db)
+    with pytest.raises(InvalidRecord, match="calibration on the simulated board"):
+        record_calibration(db, result, who="Ravi")
+    with pytest.raises(InvalidRecord, match="simulator's serial"):
+        record_calibration(db, {**result, "simulated": False, "board_serial": "SIM-00001"}, who="Ravi")
+    assert counts(db) == before and calibrations_of(db, "IONTO1-000042") == []
+    record_calibration(db, {**result, "simulated": False}, who="Ravi")  # a real board's calibration is kept
+    mark_as_demo(db)
+    record_calibration(db, {**result, "board_serial": "SIM-00001"}, who="Ravi")
+    (stored,) = calibrations_of(db, "SIM-00001")
+    assert stored.simulated
+
+
+def test_simulated_sessions_are_not_billed(db):
+    mark_as_demo(db)
+    pid = new_patient(db)
+    real = closed(db, pid, TAP_WATER, 0, simulated=False)
+    closed(db, pid, TAP_WATER, 1, simulated=True)
+    lines = billing_summary(db, dt.date(2026, 6, 1), dt.date(2026, 6, 30))
+    assert [line.session_id for line in lines] == [real]
+
+
+def test_a_simulated_session_is_not_exported_to_fhir(db):
+    mark_as_demo(db)
+    pid = new_patient(db)
+    real = closed(db, pid, TAP_WATER, 0, simulated=False)
+    simulated = closed(db, pid, TAP_WATER, 1, simulated=True)
+    assert fhir_bundle(db, real).type == "collection"
+    with pytest.raises(InvalidRecord, match="simulated board"):
+        fhir_bundle(db, simulated)
+
+
+def test_simulated_sessions_count_in_no_course_and_date_no_corticosteroid(db):
+    mark_as_demo(db)
+    pid = new_patient(db)
+    closed(db, pid, DEXA, 0, simulated=False)
+    closed(db, pid, DEXA, 6, simulated=True)  # the day before the planned one: would warn if counted
+    closed(db, pid, TAP_WATER, 2, simulated=True)
+    view = course_view(db, pid, planned_at=D0 + dt.timedelta(days=7), planned_protocol=None)
+    names = {c.name: len(c.entries) for c in view.courses}
+    assert names == {DEXA: 1}
+    assert view.last_corticosteroid_at == D0
+    from records_helpers import load_protocol
+
+    planned = course_view(db, pid, planned_at=D0 + dt.timedelta(days=7), planned_protocol=load_protocol(DEXA))
+    assert not any("consecutive" in w.message for w in planned.warnings)
