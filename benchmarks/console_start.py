@@ -6,10 +6,10 @@ Each run starts the console as a subprocess, the way a station would, with
 the simulated board (the console starts the simulator process itself), the
 offscreen Qt platform and a records database in a temporary folder:
 
-    IONTO_DATABASE_URL=sqlite:///<tmp>/records.sqlite3 IONTO_DEMO_USERS=1 IONTO_AUTOLOGIN=therapist|engineer (--role)
+    IONTO_DEMO=1 IONTO_DATABASE_URL=sqlite:///<tmp>/records.sqlite3 IONTO_AUTOLOGIN=therapist|engineer (--role)
     python -m ionto_console --quit-after 0.5
 
-(demo accounts with autologin, so no sign-in dialog waits for a person; the
+(demo mode: the demo accounts with autologin, so no sign-in dialog waits for a person; the
 autologin still verifies the demo password's argon2 hash, as a sign-in would).
 It reads the console's log as it is written and takes, per run:
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ionto-start-bench-") as folder:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONUNBUFFERED="1",
                    IONTO_DATABASE_URL=f"sqlite:///{Path(folder) / 'records.sqlite3'}",
-                   IONTO_DEMO_USERS="1", IONTO_AUTOLOGIN=args.role,
+                   IONTO_DEMO="1", IONTO_AUTOLOGIN=args.role,
                    IONTO_PROTOCOLS_DIR=str(Path(folder) / "protocols"),
                    XDG_DATA_HOME=str(Path(folder) / "data"), XDG_CONFIG_HOME=str(Path(folder) / "config"))
         first = one_start(env, args.quit_after)

@@ -68,6 +68,7 @@ from ionto_console.drivers.board.link import LinkState, TelemetryEvent
 from ionto_sim.model import load_from_spec
 from ionto_sim.pty_server import SimulatedBoardServer
 from ionto_console.records import load_samples, load_session, open_database, sqlite_url, verify_audit
+from ionto_console.records.demo import mark_as_demo
 from ionto_console.records.models import TreatmentSession
 
 GOAL_RSS_MB = 300.0
@@ -247,8 +248,9 @@ class Soak:
         self.tally = Tally()
         self.server = SimulatedBoardServer(load=load_from_spec(args.load), seed=args.seed).start()
         self.db = open_database(db_url)
+        mark_as_demo(self.db)  # sessions on the simulated board are kept only in a demo database
         self.station = Station()
-        self.station.connect(self.server.port)
+        self.station.connect(self.server.port, simulated=True)
         if not wait_until(self._connected, DEADLINE_S, 0.01):
             raise RuntimeError(f"the simulated board did not connect: {self.station.snapshot().reason}")
         self.counter = SampleCounter()
@@ -258,7 +260,7 @@ class Soak:
         self.station.link.add_telemetry_listener(self.counter)
         self.station.link.add_telemetry_listener(self.stalls.on_telemetry)
         self.desk = TreatmentDesk(self.station, db=self.db, operator=lambda: "Soak Therapist",
-                                  station_name="soak-station")
+                                  station_name="soak-station", demo=True)
 
     def _connected(self) -> bool:
         link = self.station.link

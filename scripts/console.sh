@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what is needed (once) and starts the console against the simulated bench.
+# Installs what is needed (once) and starts the console.
 #
-# With no board configured (no --port, no IONTO_BOARD_PORT) this is the demo:
-# its records go to ./.demo/records.sqlite3 (never a clinic's records), the
-# public demo accounts exist there (therapist/therapist, engineer/engineer) and
-# the therapist is signed in without a prompt. Set IONTO_AUTOLOGIN=engineer
-# for the calibration tab, or IONTO_AUTOLOGIN= (empty) for the sign-in dialog.
+# With no board configured (no --port, no IONTO_BOARD_PORT) and no database
+# (no --database, no IONTO_DATABASE_URL) this is the demo: it passes --demo,
+# so the console starts the board simulator, keeps its records in
+# ./.demo/records.sqlite3 (marked as the demo's inside itself; never a clinic's
+# records), creates the public demo accounts there (therapist/therapist,
+# engineer/engineer) and signs the therapist in without a prompt. Set
+# IONTO_AUTOLOGIN=engineer for the Calibration tab, or IONTO_AUTOLOGIN= (empty)
+# for the sign-in dialog. Anything configured: a clinical console (no simulator).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/bootstrap.sh"
@@ -16,8 +19,6 @@ done
 if [[ -n "${IONTO_BOARD_PORT:-}" || -n "${IONTO_DATABASE_URL:-}" ]]; then demo=0; fi
 if [[ $demo == 1 ]]; then
   mkdir -p "$root/.demo"
-  export IONTO_DATABASE_URL="sqlite:///$root/.demo/records.sqlite3"
-  export IONTO_DEMO_USERS=1
-  export IONTO_AUTOLOGIN="${IONTO_AUTOLOGIN-therapist}"
+  exec "$root/.venv/bin/python" -m ionto_console --demo --database "sqlite:///$root/.demo/records.sqlite3" "$@"
 fi
 exec "$root/.venv/bin/python" -m ionto_console "$@"

@@ -9,6 +9,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import inspect, select
 
 from ionto_console import accounts
+from sqlalchemy import delete
+
+from ionto_console.records.demo import mark_as_demo
+from ionto_console.records.models import DemoMarker
 from ionto_console.accounts import (AccountError, Role, authenticate, autologin, can_calibrate, can_manage_users,
                                     can_treat, create_first_admin, create_user, ensure_demo_users, has_users,
                                     list_users, set_active, set_password)
@@ -124,13 +128,27 @@ def test_roles_and_permissions():
 
 
 def test_demo_users_and_autologin(db):
-    env = {"IONTO_DEMO_USERS": "1", "IONTO_AUTOLOGIN": "engineer"}
+    env = {"IONTO_AUTOLOGIN": "engineer"}
+    with pytest.raises(AccountError, match="demo database"):
+        ensure_demo_users(db)  # a database not marked demo never gets the public accounts
+    assert not has_users(db)
+    mark_as_demo(db)
     assert sorted(ensure_demo_users(db)) == ["engineer", "therapist"]
     assert ensure_demo_users(db) == []
-    user = autologin(db, env)
+    user = autologin(db, demo=True, environ=env)
     assert user is not None and user.role is Role.ENGINEER
-    assert autologin(db, {"IONTO_AUTOLOGIN": "engineer"}) is None  # demo accounts not enabled
+    assert autologin(db, demo=True, environ={}).username == "therapist"  # demo mode's default
+    assert autologin(db, demo=True, environ={"IONTO_AUTOLOGIN": ""}) is None  # empty: the dialog
+    assert autologin(db, demo=False, environ=env) is None  # not in demo mode
     create_user(db, "boss", "Boss", Role.ADMIN, "admin pass", who="admin")
-    assert autologin(db, {"IONTO_DEMO_USERS": "1", "IONTO_AUTOLOGIN": "boss"}) is None  # never a real account
+    assert autologin(db, demo=True, environ={"IONTO_AUTOLOGIN": "boss"}) is None  # never a real account
     set_password(db, "engineer", "changed password", who="admin")
-    assert autologin(db, env) is None  # the public demo password no longer works
+    assert autologin(db, demo=True, environ=env) is None  # the public demo password no longer works
+
+
+def test_autologin_needs_the_demo_database_even_in_demo_mode(db):
+    mark_as_demo(db)
+    ensure_demo_users(db)
+    with db.write() as s:  # the mark gone (e.g. a clinic's copy): no account signs in without a password
+        s.execute(delete(DemoMarker))
+    assert autologin(db, demo=True, environ={"IONTO_AUTOLOGIN": "therapist"}) is None

@@ -17,10 +17,10 @@ Roles (``can_*`` below are the only place that maps roles to permissions):
 - ADMIN does both and manages accounts.
 
 First run: with no accounts, the console asks for the first ADMIN
-(``create_first_admin``). Demo only: ``IONTO_DEMO_USERS=1`` creates
-``therapist``/``therapist`` and ``engineer``/``engineer`` if missing
-(``ensure_demo_users``), for the simulated bench and tests; never set it on
-a station that treats patients.
+(``create_first_admin``). Demo mode only (``ionto-console --demo``): the
+public accounts ``therapist``/``therapist`` and ``engineer``/``engineer`` are
+created if missing (``ensure_demo_users``), and only in a database marked as
+the demo's (``records.demo``), so they can never appear in a clinic's records.
 """
 
 from __future__ import annotations
@@ -40,14 +40,16 @@ from sqlalchemy.orm import Session
 
 from .records.audit import append_audit
 from .records.database import Database
+from .records.demo import is_demo
 from .records.users import UserAccount
 
 #: Replaceable (tests use cheap parameters); default: argon2-cffi's RFC 9106 low-memory profile.
 HASHER = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-DEMO_ENV = "IONTO_DEMO_USERS"
 AUTOLOGIN_ENV = "IONTO_AUTOLOGIN"
+#: Demo mode signs this account in when ``IONTO_AUTOLOGIN`` is not set (set it empty for the dialog).
+DEFAULT_AUTOLOGIN = "therapist"
 ENTITY = "user"
 
 
@@ -243,31 +245,32 @@ def set_active(db: Database, username: str, active: bool, *, who: str, why: str 
                      before={"active": before}, after={"active": active}, why=why)
 
 
-def demo_users_enabled(environ: Mapping[str, str] = os.environ) -> bool:
-    return environ.get(DEMO_ENV, "").strip().lower() in ("1", "true", "yes")
-
-
 def ensure_demo_users(db: Database) -> list[str]:
-    """Create the missing demo accounts (demo/simulated bench only); returns the names created."""
+    """Create the missing demo accounts in the demo database; returns the names created.
+
+    Refused (``AccountError``) in a database not marked demo: public passwords never reach a clinic."""
+    if not is_demo(db):
+        raise AccountError("The demo accounts exist only in the demo database (ionto-console --demo).")
     created = []
     for name, (shown, role, password) in DEMO_USERS.items():
         with db.read() as session:
             exists = _find(session, name) is not None
         if not exists:
             try:
-                create_user(db, name, shown, role, password, who="demo-setup", why=f"{DEMO_ENV}=1")
+                create_user(db, name, shown, role, password, who="demo-setup", why="demo mode")
                 created.append(name)
             except AccountError:  # created meanwhile by another station: fine
                 pass
     return created
 
 
-def autologin(db: Database, environ: Mapping[str, str] = os.environ) -> User | None:
-    """The demo account named by ``IONTO_AUTOLOGIN``, signed in without a prompt, or None.
+def autologin(db: Database, *, demo: bool, environ: Mapping[str, str] = os.environ) -> User | None:
+    """Demo mode: the demo account named by ``IONTO_AUTOLOGIN`` (default ``therapist``; empty: none),
+    signed in without a prompt, or None.
 
-    WHY so narrow: only with ``IONTO_DEMO_USERS=1``, only a demo account, and only while it still
-    has its public demo password (a station that changed it gets the dialog)."""
-    name = normalize_username(environ.get(AUTOLOGIN_ENV, ""))
-    if not name or not demo_users_enabled(environ) or name not in DEMO_USERS:
+    WHY so narrow: only in demo mode, only in the demo database, only a demo account, and only while
+    it still has its public demo password (a station that changed it gets the dialog)."""
+    name = normalize_username(environ.get(AUTOLOGIN_ENV, DEFAULT_AUTOLOGIN))
+    if not demo or not name or name not in DEMO_USERS or not is_demo(db):
         return None
     return authenticate(db, name, DEMO_USERS[name][2])

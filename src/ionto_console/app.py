@@ -1,8 +1,12 @@
 """Composition root: reads settings, builds the station, the simulator and the window.
 
 This is the only module that knows both the transports (serial ports, the
-simulated bench) and the UI. With no board port configured the console starts
-the board simulator in-process and connects to it, so it runs on any machine.
+simulated bench) and the UI. Demo and clinic are two worlds: only in demo mode
+(``--demo`` or ``IONTO_DEMO=1``, which ``scripts/console.sh`` passes when no
+board and no database are configured) does the console offer and start the
+board simulator (``ionto_sim``, imported only on that path), open the demo
+database (marked as such inside itself) and create the public demo accounts.
+A clinical console offers serial ports only and says so when none is configured.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from .accounts import (AccountError, User, authenticate, autologin, can_calibrate, can_treat, demo_users_enabled,
-                       ensure_demo_users)
+from .accounts import AccountError, User, authenticate, autologin, can_calibrate, can_treat, ensure_demo_users
 from .control.station import Station
 from .control.treatment_desk import TreatmentDesk
 from .core.protocols import Protocol, load_custom, load_library
 from .records import Database, RecordsError, open_database, recover_interrupted
 from .records.database import user_data_folder
+from .records.demo import claim_for_demo, default_demo_url, refuse_demo
 from .drivers.board.ports import discover_ports
 from .settings import Settings
 
@@ -32,30 +36,70 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SIMULATOR_KEY = "sim"
+SIMULATOR_LABEL = "Simulated board (demo)"
+#: The connection panel's one line when a clinical console has no board configured.
+NO_BOARD_NOTICE = ("No board is configured: choose the board's serial port and press Connect "
+                   "(the simulated board exists only in demo mode, ionto-console --demo).")
+#: The connection panel's one line in demo mode.
+DEMO_NOTICE = "Demo mode: simulated board, demo records and demo accounts, never a clinic's records."
+SIMULATOR_REFUSED = ("The simulated board is not available on a clinical station: start the console with --demo "
+                     "for the simulated bench.")
 
 
 class BoardSources:
-    """Port choices for the connection panel, and connecting to one of them."""
+    """Port choices for the connection panel, and connecting to one of them.
+
+    WHY the simulator is a demo-mode choice for every role and no choice at all
+    otherwise: a therapist on a clinical station must never be able to treat
+    "a patient" on a simulated board into the clinic's records, and an engineer
+    who needs the simulator gets a whole demo console (its own records) with
+    ``--demo``, not a simulator inside a clinic's console."""
 
     def __init__(self, station: Station, settings: Settings) -> None:
         self._station = station
         self._settings = settings
-        self._simulator = None  # SimulatorProcess, started on first use
+        self._simulator = None  # ionto_sim.process.SimulatorProcess, started on first use (demo mode only)
+        self._refused = ""
+
+    @property
+    def demo(self) -> bool:
+        return self._settings.demo
 
     def choices(self) -> list[tuple[str, str]]:
         found = [(p.device, f"{p.device} — {p.description}") for p in discover_ports()]
         configured = self._settings.board_port
         if configured and configured not in {key for key, _ in found}:
             found.insert(0, (configured, f"{configured} (configured)"))
-        simulator = [(SIMULATOR_KEY, "Simulated board (no hardware)")]
+        if not self.demo:
+            return found
+        simulator = [(SIMULATOR_KEY, SIMULATOR_LABEL)]
         return found + simulator if configured else simulator + found
 
-    def connect(self, key: str) -> None:
-        port = self._simulator_port() if key == SIMULATOR_KEY else key
-        self._station.connect(port)
+    def notice(self) -> str:
+        """One plain line for the connection panel ("" when there is nothing to say)."""
+        if self._refused:
+            return self._refused
+        if self.demo:
+            return DEMO_NOTICE
+        return "" if self._settings.board_port else NO_BOARD_NOTICE
 
-    def default_key(self) -> str:
-        return self._settings.board_port or SIMULATOR_KEY
+    def connect(self, key: str) -> None:
+        """Connect the station to a choice; the simulator outside demo mode is refused (said on the panel)."""
+        if key == SIMULATOR_KEY and not self.demo:
+            log.warning("simulated board refused: not in demo mode")
+            self._refused = SIMULATOR_REFUSED
+            return
+        self._refused = ""
+        simulated = key == SIMULATOR_KEY
+        port = self._simulator_port() if simulated else key
+        # In demo mode every board counts as simulated: the demo's records are never clinical ones.
+        self._station.connect(port, simulated=simulated or self.demo)
+
+    def default_key(self) -> str | None:
+        """What to connect at start: the configured port, else (demo mode only) the simulator, else nothing."""
+        if self._settings.board_port:
+            return self._settings.board_port
+        return SIMULATOR_KEY if self.demo else None
 
     @property
     def station(self) -> Station:
@@ -66,20 +110,21 @@ class BoardSources:
         return self._simulator
 
     def warm_up(self) -> None:
-        """Launch the simulator process now when the console will use it (no port set), so its
+        """Launch the simulator process now when the console will use it (demo mode, no port set), so its
         start-up overlaps the console's own; ``connect`` then only waits for its port."""
         if self.default_key() == SIMULATOR_KEY and self._simulator is None:
-            from ionto_sim.process import SimulatorProcess
+            self._launch_simulator()
 
-            self._simulator = SimulatorProcess(load=self._settings.sim_load)
-            self._simulator.launch()
+    def _launch_simulator(self) -> None:
+        assert self.demo, "the simulator is started only in demo mode"
+        from ionto_sim.process import SimulatorProcess  # the demo path only: a clinical console never loads it
+
+        self._simulator = SimulatorProcess(load=self._settings.sim_load)
+        self._simulator.launch()
 
     def _simulator_port(self) -> str:
         if self._simulator is None:
-            from ionto_sim.process import SimulatorProcess
-
-            self._simulator = SimulatorProcess(load=self._settings.sim_load)
-            self._simulator.launch()
+            self._launch_simulator()
         if not self._simulator.port:
             self._simulator.wait_ready()
             log.info("simulated board on %s, fault control on %s", self._simulator.port,
@@ -98,16 +143,26 @@ RECOVERED_NOTICE = ("The last session on this station (record {ids}) ended witho
                     "marked interrupted; the board's watchdog switched its output off.")
 
 
-def open_records(url: str | None, station: str | None = None) -> tuple[Database | None, str, list[int]]:
+def open_records(url: str | None, station: str | None = None, *, demo: bool = False
+                 ) -> tuple[Database | None, str, list[int]]:
     """Open the records database and close this station's sessions a crash left running.
 
+    Demo mode takes only the demo database (marks an empty one); a clinical
+    console refuses the demo database (``records.demo``).
     Returns (db, "", recovered ids) or (None, why, []): the console still starts,
     shows why and refuses treatments, rather than treating unrecorded."""
+    db = None
     try:
         db = open_database(url)
+        if demo:
+            claim_for_demo(db)
+        else:
+            refuse_demo(db)
         recovered = recover_interrupted(db, station=station)
     except RecordsError as exc:
         log.error("records unavailable: %s", exc)
+        if db is not None:
+            db.close()
         return None, str(exc), []
     if recovered:
         log.warning("sessions %s were interrupted by a crash or power loss; kept and marked interrupted", recovered)
@@ -116,7 +171,10 @@ def open_records(url: str | None, station: str | None = None) -> tuple[Database 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ionto-console", description=__doc__)
-    parser.add_argument("--port", dest="board_port", help="board serial port or URL (default: simulated board)")
+    parser.add_argument("--demo", action="store_true", default=None,
+                        help="demo mode: the simulated board, the demo database and demo accounts (IONTO_DEMO=1)")
+    parser.add_argument("--port", dest="board_port",
+                        help="board serial port or URL (default: choose on the panel; demo: the simulated board)")
     parser.add_argument("--database", dest="database_url", metavar="URL",
                         help="records database (SQLAlchemy URL; default: SQLite in the user data folder)")
     parser.add_argument("--sim-load", metavar="LOAD", help="simulated load: skin (default), tray, resistor:OHMS")
@@ -128,9 +186,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def prepare_accounts(db: Database | None) -> None:
-    """Demo only (``IONTO_DEMO_USERS=1``): make sure the therapist/engineer demo accounts exist."""
-    if db is None or not demo_users_enabled():
+def prepare_accounts(db: Database | None, demo: bool) -> None:
+    """Demo mode only: make sure the therapist/engineer demo accounts exist (in the demo database)."""
+    if db is None or not demo:
         return
     try:
         created = ensure_demo_users(db)
@@ -138,11 +196,12 @@ def prepare_accounts(db: Database | None) -> None:
         log.error("demo accounts not created: %s", exc)
         return
     if created:
-        log.warning("demo accounts created (%s): IONTO_DEMO_USERS is for the simulated bench only", created)
+        log.warning("demo accounts created (%s) in the demo database", created)
 
 
-def sign_in_without_dialog(args: argparse.Namespace, db: Database | None) -> tuple[User | None, str]:
-    """``--user``/``--password-file`` or ``IONTO_AUTOLOGIN``: (user, "") or (None, why) if refused.
+def sign_in_without_dialog(args: argparse.Namespace, db: Database | None, demo: bool = False
+                           ) -> tuple[User | None, str]:
+    """``--user``/``--password-file``, or in demo mode ``IONTO_AUTOLOGIN``: (user, "") or (None, why) if refused.
 
     (None, "") means: no such option given, ask with the dialog."""
     if args.user:
@@ -161,7 +220,7 @@ def sign_in_without_dialog(args: argparse.Namespace, db: Database | None) -> tup
         return (user, "") if user else (None, "wrong user name or password")
     if db is not None:
         try:
-            return autologin(db), ""
+            return autologin(db, demo=demo), ""
         except RecordsError as exc:
             log.error("autologin failed: %s", exc)
     return None, ""
@@ -238,9 +297,10 @@ def open_records_and_sign_in(args: argparse.Namespace, settings: Settings) -> Re
     Runs on a worker thread at start-up (no Qt here): the database work and the
     password-hash check (argon2 computes outside the interpreter lock) overlap
     the main thread's loading of Qt and the plots."""
-    db, db_problem, recovered = open_records(settings.database_url, settings.station_name)
-    prepare_accounts(db)
-    user, refused = sign_in_without_dialog(args, db)
+    url = settings.database_url or (default_demo_url() if settings.demo else None)
+    db, db_problem, recovered = open_records(url, settings.station_name, demo=settings.demo)
+    prepare_accounts(db, settings.demo)
+    user, refused = sign_in_without_dialog(args, db, settings.demo)
     return RecordsAndSignIn(db, db_problem, recovered, user, refused)
 
 
@@ -251,14 +311,15 @@ def main(argv: list[str] | None = None, *, launched: float | None = None) -> int
     args = parse_args(argv)
     try:
         settings = Settings.from_sources(
-            {"board_port": args.board_port, "sim_load": args.sim_load, "database_url": args.database_url}
+            {"demo": args.demo, "board_port": args.board_port, "sim_load": args.sim_load,
+             "database_url": args.database_url}
         )
     except ValueError as exc:
         print(f"ionto-console: invalid setting: {exc}", file=sys.stderr)
         return 2
     station = Station()
     sources = BoardSources(station, settings)
-    sources.warm_up()  # the simulator process boots while Qt loads and the user signs in
+    sources.warm_up()  # demo mode: the simulator process boots while Qt loads and the user signs in
     try:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="start-up")
         records = pool.submit(open_records_and_sign_in, args, settings)
@@ -296,7 +357,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
     first = True
     while user is not None:
         desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days, db=db,
-                             db_problem=db_problem, station_name=settings.station_name,
+                             db_problem=db_problem, station_name=settings.station_name, demo=settings.demo,
                              operator=lambda name=user.display_name: name)
         window = MainWindow(station, sources, desk, protocols, user=user,
                             calibration_interval_days=settings.calibration_interval_days,
@@ -315,7 +376,9 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
         window.show()
         if first:
             first = False
-            sources.connect(sources.default_key())
+            key = sources.default_key()
+            if key is not None:  # a clinical console with no port configured waits for a choice
+                sources.connect(key)
             when_first_painted(window, lambda painted: console_ready(started, painted))
             if args.quit_after is not None:
                 QTimer.singleShot(int(args.quit_after * 1000), lambda w=window: _finish(app, w, args.screenshot))

@@ -6,7 +6,10 @@
         [--interval-days 365] [--visa-backend @py] [--visa-timeout-ms 2000]
 
 ``--sim`` starts the whole simulated bench (board on a pty, DMM, decade and
-LCR on TCP) in this process and runs against it. Exit code: 0 pass, 1 fail
+LCR on TCP) in this process and runs against it. Its result is marked
+simulated (the certificate says SIMULATED) and is never stored in a records
+database: ``--sim`` opens none (``--database`` is refused with it), so a
+clinic's records stay untouched. Exit code: 0 pass, 1 fail
 (the run completed and the board is out of tolerance), 2 error (the run could
 not complete, or bad arguments). Ctrl-C cancels: output off, nothing written.
 """
@@ -27,6 +30,8 @@ from .control.calibration import (BenchSpec, CalibrationRunner, FitReady, Identi
 from .core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 2}
+SIM_NOT_STORED = ("records: not stored (simulated bench: no records database is opened; the --json/--pdf files "
+                  "are the result)")
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -58,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval-days", type=int, default=365, help="calibration interval (due date)")
     parser.add_argument("--visa-backend", default="@py", help="pyvisa backend (@py, @ivi, file.yaml@sim)")
     parser.add_argument("--visa-timeout-ms", type=int, default=2000)
-    parser.add_argument("--database", default=os.environ.get("IONTO_DATABASE_URL"),
+    parser.add_argument("--database",
                         help="records database to store the result in (default: IONTO_DATABASE_URL, "
-                             "else the console's SQLite file)")
+                             "else the console's SQLite file; never with --sim)")
     parser.add_argument("--no-record", action="store_true", help="do not store the result in the records")
     return parser
 
@@ -137,7 +142,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     plan = plan_from_args(args)
     printer = _Printer(out if out is not None else sys.stdout)
     with _bench(args, plan) as spec:
-        runner = CalibrationRunner(spec.connect, RunnerSettings(plan=plan, interval_days=args.interval_days),
+        settings = RunnerSettings(plan=plan, interval_days=args.interval_days, simulated=args.sim)
+        runner = CalibrationRunner(spec.connect, settings,
                                    on_event=printer, board_url=spec.board_url)
         runner.start(Mode(args.mode), args.engineer)
         try:
@@ -161,8 +167,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
         write_certificate(result, args.pdf)
         printer.line(f"certificate: {args.pdf}")
-    if not args.no_record:
-        stored = store_calibration_result(result, args.database)
+    if args.sim:
+        printer.line(SIM_NOT_STORED)
+    elif not args.no_record:
+        stored = store_calibration_result(result, args.database or os.environ.get("IONTO_DATABASE_URL"))
         printer.line(stored)
     return EXIT_CODES[result.verdict]
 
@@ -173,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.sim and (args.board or args.dmm or args.load):
         parser.error("--sim starts its own bench: leave out --board, --dmm and --load")
+    if args.sim and args.database:
+        parser.error("--sim never writes to a records database: leave out --database")
     if not args.sim and not (args.board and args.dmm and args.load):
         parser.error("give --board, --dmm and --load (or --sim)")
     if not args.engineer.strip():

@@ -17,8 +17,13 @@ ENV_PREFIX = "IONTO_"
 class Settings(BaseModel):
     """What the composition root needs to build the console."""
 
+    demo: bool = Field(
+        default=False, description="Demo mode (--demo, IONTO_DEMO=1): the simulated board, the demo database "
+        "(marked as such inside itself), the public demo accounts; never on a station that treats patients"
+    )
     board_port: str | None = Field(
-        default=None, description="Serial port or pyserial URL of the board; none = the simulated bench"
+        default=None, description="Serial port or pyserial URL of the board; none = choose one on the connection "
+        "panel (demo mode: the simulated board)"
     )
     sim_load: str = Field(
         default="skin", pattern=r"^(skin|tray|resistor:[0-9.eE+]+)$",

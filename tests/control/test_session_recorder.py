@@ -18,7 +18,7 @@ from ionto_console.records import load_events, load_samples, load_session, open_
 from ionto_console.records.audit import utc_now
 from support import small_protocol
 
-IDENT = m.Ident(1, 1, 0, 0, "SIM-00001", 25_000, 90_000, 1.0, 0.0, 1_700_000_000)
+IDENT = m.Ident(1, 1, 0, 0, "IONTO1-000042", 25_000, 90_000, 1.0, 0.0, 1_700_000_000)
 PLAN = SessionPlan(protocol=small_protocol(), patient_id="P-1", patient_name="Ann Example", site="forearm",
                    electrode="standard", checklist_passed=True, checklist_record={"overridden": []})
 

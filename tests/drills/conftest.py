@@ -8,6 +8,7 @@ from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_sim.model import ResistorLoad
 from ionto_sim.pty_server import SimulatedBoardServer
 from ionto_console.records import open_database, sqlite_url
+from ionto_console.records.demo import mark_as_demo
 
 from drill_bench import Bench, connect_station, sqlite_path
 
@@ -20,7 +21,9 @@ def bench(tmp_path):
     try:
         station = connect_station(server.port)
         db = open_database(sqlite_url(sqlite_path(tmp_path)))
-        desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station")
+        mark_as_demo(db)  # sessions on the simulated board are kept only in a demo database
+        desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station",
+                             demo=True)
         yield Bench(server, station, db, desk)
     finally:
         if desk is not None:

@@ -15,6 +15,7 @@ import time
 
 from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.records import load_samples, open_database
+from ionto_console.records.demo import mark_as_demo
 
 from drill_bench import DEADLINE_S, TREATING_MA, connect_station, drill_plan
 from support import wait_for
@@ -25,7 +26,8 @@ REPORT_EVERY_S = 0.05
 def main(port: str, url: str) -> None:
     station = connect_station(port)
     db = open_database(url)
-    desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station")
+    mark_as_demo(db)
+    desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station", demo=True)
     controller = desk.begin(drill_plan())
     recorder = desk.recorder
     assert recorder is not None

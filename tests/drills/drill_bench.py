@@ -53,7 +53,7 @@ def drill_plan(protocol: Protocol | None = None, patient_id: str = "DRILL-0001")
 def connect_station(port: str) -> Station:
     """A station connected to ``port`` with the board identified and telemetry flowing."""
     station = Station()
-    station.connect(port)
+    station.connect(port, simulated=True)  # as the demo console connects its simulator
 
     def ready() -> bool:
         link = station.link

@@ -165,7 +165,7 @@ def test_console_killed_the_board_watchdog_ends_the_output_and_the_next_start_re
         assert not live.output_on and abs(live.current_ma) < 0.05 and live.target_ma == 0, live
     finally:
         station.disconnect()
-    db, problem, recovered = open_records(url, "drill-station")
+    db, problem, recovered = open_records(url, "drill-station", demo=True)
     assert db is not None and problem == "" and recovered == [child.session_id], (problem, recovered)
     try:
         summary = load_session(db, child.session_id)

@@ -40,7 +40,7 @@ def test_damaged_records_file_at_start_refuses_the_treatment(bench, tmp_path):
     damaged.write_bytes(b"this is not a database file, it was overwritten by a backup tool" * 64)
     db, problem, _ = open_records(sqlite_url(damaged))
     assert db is None and problem
-    desk = TreatmentDesk(bench.station, db=None, db_problem=problem)
+    desk = TreatmentDesk(bench.station, db=None, db_problem=problem, demo=True)
     assert_refused(desk, bench, "damaged")
 
 
@@ -48,14 +48,14 @@ def test_unreachable_clinic_database_at_start_refuses_the_treatment(bench):
     """The clinic's PostgreSQL server is down (nothing listens on the port)."""
     db, problem, _ = open_records("postgresql+psycopg://ionto:secret@127.0.0.1:9/ionto?connect_timeout=2")
     assert db is None and problem
-    desk = TreatmentDesk(bench.station, db=None, db_problem=problem)
+    desk = TreatmentDesk(bench.station, db=None, db_problem=problem, demo=True)
     assert_refused(desk, bench)
 
 
 def test_records_locked_by_another_program_at_start_refuses_the_treatment(bench, tmp_path, monkeypatch):
     monkeypatch.setattr(records_database, "SQLITE_BUSY_TIMEOUT_S", 0.3)  # keep the drill short
     db = open_database(sqlite_url(sqlite_path(tmp_path)))
-    desk = TreatmentDesk(bench.station, db=db)
+    desk = TreatmentDesk(bench.station, db=db, demo=True)
     other = sqlite3.connect(sqlite_path(tmp_path), isolation_level=None)
     try:
         other.execute("BEGIN EXCLUSIVE")

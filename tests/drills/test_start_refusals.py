@@ -26,7 +26,7 @@ def assert_refused(desk: TreatmentDesk, bench: Bench, words: str) -> None:
 
 def test_a_lapsed_calibration_refuses_the_start(bench):
     cal_date = dt.datetime.fromtimestamp(bench.station.link.ident.cal_date, dt.timezone.utc).date()
-    late = TreatmentDesk(bench.station, db=bench.db, calibration_interval_days=30,
+    late = TreatmentDesk(bench.station, db=bench.db, calibration_interval_days=30, demo=True,
                          today=lambda: cal_date + dt.timedelta(days=31))
     try:
         assert_refused(late, bench, "calibration lapsed on")

@@ -32,9 +32,13 @@ def test_the_start_up_shortcut_knows_the_newest_migration():
 def test_an_older_schema_is_still_migrated_at_open(db_url):
     first = open_database(db_url)
     first.close()
-    with first.engine.begin() as connection:  # as if the file came from the previous release
-        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
-        connection.exec_driver_sql("DROP TABLE users")
+    from alembic import command
+
+    from ionto_console.records.database import _alembic_config
+
+    with first.engine.begin() as connection:  # as if the file came from an older release
+        command.downgrade(_alembic_config(connection), "0002")
+    first.engine.dispose()
     again = open_database(db_url)
     try:
         assert current_revision(again.engine) == migrations_head()

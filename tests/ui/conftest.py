@@ -15,15 +15,25 @@ from ionto_console.settings import Settings
 
 @pytest.fixture
 def sources():
+    """Demo mode's sources: the only console that offers (and may connect) the simulated board."""
     station = Station()
-    sources = BoardSources(station, Settings())
+    sources = BoardSources(station, Settings(demo=True))
+    yield sources
+    sources.shutdown()
+
+
+@pytest.fixture
+def clinical_sources():
+    """A clinical console's sources with no board configured: serial ports only."""
+    station = Station()
+    sources = BoardSources(station, Settings(demo=False, board_port=None))
     yield sources
     sources.shutdown()
 
 
 @pytest.fixture
 def desk(sources):
-    desk = TreatmentDesk(sources.station)
+    desk = TreatmentDesk(sources.station, demo=True)
     yield desk
     desk.shutdown()
 

@@ -61,7 +61,7 @@ def test_console_starts_quickly_as_a_program(tmp_path):
     shot = tmp_path / "shell.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
                IONTO_DATABASE_URL=f"sqlite:///{tmp_path / 'records.sqlite3'}",
-               IONTO_DEMO_USERS="1", IONTO_AUTOLOGIN="therapist")
+               IONTO_DEMO="1", IONTO_AUTOLOGIN="therapist")
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "ionto_console", "--quit-after", "2.5", "--screenshot", str(shot)],

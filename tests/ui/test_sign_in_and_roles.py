@@ -7,8 +7,10 @@ import json
 
 import pytest
 
-from ionto_console.accounts import Role, User, create_user
+from ionto_console.accounts import Role, User, create_user, has_users, list_users
 from ionto_console.app import load_protocols, open_records_and_sign_in, sign_in_without_dialog
+from ionto_console.records import open_database
+from ionto_console.records.demo import is_demo
 from ionto_console.settings import Settings
 from ionto_console.core.protocols import load_library
 from ionto_console.ui.alarm_sound import RecordingPlayer
@@ -137,9 +139,9 @@ def test_password_file_sign_in_for_kiosks(db, tmp_path):
 
 
 def test_no_option_and_no_demo_means_the_dialog(db, monkeypatch):
-    monkeypatch.delenv("IONTO_DEMO_USERS", raising=False)
     monkeypatch.setenv("IONTO_AUTOLOGIN", "therapist")
     assert sign_in_without_dialog(args(), db) == (None, "")
+    assert sign_in_without_dialog(args(), db, demo=False) == (None, "")
 
 
 def test_custom_protocols_join_the_library_and_bad_files_are_named(tmp_path):
@@ -159,21 +161,46 @@ def test_custom_protocols_join_the_library_and_bad_files_are_named(tmp_path):
 
 
 def test_start_up_worker_opens_records_and_signs_the_demo_therapist_in(tmp_path, monkeypatch):
-    monkeypatch.setenv("IONTO_DEMO_USERS", "1")
-    monkeypatch.setenv("IONTO_AUTOLOGIN", "therapist")
-    found = open_records_and_sign_in(args(), Settings(database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}"))
+    monkeypatch.delenv("IONTO_AUTOLOGIN", raising=False)  # demo mode signs the therapist in by default
+    found = open_records_and_sign_in(args(), Settings(demo=True,
+                                                      database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}"))
     try:
         assert found.db is not None and found.db_problem == "" and found.recovered == []
         assert found.user is not None and found.user.username == "therapist" and found.refused == ""
+        assert is_demo(found.db)  # the demo's database is marked inside itself at its first open
     finally:
         found.db.close()
 
 
+def test_a_clinical_start_creates_no_demo_accounts_and_signs_nobody_in(tmp_path, monkeypatch):
+    monkeypatch.setenv("IONTO_AUTOLOGIN", "therapist")
+    found = open_records_and_sign_in(args(), Settings(database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}"))
+    try:
+        assert found.db is not None and found.db_problem == "" and found.user is None
+        assert not has_users(found.db) and not is_demo(found.db)
+    finally:
+        found.db.close()
+
+
+def test_demo_mode_refuses_a_clinics_database_and_a_clinic_refuses_the_demos(tmp_path, monkeypatch):
+    monkeypatch.delenv("IONTO_AUTOLOGIN", raising=False)
+    clinic_url, demo_url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}", f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    with open_database(clinic_url) as clinic:
+        create_user(clinic, "sam", "Sam Lee", Role.THERAPIST, "therapy-2026", who="test")
+    found = open_records_and_sign_in(args(), Settings(demo=True, database_url=clinic_url))
+    assert found.db is None and "not a demo database" in found.db_problem and found.user is None
+    with open_database(clinic_url) as clinic:
+        assert [u.username for u in list_users(clinic)] == ["sam"] and not is_demo(clinic)  # untouched
+    open_records_and_sign_in(args(), Settings(demo=True, database_url=demo_url)).db.close()
+    found = open_records_and_sign_in(args(), Settings(database_url=demo_url))
+    assert found.db is None and "demo" in found.db_problem and found.user is None
+
+
 def test_start_up_worker_without_records_leaves_the_dialog_to_say_why(tmp_path, monkeypatch):
-    monkeypatch.setenv("IONTO_DEMO_USERS", "1")
     monkeypatch.setenv("IONTO_AUTOLOGIN", "therapist")
     (tmp_path / "records.sqlite3").write_bytes(b"this is not a database" * 100)
-    found = open_records_and_sign_in(args(), Settings(database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}"))
+    found = open_records_and_sign_in(args(), Settings(demo=True,
+                                                      database_url=f"sqlite:///{tmp_path / 'records.sqlite3'}"))
     assert found.db is None and found.db_problem and found.user is None and found.refused == ""
 
 

@@ -18,6 +18,7 @@ from ionto_console.core.engine import Snapshot
 from ionto_console.core.prechecks import Check
 from ionto_console.core.protocols import load_library
 from ionto_console.core.session import SessionState, SideEffect
+from ionto_console.records.demo import mark_as_demo
 from ionto_console.records import find_patients, load_samples, load_session, open_database, sqlite_url, verify_audit
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import MainWindow
@@ -29,7 +30,7 @@ WAIT_MS = 10_000
 
 @pytest.fixture
 def screen(qtbot, sources):
-    desk = TreatmentDesk(sources.station)
+    desk = TreatmentDesk(sources.station, demo=True)
     protocols = [small_protocol(), small_protocol(id="test-longer", name="Test: longer dose", dose_target_ma_min=5.0)]
     win = MainWindow(sources.station, sources, desk, protocols, alarm_player=RecordingPlayer())
     qtbot.addWidget(win)
@@ -197,7 +198,8 @@ def test_electrode_lift_trips_an_interlock_with_output_off(qtbot, screen, source
 @pytest.fixture
 def recorded_screen(qtbot, sources, tmp_path):
     db = open_database(sqlite_url(tmp_path / "records.sqlite3"))
-    desk = TreatmentDesk(sources.station, db=db, operator=lambda: "Dana Therapist")
+    mark_as_demo(db)  # the demo's records: the only ones that take a session on the simulated board
+    desk = TreatmentDesk(sources.station, db=db, operator=lambda: "Dana Therapist", demo=True)
     win = MainWindow(sources.station, sources, desk, [small_protocol(dose_target_ma_min=5.0)],
                      alarm_player=RecordingPlayer())
     qtbot.addWidget(win)
@@ -223,7 +225,7 @@ def test_a_stopped_session_is_recorded_whole_and_signed(qtbot, recorded_screen):
     win.treatment.sign_with("Dana Therapist", "Performed and reviewed", "Patient felt dizzy; lay down 10 min.")
     qtbot.waitUntil(lambda: win.treatment.message.text().startswith("Session signed"), timeout=WAIT_MS)
     summary = load_session(db, win.desk.recorder.session_id)
-    assert summary.state == "stopped"
+    assert summary.state == "stopped" and summary.simulated  # the record says its board was simulated
     assert "Dizziness" in summary.reason
     assert [effect.kind for effect in summary.side_effects] == ["dizziness"]
     assert summary.signatures and summary.signatures[0].name == "Dana Therapist"
@@ -235,7 +237,7 @@ def test_a_stopped_session_is_recorded_whole_and_signed(qtbot, recorded_screen):
 
 
 def test_treatment_refused_when_records_are_unavailable(qtbot, sources):
-    desk = TreatmentDesk(sources.station, db=None, db_problem="The records file is damaged.")
+    desk = TreatmentDesk(sources.station, db=None, db_problem="The records file is damaged.", demo=True)
     win = MainWindow(sources.station, sources, desk, [small_protocol()], alarm_player=RecordingPlayer())
     qtbot.addWidget(win)
     sources.connect(SIMULATOR_KEY)
@@ -306,7 +308,7 @@ def test_pause_never_claims_zero_while_the_current_is_still_falling():
 
 def test_the_electrode_is_the_one_the_protocol_was_made_for(qtbot, sources):
     library = load_library()
-    desk = TreatmentDesk(sources.station)
+    desk = TreatmentDesk(sources.station, demo=True)
     win = MainWindow(sources.station, sources, desk, library, alarm_player=RecordingPlayer())
     qtbot.addWidget(win)
     try:

@@ -121,7 +121,10 @@ class SessionRecorder:
         operator: str,
         station: str,
         on_failure: Callable[[str], None] = lambda reason: None,
+        simulated: bool = False,
     ) -> None:
+        """``simulated``: the board is the simulator (the record says so; the store refuses it in a
+        database not marked demo)."""
         self._db = db
         self._operator = operator
         self._on_failure = on_failure
@@ -155,6 +158,7 @@ class SessionRecorder:
             checklist=plan.checklist_record,
             overrides={"overridden": plan.checklist_record.get("overridden", [])},
             started_at=self._wall0,
+            simulated=simulated,
         ))
         self._writer = SampleWriter(db, self.session_id, on_error=self._writer_failed, who=operator).start()
 

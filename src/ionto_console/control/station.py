@@ -76,6 +76,7 @@ class Station:
         self._link_factory = link_factory
         self._link: BoardPort | None = None
         self._port: str | None = None
+        self._simulated = False
         self._shared = _Shared()
         self._lock = threading.Lock()
         self._lent = False
@@ -85,11 +86,20 @@ class Station:
     def link(self) -> BoardPort | None:
         return self._link
 
-    def connect(self, port: str) -> None:
-        """Open the board at ``port``; failures show up as state, never raise."""
+    @property
+    def board_simulated(self) -> bool:
+        """The board was connected as simulated (the simulator process, or any board in demo mode)."""
+        return self._simulated
+
+    def connect(self, port: str, *, simulated: bool = False) -> None:
+        """Open the board at ``port``; failures show up as state, never raise.
+
+        ``simulated``: how the composition root connected it (never guessed from the
+        board's answer); sessions on it are recorded as simulated."""
         self.disconnect()
         self.buffer.clear()
         self._port = port
+        self._simulated = simulated
         with self._lock:
             self._shared = _Shared(reason=f"connecting to {port}")
         link = self._link_factory(port)

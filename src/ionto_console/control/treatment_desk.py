@@ -22,6 +22,7 @@ from ..core.plan import SessionPlan
 from ..core.protocols import Protocol
 from ..core.samples import BoardFault
 from ..core.session import SessionState, SideEffect, StopCause
+from ..core.simulator_identity import is_simulator_serial
 from ..drivers.board import messages as m
 from ..drivers.board.errors import BoardError
 from ..drivers.board.link import LinkState
@@ -56,10 +57,14 @@ class TreatmentDesk:
         station_name: str = "station-1",
         today: Callable[[], dt.date] = dt.date.today,
         clock: Callable[[], float] = time.monotonic,
+        demo: bool = False,
     ) -> None:
         """``db`` None with ``db_problem`` set: the records database could not be opened, and
-        treatments are refused (never run unrecorded). Both None/empty: no records (tests)."""
+        treatments are refused (never run unrecorded). Both None/empty: no records (tests).
+        ``demo``: the console runs in demo mode; every session is recorded as simulated, and
+        only then may the board be the simulator."""
         self.station = station
+        self.demo = demo
         self.db = db
         self.records_health = RecordsHealth(db, db_problem, clock=clock)
         #: The screens' slow jobs (patient look-up, notes, signatures); its results are drained by the screen.
@@ -83,6 +88,9 @@ class TreatmentDesk:
         if link is None or link.state is not LinkState.CONNECTED or link.ident is None:
             problems.append("The treatment board is not connected.")
         else:
+            simulator = self._simulator_refused(link.ident.serial_number)
+            if simulator:
+                problems.append(simulator)
             calibration = calibration_status(link.ident.cal_date, self._interval_days, self._today())
             if calibration.lapsed:
                 problems.append(calibration.blocker)
@@ -103,6 +111,23 @@ class TreatmentDesk:
         if self.active:
             problems.append("A treatment is already running.")
         return problems
+
+    @property
+    def simulated(self) -> bool:
+        """Sessions started now are recorded as simulated (demo mode, or the simulator process's board)."""
+        return self.demo or self.station.board_simulated
+
+    def _simulator_refused(self, serial_number: str) -> str:
+        """Why a clinical station refuses this board ("" if it does not): it is the simulator.
+
+        WHY beside the ``simulated`` flag: a hand-started simulator given as ``--port`` is not flagged
+        by how it was connected; its IDENT gives it away (defence in depth, ``core.simulator_identity``)."""
+        if self.demo:
+            return ""
+        if self.station.board_simulated or is_simulator_serial(serial_number):
+            return (f"This board is the simulator (serial {serial_number}): a clinical station does not treat on "
+                    "it. Start the console with --demo for the simulated bench.")
+        return ""
 
     def _records_problem(self) -> str:
         """Why records cannot be written now ("" if they can), as last checked in the background."""
@@ -129,7 +154,8 @@ class TreatmentDesk:
         if self.db is not None:
             try:  # the record exists before any current is asked for: never treat unrecorded
                 recorder = SessionRecorder(self.db, plan, link.ident, operator=self._operator(),
-                                           station=self._station_name, on_failure=self._records_failed)
+                                           station=self._station_name, on_failure=self._records_failed,
+                                           simulated=self.simulated)
             except RecordsError as exc:
                 raise ValueError(f"Session records are unavailable: {exc}") from exc
         self.plan = plan

@@ -371,6 +371,8 @@ class CalibrationResult(BaseModel):
     reason: str = ""
     due_date: dt.date | None = None
     output_off_confirmed: bool = False
+    #: Measured on the simulated bench: the certificate says SIMULATED; a clinic's records never keep it.
+    simulated: bool = False
 
     @property
     def tolerance(self) -> Tolerance:

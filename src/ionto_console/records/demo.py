@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from .audit import append_audit, utc_now
-from .database import Database
+from .database import DB_FILENAME, Database, sqlite_url, user_data_folder
 from .errors import RecordsUnavailable
 from .models import AuditEntry, DemoMarker, Patient, TreatmentSession
 from .users import UserAccount
@@ -32,6 +32,15 @@ DEMO_REFUSES_CLINIC = ("This records database holds records and is not a demo da
                        "it. Start without --demo for a clinic's records, or give demo mode its own database.")
 CLINIC_REFUSES_DEMO = ("This records database is the demo's (simulated sessions, public demo accounts): a clinical "
                        "station does not use it. Start with --demo, or configure the clinic's database.")
+
+
+def default_demo_url() -> str:
+    """Demo mode's database when none is configured: its own file beside (never in place of) the clinic's.
+
+    ``scripts/console.sh`` names ``./.demo/records.sqlite3`` instead."""
+    folder = user_data_folder() / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(folder / DB_FILENAME)
 
 
 def is_demo(db: Database) -> bool:

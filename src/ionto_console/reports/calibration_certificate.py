@@ -19,7 +19,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPdfWriter, QPen
 
 from ..core.calibration import CalibrationResult, Constants, Mode, PointResult, Tolerance, Verdict
-from .pdf_page import LINE, MARGIN, PAGE_H, PAGE_W, PdfPage, a4_pdf, ensure_gui_app
+from .pdf_page import (LINE, MARGIN, PAGE_H, PAGE_W, SIMULATED_COLOR, SIMULATED_MARK, PdfPage, a4_pdf,
+                       ensure_gui_app)
 
 VERDICT_COLOR = {Verdict.PASS: QColor("#1b5e20"), Verdict.FAIL: QColor("#b71c1c"), Verdict.ERROR: QColor("#8d6e00")}
 AS_FOUND_COLOR = QColor("#c62828")
@@ -30,7 +31,8 @@ TABLE_COLUMNS = (("Sweep", 58), ("Load Ω", 52), ("Set mA", 52), ("DMM mA", 68),
 
 def title_of(result: CalibrationResult) -> str:
     kind = "Calibration certificate" if result.mode is Mode.CALIBRATE else "Verification report"
-    return f"{kind}: IONTO-1 board {result.board_serial or '(unknown)'}"
+    mark = f"{SIMULATED_MARK} " if result.simulated else ""
+    return f"{mark}{kind}: IONTO-1 board {result.board_serial or '(unknown)'}"
 
 
 def write_certificate(result: CalibrationResult, path: str | os.PathLike[str]) -> Path:
@@ -76,6 +78,8 @@ class _Page(PdfPage):
         self.writer.newPage()
         self.page += 1
         self.y = MARGIN
+        if self.r.simulated:
+            self.simulated_watermark()
 
     def footer(self) -> None:
         self.font(8)
@@ -87,6 +91,10 @@ class _Page(PdfPage):
 
     def draw(self) -> None:
         r = self.r
+        if r.simulated:
+            self.simulated_watermark()
+            self.text(MARGIN, "Simulated bench: not a calibration of a real board, not valid for treatments.",
+                      11, True, QColor(SIMULATED_COLOR))
         self.text(MARGIN, title_of(r), 16, True)
         self.text(MARGIN, f"Result: {r.verdict.value.upper()}", 14, True, VERDICT_COLOR[r.verdict])
         if r.reason:

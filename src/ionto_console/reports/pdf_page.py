@@ -58,6 +58,11 @@ def a4_pdf(path: Path, title: str, refusal: str) -> Iterator[tuple[QPainter, QPd
         painter.end()
 
 
+#: What a document of the simulated bench says on its page (treatment report, calibration certificate).
+SIMULATED_MARK = "SIMULATED"
+SIMULATED_COLOR = "#c62828"
+
+
 class PdfPage:
     """A cursor (``y``) that moves down the page as text is drawn; documents subclass it."""
 
@@ -85,6 +90,24 @@ class PdfPage:
         self.p.setPen(QColor("#444444"))
         self.p.drawText(QRectF(MARGIN, self.y, 130, LINE + 2), Qt.AlignmentFlag.AlignLeft, label)
         self.text(MARGIN + 132, value)
+
+    def simulated_watermark(self, text: str = SIMULATED_MARK) -> None:
+        """Write ``SIMULATED`` large and diagonally across the page, under nothing and over everything.
+
+        WHY on the page itself (not only in a field): a printed or forwarded page of the simulated bench
+        must not pass for a clinical document, whoever reads only a corner of it."""
+        self.p.save()
+        f = QFont("Helvetica")
+        f.setPointSizeF(72)
+        f.setBold(True)
+        self.p.setFont(f)
+        color = QColor(SIMULATED_COLOR)
+        color.setAlpha(70)
+        self.p.setPen(color)
+        self.p.translate(PAGE_W / 2, PAGE_H / 2)
+        self.p.rotate(-40)
+        self.p.drawText(QRectF(-PAGE_W, -60, 2 * PAGE_W, 120), Qt.AlignmentFlag.AlignCenter, text)
+        self.p.restore()
 
     def heading(self, text: str) -> None:
         self.y += 6

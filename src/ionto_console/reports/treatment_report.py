@@ -26,7 +26,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
 from ..core.markers import MarkerKind, kind_words, plot_markers
 from ..records import Database, report_data
-from .pdf_page import MARGIN, PAGE_H, PAGE_W, PdfPage, a4_pdf, ensure_gui_app
+from .pdf_page import MARGIN, PAGE_H, PAGE_W, SIMULATED_COLOR, SIMULATED_MARK, PdfPage, a4_pdf, ensure_gui_app
 
 LINE = 12.0
 #: Space kept at the bottom of the page for the signature line and footer.
@@ -62,7 +62,8 @@ def render_treatment_report(data: dict[str, Any], path: str | os.PathLike[str]) 
 
 def report_title(data: dict[str, Any]) -> str:
     patient = data["patient"]
-    return f"Iontophoresis treatment report: {patient['name']} ({patient['identifier']})"
+    mark = f" ({SIMULATED_MARK})" if data["session"].get("simulated") else ""
+    return f"Iontophoresis treatment report{mark}: {patient['name']} ({patient['identifier']})"
 
 
 def when(value: dt.datetime | dt.date | None, *, seconds: bool = False) -> str:
@@ -187,7 +188,13 @@ class _Report(PdfPage):
     def draw(self) -> None:
         d = self.d
         session, patient, board = d["session"], d["patient"], d["board"]
-        self.text(MARGIN, "Iontophoresis treatment report", 16, True)
+        simulated = bool(session.get("simulated"))
+        if simulated:
+            self.simulated_watermark()
+            self.text(MARGIN, f"Iontophoresis treatment report — {SIMULATED_MARK}: simulated board, not a treatment",
+                      16, True, QColor(SIMULATED_COLOR))
+        else:
+            self.text(MARGIN, "Iontophoresis treatment report", 16, True)
         self.text(MARGIN, f"Session {session['uid']}", 8, color=QColor("#555555"))
         self.y += 2
         self.text(MARGIN, outcome_text(session), 12.5, True, STATE_COLOR.get(session["state"], QColor("black")))
@@ -207,9 +214,10 @@ class _Report(PdfPage):
             ("Ended", when(session["ended_at"], seconds=True)),
             ("Operator", session["operator"]),
             ("Station", session["station"] or "—"),
-            ("Board", board["serial"] or "—"),
+            ("Board", (board["serial"] or "—") + (" (simulated)" if simulated else "")),
             ("Calibration", cal),
-            ("Billing", f"CPT {billing['cpt']}: {billing['attended_minutes']} min, {billing['units']} unit(s)"),
+            ("Billing", "not billed: simulated board" if simulated else
+             f"CPT {billing['cpt']}: {billing['attended_minutes']} min, {billing['units']} unit(s)"),
             ("Diagnosis", billing.get("diagnosis_code") or "—"),
         ])
 

@@ -22,12 +22,14 @@ class CalibrationTab(QWidget):
     for the next board, with the signed-in engineer's name filled in.
 
     ``lender``: the console's own board port, borrowed when the engineer
-    calibrates the board the station is connected to (one owner per port)."""
+    calibrates the board the station is connected to (one owner per port).
+    ``simulated``: demo mode, every result is marked simulated (its certificate
+    says so, and the records keep it only in the demo database)."""
 
     def __init__(self, interval_days: int, engineer: str, ports: list[str], records_url: str | None,
-                 lender: BoardLender | None = None) -> None:
+                 lender: BoardLender | None = None, *, simulated: bool = False) -> None:
         super().__init__()
-        self._settings = RunnerSettings(interval_days=interval_days)
+        self._settings = RunnerSettings(interval_days=interval_days, simulated=simulated)
         self._engineer = engineer
         self._ports = ports
         self._lender = lender

@@ -50,6 +50,11 @@ class ConnectionPanel(QGroupBox):
         self.ident_label.setObjectName("board_ident")
         self.calibration_label = QLabel("")
         self.calibration_label.setObjectName("calibration_state")
+        #: One plain line from the composition root: no board configured, demo mode, simulator refused.
+        self.notice_label = QLabel("")
+        self.notice_label.setObjectName("board_notice")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setVisible(False)
         row = QHBoxLayout()
         row.addWidget(QLabel("Port"))
         row.addWidget(self.port_combo, 1)
@@ -58,9 +63,10 @@ class ConnectionPanel(QGroupBox):
         row.addWidget(self.disconnect_button)
         grid = QGridLayout(self)
         grid.addLayout(row, 0, 0)
-        grid.addWidget(self.state_label, 1, 0)
-        grid.addWidget(self.ident_label, 2, 0)
-        grid.addWidget(self.calibration_label, 3, 0)
+        grid.addWidget(self.notice_label, 1, 0)
+        grid.addWidget(self.state_label, 2, 0)
+        grid.addWidget(self.ident_label, 3, 0)
+        grid.addWidget(self.calibration_label, 4, 0)
         self.connect_button.clicked.connect(self._emit_connect)
         self.disconnect_button.clicked.connect(self.disconnect_requested)
         self.refresh_button.clicked.connect(self.refresh_requested)
@@ -72,6 +78,11 @@ class ConnectionPanel(QGroupBox):
             self.port_combo.addItem(label, key)
         index = self.port_combo.findData(current)
         self.port_combo.setCurrentIndex(max(index, 0))
+
+    def set_notice(self, text: str) -> None:
+        """Show one line above the state ("" hides it)."""
+        self.notice_label.setText(text)
+        self.notice_label.setVisible(bool(text))
 
     def _emit_connect(self) -> None:
         key = self.port_combo.currentData()

@@ -44,6 +44,10 @@ class PortSources(TypingProtocol):
 
     def connect(self, key: str) -> None: ...
 
+    def notice(self) -> str:
+        """One plain line about the choices (no board configured, demo mode, a refused choice) or ""."""
+        ...
+
 
 class MainWindow(QMainWindow):
     """The station's window for one signed-in user: which tabs exist follows the user's role.
@@ -89,7 +93,7 @@ class MainWindow(QMainWindow):
 
             self.calibration = CalibrationTab(calibration_interval_days, self.user.display_name,
                                               calibration_ports or [], desk.db.url if desk.db else None,
-                                              lender=desk)
+                                              lender=desk, simulated=desk.demo)
         self.alarm_banner = AlarmBanner(desk.alarms, alarm_player or CommandLinePlayer())
 
         self.connection = ConnectionPanel()
@@ -135,7 +139,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        self.connection.connect_requested.connect(self._sources.connect)
+        self.connection.connect_requested.connect(self._connect)
         self.connection.disconnect_requested.connect(self.station.disconnect)
         self.connection.refresh_requested.connect(self.refresh_ports)
         self.refresh_ports()
@@ -174,6 +178,11 @@ class MainWindow(QMainWindow):
 
     def refresh_ports(self) -> None:
         self.connection.set_choices(self._sources.choices())
+        self.connection.set_notice(self._sources.notice())
+
+    def _connect(self, key: str) -> None:
+        self._sources.connect(key)
+        self.connection.set_notice(self._sources.notice())
 
     def refresh(self) -> None:
         """Poll the station and redraw; must never raise into the event loop."""

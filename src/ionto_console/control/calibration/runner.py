@@ -65,6 +65,8 @@ class RunnerSettings:
     tolerance: Tolerance = field(default_factory=Tolerance)
     impedance_tolerance_pct: float = 5.0
     interval_days: int = DEFAULT_INTERVAL_DAYS
+    #: The bench is the simulated one (``ionto-cal --sim``, the demo): the result says so.
+    simulated: bool = False
 
 
 def _f32(value: float) -> float:
@@ -196,7 +198,8 @@ class CalibrationRunner:
         result = CalibrationResult(mode=mode, engineer=engineer, started_at=self._clock(), plan=s.plan,
                                    tolerance_rel=s.tolerance.rel, tolerance_abs_ua=s.tolerance.abs_ua,
                                    impedance_tolerance_pct=s.impedance_tolerance_pct,
-                                   interval_days=s.interval_days, board_url=self._board_url)
+                                   interval_days=s.interval_days, board_url=self._board_url,
+                                   simulated=s.simulated)
         bench: Bench | None = None
         try:
             bench = self._ensure_bench()
