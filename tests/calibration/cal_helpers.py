@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Callable
 
+from sqlalchemy import inspect
+
 from ionto_console.control.calibration import BenchSpec, CalibrationRunner, RunEvent, RunnerSettings
 from ionto_console.core.calibration import SweepPlan
 from ionto_console.drivers.board.link import BoardLink, LinkState
 from ionto_console.drivers.board.messages import Ident
+from ionto_console.records import PatientData, create_patient, open_database, record_calibration
 from ionto_sim.scpi import SimulatedBench
 
 #: A short sweep: enough points for the fit and the rules, quick on a loaded machine. The board
@@ -44,3 +47,24 @@ def output_is_off(bench: SimulatedBench) -> bool:
     with bench.board.lock:
         enabled = bench.board.board.output_enabled
     return not enabled and not bench.model.snapshot().output_enabled
+
+
+def clinic_database(url: str) -> tuple[int, list[tuple]]:
+    """A clinic's records with something in them (a patient, a real board's calibration); returns its state."""
+    db = open_database(url)
+    try:
+        create_patient(db, PatientData("P-0001", "Ann Example"), who="dana")
+        record_calibration(db, {"mode": "calibrate", "verdict": "pass", "engineer": "Ravi",
+                                "board_serial": "IONTO1-000042", "written": True}, who="Ravi")
+        return database_state(db)
+    finally:
+        db.close()
+
+
+def database_state(db) -> tuple[dict[str, int], list[tuple]]:
+    """Row counts of every table and the whole audit trail (what 'untouched' means)."""
+    with db.engine.connect() as connection:
+        tables = sorted(inspect(connection).get_table_names())
+        counts = {t: connection.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar() for t in tables}
+        audit = [tuple(row) for row in connection.exec_driver_sql("SELECT * FROM audit_log ORDER BY seq")]
+    return counts, audit

@@ -7,6 +7,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 
@@ -18,10 +19,14 @@ from ionto_console.core.calibration import (CalibrationResult, Constants, Mode, 
                                             fit_from_points, Tolerance)
 from ionto_console.reports.calibration_certificate import title_of, write_certificate
 
+from cal_helpers import clinic_database, database_state
+
 QUICK = ["--currents-ma", "0.1,1,4", "--loads-ohm", "1000", "--samples", "10"]
 
 
-def test_cli_calibrates_the_simulated_bench(qapp, tmp_path, capsys) -> None:
+def test_cli_calibrates_the_simulated_bench_and_leaves_the_clinic_records_untouched(qapp, tmp_path, capsys) -> None:
+    clinic_url = os.environ["IONTO_DATABASE_URL"]  # where a plain ionto-cal run would store its record
+    before = clinic_database(clinic_url)
     pdf, record = tmp_path / "cert.pdf", tmp_path / "cal.json"
     code = calibration_cli.main(["calibrate", "--sim", "--engineer", "Ravi", *QUICK, "--pdf", str(pdf),
                                  "--json", str(record)])
@@ -31,14 +36,25 @@ def test_cli_calibrates_the_simulated_bench(qapp, tmp_path, capsys) -> None:
     assert re.search(r"largest error as left: \d\.\d µA", out)
     data = json.loads(record.read_text())
     assert data["verdict"] == "pass" and data["written"] and len(data["as_left"]) == 3
+    assert data["simulated"] is True
     assert data["instruments"]["dmm"].startswith("Keysight Technologies,34461A")
     assert pdf.read_bytes().startswith(b"%PDF")
-    assert "records: stored as calibration" in out
-    db = open_database(os.environ["IONTO_DATABASE_URL"])
-    (stored,) = calibrations_of(db, data["board_serial"])
-    assert stored.verdict == "pass" and stored.written and len(stored.result["as_left"]) == 3
-    assert verify_audit(db).ok
-    db.close()
+    assert "records: not stored (simulated bench" in out and "stored as calibration" not in out
+    db = open_database(clinic_url)
+    try:
+        assert database_state(db) == before  # row counts and audit entries unchanged
+        assert calibrations_of(db, data["board_serial"]) == [] and verify_audit(db).ok
+    finally:
+        db.close()
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "SIMULATED" in text and "Simulated bench" in text
+
+
+def test_cli_sim_refuses_a_records_database(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        calibration_cli.main(["calibrate", "--sim", "--engineer", "R", "--database", "sqlite:////tmp/x.sqlite3"])
+    assert exc.value.code == 2 and "--sim never writes to a records database" in capsys.readouterr().err
 
 
 def test_cli_verify_of_the_factory_board_fails_with_exit_code_1(qapp, capsys) -> None:
@@ -96,3 +112,17 @@ def test_certificate_pages(qapp, tmp_path, points, pages) -> None:
     assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
     assert len(re.findall(rb"/Type\s*/Page\b", data)) == pages  # a long sweep flows onto more pages
     assert title_of(result) == "Calibration certificate: IONTO-1 board SN-42"
+
+
+def test_a_simulated_certificate_says_so_on_every_page(qapp, tmp_path) -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    result = _result(70).model_copy(update={"simulated": True})
+    assert title_of(result) == "SIMULATED Calibration certificate: IONTO-1 board SN-42"
+    path = write_certificate(result, tmp_path / "sim.pdf")
+    pages = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout.split("\f")
+    pages = [p for p in pages if p.strip()]
+    assert len(pages) == 3 and all("SIMULATED" in page for page in pages)
+    real = subprocess.run(["pdftotext", str(write_certificate(_result(6), tmp_path / "real.pdf")), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "SIMULATED" not in real

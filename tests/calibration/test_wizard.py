@@ -9,10 +9,11 @@ from PySide6.QtCore import Qt
 
 from ionto_console.control.calibration import RunnerSettings, store_calibration_result
 from ionto_console.core.calibration import Verdict
-from ionto_console.records import calibrations_of, open_database
+from ionto_console.records import calibrations_of, open_database, sqlite_url
+from ionto_console.records.demo import mark_as_demo
 from ionto_console.ui.calibration_wizard import CalibrationWizard
 
-from cal_helpers import QUICK_PLAN, output_is_off, read_ident, spec_for
+from cal_helpers import QUICK_PLAN, clinic_database, database_state, output_is_off, read_ident, spec_for
 from support import wait_for_value
 
 SCREENSHOT = "/tmp/cal_wizard.png"
@@ -20,8 +21,9 @@ RUN_MS = 60_000
 
 
 def _wizard(qtbot, bench, store=None) -> CalibrationWizard:
-    wiz = CalibrationWizard(RunnerSettings(plan=QUICK_PLAN), defaults=spec_for(bench), ports=[bench.board.port],
-                            store=store)
+    # the simulated bench: the result says so (as the demo console's Calibration tab sets it)
+    wiz = CalibrationWizard(RunnerSettings(plan=QUICK_PLAN, simulated=True), defaults=spec_for(bench),
+                            ports=[bench.board.port], store=store)
     qtbot.addWidget(wiz)
     wiz.show()
     return wiz
@@ -38,11 +40,16 @@ def _connect(qtbot, wiz: CalibrationWizard, engineer: str = "Ravi Menon") -> Non
 
 
 def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_path) -> None:
+    demo_url = sqlite_url(tmp_path / "demo.sqlite3")
+    with open_database(demo_url) as demo:
+        mark_as_demo(demo)
+    clinic_url = os.environ["IONTO_DATABASE_URL"]
+    before = clinic_database(clinic_url)
     stored_on: list[threading.Thread] = []
 
     def store(result):
         stored_on.append(threading.current_thread())
-        return store_calibration_result(result, os.environ["IONTO_DATABASE_URL"])
+        return store_calibration_result(result, demo_url)
 
     wiz = _wizard(qtbot, bench, store=store)
     _connect(qtbot, wiz)
@@ -72,10 +79,17 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
     # the record is kept on the archive's worker thread, never the GUI thread
     qtbot.waitUntil(lambda: "records: stored as calibration 1" in cert.details.text(), timeout=10_000)
     assert stored_on and all(t is not threading.main_thread() for t in stored_on)
-    db = open_database(os.environ["IONTO_DATABASE_URL"])
+    db = open_database(demo_url)
     (stored,) = calibrations_of(db, result.board_serial)
-    assert stored.verdict == "pass" and stored.engineer == "Ravi Menon"
+    assert stored.verdict == "pass" and stored.engineer == "Ravi Menon" and stored.simulated
     db.close()
+    # The same result offered to a clinic's records is refused, and they stay as they were; so is a
+    # result that lost its flag (the simulator's IDENT gives it away).
+    assert "NOT stored" in store_calibration_result(result, clinic_url)
+    unflagged = result.model_copy(update={"simulated": False})
+    assert "NOT stored" in store_calibration_result(unflagged, clinic_url)
+    with open_database(clinic_url) as db:
+        assert database_state(db) == before
 
     pdf = tmp_path / "cert.pdf"
     cert.save(pdf)
