@@ -31,6 +31,8 @@ from ionto_console.reports.treatment_report import (
     write_treatment_report,
 )
 
+from ionto_console.records.demo import mark_as_demo
+
 from records_helpers import UTC, new_patient, session_start
 
 T0 = dt.datetime(2026, 5, 4, 8, 10, tzinfo=UTC)
@@ -127,3 +129,22 @@ def test_text_helpers():
                                           "Physician ordered a second session, see chart"]
     assert overrides_lines({"overridden": []}) == []
     assert list(_segments([0, 1, 2, 3, 4], [1.0, None, 2.0, float("nan"), 3.0])) == [[(0, 1.0)], [(2, 2.0)], [(4, 3.0)]]
+
+
+def test_a_simulated_session_says_simulated_on_the_page_and_is_not_billed(sqlite_db, tmp_path):
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    mark_as_demo(sqlite_db)
+    pid = new_patient(sqlite_db, "P-SIM", "Demo Patient")
+    sid = start_session(sqlite_db, session_start(pid, started_at=T0, simulated=True))
+    finish_session(sqlite_db, sid, state="complete", reason="", dose_delivered_ma_min=40.0, who="dana",
+                   ended_at=T0 + dt.timedelta(minutes=20))
+    path = write_treatment_report(sqlite_db, sid, tmp_path / "simulated.pdf")
+    assert pdf_pages(path) == 1
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "SIMULATED" in text and "not billed: simulated board" in text and "CPT 97033" not in text
+    real = write_treatment_report(sqlite_db, recorded_session(sqlite_db), tmp_path / "real.pdf")
+    text = subprocess.run(["pdftotext", "-layout", str(real), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "SIMULATED" not in text and "CPT 97033" in text

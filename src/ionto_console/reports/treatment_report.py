@@ -191,7 +191,7 @@ class _Report(PdfPage):
         simulated = bool(session.get("simulated"))
         if simulated:
             self.simulated_watermark()
-            self.text(MARGIN, f"Iontophoresis treatment report — {SIMULATED_MARK}: simulated board, not a treatment",
+            self.text(MARGIN, f"Iontophoresis treatment report — {SIMULATED_MARK} board",
                       16, True, QColor(SIMULATED_COLOR))
         else:
             self.text(MARGIN, "Iontophoresis treatment report", 16, True)
