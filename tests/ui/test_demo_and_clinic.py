@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ionto_console.accounts import Role, User
@@ -84,7 +86,7 @@ def test_the_demo_records_every_board_as_simulated(qtbot, sources):
         clinical.shutdown()
 
 
-def test_a_clinical_desk_refuses_a_board_whose_ident_is_the_simulators():
+def test_a_clinical_desk_refuses_the_simulators_ident_and_the_demo_a_real_boards(monkeypatch):
     """``ionto-sim run`` + ``--port`` without --demo: the connection is not flagged, the IDENT is."""
     from ionto_sim.pty_server import SimulatedBoardServer
 
@@ -99,5 +101,10 @@ def test_a_clinical_desk_refuses_a_board_whose_ident_is_the_simulators():
             assert refused and "SIM-00001" in refused[0] and "--demo" in refused[0]
             assert not [line for line in demo.blockers() if "is the simulator" in line]
             assert demo.simulated and not clinical.simulated
+            # and a real board (its IDENT) is refused by demo mode: demo records never hold a real treatment
+            monkeypatch.setattr(station.link, "_ident", replace(station.link.ident, serial_number="IONTO1-000042"))
+            refused = [line for line in demo.blockers() if "not the simulator" in line]
+            assert refused and "without --demo" in refused[0]
+            assert not [line for line in clinical.blockers() if "simulator" in line]
         finally:
             station.disconnect()

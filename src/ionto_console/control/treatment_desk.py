@@ -118,12 +118,18 @@ class TreatmentDesk:
         return self.demo or self.station.board_simulated
 
     def _simulator_refused(self, serial_number: str) -> str:
-        """Why a clinical station refuses this board ("" if it does not): it is the simulator.
+        """Why this board is refused here ("" if it is not): the simulator on a clinical station, or a
+        real board in demo mode.
 
         WHY beside the ``simulated`` flag: a hand-started simulator given as ``--port`` is not flagged
-        by how it was connected; its IDENT gives it away (defence in depth, ``core.simulator_identity``)."""
+        by how it was connected; its IDENT gives it away (defence in depth, ``core.simulator_identity``).
+        And the other way round: demo mode records every session as simulated into the demo's records,
+        so a real patient on a real board must never be treated there."""
         if self.demo:
-            return ""
+            if is_simulator_serial(serial_number):
+                return ""
+            return (f"This board is not the simulator (serial {serial_number}): demo mode treats only on the "
+                    "simulated board. Start the console without --demo to treat patients.")
         if self.station.board_simulated or is_simulator_serial(serial_number):
             return (f"This board is the simulator (serial {serial_number}): a clinical station does not treat on "
                     "it. Start the console with --demo for the simulated bench.")
