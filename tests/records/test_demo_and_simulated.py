@@ -148,3 +148,8 @@ def test_simulated_sessions_count_in_no_course_and_date_no_corticosteroid(db):
 
     planned = course_view(db, pid, planned_at=D0 + dt.timedelta(days=7), planned_protocol=load_protocol(DEXA))
     assert not any("consecutive" in w.message for w in planned.warnings)
+    # a session planned on the simulated board itself (the demo) sees the demo's sessions, rule included
+    demo = course_view(db, pid, planned_at=D0 + dt.timedelta(days=7), planned_protocol=load_protocol(DEXA),
+                       include_simulated=True)
+    assert {c.name: len(c.entries) for c in demo.courses} == {DEXA: 3, TAP_WATER: 1}
+    assert any("consecutive" in w.message for w in demo.warnings)

@@ -29,8 +29,11 @@ UNKNOWN = PatientHistory(False, "", (), None, ())
 
 
 def patient_history(db: Database, identifier: str, protocol: Protocol, now: dt.datetime,
-                    recent: int = 2) -> PatientHistory:
-    """History of the patient with exactly this identifier; ``UNKNOWN`` for a new patient."""
+                    recent: int = 2, *, simulated: bool = False) -> PatientHistory:
+    """History of the patient with exactly this identifier; ``UNKNOWN`` for a new patient.
+
+    ``simulated``: the planned session runs on the simulated board (demo mode); only then do earlier
+    simulated sessions count in its courses and corticosteroid rule."""
     identifier = identifier.strip()
     if not identifier:
         return UNKNOWN
@@ -39,7 +42,8 @@ def patient_history(db: Database, identifier: str, protocol: Protocol, now: dt.d
         if patient is None:
             return UNKNOWN
         sessions = [s for s in search_sessions(db, patient=identifier) if s.patient_id == patient.id][:recent]
-        courses = course_view(db, patient.id, planned_at=now, planned_protocol=protocol.model_dump(mode="json"))
+        courses = course_view(db, patient.id, planned_at=now, planned_protocol=protocol.model_dump(mode="json"),
+                              include_simulated=simulated)
     except RecordsError as exc:
         return PatientHistory(True, "", (), None, (f"Records could not be read: {exc}",))
     lines = tuple(

@@ -206,7 +206,8 @@ class TreatmentDesk:
         Queries the records on the calling thread: screens use ``look_up_patient``."""
         if self.db is None:
             return UNKNOWN
-        return patient_history(self.db, identifier, protocol, dt.datetime.now(dt.timezone.utc))
+        return patient_history(self.db, identifier, protocol, dt.datetime.now(dt.timezone.utc),
+                               simulated=self.simulated)
 
     def look_up_patient(self, identifier: str, protocol: Protocol,
                         on_done: Callable[[PatientHistory], None]) -> None:

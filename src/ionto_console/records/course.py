@@ -156,13 +156,17 @@ def corticosteroid_warnings(sessions: Sequence[CourseSession], tz: dt.tzinfo = d
     return warnings
 
 
-def course_sessions(db: Database, patient_id: int) -> list[CourseSession]:
+def course_sessions(db: Database, patient_id: int, *, include_simulated: bool = False) -> list[CourseSession]:
     """The patient's real sessions, oldest first: a session on the simulated board delivered nothing to
-    anyone, so it neither counts in a course nor dates a corticosteroid application."""
+    anyone, so it neither counts in a course nor dates a corticosteroid application.
+
+    ``include_simulated``: only for a session about to run on the simulated board itself (demo mode),
+    so the demo shows its own courses and rules; a real session never sees simulated ones."""
+    real_only = () if include_simulated else (TreatmentSession.simulated.is_(False),)
     with db.read() as s:
         rows = s.execute(select(TreatmentSession, ProtocolCopy)
                          .join(ProtocolCopy, TreatmentSession.protocol_copy_id == ProtocolCopy.id)
-                         .where(TreatmentSession.patient_id == patient_id, TreatmentSession.simulated.is_(False))
+                         .where(TreatmentSession.patient_id == patient_id, *real_only)
                          .order_by(TreatmentSession.started_at)).all()
         return [CourseSession(ts.id, ts.started_at, ts.course, pc.name, is_hyperhidrosis(pc.content, ts.diagnosis_code),
                               is_corticosteroid(pc.content), ts.state, ts.dose_delivered_ma_min,
@@ -171,11 +175,11 @@ def course_sessions(db: Database, patient_id: int) -> list[CourseSession]:
 
 def course_view(db: Database, patient_id: int, *, planned_at: dt.datetime | None = None,
                 planned_protocol: Mapping[str, Any] | None = None, planned_course: str | None = None,
-                tz: dt.tzinfo = dt.timezone.utc) -> PatientCourses:
+                tz: dt.tzinfo = dt.timezone.utc, include_simulated: bool = False) -> PatientCourses:
     """All of a patient's courses, numbered, with warnings; with ``planned_at`` + ``planned_protocol``
     the next session is checked too (its warnings have ``session_id`` None), so the console can remind
     the therapist before the start."""
-    sessions = course_sessions(db, patient_id)
+    sessions = course_sessions(db, patient_id, include_simulated=include_simulated)
     if planned_at is not None and planned_protocol is not None:
         course = planned_course or str(planned_protocol.get("id") or planned_protocol.get("name", ""))
         sessions.append(CourseSession(None, planned_at, course, str(planned_protocol.get("name", "")),
