@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ionto_console.records import (
@@ -29,6 +31,7 @@ from ionto_console.records import (
 from ionto_console.records.demo import claim_for_demo, holds_records, is_demo, mark_as_demo, refuse_demo
 from ionto_console.records.fhir_export import fhir_bundle
 from ionto_console.records.models import AuditEntry, Patient, TreatmentSession
+from ionto_console.records.store import refuse_simulated_in_clinic
 
 from records_helpers import DEXA, TAP_WATER, UTC, new_patient, session_start
 
@@ -153,3 +156,38 @@ def test_simulated_sessions_count_in_no_course_and_date_no_corticosteroid(db):
                        include_simulated=True)
     assert {c.name: len(c.entries) for c in demo.courses} == {DEXA: 3, TAP_WATER: 1}
     assert any("consecutive" in w.message for w in demo.warnings)
+
+
+def test_sessions_recorded_before_the_field_existed_read_as_not_simulated(tmp_path):
+    from alembic import command
+
+    from ionto_console.records.database import _alembic_config
+
+    url = sqlite_url(tmp_path / "old.sqlite3")
+    with open_database(url) as db:
+        pid = new_patient(db)
+        sid = closed(db, pid, TAP_WATER, 0, simulated=False)
+        with db.engine.begin() as connection:  # back to the schema before 0004, the row kept
+            command.downgrade(_alembic_config(connection), "0003")
+    with open_database(url) as db:  # migrated again at open
+        assert load_session(db, sid).simulated is False and not is_demo(db)
+        assert verify_audit(db).ok
+
+
+ASCII_SERIAL = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=0, max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tail=ASCII_SERIAL, real=ASCII_SERIAL.filter(lambda s: not s.upper().startswith("SIM-")),
+       simulated=st.booleans())
+def test_a_clinics_records_take_no_board_that_is_or_says_it_is_the_simulator(sqlite_db, tail, real, simulated):
+    """Property: in a database not marked demo, any serial the simulator can report is refused, and a
+    real board's serial is refused exactly when the session is flagged simulated."""
+    with sqlite_db.write() as s:
+        with pytest.raises(InvalidRecord):
+            refuse_simulated_in_clinic(s, simulated, "SIM-" + tail, "session")
+        if simulated:
+            with pytest.raises(InvalidRecord):
+                refuse_simulated_in_clinic(s, simulated, real, "session")
+        else:
+            refuse_simulated_in_clinic(s, simulated, real, "session")
