@@ -108,7 +108,7 @@ def test_a_port_that_is_not_connected_is_not_borrowed():
 def _result(engineer: str) -> CalibrationResult:
     now = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
     return CalibrationResult(mode=Mode.VERIFY, engineer=engineer, started_at=now, finished_at=now,
-                             verdict=Verdict.ERROR, reason="No board.", board_serial="SIM-00001", plan=SweepPlan(),
+                             verdict=Verdict.ERROR, reason="No board.", board_serial="IONTO1-000042", plan=SweepPlan(),
                              tolerance_rel=0.02, tolerance_abs_ua=10.0, impedance_tolerance_pct=5.0)
 
 
@@ -132,7 +132,7 @@ def test_the_records_sink_stores_every_result_through_one_connection(tmp_path, m
     assert len(opened) == 1 and all(line.startswith("records: stored as calibration") for line in lines), lines
     db = real_open(url)
     try:
-        assert len(records.calibrations_of(db, "SIM-00001")) == 2
+        assert len(records.calibrations_of(db, "IONTO1-000042")) == 2
     finally:
         db.close()
 
