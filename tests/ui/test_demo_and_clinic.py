@@ -94,9 +94,10 @@ def test_a_clinical_desk_refuses_the_simulators_ident_and_the_demo_a_real_boards
         station = Station()
         try:
             station.connect(server.port)  # as a clinical console connects a port: not flagged simulated
-            wait_for(lambda: station.link is not None and station.link.ident is not None, 10.0, "IDENT")
             clinical = TreatmentDesk(station)
             demo = TreatmentDesk(station, demo=True)
+            wait_for(lambda: "The treatment board is not connected." not in clinical.blockers(), 10.0,
+                     "the board connected and identified")
             refused = [line for line in clinical.blockers() if "is the simulator" in line]
             assert refused and "SIM-00001" in refused[0] and "--demo" in refused[0]
             assert not [line for line in demo.blockers() if "is the simulator" in line]
@@ -108,3 +109,10 @@ def test_a_clinical_desk_refuses_the_simulators_ident_and_the_demo_a_real_boards
             assert not [line for line in clinical.blockers() if "simulator" in line]
         finally:
             station.disconnect()
+
+
+def test_the_calibration_tab_marks_its_results_simulated_only_in_demo_mode(qtbot, sources, clinical_sources):
+    demo = window(qtbot, sources, ENGINEER, demo=True)
+    clinical = window(qtbot, clinical_sources, ENGINEER, demo=False)
+    assert demo.calibration is not None and demo.calibration.wizard.settings.simulated is True
+    assert clinical.calibration is not None and clinical.calibration.wizard.settings.simulated is False
