@@ -151,6 +151,7 @@ class _Snapshot:
 class _Station:
     link: _Link
     lent: bool = False
+    board_simulated: bool = False  # a real board on a clinical station
 
     def snapshot(self) -> _Snapshot:
         return _Snapshot()
