@@ -15,7 +15,7 @@ import datetime as dt
 import time
 from typing import Callable
 
-from ..core.alarms import AlarmManager
+from ..core.alarms import AlarmManager, AlarmPriority
 from ..core.calibration_due import calibration_status
 from ..core.engine import TreatmentEngine
 from ..core.plan import SessionPlan
@@ -79,6 +79,8 @@ class TreatmentDesk:
         self.controller: TreatmentController | None = None
         #: One alarm model for the station: alarms outlive the session that raised them.
         self.alarms = AlarmManager()
+        station.output_expected = lambda: self.active
+        station.on_unexpected_output = self._unexpected_output
 
     def blockers(self, plan: SessionPlan | None = None) -> list[str]:
         """Why a treatment cannot start now, each in one plain sentence ([] = it can)."""
@@ -261,6 +263,12 @@ class TreatmentDesk:
         controller = self.controller
         if controller is not None:
             controller.interrupt(reason)
+
+    def _unexpected_output(self, text: str) -> None:
+        """The station cut an output no session asked for: a HIGH alarm (latched until acknowledged)."""
+        now = self._clock()
+        self.alarms.raise_alarm("unexpected_output", AlarmPriority.HIGH, f"{text} at {time.strftime('%H:%M:%S')}", now)
+        self.alarms.clear("unexpected_output", now)
 
     def stop(self, reason: SideEffect | StopCause, text: str = "") -> None:
         """Stop now. Without a session it still commands the output off (never refused)."""
