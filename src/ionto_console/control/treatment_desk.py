@@ -79,7 +79,7 @@ class TreatmentDesk:
         self.controller: TreatmentController | None = None
         #: One alarm model for the station: alarms outlive the session that raised them.
         self.alarms = AlarmManager()
-        station.output_expected = lambda: self.active
+        station.output_expected = self._output_expected
         station.on_unexpected_output = self._unexpected_output
 
     def blockers(self, plan: SessionPlan | None = None) -> list[str]:
@@ -263,6 +263,12 @@ class TreatmentDesk:
         controller = self.controller
         if controller is not None:
             controller.interrupt(reason)
+
+    def _output_expected(self) -> bool:
+        """A session owns the output: from ``begin`` (its controller is created before it enables
+        the output, and publishes its state only after the commands went out) until it ended."""
+        c = self.controller
+        return c is not None and not c.snapshot().state.terminal
 
     def _unexpected_output(self, text: str) -> None:
         """The station cut an output no session asked for: a HIGH alarm (latched until acknowledged)."""
