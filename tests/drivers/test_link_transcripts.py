@@ -161,8 +161,11 @@ def test_reboot_of_the_same_board_is_identified_again(scripted):
                          ids=["other_serial", "revision_7"])
 def test_reboot_answered_by_an_unacceptable_ident_cuts_and_ends_the_connection(scripted, ident, words):
     board, link = scripted(REBOOT + [Send(ident), Expect(OUT0_2)])
+    states = []
+    link.add_state_listener(lambda s, r: states.append((s, r)))
     link.open()
     board.wait_done()
-    wait_for(lambda: link.state is not LinkState.CONNECTED and link.reason.startswith(LINK_FAULT),
+    wait_for(lambda: any(s is LinkState.DISCONNECTED and r.startswith(LINK_FAULT) for s, r in states),
              what="the link fault")
-    assert words in link.reason
+    reason = next(r for s, r in states if s is LinkState.DISCONNECTED and r.startswith(LINK_FAULT))
+    assert words in reason
