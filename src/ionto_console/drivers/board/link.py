@@ -39,6 +39,7 @@ import serial
 from . import messages as m
 from .errors import BoardDisconnected, BoardNakError, ReplyTimeout, command_name
 from .framing import FrameDecoder, RawFrame, encode_frame
+from .ports import resolve_port
 
 log = logging.getLogger(__name__)
 
@@ -472,13 +473,19 @@ class BoardLink:
 
     def _connect_once(self) -> _Session | None:
         try:
+            device = resolve_port(self.url)  # a usb:VID:PID[:SERIAL] board is looked up on every attempt
+        except (LookupError, ValueError) as exc:
+            self._set_state(LinkState.DISCONNECTED, f"board not found: {exc}")
+            return None
+        try:
             port = serial.serial_for_url(
-                self.url, baudrate=921600, timeout=_READ_POLL_S, write_timeout=_WRITE_TIMEOUT_S,
+                device, baudrate=921600, timeout=_READ_POLL_S, write_timeout=_WRITE_TIMEOUT_S,
                 exclusive=True,
             )
         except (serial.SerialException, OSError, ValueError) as exc:
             self._set_state(LinkState.DISCONNECTED, _open_error_text(self.url, exc))
             return None
+        _ask_low_latency(port)
         session = _Session(port)
         with self._state_lock:
             if self._closing.is_set():
@@ -850,6 +857,23 @@ class BoardLink:
         key = text.split(":")[0]
         if self._throttle.allow(key):
             log.log(level, "%s: %s (repeats muted for 5 s)", self.url, text)
+
+
+def _ask_low_latency(port: serial.SerialBase) -> None:
+    """Ask a USB-UART bridge for its lowest receive latency (Linux ASYNC_LOW_LATENCY).
+
+    WHY: an FTDI bridge holds received bytes until 62 have gathered or its latency
+    timer (16 ms by default) runs out, so every board-to-host frame, ACK and
+    telemetry alike, can arrive up to 16 ms late; the ftdi_sio driver maps the
+    low-latency flag to a 1 ms timer (docs/engineer-guide.md, "FTDI latency timer").
+    CDC-ACM ports, pseudo-terminals and sockets do not support the request: that is fine."""
+    setter = getattr(port, "set_low_latency_mode", None)
+    if setter is None:
+        return
+    try:
+        setter(True)
+    except (OSError, ValueError, serial.SerialException) as exc:
+        log.debug("%s: no low-latency mode (%s)", getattr(port, "port", port), exc)
 
 
 def _open_error_text(url: str, exc: Exception) -> str:
