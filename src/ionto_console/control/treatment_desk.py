@@ -32,6 +32,7 @@ from ..records import Database, RecordsError, add_note, sign_session
 from .background import Outcome, Worker
 from .patient_history import UNKNOWN, PatientHistory, patient_history
 from .records_health import RECORDS_CHECK_S, RecordsHealth
+from .black_box import WireTap
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
@@ -160,11 +161,13 @@ class TreatmentDesk:
             link.request(m.ClearFault())
         recorder = None
         if self.db is not None:
+            tap = WireTap(link)  # the black box: from before the first command of the session
             try:  # the record exists before any current is asked for: never treat unrecorded
                 recorder = SessionRecorder(self.db, plan, link.ident, operator=self._operator(),
                                            station=self._station_name, on_failure=self._records_failed,
-                                           simulated=self.simulated)
+                                           simulated=self.simulated, wire=tap)
             except RecordsError as exc:
+                tap.finish()
                 raise ValueError(f"Session records are unavailable: {exc}") from exc
         self.plan = plan
         engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)

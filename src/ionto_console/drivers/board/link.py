@@ -119,7 +119,11 @@ class LinkStats:
     last_error: str = ""
 
 
+#: Directions of the raw bytes a wire listener sees (the black box's ``ionto-wire/1`` values).
+WIRE_TO_BOARD, WIRE_FROM_BOARD = 0, 1
+
 TelemetryListener = Callable[[TelemetryEvent], None]
+WireListener = Callable[[int, float, bytes], None]
 FaultListener = Callable[[m.Fault, float], None]
 StateListener = Callable[[LinkState, str], None]
 
@@ -245,6 +249,7 @@ class BoardLink:
         self._telemetry_listeners: tuple[TelemetryListener, ...] = ()
         self._fault_listeners: tuple[FaultListener, ...] = ()
         self._state_listeners: tuple[StateListener, ...] = ()
+        self._wire_listeners: tuple[WireListener, ...] = ()
 
         self._last_counter: int | None = None
         self._last_time_us: int | None = None
@@ -311,6 +316,13 @@ class BoardLink:
         A board reboot is reported as ``(CONNECTED, "board rebooted: ...")``."""
         self._state_listeners += (cb,)
 
+    def add_wire_listener(self, cb: WireListener) -> None:
+        """``cb(direction, host_time, data)`` for every chunk of raw bytes written or read
+        (``WIRE_TO_BOARD`` / ``WIRE_FROM_BOARD``), garbage included: the session's black box.
+        Runs on the writing thread (under the write lock, so the order is the wire's) or the
+        reader thread: it must only append."""
+        self._wire_listeners += (cb,)
+
     def remove_listener(self, cb: Callable[..., None]) -> None:
         """Forget ``cb`` wherever it was added (a controller leaving at the end of its session).
 
@@ -319,6 +331,7 @@ class BoardLink:
         self._telemetry_listeners = tuple(x for x in self._telemetry_listeners if x != cb)
         self._fault_listeners = tuple(x for x in self._fault_listeners if x != cb)
         self._state_listeners = tuple(x for x in self._state_listeners if x != cb)
+        self._wire_listeners = tuple(x for x in self._wire_listeners if x != cb)
 
     def open(self, *, wait: bool = True) -> None:
         """Start connecting; never raises for a missing or silent board.
@@ -412,6 +425,10 @@ class BoardLink:
         with self._write_lock:
             try:
                 session.port.write(frame)
+                if self._wire_listeners:
+                    now = time.monotonic()
+                    for cb in self._wire_listeners:
+                        self._call(cb, WIRE_TO_BOARD, now, frame)
                 return ""
             except serial.SerialTimeoutException:
                 error = f"board disconnected: write to {self.url} blocked for {_WRITE_TIMEOUT_S:.1f} s"
@@ -685,6 +702,8 @@ class BoardLink:
                 if not data:
                     continue
                 now = time.monotonic()
+                for cb in self._wire_listeners:
+                    self._call(cb, WIRE_FROM_BOARD, now, data)
                 dropped = decoder.dropped
                 for frame in decoder.feed(data):
                     if session.dead.is_set():
