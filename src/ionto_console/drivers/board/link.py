@@ -218,13 +218,19 @@ class BoardLink:
         heartbeat_period_s: float = 0.05,
         reconnect_period_s: float = 0.5,
         silence_timeout_s: float | None = 1.5,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``silence_timeout_s``: with the port open but no valid frame for this
         long (telemetry comes at >= 10 Hz and every heartbeat is ACKed), the
-        board is treated as gone and the link reconnects. ``None`` disables it."""
+        board is treated as gone and the link reconnects. ``None`` disables it.
+
+        ``clock`` stamps what listeners receive (``TelemetryEvent.host_time``, fault and
+        wire times); a replay at accelerated speed gives the link and the controller the
+        same scaled clock. Heartbeats and silence always run on the real monotonic clock."""
         if reply_timeout_s <= 0 or reconnect_period_s <= 0:
             raise ValueError("reply_timeout_s and reconnect_period_s must be positive")
         self.url = url
+        self._clock = clock
         self._reply_timeout = reply_timeout_s
         self._reconnect_period = reconnect_period_s
         self._silence_timeout = silence_timeout_s
@@ -426,7 +432,7 @@ class BoardLink:
             try:
                 session.port.write(frame)
                 if self._wire_listeners:
-                    now = time.monotonic()
+                    now = self._clock()
                     for cb in self._wire_listeners:
                         self._call(cb, WIRE_TO_BOARD, now, frame)
                 return ""
@@ -701,14 +707,15 @@ class BoardLink:
                     return
                 if not data:
                     continue
-                now = time.monotonic()
+                received = time.monotonic()
+                now = self._clock()
                 for cb in self._wire_listeners:
                     self._call(cb, WIRE_FROM_BOARD, now, data)
                 dropped = decoder.dropped
                 for frame in decoder.feed(data):
                     if session.dead.is_set():
                         break  # a link fault ended the session: nothing after it is delivered
-                    session.last_rx = now
+                    session.last_rx = received
                     try:
                         self._dispatch(frame, now, session)
                     except Exception:  # one odd frame must not end the link
