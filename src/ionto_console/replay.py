@@ -22,8 +22,10 @@ status 0: the same decisions; 1: differences (printed); 2: bad input.
 With ``--speed`` above 1 the link and the controller run on one scaled clock,
 so the engine sees the recording's time, not the replay's; the console's own
 latencies (an ACK's round trip, a scheduling delay) are then stretched by the
-same factor, and a loaded host can make the engine see lost telemetry that the
-recording does not have. Judge timing-sensitive decisions at ``--speed 1``.
+same factor: a 20 ms stall of this process at ``--speed 10`` is a 200 ms silence
+to the engine, which trips LOST_TELEMETRY (seen here: "no measurement for 474
+ms" at 10x on a shared machine, none at 1x). Accelerated replays are therefore
+only a quick look; judge decisions at the default ``--speed 1``.
 """
 
 from __future__ import annotations
