@@ -5,8 +5,8 @@ simulator and Qt are imported only when a fixture that needs them is used):
 
 ``simulated_station``
     A board simulator (5 kΩ resistor load) on a pseudo-terminal, a connected
-    ``Station`` with telemetry flowing, and a ``TreatmentDesk`` on it (no
-    records). Attributes ``server``, ``station``, ``desk``.
+    ``Station`` with telemetry flowing, and a ``TreatmentDesk`` on it in demo
+    mode (the only mode that treats on the simulator's board; no records). Attributes ``server``, ``station``, ``desk``.
 ``fault_injection``
     The simulated station's faults, by name: ``lift_electrode()``,
     ``restore_electrode()``, ``short_electrodes()``, ``inject_overcurrent()``,
@@ -80,7 +80,7 @@ def simulated_station() -> Iterator[SimulatedStation]:
 
     server = SimulatedBoardServer(load=ResistorLoad(5000.0), seed=11).start()
     station = Station()
-    desk = TreatmentDesk(station)
+    desk = TreatmentDesk(station, demo=True)  # the simulator's board treats only in demo mode
     try:
         station.connect(server.port)
         _wait(lambda: station.link is not None and station.link.state is LinkState.CONNECTED

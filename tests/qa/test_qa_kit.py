@@ -41,3 +41,13 @@ def test_simulated_station_and_fault_injection(simulated_station, fault_injectio
 
 def test_console_main_window(console_main_window, qtbot):
     assert console_main_window.isVisible()
+
+
+def test_the_simulated_station_can_treat(simulated_station):
+    from ionto_console.core.plan import SessionPlan
+    from ionto_console.core.protocols import load_library
+
+    protocol = next(p for p in load_library() if p.id == "dexamethasone-4mgml-40")
+    plan = SessionPlan(protocol=protocol, patient_id="QA-1", patient_name="QA", site="forearm",
+                       electrode="standard", checklist_passed=True, checklist_record={"overridden": []})
+    assert simulated_station.desk.blockers(plan) == []
