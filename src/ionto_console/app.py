@@ -27,7 +27,7 @@ from .core.protocols import Protocol, load_custom, load_library
 from .records import Database, RecordsError, open_database, recover_interrupted
 from .records.database import user_data_folder
 from .records.demo import claim_for_demo, default_demo_url, refuse_demo
-from .drivers.board.ports import discover_ports
+from .drivers.board.ports import discover_ports, usb_selector
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -44,6 +44,12 @@ NO_BOARD_NOTICE = ("No board is configured: choose the board's serial port and p
 DEMO_NOTICE = "Demo mode: simulated board, demo records and demo accounts, never a clinic's records."
 SIMULATOR_REFUSED = ("The simulated board is not available on a clinical station: start the console with --demo "
                      "for the simulated bench.")
+
+
+def _port_key(port) -> str:
+    """A USB port is offered by its USB identity (found again after a replug renames it)."""
+    selector = usb_selector(port)
+    return selector.spec if selector is not None and selector.serial_number else port.device
 
 
 class BoardSources:
@@ -66,7 +72,7 @@ class BoardSources:
         return self._settings.demo
 
     def choices(self) -> list[tuple[str, str]]:
-        found = [(p.device, f"{p.device} — {p.description}") for p in discover_ports()]
+        found = [(_port_key(p), f"{p.device} — {p.description}") for p in discover_ports()]
         configured = self._settings.board_port
         if configured and configured not in {key for key, _ in found}:
             found.insert(0, (configured, f"{configured} (configured)"))

@@ -1,10 +1,11 @@
 """``ionto-sim``: run the board simulator on a pty, or inject a fault into a running one.
 
     ionto-sim run [--load skin|tray|resistor:OHMS] [--serial SIM-00001] [--seed N]
-                  [--link-dir DIR] [--control-port N]
+                  [--link-dir DIR] [--control-port N] [--tcp [PORT]]
     ionto-sim inject COMMAND [ARGS...] [--control HOST:PORT]
 
-``run`` prints ``port: <path>`` and ``control: <host>:<port>`` (one per line,
+``run`` prints ``port: <path>`` (with ``--tcp``: ``port: socket://127.0.0.1:PORT``,
+for hosts without pseudo-terminals) and ``control: <host>:<port>`` (one per line,
 flushed, so scripts and tests can read them) and runs until Ctrl-C or SIGTERM.
 ``inject`` takes the control address from ``--control`` or ``IONTO_SIM_CONTROL``.
 """
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="seed for measurement noise")
     run.add_argument("--link-dir", default=None, help="folder for the stable port symlink")
     run.add_argument("--control-port", type=int, default=0, help="TCP port of the control socket (0: any)")
+    run.add_argument("--tcp", type=int, nargs="?", const=0, default=None, metavar="PORT",
+                     help="serve the board over TCP on 127.0.0.1 instead of a pty (PORT omitted: any)")
     inject = sub.add_parser("inject", help="send a fault-injection command to a running simulator")
     inject.add_argument("command", choices=sorted(COMMANDS), help="what to do")
     inject.add_argument("args", nargs="*", help="the command's arguments, in order")
@@ -58,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
     with SimulatedBoardServer(load=load, serial_number=args.serial, seed=args.seed,
-                              link_dir=args.link_dir, control_port=args.control_port) as srv:
+                              link_dir=args.link_dir, control_port=args.control_port, tcp_port=args.tcp) as srv:
         host, port = srv.control_address
         print(f"port: {srv.port}", flush=True)
         print(f"control: {host}:{port}", flush=True)

@@ -15,6 +15,12 @@ which is how the console notices a disconnected board. The board itself keeps
 running meanwhile (its watchdog ends any output), like a board whose USB cable
 was pulled.
 
+With ``tcp_port`` set the same board listens on ``127.0.0.1`` instead (for
+hosts without pseudo-terminals): ``srv.port`` is then a pyserial URL,
+``socket://127.0.0.1:PORT``, one client at a time. ``unplug`` closes the client
+connection and the listener (connections are refused, as for a vanished
+device); ``replug`` listens again on the same port.
+
 Outgoing bytes the host does not read are not kept forever: after 1 s without
 a successful write the stale bytes are flushed, like a USB CDC device that
 drops data nobody collects (the host sees a gap in the sample counter).
@@ -28,6 +34,7 @@ import queue
 import random
 import select
 import shutil
+import socket
 import tempfile
 import termios
 import threading
@@ -56,8 +63,10 @@ class SimulatedBoardServer:
 
     def __init__(self, load: Load | None = None, serial_number: str = "SIM-00001", seed: int | None = None,
                  link_dir: str | os.PathLike[str] | None = None, control_port: int = 0,
-                 factory_cal_date: int | None = None) -> None:
-        """``factory_cal_date`` (Unix s): the date the factory calibration claims.
+                 factory_cal_date: int | None = None, tcp_port: int | None = None) -> None:
+        """``tcp_port``: serve over TCP on 127.0.0.1 instead of a pty (0 = any free port).
+
+        ``factory_cal_date`` (Unix s): the date the factory calibration claims.
         By default 60 days ago, so the simulated station can treat; its
         constants are still the deliberately wrong factory ones (gain 1,
         offset 0), which a calibration run corrects. 0 = never calibrated."""
@@ -75,8 +84,11 @@ class SimulatedBoardServer:
         self._control_port = control_port
         self._control: ControlServer | None = None
         self._t0 = time.monotonic()
-        self._master: int | None = None
+        self._master: int | None = None  # the pty master, or the TCP client's socket fd
         self._slave: int | None = None
+        self._tcp_port = tcp_port
+        self._listener: socket.socket | None = None
+        self._client: socket.socket | None = None
         self._pending = bytearray()
         self._last_write_ok = 0.0
         self._stall_until = -1.0
@@ -92,7 +104,10 @@ class SimulatedBoardServer:
 
     @property
     def port(self) -> str:
-        """Stable path of the board's serial port (a symlink to the current pty slave)."""
+        """Stable path of the board's serial port (a symlink to the current pty slave),
+        or its ``socket://127.0.0.1:PORT`` URL when served over TCP."""
+        if self._tcp_port is not None:
+            return f"socket://127.0.0.1:{self._tcp_port}"
         return self._link
 
     @property
@@ -172,8 +187,11 @@ class SimulatedBoardServer:
         self._call(self._close_pty)
 
     def replug(self) -> None:
-        """The port comes back on the same path (a new pty behind the same symlink)."""
-        self._call(lambda: None if self._master is not None else self._open_pty())
+        """The port comes back on the same path (a new pty behind the same symlink, or the same TCP port)."""
+        if self._tcp_port is not None:
+            self._call(lambda: None if self._listener is not None else self._open_pty())
+        else:
+            self._call(lambda: None if self._master is not None else self._open_pty())
 
     def send_garbage(self, nbytes: int) -> None:
         """Send ``nbytes`` of line noise (then a delimiter) between two frames."""
@@ -251,6 +269,9 @@ class SimulatedBoardServer:
             done.set()
 
     def _open_pty(self) -> None:
+        if self._tcp_port is not None:
+            self._open_tcp()
+            return
         master, slave = os.openpty()
         tty.setraw(slave, termios.TCSANOW)  # no echo, no CR/LF translation: bytes pass untouched
         os.set_blocking(master, False)
@@ -265,7 +286,45 @@ class SimulatedBoardServer:
         os.symlink(os.ttyname(slave), tmp)
         os.replace(tmp, self._link)  # atomic re-point: the path never dangles to a stale pty
 
+    def _open_tcp(self) -> None:
+        """Listen on 127.0.0.1 (the same port across unplug/replug); a client is accepted in ``_run``."""
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self._tcp_port or 0))
+        listener.listen(1)
+        listener.setblocking(False)
+        self._tcp_port = listener.getsockname()[1]
+        self._listener = listener
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        try:
+            client, _ = self._listener.accept()
+        except (BlockingIOError, OSError):
+            return
+        if self._client is not None:
+            client.close()  # one host at a time, like a serial port opened exclusively
+            return
+        client.setblocking(False)
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._client, self._master = client, client.fileno()
+        self._pending.clear()
+        self._last_write_ok = self._now()
+
+    def _drop_client(self) -> None:
+        """The TCP host went away: forget it and wait for the next one."""
+        if self._client is not None:
+            self._client.close()
+        self._client = self._master = None
+        self._pending.clear()
+
     def _close_pty(self) -> None:
+        if self._tcp_port is not None:
+            self._drop_client()
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+            return
         try:
             os.unlink(self._link)
         except FileNotFoundError:
@@ -298,6 +357,9 @@ class SimulatedBoardServer:
         except BlockingIOError:
             written = 0
         except OSError:
+            if self._client is not None:
+                self._drop_client()  # the TCP host closed its end
+                return
             written = 0
         if written:
             del self._pending[:written]
@@ -317,8 +379,14 @@ class SimulatedBoardServer:
         except BlockingIOError:
             return
         except OSError as exc:
+            if self._client is not None:
+                self._drop_client()
+                return
             if exc.errno != errno.EIO:
                 raise
+            return
+        if not data and self._client is not None:
+            self._drop_client()  # EOF: the TCP host disconnected
             return
         if data and self._link_up():
             with self.lock:
@@ -339,6 +407,8 @@ class SimulatedBoardServer:
             timeout = min(max(wake_at - now, 0.0), MAX_SLEEP_S)
             planned_wake = now + timeout
             readers = [self._wake_r] + ([self._master] if self._master is not None else [])
+            if self._listener is not None and self._client is None:
+                readers.append(self._listener.fileno())
             writers = [self._master] if self._master is not None and self._pending else []
             try:
                 readable, _, _ = select.select(readers, writers, [], timeout)
@@ -353,5 +423,7 @@ class SimulatedBoardServer:
                     os.read(self._wake_r, 4096)
                 except OSError:
                     pass
+            if self._listener is not None and self._listener.fileno() in readable:
+                self._accept()
             if self._master is not None and self._master in readable:
                 self._read_host()

@@ -42,6 +42,35 @@ def test_pulsed_counts_amplitude_times_duty():
     assert d.remaining_time_s() == pytest.approx(190 / 10 * 60)
 
 
+def test_the_boards_pulsed_flag_decides_each_samples_duty():
+    """ICD §3 "Pulsed mode": telemetry carries the amplitude; amplitude x duty flows only while the
+    board is pulsed. A board that reports DC although pulsed was planned delivers the full amplitude."""
+    planned = DoseIntegrator(200.0, duty=0.25)
+    for i in range(61):
+        planned.add(float(i), 4.0, pulsed=True)
+    assert planned.delivered_ma_min == pytest.approx(4.0 * 0.25)
+    dc_board = DoseIntegrator(200.0, duty=0.25)
+    for i in range(61):
+        dc_board.add(float(i), 4.0, pulsed=False)
+    assert dc_board.delivered_ma_min == pytest.approx(4.0)
+    unknown = DoseIntegrator(200.0, duty=0.25)
+    for i in range(61):
+        unknown.add(float(i), 4.0)  # not reported: the planned duty
+    assert unknown.delivered_ma_min == pytest.approx(1.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 25.0), st.booleans()), min_size=2, max_size=60),
+       st.sampled_from([0.1, 0.25, 0.5, 0.9]))
+def test_pulsed_dose_matches_an_independent_trapezoid_over_the_per_sample_mean(samples, duty):
+    d = DoseIntegrator(1e9, duty=duty)
+    for i, (amplitude, pulsed) in enumerate(samples):
+        d.add(float(i), amplitude, pulsed=pulsed)
+    means = [a * (duty if p else 1.0) for a, p in samples]
+    expected = sum(0.5 * (a + b) for a, b in zip(means, means[1:])) / 60.0
+    assert d.delivered_ma_min == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
 def test_should_end_accounts_for_ramp_down_and_latency():
     d = DoseIntegrator(40.0, cap_ma_min=40.0)
     d.add(0.0, 4.0)

@@ -162,7 +162,7 @@ def test_pause_ramps_to_zero_and_resume_returns_to_the_level():
     assert run.engine.state is S.TREATING and run.board.target == pytest.approx(1.0)
 
 
-def test_open_circuit_cuts_within_one_sample_and_faults():
+def test_open_circuit_cuts_within_its_window_and_faults():
     lifted = {"t": None}
 
     def load(t):
@@ -172,7 +172,10 @@ def test_open_circuit_cuts_within_one_sample_and_faults():
     run.advance(20.0)
     lifted["t"] = run.t + 0.001
     n_before = len(run.log)
-    run.advance(0.01)  # one sample at 100 Hz
+    window = run.engine.interlocks.limits.open_circuit_window_s
+    run.advance(window - 0.015)  # samples at 100 Hz: the evidence has not held for the window yet
+    assert run.engine.state is S.TREATING
+    run.advance(0.03)  # the first sample at least the window after the lift
     assert run.engine.state is S.FAULTED
     assert CutOutput() in [c for _, c in run.log[n_before:]]
     snap = run.engine.snapshot()

@@ -10,6 +10,7 @@ from ionto_console.core.samples import BoardFault, Sample
 
 TARGET = 2.0  # mA, steady state on a 5 kΩ load
 RATE = 1000  # Hz
+WINDOW = InterlockLimits.open_circuit_window_s  # the open-circuit decision window (s)
 
 
 def steady(limits: InterlockLimits | None = None, seconds: float = 1.0, target: float = TARGET,
@@ -35,20 +36,46 @@ def test_in_window_steady_state_has_no_trip():
     assert locks.check_time(t + 0.1) is None
 
 
-def test_open_circuit_by_current_collapse_cuts():
+def hold(locks: Interlocks, t0: float, rate: float = RATE, **fields) -> tuple[list[list[Trip]], float]:
+    """Feed the same sample (``fields`` for ``sample``) from ``t0`` until a trip or 2 windows; all trips, end t."""
+    current = fields.pop("current")
+    history: list[list[Trip]] = []
+    t = t0
+    while t <= t0 + 2 * WINDOW:
+        history.append(locks.check(sample(t, current, **fields)))
+        if history[-1]:
+            break
+        t = round(t + 1.0 / rate, 6)
+    return history, t
+
+
+def test_open_circuit_by_current_collapse_cuts_once_it_held_for_the_window():
     locks, t = steady()
-    trips = locks.check(sample(t, 0.02, target=TARGET, voltage=90.0, at_compliance=True))
+    history, t_trip = hold(locks, t, current=0.02, target=TARGET, voltage=90.0, at_compliance=True, anode=False)
+    assert history[0] == []  # one sample is not enough
+    trips = history[-1]
     assert TripKind.OPEN_CIRCUIT in kinds(trips)
+    assert t_trip - t == pytest.approx(WINDOW, abs=1.5 / RATE)
     trip = worst(trips)
     assert trip.action is TripAction.CUT and "Open circuit" in trip.message
     assert trip.evidence["expected_ma"] == pytest.approx(TARGET)
+    assert trip.evidence["open_for_s"] >= WINDOW and trip.evidence["window_s"] == WINDOW
 
 
 def test_open_circuit_by_impedance_above_window():
-    locks, t = steady()
-    trips = locks.check(sample(t, 0.9, target=TARGET, voltage=89.0))
-    trip = worst(trips)
+    locks, t = steady(target=1.0)
+    history, _ = hold(locks, t, current=1.0, target=1.0, voltage=89.0, anode=False)
+    assert history[0] == []
+    trip = worst(history[-1])
     assert trip.kind is TripKind.OPEN_CIRCUIT and trip.evidence["impedance_kohm"] > 80
+
+
+def test_one_glitching_sample_of_zero_current_does_not_end_the_treatment():
+    """Field report F5: one TELEMETRY sample of 0 µA at 1 mA ended the session in 3 ms."""
+    locks, t = steady(target=1.0)
+    assert locks.check(sample(t, 0.0, target=1.0, voltage=0.0, anode=False)) == []
+    for i in range(1, 300):
+        assert locks.check(sample(t + i / RATE, 1.0, target=1.0, anode=False)) == []
 
 
 def test_short_circuit_cuts():
@@ -172,9 +199,14 @@ def test_stop_ramp_in_progress_is_not_a_collapse_or_deviation():
 
 # --- properties ------------------------------------------------------------------
 
+#: Open-circuit evidence, decided over the window (below), not per sample.
+OPEN_CIRCUIT = {
+    "collapse": lambda x: dict(current=0.09 * TARGET * x, voltage=0.0),
+    "collapse_at_compliance": lambda x: dict(current=0.09 * TARGET * x, voltage=90.0, at_compliance=True),
+    "z_high": lambda x: dict(current=TARGET, voltage=TARGET * (80.01 + 500 * x)),
+}
+
 VIOLATIONS = {
-    "collapse": (lambda x: dict(current=0.09 * TARGET * x, voltage=0.0), TripKind.OPEN_CIRCUIT),
-    "z_high": (lambda x: dict(current=TARGET, voltage=TARGET * (80.01 + 500 * x)), TripKind.OPEN_CIRCUIT),
     "z_low": (lambda x: dict(current=TARGET, voltage=TARGET * 0.199 * x), TripKind.IMPEDANCE_LOW),
     "z_fall": (lambda x: dict(current=TARGET, voltage=TARGET * 5.0 * 0.599 * (0.4 + 0.6 * x)),
                TripKind.IMPEDANCE_FALLING),
@@ -219,7 +251,9 @@ def test_no_trip_inside_every_window(noise, z, target):
 def test_open_circuit_at_a_tiny_level_is_not_mistaken_for_compliance():
     """Electrode lifted while the ramp is still near zero: voltage limit, no current -> open circuit."""
     locks = Interlocks(InterlockLimits.from_protocol(make_protocol()))
-    trips = locks.check(sample(0.0, 0.0, target=0.04, voltage=90.0, at_compliance=True))
+    history, _ = hold(locks, 0.0, current=0.0, target=0.04, voltage=90.0, at_compliance=True)
+    assert all(trips == [] for trips in history[:-1])  # no compliance trip while the evidence is pending
+    trips = history[-1]
     assert kinds(trips) == {TripKind.OPEN_CIRCUIT} and trips[0].action is TripAction.CUT
 
 
@@ -227,5 +261,49 @@ def test_open_circuit_at_a_tiny_level_is_not_mistaken_for_compliance():
 def test_a_lift_during_the_first_ramp_is_an_open_circuit_even_with_a_current_offset(offset_ma):
     """A board with an offset reads a few µA at 90 V with the electrode off: megohms, not skin."""
     locks = Interlocks(InterlockLimits.from_protocol(make_protocol()))
-    trips = locks.check(sample(0.0, offset_ma, target=0.03, voltage=90.0, at_compliance=True))
+    history, _ = hold(locks, 0.0, current=offset_ma, target=0.03, voltage=90.0, at_compliance=True)
+    assert all(trips == [] for trips in history[:-1])
+    trips = history[-1]
     assert kinds(trips) == {TripKind.OPEN_CIRCUIT} and trips[0].action is TripAction.CUT
+
+
+# --- the open-circuit window (F5) ------------------------------------------------------
+
+
+def _open_sample(which: str, x: float, t: float) -> Sample:
+    fields = OPEN_CIRCUIT[which](x)
+    current = fields.pop("current")
+    return Sample(t=t, current_ma=current, voltage_v=fields.pop("voltage"), target_ma=TARGET, output_on=True,
+                  anode=False, **fields)
+
+
+@settings(max_examples=150, deadline=None)
+@given(which=st.sampled_from(sorted(OPEN_CIRCUIT)), x=st.floats(0.0, 1.0), warm=st.floats(0.4, 1.5),
+       rate=st.sampled_from([100, 200, 500, 1000]), run=st.integers(1, 60), after=st.integers(1, 100))
+def test_open_circuit_evidence_shorter_than_the_window_never_trips(which, x, warm, rate, run, after):
+    """A glitch (one sample, or any run of samples spanning less than the window) never trips."""
+    locks, t = steady(seconds=warm)
+    run = min(run, max(1, int(WINDOW * rate - 1e-9)))  # the run spans (run-1)/rate < WINDOW
+    for i in range(run):
+        assert locks.check(_open_sample(which, x, round(t + i / rate, 6))) == []
+    t = round(t + run / rate, 6)
+    for i in range(after):
+        assert locks.check(sample(round(t + i / rate, 6), TARGET, anode=False)) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(which=st.sampled_from(sorted(OPEN_CIRCUIT)), x=st.floats(0.0, 1.0), warm=st.floats(0.4, 1.5),
+       rate=st.sampled_from([10, 100, 200, 500, 1000]))
+def test_a_sustained_open_circuit_cuts_within_the_window(which, x, warm, rate):
+    """Sustained loss trips OPEN_CIRCUIT (cut) on the first sample at least the window after its onset,
+    so within the window plus one sample period, and never before the window."""
+    locks, t0 = steady(seconds=warm)
+    t = t0
+    while True:
+        trips = locks.check(_open_sample(which, x, t))
+        if trips:
+            break
+        t = round(t + 1.0 / rate, 6)
+        assert t <= t0 + WINDOW + 1.0 / rate + 1e-9, "no trip within the window"
+    assert kinds(trips) == {TripKind.OPEN_CIRCUIT} and worst(trips).action is TripAction.CUT
+    assert WINDOW - 1e-9 <= t - t0 <= WINDOW + 1.0 / rate + 1e-9

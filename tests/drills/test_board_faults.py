@@ -192,3 +192,25 @@ def test_the_same_fault_again_after_acknowledge_is_a_new_alarm_that_sounds(bench
     second = alarms.highest(time.monotonic())
     assert second is not None and second.alarm_id != first.alarm_id, (first, second)
     assert alarms.audio_should_sound(time.monotonic())
+
+
+def test_a_different_board_answering_after_a_reboot_mid_treatment_is_a_link_fault(bench):
+    """Field report F1: after a 'reboot' the link took whatever IDENT answered. Another serial
+    mid-session now ends the session with an alarm and is refused as a link fault (output
+    commanded off); the link only connects again, as a new connection, after its hold-off."""
+    link = bench.station.link
+    reasons: list[str] = []
+    link.add_state_listener(lambda state, reason: reasons.append(reason))
+    controller = bench.start_treating()
+    with bench.server.lock:
+        bench.server.board.serial_number = "SIM-IMPOSTOR"
+    bench.server.reboot()
+    bench.wait_ended()
+    bench.wait_output_off()
+    assert controller.snapshot().state is SessionState.INTERRUPTED
+    wait_for(lambda: any("different board" in r for r in reasons), DEADLINE_S, "the link fault")
+    assert link.stats.link_faults == 1
+    assert bench.alarm_message(), "no alarm for the therapist"
+    summary = bench.wait_record_closed()
+    assert summary.state == "interrupted", summary
+    assert_record_intact(bench.db)

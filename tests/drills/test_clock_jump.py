@@ -133,15 +133,38 @@ def wrap_board_clock_early(bench: Bench) -> None:
         board.boot_s += board.board_time_us() / 1e6
 
 
-@pytest.mark.parametrize("fault", ["leap_5s", "wraps_early"])
+def test_board_clock_going_back_without_a_restart_is_a_link_fault_that_adds_no_charge(bench):
+    """Field report F3: the board's u32 µs clock restarting early (going back) with the sample
+    counter running on used to be unwrapped as a +71.6 min leap. The ICD says board time only
+    increases except across a restart: the link ends the session as a fault, commands the
+    output off itself, and never delivers the contradicting sample."""
+    controller = bench.start_treating()
+    wait_for(lambda: controller.snapshot().state is SessionState.TREATING, DEADLINE_S, "treating", controller)
+    before, real_before = controller.snapshot(), time.monotonic()
+    wrap_board_clock_early(bench)
+    bench.wait_ended()
+    real_s = time.monotonic() - real_before
+    bench.wait_output_off()
+    snap = controller.snapshot()
+    assert snap.state is SessionState.INTERRUPTED, snap
+    added = snap.dose_delivered_ma_min - before.dose_delivered_ma_min
+    assert 0.0 <= added <= before.current_ma * 1.05 * (real_s + 0.25) / 60, (added, real_s)
+    assert snap.elapsed_s <= before.elapsed_s + real_s + 0.5, (before.elapsed_s, snap.elapsed_s, real_s)
+    assert "board time went back" in bench.alarm_message(), bench.alarm_message()
+    assert bench.station.link.stats.link_faults >= 1
+    summary = bench.wait_record_closed()
+    assert summary.state == "interrupted" and "board time went back" in summary.reason, summary
+    assert summary.duration_s is not None and summary.duration_s < 60, summary.duration_s
+    assert_samples_kept(load_samples(bench.db, bench.session_id))
+    assert_record_intact(bench.db)
+
+
+@pytest.mark.parametrize("fault", ["leap_5s"])
 def test_board_clock_jump_adds_no_charge_and_trips_naming_the_board_clock(bench, fault):
     controller = bench.start_treating()
     wait_for(lambda: controller.snapshot().state is SessionState.TREATING, DEADLINE_S, "treating", controller)
     before, real_before = controller.snapshot(), time.monotonic()
-    if fault == "leap_5s":
-        leap_board_clock(bench, 5.0)
-    else:
-        wrap_board_clock_early(bench)
+    leap_board_clock(bench, 5.0)
     bench.wait_ended()
     real_s = time.monotonic() - real_before
     bench.wait_output_off()

@@ -55,3 +55,68 @@ def test_real_enumeration_returns_port_infos():
     result = discover_ports()
     assert all(isinstance(p, PortInfo) and p.device for p in result)
     assert result == ports.sort_ports(result)
+
+
+# --- discovery by USB identity ---------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from ionto_console.drivers.board.ports import UsbSelector, find_board, resolve_port, usb_selector  # noqa: E402
+
+IONTO = dict(vid=0x1209, pid=0x0001)
+
+
+def test_usb_selector_parse_and_spec():
+    sel = UsbSelector.parse("usb:1209:0001:SN-0002")
+    assert sel == UsbSelector(0x1209, 0x0001, "SN-0002") and sel.spec == "usb:1209:0001:SN-0002"
+    assert UsbSelector.parse("usb:1209:1").serial_number is None
+    for bad in ("usb:", "usb:xyz:1", "usb:1209", "usb:12345:1", "/dev/ttyACM0"):
+        with pytest.raises(ValueError):
+            UsbSelector.parse(bad)
+
+
+def test_the_board_is_found_by_vid_pid_and_serial_whatever_its_device_name(monkeypatch):
+    before = [_pyserial_port("/dev/ttyACM0", "IONTO-1", serial="SN-0002", **IONTO),
+              _pyserial_port("/dev/ttyACM1", "IONTO-1", serial="SN-0007", **IONTO),
+              _pyserial_port("/dev/ttyUSB0", "FT232R USB UART", 0x0403, 0x6001, "SN-0002")]
+    monkeypatch.setattr(list_ports, "comports", lambda: before)
+    assert resolve_port("usb:1209:0001:SN-0002") == "/dev/ttyACM0"
+    after_replug = [_pyserial_port("/dev/ttyACM0", "IONTO-1", serial="SN-0007", **IONTO),
+                    _pyserial_port("/dev/ttyACM3", "IONTO-1", serial="SN-0002", **IONTO)]
+    monkeypatch.setattr(list_ports, "comports", lambda: after_replug)
+    assert resolve_port("usb:1209:0001:SN-0002") == "/dev/ttyACM3"
+    assert resolve_port("/dev/ttyS0") == "/dev/ttyS0"  # a name or pyserial URL passes through
+
+
+def test_missing_or_ambiguous_boards_are_plain_lookup_errors(monkeypatch):
+    two = [_pyserial_port("/dev/ttyACM0", "IONTO-1", serial="A", **IONTO),
+           _pyserial_port("/dev/ttyACM1", "IONTO-1", serial="B", **IONTO)]
+    monkeypatch.setattr(list_ports, "comports", lambda: two)
+    with pytest.raises(LookupError, match="2 USB devices 1209:0001 .*serial number"):
+        resolve_port("usb:1209:0001")
+    with pytest.raises(LookupError, match="no USB device 1209:0001 with serial number C"):
+        find_board(UsbSelector(0x1209, 1, "C"))
+    assert usb_selector(discover_ports()[0]).spec == "usb:1209:0001:A"
+
+
+def test_the_link_connects_to_a_board_named_by_usb_identity(monkeypatch, tmp_path):
+    from test_link import FakeBoard
+    from ionto_console.drivers.board.link import BoardLink, LinkState
+
+    board = FakeBoard(tmp_path / "renamed-by-the-os")
+    monkeypatch.setattr(list_ports, "comports",
+                        lambda: [_pyserial_port(str(board.link_path), "IONTO-1", serial="SN-TEST-0001", **IONTO)])
+    link = BoardLink("usb:1209:0001:SN-TEST-0001", reply_timeout_s=2.0, reconnect_period_s=0.05)
+    try:
+        link.open()
+        assert link.state is LinkState.CONNECTED, link.reason
+    finally:
+        link.close()
+        board.unplug()
+    missing = BoardLink("usb:1209:0001:NOT-HERE", reply_timeout_s=2.0)
+    try:
+        missing.open()
+        assert missing.state is LinkState.DISCONNECTED
+        assert missing.reason == "board not found: no USB device 1209:0001 with serial number NOT-HERE is plugged in"
+    finally:
+        missing.close()

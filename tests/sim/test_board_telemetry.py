@@ -140,3 +140,30 @@ def test_telemetry_voltage_follows_the_load():
     true_a = b.model.snapshot().true_current_a
     assert tel.voltage_mv == pytest.approx(true_a * 10_000 * 1000, abs=30)
     assert tel.flags & Flags.OUTPUT_ENABLED and not tel.flags & Flags.AT_COMPLIANCE
+
+
+def test_pulsed_telemetry_follows_the_clarified_icd():
+    """ICD §3 "Pulsed mode" (clarified): current and voltage are the pulse amplitude (mean over the
+    on-phases), target the amplitude target; with the output off both are the zero readings."""
+    b = Bench(load=ResistorLoad(4_000))
+    b.cmd(SetWaveform(1, 500, 30))
+    b.cmd(SetLimits(5_000, 5_000, 2_000))
+    b.cmd(SetTarget(2_000))
+    b.cmd(Output(1))
+    b.run(1.5)
+    mark = len(b.log)
+    b.run(1.0)
+    tel = b.telemetry(mark)
+    assert all(t.flags & Flags.PULSED and t.target_ua == 2_000 for t in tel)
+    current = statistics.fmean(t.current_ua for t in tel)
+    voltage = statistics.fmean(t.voltage_mv for t in tel)
+    assert current == pytest.approx(2_000, rel=0.02)  # the amplitude, not 600 µA (x duty)
+    assert voltage == pytest.approx(2_000e-6 * 4_000 * 1000, rel=0.05)  # amplitude x load: 8 V, not 2.4 V
+    snap = b.model.snapshot()
+    assert snap.mean_current_a == pytest.approx(snap.true_current_a * 0.30)  # the charge per second
+    b.cmd(Output(0))
+    mark = len(b.log)
+    b.run(0.5)
+    off = b.telemetry(mark)
+    assert all(not t.flags & Flags.OUTPUT_ENABLED for t in off)
+    assert max(abs(t.current_ua) for t in off) < 100 and max(abs(t.voltage_mv) for t in off) < 100

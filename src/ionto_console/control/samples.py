@@ -45,4 +45,5 @@ class SampleConverter:
             anode=bool(flags & m.Flags.POLARITY_ANODE),
             slewing=bool(flags & m.Flags.SLEWING),
             fault_latched=bool(flags & m.Flags.FAULT_LATCHED),
+            pulsed=bool(flags & m.Flags.PULSED),
         )

@@ -29,7 +29,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..core import engine as e
 from ..core.samples import Sample
@@ -51,6 +51,10 @@ from ..records import (
 )
 from ..records.audit import utc_now
 from .treatment import DOSE_SETTLE_TIMEOUT_S
+from ..records.wire_log import store_wire_log
+
+if TYPE_CHECKING:
+    from .black_box import WireTap
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +126,13 @@ class SessionRecorder:
         station: str,
         on_failure: Callable[[str], None] = lambda reason: None,
         simulated: bool = False,
+        wire: "WireTap | None" = None,
     ) -> None:
         """``simulated``: the board is the simulator (the record says so; the store refuses it in a
-        database not marked demo)."""
+        database not marked demo). ``wire``: the session's serial-stream tap, stored beside the
+        record when it closes."""
         self._db = db
+        self._wire = wire
         self._operator = operator
         self._on_failure = on_failure
         self._final_dose: Callable[[], float] = lambda: 0.0
@@ -248,6 +255,7 @@ class SessionRecorder:
             self._closed.set()
             if not report.complete:
                 log.error("session %s: not every sample was saved: %s", self.session_id, report)
+            self._store_wire_log()
             for stop, at in self._stops:
                 if stop.reason.is_side_effect:
                     record_side_effect(self._db, self.session_id, kind=stop.reason.cause.value,
@@ -260,6 +268,18 @@ class SessionRecorder:
             self._on_failure(f"the session record could not be closed: {exc}")
         finally:
             self.finished.set()
+
+    def _store_wire_log(self) -> None:
+        """The black box goes in before the session is closed (and can be signed).
+
+        A log that cannot be stored is logged, not a reason to fail the record: the
+        samples and events are the clinical record, the wire log is its evidence."""
+        if self._wire is None:
+            return
+        try:
+            store_wire_log(self._db, self.session_id, self._wire.finish(), who=self._operator)
+        except RecordsError as exc:
+            log.error("session %s: its serial stream could not be kept: %s", self.session_id, exc)
 
     def _writer_failed(self, error: RecordsError) -> None:
         self._on_failure(f"session records could not be saved ({error})")

@@ -9,20 +9,28 @@ numbers, so they stay fast at 1000 Hz.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..core.samples import BoardFault, impedance_kohm, ma_from_wire, v_from_wire
 from ..drivers.board import messages as m
 from ..drivers.board.link import LinkState, TelemetryEvent
 from .board_port import BoardPort, LinkFactory, board_link
+from ..drivers.board.errors import BoardError
 from .board_time import BoardTimeline
 from .telemetry_buffer import TelemetryBuffer
 
 #: The board monitor runs all day: it keeps the newest 2^21 samples (35 min at 1000 Hz,
 #: about 50 MB) instead of growing without end. Sessions keep their whole history.
 STATION_HISTORY_SAMPLES = 1 << 21
+#: Output reported on while no treatment runs is tolerated this long after one last ran: the
+#: session's own STOP/OUTPUT 0 needs a few ms to reach the board and show in telemetry.
+UNEXPECTED_OUTPUT_GRACE_S = 0.5
+#: While the board keeps reporting an unexpected output, OUTPUT 0 is repeated this often.
+UNEXPECTED_OUTPUT_RESEND_S = 0.2
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +89,13 @@ class Station:
         self._lock = threading.Lock()
         self._lent = False
         self.buffer = TelemetryBuffer(max_samples=STATION_HISTORY_SAMPLES)
+        #: Whether a treatment (or anything else allowed to drive current) runs now; set by the desk.
+        #: Called on the link's reader thread for every sample: it must be quick.
+        self.output_expected: Callable[[], bool] = lambda: False
+        #: Told (reader thread) when an output nobody asked for was commanded off; the desk alarms.
+        self.on_unexpected_output: Callable[[str], None] | None = None
+        self._output_tolerated_until = -math.inf
+        self._last_unexpected_cut = -math.inf
 
     @property
     def link(self) -> BoardPort | None:
@@ -176,6 +191,38 @@ class Station:
         self.buffer.append(t, live.current_ma, live.voltage_v, live.target_ma, live.output_on)
         with self._lock:
             shared.live = live
+        self._guard_output(live, event.host_time)
+
+    def _guard_output(self, live: LiveValues, now: float) -> None:
+        """An output on with no treatment running gets OUTPUT 0 and an alarm (field report F6).
+
+        WHY here: the station hears every sample whether or not a session runs, and its
+        link's heartbeats keep the board's watchdog fed, so without this a board that
+        switched its output on by itself (or kept it after a console fault) would go on
+        driving current unnoticed. A STOP ramp in progress (bit6) is the end of a session
+        being obeyed and is left to finish."""
+        if self._lent or self.output_expected():  # a session, or the calibration runner, owns it
+            self._output_tolerated_until = now + UNEXPECTED_OUTPUT_GRACE_S
+            return
+        if not live.output_on or live.flags & m.Flags.STOP_RAMP or now <= self._output_tolerated_until:
+            return
+        if now - self._last_unexpected_cut < UNEXPECTED_OUTPUT_RESEND_S:
+            return
+        self._last_unexpected_cut = now
+        link = self._link
+        if link is not None:
+            try:
+                link.write_now(m.Output(0))
+            except BoardError as exc:
+                log.warning("unexpected output: OUTPUT 0 could not be written (%s)", exc)
+        text = (f"The board reported its output on ({live.current_ma:.2f} mA) with no treatment "
+                "running: output switched off")
+        log.warning(text)
+        if self.on_unexpected_output is not None:
+            try:
+                self.on_unexpected_output(text)
+            except Exception:
+                log.exception("the unexpected-output alarm could not be raised")
 
     def _on_fault(self, fault: m.Fault, host_time: float) -> None:
         text = (

@@ -15,7 +15,7 @@ import datetime as dt
 import time
 from typing import Callable
 
-from ..core.alarms import AlarmManager
+from ..core.alarms import AlarmManager, AlarmPriority
 from ..core.calibration_due import calibration_status
 from ..core.engine import TreatmentEngine
 from ..core.plan import SessionPlan
@@ -32,6 +32,7 @@ from ..records import Database, RecordsError, add_note, sign_session
 from .background import Outcome, Worker
 from .patient_history import UNKNOWN, PatientHistory, patient_history
 from .records_health import RECORDS_CHECK_S, RecordsHealth
+from .black_box import WireTap
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
@@ -79,6 +80,8 @@ class TreatmentDesk:
         self.controller: TreatmentController | None = None
         #: One alarm model for the station: alarms outlive the session that raised them.
         self.alarms = AlarmManager()
+        station.output_expected = self._output_expected
+        station.on_unexpected_output = self._unexpected_output
 
     def blockers(self, plan: SessionPlan | None = None) -> list[str]:
         """Why a treatment cannot start now, each in one plain sentence ([] = it can)."""
@@ -158,11 +161,13 @@ class TreatmentDesk:
             link.request(m.ClearFault())
         recorder = None
         if self.db is not None:
+            tap = WireTap(link)  # the black box: from before the first command of the session
             try:  # the record exists before any current is asked for: never treat unrecorded
                 recorder = SessionRecorder(self.db, plan, link.ident, operator=self._operator(),
                                            station=self._station_name, on_failure=self._records_failed,
-                                           simulated=self.simulated)
+                                           simulated=self.simulated, wire=tap)
             except RecordsError as exc:
+                tap.finish()
                 raise ValueError(f"Session records are unavailable: {exc}") from exc
         self.plan = plan
         engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
@@ -261,6 +266,18 @@ class TreatmentDesk:
         controller = self.controller
         if controller is not None:
             controller.interrupt(reason)
+
+    def _output_expected(self) -> bool:
+        """A session owns the output: from ``begin`` (its controller is created before it enables
+        the output, and publishes its state only after the commands went out) until it ended."""
+        c = self.controller
+        return c is not None and not c.snapshot().state.terminal
+
+    def _unexpected_output(self, text: str) -> None:
+        """The station cut an output no session asked for: a HIGH alarm (latched until acknowledged)."""
+        now = self._clock()
+        self.alarms.raise_alarm("unexpected_output", AlarmPriority.HIGH, f"{text} at {time.strftime('%H:%M:%S')}", now)
+        self.alarms.clear("unexpected_output", now)
 
     def stop(self, reason: SideEffect | StopCause, text: str = "") -> None:
         """Stop now. Without a session it still commands the output off (never refused)."""

@@ -3,8 +3,13 @@
 WHY measured and not commanded: the dose the patient received is what
 flowed; a board lagging behind its target, at compliance, or pausing must not
 count as delivered. The integral is a trapezoid over the sample times, in
-mA·min. In pulsed DC the board reports the pulse amplitude, so each sample
-counts ``amplitude x duty``.
+mA·min. In pulsed DC the board reports the pulse amplitude (ICD §3, "Pulsed
+mode", clarified: the mean over the on-phases, not over the period), so each
+sample counts ``amplitude x duty``. WHY the board's pulsed flag decides per
+sample: the charge is what the board did, not what was planned; a board that
+reports DC (a SET_WAVEFORM lost, a board back at its power-on defaults) delivers
+the full amplitude, and counting it at the planned duty would under-count the
+dose (an overdose on the skin).
 
 The integrator also answers the question the engine needs to end on time:
 "if I start the ramp-down now, how much more charge flows?" A linear STOP
@@ -50,14 +55,17 @@ class DoseIntegrator:
         self._last_t: float | None = None
         self._last_mean_ma = 0.0
 
-    def add(self, t: float, current_ma: float) -> float:
+    def add(self, t: float, current_ma: float, pulsed: bool | None = None) -> float:
         """Add one measured sample (amplitude in mA at time ``t`` s); returns delivered mA·min.
+
+        ``pulsed``: the board's pulsed-mode flag for this sample. False counts the full
+        amplitude (DC); True or None (not reported) counts ``amplitude x duty``.
 
         A sample older than the previous one is ignored for the integral (it
         cannot be placed on the time axis) but still updates the present current.
         A step longer than ``max_step_s`` counts for ``max_step_s`` (see the module notes).
         """
-        mean = abs(current_ma) * self.duty
+        mean = abs(current_ma) * (1.0 if pulsed is False else self.duty)
         if self._last_t is not None and t > self._last_t:
             step = t - self._last_t
             if self.max_step_s is not None and step > self.max_step_s:

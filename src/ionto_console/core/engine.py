@@ -399,7 +399,7 @@ class TreatmentEngine:
             if self._last_sample_t is not None and now > self._last_sample_t:
                 self._sample_dt = min(now - self._last_sample_t, 0.2)
             self._last_sample_t = now
-            self.dose.add(now, sample.current_ma)
+            self.dose.add(now, sample.current_ma, sample.pulsed)
             self._dose_final = state.terminal and not sample.output_on
             if self._dose_final:
                 self._announce_dose_final(now)

@@ -95,6 +95,10 @@ class InterlockLimits:
     deviation_abs_ma: float = 0.1
     deviation_rel: float = 0.1
     settle_s: float = 0.3
+    #: An open circuit trips only when every sample for this long says so (hazard analysis:
+    #: docs/safety-case.md, "Open-circuit window"). One glitching sample never ends a treatment;
+    #: a real lift is cut in at most this plus one sample, a quarter of the board's own 200 ms.
+    open_circuit_window_s: float = 0.05
     telemetry_timeout_s: float = 0.2
     max_lost_burst: int = 20
 
@@ -125,6 +129,7 @@ class Interlocks:
         self._settled_since: float | None = None
         self._z_history: deque[tuple[float, float]] = deque()
         self._density_warned = False
+        self._open_since: float | None = None  # first sample of the present run of open-circuit evidence
         self.lost_total = 0
 
     def arm(self, now: float) -> None:
@@ -181,11 +186,34 @@ class Interlocks:
                 trips.append(Trip(TripKind.POLARITY, TripAction.CUT,
                                   "The board's polarity differs from the planned polarity",
                                   s.t, {"board_anode": s.anode, "planned_anode": self.expected_anode}))
-            self._check_current(s, current, trips)
-            self._check_impedance(s, current, trips)
+            opens: list[Trip] = []
+            self._check_current(s, current, trips, opens)
+            if not opens:
+                self._check_impedance(s, current, trips, opens)
+            self._judge_open_circuit(s, opens, trips)
         else:
             self._z_history.clear()
+            self._open_since = None
         return trips
+
+    def _judge_open_circuit(self, s: Sample, opens: list[Trip], trips: list[Trip]) -> None:
+        """Open circuit is decided over ``open_circuit_window_s``, not on one sample.
+
+        WHY: one TELEMETRY sample of 0 µA (a glitch on the measurement) used to end a
+        patient's treatment in 3 ms. The evidence must hold on every sample from the first
+        one to one at least the window later; any sample without it starts over. While the
+        evidence is pending the sample is judged no further (no compliance or deviation
+        trip on a sample that may be a glitch)."""
+        if not opens:
+            self._open_since = None
+            return
+        if self._open_since is None or s.t < self._open_since:
+            self._open_since = s.t
+        held = s.t - self._open_since
+        if held >= self.limits.open_circuit_window_s:
+            trip = opens[0]
+            trips.append(replace(trip, evidence={**trip.evidence, "open_for_s": held,
+                                                 "window_s": self.limits.open_circuit_window_s}))
 
     # --- the individual windows -------------------------------------------------
 
@@ -200,7 +228,7 @@ class Interlocks:
         return Trip(TripKind.BOARD_FAULT, TripAction.CUT, message, s.t,
                     {"fault_code": s.fault_code, "fault": name, "current_ma": s.current_ma})
 
-    def _check_current(self, s: Sample, current: float, trips: list[Trip]) -> None:
+    def _check_current(self, s: Sample, current: float, trips: list[Trip], opens: list[Trip]) -> None:
         lim = self.limits
         evidence = {"current_ma": s.current_ma, "target_ma": s.target_ma, "expected_ma": self._model_ma}
         if current > lim.overcurrent_ma:
@@ -231,14 +259,14 @@ class Interlocks:
         if s.at_compliance and current < lim.collapse_fraction * max(expected, s.target_ma):
             collapsed = True
         if collapsed:
-            trips.append(Trip(TripKind.OPEN_CIRCUIT, TripAction.CUT,
+            opens.append(Trip(TripKind.OPEN_CIRCUIT, TripAction.CUT,
                               f"Open circuit: electrode contact lost (current fell to {current:.2f} mA, "
                               f"expected {expected:.2f} mA)", s.t, evidence))
             return
         # At the voltage limit V/I means something even below ``impedance_min_current_ma``:
         # 90 V over a few µA of offset is megohms, a lifted electrode, not high skin resistance.
         if s.at_compliance and abs(s.voltage_v) > lim.impedance_max_kohm * current:
-            trips.append(Trip(TripKind.OPEN_CIRCUIT, TripAction.CUT,
+            opens.append(Trip(TripKind.OPEN_CIRCUIT, TripAction.CUT,
                               f"Open circuit: electrode contact lost (the voltage is at its limit, "
                               f"{abs(s.voltage_v):.0f} V, with only {current:.2f} mA flowing)",
                               s.t, {**evidence, "voltage_v": s.voltage_v}))
@@ -255,7 +283,7 @@ class Interlocks:
                               f"Measured current {current:.2f} mA differs from the target "
                               f"{s.target_ma:.2f} mA", s.t, {**evidence, "tolerance_ma": tolerance}))
 
-    def _check_impedance(self, s: Sample, current: float, trips: list[Trip]) -> None:
+    def _check_impedance(self, s: Sample, current: float, trips: list[Trip], opens: list[Trip]) -> None:
         lim = self.limits
         z = impedance_kohm(s.current_ma, s.voltage_v, s.output_on)
         if z is None or current < lim.impedance_min_current_ma:
@@ -263,7 +291,7 @@ class Interlocks:
             return
         evidence = {"impedance_kohm": z, "current_ma": s.current_ma, "voltage_v": s.voltage_v}
         if z > lim.impedance_max_kohm:
-            trips.append(Trip(TripKind.OPEN_CIRCUIT, TripAction.CUT,
+            opens.append(Trip(TripKind.OPEN_CIRCUIT, TripAction.CUT,
                               f"Open circuit: electrode contact lost (impedance {z:.0f} kΩ)", s.t, evidence))
             return
         if z < lim.impedance_min_kohm:

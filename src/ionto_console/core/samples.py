@@ -92,6 +92,8 @@ class Sample:
     sample counter says went missing just before this one. ``anode`` is the
     board's polarity flag when the controller knows it (None = not reported).
     The treatment engine and the calibration runner read the same samples.
+    ``pulsed`` is the board's pulsed-mode flag (ICD bit5; None = not reported): the
+    dose counts ``amplitude x duty`` only for samples the board says were pulsed.
     """
 
     t: float
@@ -108,6 +110,7 @@ class Sample:
     slewing: bool = False
     #: The board's own "fault latched" flag (beside ``fault_code``, as the ICD sends both).
     fault_latched: bool = False
+    pulsed: bool | None = None
 
     @property
     def impedance_kohm(self) -> float | None:

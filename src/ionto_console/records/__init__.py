@@ -44,9 +44,13 @@ from .store import (
     start_session,
     update_patient,
 )
+from .wire_log import load_wire_log, store_wire_log, write_wire_log
 from .writer import SampleWriter, WriterReport
 
 __all__ = [
+    "load_wire_log",
+    "store_wire_log",
+    "write_wire_log",
     "AuditVerdict", "BillingLine", "CalibrationInfo", "calibrations_of", "record_calibration", "Calibration", "Coverage", "CoverageNote", "Database", "FINAL_STATES",
     "InvalidRecord", "PatientCourses", "PatientData", "RecordNotFound", "RecordsError", "RecordsUnavailable",
     "RecordsWriteError", "SampleSeries", "SampleWriter", "SessionListItem", "SessionStart", "SessionSummary",

@@ -210,6 +210,25 @@ class Amendment(Base):
     why: Mapped[str] = mapped_column(Text)
 
 
+class WireLog(Base):
+    """The black box: one session's raw serial stream, both directions with time stamps.
+
+    ``data`` is the zlib-compressed ``records.wire_log`` format; ``sha256`` its digest
+    (the audit entry that adds the row names it)."""
+
+    __tablename__ = "session_wire_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), unique=True)
+    format: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    records: Mapped[int] = mapped_column(Integer)
+    raw_bytes: Mapped[int] = mapped_column(Integer)
+    truncated: Mapped[bool] = mapped_column(Boolean)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class AuditEntry(Base):
     """One link of the append-only, hash-chained audit trail.
 

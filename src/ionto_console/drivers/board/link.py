@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import os
 import re
 import threading
@@ -38,6 +39,7 @@ import serial
 from . import messages as m
 from .errors import BoardDisconnected, BoardNakError, ReplyTimeout, command_name
 from .framing import FrameDecoder, RawFrame, encode_frame
+from .ports import resolve_port
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,20 @@ _READ_POLL_S = 0.05
 #: and the board's watchdog ends any output meanwhile.
 _WRITE_TIMEOUT_S = 3.0
 _HELLO_ATTEMPTS = 3
+_HALF = _U32 // 2
+#: A board that restarts again and again is re-identified at most this often (one HELLO
+#: per interval, one warning per log throttle window), not once per telemetry frame.
+REHANDSHAKE_MIN_INTERVAL_S = 1.0
+#: After a link fault the next connection attempt waits at least this long, so a board
+#: that keeps sending contradictory telemetry is not re-handshaken at the telemetry rate.
+FAULT_HOLDOFF_S = 1.0
+#: ICD section 3 "Reboot": after a restart the counter and board time start again from 0.
+#: A counter that went back is a restart only when it, and the board clock, look freshly
+#: started: the counter below this and the clock no further than the slowest rate allows.
+RESTART_MAX_COUNTER = 36_000
+_SLOWEST_PERIOD_US = 100_000  # 10 Hz, the lowest SET_RATE
+_FASTEST_PERIOD_US = 1_000  # 1000 Hz, the highest SET_RATE
+_RESTART_SLACK_US = 1_000_000  # boot and self-test before the first sample
 #: A heartbeat this late means our own process was not scheduled (loaded host).
 _STARVED_S = 0.2
 _REPLY_TYPES = {
@@ -98,23 +114,57 @@ class LinkStats:
     board_reboots: int = 0
     replies_unmatched: int = 0  # late or stray ACK/NAK/reply frames
     reconnects: int = 0
+    rehandshakes: int = 0  # HELLOs sent to re-identify a board after it restarted
+    link_faults: int = 0  # sessions ended because the board broke an ICD rule (see ``LINK_FAULT``)
     last_error: str = ""
 
 
+#: Directions of the raw bytes a wire listener sees (the black box's ``ionto-wire/1`` values).
+WIRE_TO_BOARD, WIRE_FROM_BOARD = 0, 1
+
 TelemetryListener = Callable[[TelemetryEvent], None]
+WireListener = Callable[[int, float, bytes], None]
 FaultListener = Callable[[m.Fault, float], None]
 StateListener = Callable[[LinkState, str], None]
+
+
+#: Reasons of a session the link ended because the board broke an ICD rule start with this.
+LINK_FAULT = "board fault"
+
+
+def ident_problem(ident: m.Ident) -> str:
+    """Why this IDENT cannot be a board the console may treat with ("" when it can).
+
+    WHY one function: the first connect and every re-identification (after a reboot,
+    after WRITE_CAL) must apply exactly the same rules; a board that comes back from a
+    "reboot" speaking another revision or with a NaN gain is no more trustworthy than
+    one that says so at first connect."""
+    if ident.protocol_revision != m.PROTOCOL_REVISION:
+        return (f"the board speaks ICD revision {ident.protocol_revision}, "
+                f"this console speaks revision {m.PROTOCOL_REVISION}")
+    serial_number = ident.serial_number
+    if not serial_number or not serial_number.isascii() or not serial_number.isprintable():
+        return f"the board reports an unreadable serial number {serial_number!r}"
+    if not (math.isfinite(ident.cal_gain) and ident.cal_gain > 0 and math.isfinite(ident.cal_offset_ua)):
+        return (f"the board reports unusable calibration constants "
+                f"(gain {ident.cal_gain!r}, offset {ident.cal_offset_ua!r} µA)")
+    return ""
+
+
+def _calibration(ident: m.Ident) -> tuple[float, float, int]:
+    return (ident.cal_gain, ident.cal_offset_ua, ident.cal_date)
 
 
 class _Pending:
     """A command on the wire waiting for its reply (or consumed silently)."""
 
-    __slots__ = ("seq", "msg", "waiter", "done", "reply", "error")
+    __slots__ = ("seq", "msg", "waiter", "done", "reply", "error", "rehandshake")
 
-    def __init__(self, seq: int, msg: m.Message, waiter: bool) -> None:
+    def __init__(self, seq: int, msg: m.Message, waiter: bool, rehandshake: bool = False) -> None:
         self.seq = seq
         self.msg = msg
         self.waiter = waiter
+        self.rehandshake = rehandshake
         self.done = threading.Event()
         self.reply: m.Message | None = None
         self.error: str = ""
@@ -134,6 +184,11 @@ class _Session:
         self.reason = ""
         self.last_rx = time.monotonic()
         self.reader: threading.Thread | None = None
+        #: the first telemetry after a (re)connect re-baselines the counter checks
+        self.resync = True
+        #: the board restarted and has not been re-identified yet (reader sets, supervisor acts)
+        self.rehandshake_due = False
+        self.reident_deadline: float | None = None
 
 
 class _Throttle:
@@ -163,13 +218,19 @@ class BoardLink:
         heartbeat_period_s: float = 0.05,
         reconnect_period_s: float = 0.5,
         silence_timeout_s: float | None = 1.5,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``silence_timeout_s``: with the port open but no valid frame for this
         long (telemetry comes at >= 10 Hz and every heartbeat is ACKed), the
-        board is treated as gone and the link reconnects. ``None`` disables it."""
+        board is treated as gone and the link reconnects. ``None`` disables it.
+
+        ``clock`` stamps what listeners receive (``TelemetryEvent.host_time``, fault and
+        wire times); a replay at accelerated speed gives the link and the controller the
+        same scaled clock. Heartbeats and silence always run on the real monotonic clock."""
         if reply_timeout_s <= 0 or reconnect_period_s <= 0:
             raise ValueError("reply_timeout_s and reconnect_period_s must be positive")
         self.url = url
+        self._clock = clock
         self._reply_timeout = reply_timeout_s
         self._reconnect_period = reconnect_period_s
         self._silence_timeout = silence_timeout_s
@@ -194,11 +255,16 @@ class BoardLink:
         self._telemetry_listeners: tuple[TelemetryListener, ...] = ()
         self._fault_listeners: tuple[FaultListener, ...] = ()
         self._state_listeners: tuple[StateListener, ...] = ()
+        self._wire_listeners: tuple[WireListener, ...] = ()
 
         self._last_counter: int | None = None
+        self._last_time_us: int | None = None
+        self._next_rehandshake = -math.inf
+        self._fault_holdoff_until = -math.inf
         self._counts = dict.fromkeys(
             ("frames_received", "frames_dropped", "frames_rejected", "telemetry_received",
-             "samples_lost", "board_reboots", "replies_unmatched", "reconnects"),
+             "samples_lost", "board_reboots", "replies_unmatched", "reconnects", "rehandshakes",
+             "link_faults"),
             0,
         )
         self._last_error = ""
@@ -256,6 +322,13 @@ class BoardLink:
         A board reboot is reported as ``(CONNECTED, "board rebooted: ...")``."""
         self._state_listeners += (cb,)
 
+    def add_wire_listener(self, cb: WireListener) -> None:
+        """``cb(direction, host_time, data)`` for every chunk of raw bytes written or read
+        (``WIRE_TO_BOARD`` / ``WIRE_FROM_BOARD``), garbage included: the session's black box.
+        Runs on the writing thread (under the write lock, so the order is the wire's) or the
+        reader thread: it must only append."""
+        self._wire_listeners += (cb,)
+
     def remove_listener(self, cb: Callable[..., None]) -> None:
         """Forget ``cb`` wherever it was added (a controller leaving at the end of its session).
 
@@ -264,6 +337,7 @@ class BoardLink:
         self._telemetry_listeners = tuple(x for x in self._telemetry_listeners if x != cb)
         self._fault_listeners = tuple(x for x in self._fault_listeners if x != cb)
         self._state_listeners = tuple(x for x in self._state_listeners if x != cb)
+        self._wire_listeners = tuple(x for x in self._wire_listeners if x != cb)
 
     def open(self, *, wait: bool = True) -> None:
         """Start connecting; never raises for a missing or silent board.
@@ -331,14 +405,16 @@ class BoardLink:
             raise BoardDisconnected(f"board not connected: {self._reason}")
         return session
 
-    def _send(self, session: _Session, msg: m.Message, waiter: bool) -> tuple[int, _Pending]:
+    def _send(
+        self, session: _Session, msg: m.Message, waiter: bool, rehandshake: bool = False
+    ) -> tuple[int, _Pending]:
         if msg.TYPE not in m.COMMAND_TYPES:
             raise ValueError(f"{type(msg).__name__} is not a host-to-board command")
         payload = msg.payload()  # ValueError for a field that does not fit, before any seq is used
         with self._pending_lock:
             seq = self._next_seq
             self._next_seq = (seq + 1) & 0xFF
-            pending = self._pending[seq] = _Pending(seq, msg, waiter)
+            pending = self._pending[seq] = _Pending(seq, msg, waiter, rehandshake)
         if isinstance(msg, m.SetLimits) and msg.watchdog_ms < self._watchdog_ms:
             self._watchdog_ms = msg.watchdog_ms  # heartbeat faster before the board expects it
         frame = encode_frame(msg.TYPE, seq, payload)
@@ -355,6 +431,10 @@ class BoardLink:
         with self._write_lock:
             try:
                 session.port.write(frame)
+                if self._wire_listeners:
+                    now = self._clock()
+                    for cb in self._wire_listeners:
+                        self._call(cb, WIRE_TO_BOARD, now, frame)
                 return ""
             except serial.SerialTimeoutException:
                 error = f"board disconnected: write to {self.url} blocked for {_WRITE_TIMEOUT_S:.1f} s"
@@ -410,18 +490,25 @@ class BoardLink:
                     log.exception("unexpected error in the heartbeat loop of %s", self.url)
                     self._session_failed(session, "internal error in the board link (see log)")
                 self._teardown(session)
-            if self._closing.wait(self._reconnect_period):
+            holdoff = max(self._reconnect_period, self._fault_holdoff_until - time.monotonic())
+            if self._closing.wait(holdoff):
                 break
 
     def _connect_once(self) -> _Session | None:
         try:
+            device = resolve_port(self.url)  # a usb:VID:PID[:SERIAL] board is looked up on every attempt
+        except (LookupError, ValueError) as exc:
+            self._set_state(LinkState.DISCONNECTED, f"board not found: {exc}")
+            return None
+        try:
             port = serial.serial_for_url(
-                self.url, baudrate=921600, timeout=_READ_POLL_S, write_timeout=_WRITE_TIMEOUT_S,
+                device, baudrate=921600, timeout=_READ_POLL_S, write_timeout=_WRITE_TIMEOUT_S,
                 exclusive=True,
             )
         except (serial.SerialException, OSError, ValueError) as exc:
             self._set_state(LinkState.DISCONNECTED, _open_error_text(self.url, exc))
             return None
+        _ask_low_latency(port)
         session = _Session(port)
         with self._state_lock:
             if self._closing.is_set():
@@ -452,7 +539,7 @@ class BoardLink:
             if self._ever_connected:
                 self._counts["reconnects"] += 1
             if ident.serial_number != self._last_serial:
-                self._last_counter = None  # another board: its counter is not comparable
+                self._last_counter = self._last_time_us = None  # another board: not comparable
             self._ever_connected = True
             self._last_serial = ident.serial_number
             self._set_state(
@@ -472,12 +559,9 @@ class BoardLink:
                 return None
             if not isinstance(reply, m.Ident):
                 continue
-            if reply.protocol_revision != m.PROTOCOL_REVISION:
-                self._session_failed(
-                    session,
-                    f"the board at {self.url} speaks ICD revision {reply.protocol_revision}, "
-                    f"this console speaks revision {m.PROTOCOL_REVISION}",
-                )
+            problem = ident_problem(reply)
+            if problem:
+                self._session_failed(session, f"board at {self.url} refused: {problem}")
                 return None
             return reply
         self._session_failed(
@@ -500,10 +584,58 @@ class BoardLink:
                 return
             try:
                 self._send(session, m.Heartbeat(), waiter=False)
+                self._reidentify_if_due(session)
             except BoardDisconnected:
                 return
             if self._is_silent(session, watching_since):
                 return
+
+    def _reidentify_if_due(self, session: _Session) -> None:
+        """Say HELLO again after a board restart, at most once per REHANDSHAKE_MIN_INTERVAL_S.
+
+        Runs on the supervisor thread; the IDENT is judged by ``_on_reply`` on the reader
+        thread. No IDENT by the deadline is a link fault: a board that restarted and does
+        not say who it is now cannot be trusted with a patient."""
+        now = time.monotonic()
+        deadline = session.reident_deadline
+        if deadline is not None and now > deadline:
+            self._link_fault(session, "the board did not identify itself again after it restarted")
+            return
+        if not session.rehandshake_due:
+            return
+        if now < self._next_rehandshake:
+            if self._throttle.allow("rehandshake deferred"):
+                log.warning("%s: board restarted again within %.0f s; re-identification deferred "
+                            "(repeats muted for 5 s)", self.url, REHANDSHAKE_MIN_INTERVAL_S)
+            return
+        session.rehandshake_due = False
+        self._next_rehandshake = now + REHANDSHAKE_MIN_INTERVAL_S
+        session.reident_deadline = now + self._handshake_timeout() * _HELLO_ATTEMPTS
+        self._counts["rehandshakes"] += 1
+        self._send(session, m.Hello(), waiter=False, rehandshake=True)
+
+    def _link_fault(self, session: _Session, problem: str) -> None:
+        """The board broke an ICD rule: end this session as a fault.
+
+        WHY the link writes OUTPUT 0 itself: once the session is failed nothing can be
+        written, so the controller's own cut (sent when it hears DISCONNECTED) would not
+        reach the wire and only the board's watchdog would end an output. The link then
+        waits ``FAULT_HOLDOFF_S`` before it connects again."""
+        if session.dead.is_set():
+            return
+        reason = f"{LINK_FAULT}: {problem}"
+        self._counts["link_faults"] += 1
+        self._fault_holdoff_until = time.monotonic() + FAULT_HOLDOFF_S
+        with self._state_lock:
+            self._last_counter = self._last_time_us = None
+        try:
+            self._send(session, m.Output(0), waiter=False)
+        except BoardDisconnected:
+            pass
+        if self._throttle.allow(LINK_FAULT):
+            log.warning("%s on %s; output commanded off, reconnecting (repeats muted for 5 s)",
+                        reason, self.url)
+        self._session_failed(session, reason)
 
     def _is_silent(self, session: _Session, watching_since: float) -> bool:
         """True (and the session failed) when the open port brought nothing for too long.
@@ -575,12 +707,17 @@ class BoardLink:
                     return
                 if not data:
                     continue
-                now = time.monotonic()
+                received = time.monotonic()
+                now = self._clock()
+                for cb in self._wire_listeners:
+                    self._call(cb, WIRE_FROM_BOARD, now, data)
                 dropped = decoder.dropped
                 for frame in decoder.feed(data):
-                    session.last_rx = now
+                    if session.dead.is_set():
+                        break  # a link fault ended the session: nothing after it is delivered
+                    session.last_rx = received
                     try:
-                        self._dispatch(frame, now)
+                        self._dispatch(frame, now, session)
                     except Exception:  # one odd frame must not end the link
                         if self._throttle.allow("dispatch"):
                             log.exception("board frame %r could not be handled (ignored)", frame)
@@ -591,7 +728,7 @@ class BoardLink:
             log.exception("board reader for %s stopped on an unexpected error", self.url)
             self._session_failed(session, "internal error in the board reader (see log)")
 
-    def _dispatch(self, frame: RawFrame, now: float) -> None:
+    def _dispatch(self, frame: RawFrame, now: float, session: _Session) -> None:
         self._counts["frames_received"] += 1
         try:
             msg = m.parse(frame)
@@ -602,12 +739,12 @@ class BoardLink:
             self._reject(f"frame ignored: {exc}")
             return
         if isinstance(msg, m.Telemetry):
-            self._on_telemetry(msg, now)
+            self._on_telemetry(msg, now, session)
         elif isinstance(msg, m.Fault):
             for cb in self._fault_listeners:
                 self._call(cb, msg, now)
         elif msg.TYPE in _REPLY_TYPES:
-            self._on_reply(frame.seq, msg)
+            self._on_reply(frame.seq, msg, session)
         else:
             self._reject(f"unexpected {command_name(msg.TYPE)} frame from the board ignored")
 
@@ -615,7 +752,7 @@ class BoardLink:
         self._counts["frames_rejected"] += 1
         self._note(text, level=logging.WARNING)
 
-    def _on_reply(self, seq: int, reply: m.Message) -> None:
+    def _on_reply(self, seq: int, reply: m.Message, session: _Session) -> None:
         with self._pending_lock:
             pending = self._pending.get(seq)
             if pending is None or not pending.accepts(reply):
@@ -626,8 +763,10 @@ class BoardLink:
             self._counts["replies_unmatched"] += 1
             self._note(f"reply {command_name(reply.TYPE)} seq {seq} matches no command", logging.DEBUG)
             return
-        if isinstance(reply, m.Ident):
-            self._ident = reply
+        if isinstance(reply, m.Ident) and not self._accept_ident(session, reply, pending.rehandshake):
+            pending.error = session.reason
+            pending.done.set()
+            return
         if isinstance(pending.msg, m.SetLimits) and isinstance(reply, m.Ack):
             self._watchdog_ms = pending.msg.watchdog_ms
         if isinstance(reply, m.Nak) and not pending.waiter:
@@ -635,37 +774,101 @@ class BoardLink:
         pending.reply = reply
         pending.done.set()
 
-    def _on_telemetry(self, msg: m.Telemetry, now: float) -> None:
+    def _accept_ident(self, session: _Session, ident: m.Ident, after_restart: bool) -> bool:
+        """Judge an IDENT that came after the connect (re-identification, or a HELLO request).
+
+        The same rules as the first connect (``ident_problem``); the serial number must
+        be the connected board's, and after a restart the calibration must be the one it
+        had (ICD section 3, "Reboot"). Anything else ends the session as a link fault."""
+        known = self._ident
+        if known is None:
+            return True  # the connect handshake: ``_handshake`` judges it and marks it connected
+        problem = ident_problem(ident)
+        if not problem and ident.serial_number != known.serial_number:
+            problem = (f"a different board (serial {ident.serial_number}) answered in place of "
+                       f"serial {known.serial_number}")
+        if not problem and after_restart and _calibration(ident) != _calibration(known):
+            problem = (f"the board's calibration changed across its restart (gain {known.cal_gain} -> "
+                       f"{ident.cal_gain}, offset {known.cal_offset_ua} -> {ident.cal_offset_ua} µA, "
+                       f"date {known.cal_date} -> {ident.cal_date})")
+        if problem:
+            self._link_fault(session, problem)
+            return False
+        self._ident = ident
+        if after_restart:
+            session.reident_deadline = None
+            self._set_state(
+                LinkState.CONNECTED,
+                f"connected to {self.url}: IONTO-1 serial {ident.serial_number} identified again after "
+                "a restart (settings at power-on defaults)",
+            )
+        return True
+
+    def _on_telemetry(self, msg: m.Telemetry, now: float, session: _Session) -> None:
         self._counts["telemetry_received"] += 1
-        last, self._last_counter = self._last_counter, msg.counter
-        lost, rebooted = 0, False
-        if last is not None:
-            step = (msg.counter - last) & _U32
-            if step > _U32 // 2:  # went backwards: a restart, not a wrap
-                rebooted = True
-            elif step > 1:
-                lost = step - 1
+        verdict = self._judge_sequence(msg, session)
+        session.resync = False
+        if isinstance(verdict, str):
+            self._link_fault(session, verdict)
+            return  # a frame that breaks the ICD's counter/clock rules is not delivered
+        lost, rebooted = verdict
+        self._last_counter, self._last_time_us = msg.counter, msg.board_time_us
         self._counts["samples_lost"] += lost
         event = TelemetryEvent(msg, now, lost, rebooted)
         if rebooted:
-            self._on_reboot(last, msg.counter)
+            self._on_reboot(session)
         for cb in self._telemetry_listeners:
             self._call(cb, event)
 
-    def _on_reboot(self, last: int | None, counter: int) -> None:
+    def _judge_sequence(self, msg: m.Telemetry, session: _Session) -> tuple[int, bool] | str:
+        """``(samples lost, restarted)`` for a frame that follows the ICD, else why it does not.
+
+        The ICD's rules (section 3): the counter steps by one per sample, a gap is
+        lost samples; after a restart counter and board time begin again from 0; board
+        time otherwise only increases (wrapping at 2^32 µs). WHY the clock bounds the
+        gap: a counter that jumps further than the board's own clock allows at the
+        fastest rate is corrupt, not a loss (one such jump once counted 2^31 lost
+        samples). Within a connection a break is a link fault; the first frame after
+        a (re)connect only re-baselines, as the board ran on while the port was closed."""
+        last_c, last_t = self._last_counter, self._last_time_us
+        c, t = msg.counter, msg.board_time_us
+        if last_c is None or last_t is None:
+            return 0, False
+        step = (c - last_c) & _U32
+        dt = (t - last_t) & _U32
+        if step == 0 or step > _HALF:
+            if c <= RESTART_MAX_COUNTER and t <= _RESTART_SLACK_US + c * _SLOWEST_PERIOD_US:
+                return 0, True
+            if session.resync:
+                return 0, False
+            return f"the telemetry sample counter went back from {last_c} to {c} without a restart"
+        if dt > _HALF:
+            if session.resync:
+                return 0, False
+            return (f"board time went back by {((last_t - t) & _U32) / 1000:.1f} ms while the sample "
+                    f"counter advanced from {last_c} to {c}")
+        lost = step - 1
+        if lost > dt // _FASTEST_PERIOD_US + 1:
+            if session.resync:
+                return 0, False
+            return (f"the telemetry sample counter jumped by {step} in {dt / 1000:.1f} ms of board "
+                    "time, more than the fastest telemetry rate allows")
+        return lost, False
+
+    def _on_reboot(self, session: _Session) -> None:
+        """The board restarted: defaults are back; it is re-identified by the supervisor.
+
+        WHY a fixed reason text: a board restarting at the telemetry rate must not cause a
+        state notification (and a log line) per frame; the reason changes again when the
+        board is identified."""
         self._counts["board_reboots"] += 1
         self._watchdog_ms = DEFAULT_WATCHDOG_MS  # the board is back at power-on defaults
-        reason = (
-            f"board rebooted: sample counter went from {last} to {counter}; "
-            "its settings are back to power-on defaults"
-        )
+        reason = "board rebooted: its settings are back to power-on defaults; identifying it again"
         self._last_error = reason
-        log.warning("%s on %s", reason, self.url)
+        if self._throttle.allow("board rebooted"):
+            log.warning("%s on %s (repeats muted for 5 s)", reason, self.url)
+        session.rehandshake_due = True
         self._set_state(self._state, reason)
-        try:
-            self.write_now(m.Hello())  # refresh IDENT; the reply updates it when it arrives
-        except BoardDisconnected:
-            pass
 
     def _call(self, cb: Callable, *args) -> None:
         try:
@@ -680,6 +883,23 @@ class BoardLink:
         key = text.split(":")[0]
         if self._throttle.allow(key):
             log.log(level, "%s: %s (repeats muted for 5 s)", self.url, text)
+
+
+def _ask_low_latency(port: serial.SerialBase) -> None:
+    """Ask a USB-UART bridge for its lowest receive latency (Linux ASYNC_LOW_LATENCY).
+
+    WHY: an FTDI bridge holds received bytes until 62 have gathered or its latency
+    timer (16 ms by default) runs out, so every board-to-host frame, ACK and
+    telemetry alike, can arrive up to 16 ms late; the ftdi_sio driver maps the
+    low-latency flag to a 1 ms timer (docs/engineer-guide.md, "FTDI latency timer").
+    CDC-ACM ports, pseudo-terminals and sockets do not support the request: that is fine."""
+    setter = getattr(port, "set_low_latency_mode", None)
+    if setter is None:
+        return
+    try:
+        setter(True)
+    except (OSError, ValueError, serial.SerialException) as exc:
+        log.debug("%s: no low-latency mode (%s)", getattr(port, "port", port), exc)
 
 
 def _open_error_text(url: str, exc: Exception) -> str:

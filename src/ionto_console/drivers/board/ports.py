@@ -3,6 +3,13 @@
 The IONTO-1 enumerates as USB CDC-ACM, so those ports come first: the
 engineer plugging the board in should see it at the top of the list, not
 behind sixteen legacy ``ttyS`` entries.
+
+WHY find the board by USB identity: a device name is not the board. After a
+replug, a hub change or a second USB serial adapter, /dev/ttyACM0 can be
+another device, and COM numbers move on Windows. ``usb:VID:PID[:SERIAL]``
+(hex ids, pyserial's USB serial number) names one board wherever it is
+enumerated; ``resolve_port`` turns it into today's device through pyserial's
+port listing each time the link connects.
 """
 
 from __future__ import annotations
@@ -38,6 +45,76 @@ class PortInfo:
         return self.is_usb and any(
             marker in text for marker in ("ttyacm", "usbmodem", "usb serial device", "cdc")
         )
+
+
+USB_SCHEME = "usb:"
+
+
+@dataclass(frozen=True)
+class UsbSelector:
+    """A board by USB vendor/product id and, optionally, its USB serial number."""
+
+    vid: int
+    pid: int
+    serial_number: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> "UsbSelector":
+        """``usb:1209:0001`` or ``usb:1209:0001:SN-0002`` (ids in hex); ValueError otherwise."""
+        if not spec.startswith(USB_SCHEME):
+            raise ValueError(f"not a USB board selector: {spec!r}")
+        parts = spec[len(USB_SCHEME):].split(":", 2)
+        try:
+            if len(parts) < 2:
+                raise ValueError
+            vid, pid = int(parts[0], 16), int(parts[1], 16)
+        except ValueError:
+            raise ValueError(f"{spec!r}: expected usb:VID:PID[:SERIAL] with hexadecimal ids") from None
+        if not (0 <= vid <= 0xFFFF and 0 <= pid <= 0xFFFF):
+            raise ValueError(f"{spec!r}: USB ids are 16 bits")
+        return cls(vid, pid, parts[2] if len(parts) == 3 and parts[2] else None)
+
+    @property
+    def spec(self) -> str:
+        tail = f":{self.serial_number}" if self.serial_number else ""
+        return f"{USB_SCHEME}{self.vid:04x}:{self.pid:04x}{tail}"
+
+    def matches(self, port: PortInfo) -> bool:
+        return (port.vid, port.pid) == (self.vid, self.pid) and (
+            self.serial_number is None or port.serial_number == self.serial_number)
+
+
+def usb_selector(port: PortInfo) -> UsbSelector | None:
+    """The selector that finds this port's device again wherever it is enumerated (None: not USB)."""
+    if port.vid is None or port.pid is None:
+        return None
+    return UsbSelector(port.vid, port.pid, port.serial_number or None)
+
+
+def find_board(selector: UsbSelector, ports: Iterable[PortInfo] | None = None) -> PortInfo:
+    """The one port matching ``selector``; LookupError in plain words when none or several do."""
+    candidates = [p for p in (discover_ports() if ports is None else ports) if selector.matches(p)]
+    if not candidates:
+        return _lookup_error(f"no USB device {selector.vid:04x}:{selector.pid:04x}"
+                             + (f" with serial number {selector.serial_number}" if selector.serial_number else "")
+                             + " is plugged in")
+    if len(candidates) > 1:
+        return _lookup_error(f"{len(candidates)} USB devices {selector.vid:04x}:{selector.pid:04x} are plugged in "
+                             f"({', '.join(p.device for p in candidates)}): add the serial number to choose one")
+    return candidates[0]
+
+
+def _lookup_error(text: str) -> PortInfo:
+    raise LookupError(text)
+
+
+def resolve_port(url: str) -> str:
+    """What to open for ``url``: a ``usb:`` selector becomes today's device; anything else is as given.
+
+    Raises LookupError (board not plugged in, or ambiguous) and ValueError (a malformed selector)."""
+    if not url.startswith(USB_SCHEME):
+        return url
+    return find_board(UsbSelector.parse(url)).device
 
 
 def discover_ports() -> list[PortInfo]:
