@@ -58,6 +58,14 @@ def test_a_recorded_session_keeps_its_serial_stream_both_ways(bench, tmp_path):
     path = tmp_path / "session.ionto-wire"
     assert write_wire_log(bench.db, bench.session_id, path) == len(row.data)
     assert path.read_bytes() == row.data
+    # and offered in the Records tab through the export registry (one file: control/exporters/wire_log.py)
+    from ionto_console.control.exporters import ExportTarget, exporter
+
+    wire = exporter("wire")
+    target = ExportTarget(bench.session_id, "P-1", dt.datetime.now(dt.timezone.utc))
+    assert wire.check(target) == "" and wire.default_name(target).endswith(".ionto-wire")
+    result = wire.write(bench.db, target, tmp_path / "tab.ionto-wire")
+    assert result.paths == (tmp_path / "tab.ionto-wire",) and result.paths[0].read_bytes() == row.data
     # covered by the audit trail: the entry names its digest, and the chain verifies
     entries = audit.audit_history(bench.db, "wire_log")
     assert len(entries) == 1 and entries[0]["after"]["sha256"] == row.sha256
