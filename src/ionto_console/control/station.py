@@ -31,6 +31,9 @@ STATION_HISTORY_SAMPLES = 1 << 21
 UNEXPECTED_OUTPUT_GRACE_S = 0.5
 #: While the board keeps reporting an unexpected output, OUTPUT 0 is repeated this often.
 UNEXPECTED_OUTPUT_RESEND_S = 0.2
+#: A STOP ramp (bit6) with the output on is left to finish for at most the ICD's longest ramp
+#: (STOP's ramp-down time, 0..5000 ms) plus the grace; beyond that the bit is not believed.
+STOP_RAMP_TOLERANCE_S = m.STOP_RAMP_RANGE_MS[1] / 1000.0 + UNEXPECTED_OUTPUT_GRACE_S
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,8 @@ class Station:
         self.on_unexpected_output: Callable[[str], None] | None = None
         self._output_tolerated_until = -math.inf
         self._last_unexpected_cut = -math.inf
+        #: host time of the first sample of the STOP ramp now reported with no session (None: none)
+        self._stop_ramp_since: float | None = None
 
     @property
     def link(self) -> BoardPort | None:
@@ -200,11 +205,24 @@ class Station:
         link's heartbeats keep the board's watchdog fed, so without this a board that
         switched its output on by itself (or kept it after a console fault) would go on
         driving current unnoticed. A STOP ramp in progress (bit6) is the end of a session
-        being obeyed and is left to finish."""
+        being obeyed and is left to finish, for no longer than the ICD's longest ramp."""
         if self._lent or self.output_expected():  # a session, or the calibration runner, owns it
             self._output_tolerated_until = now + UNEXPECTED_OUTPUT_GRACE_S
+            self._stop_ramp_since = None
             return
-        if not live.output_on or live.flags & m.Flags.STOP_RAMP or now <= self._output_tolerated_until:
+        if not live.output_on:
+            self._stop_ramp_since = None
+            return
+        if live.flags & m.Flags.STOP_RAMP:
+            # WHY bounded: a board whose bit6 is stuck (or that never ends its ramp) would
+            # otherwise drive current for ever with this guard looking away.
+            if self._stop_ramp_since is None:
+                self._stop_ramp_since = now
+            if now - self._stop_ramp_since <= STOP_RAMP_TOLERANCE_S:
+                return
+        else:
+            self._stop_ramp_since = None
+        if now <= self._output_tolerated_until:
             return
         if now - self._last_unexpected_cut < UNEXPECTED_OUTPUT_RESEND_S:
             return
