@@ -12,6 +12,7 @@ from one patient to the next.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from typing import Callable
 
@@ -78,6 +79,10 @@ class TreatmentDesk:
         self.recorder: SessionRecorder | None = None
         self.plan: SessionPlan | None = None
         self.controller: TreatmentController | None = None
+        #: Who may drive the board's output: held by ``begin`` from its blockers until its controller
+        #: exists, and by ``lend`` around its check, so a calibration (lent on its own thread) and a
+        #: treatment (begun on the GUI thread) can never both pass their checks.
+        self._owner_lock = threading.Lock()
         #: One alarm model for the station: alarms outlive the session that raised them.
         self.alarms = AlarmManager()
         station.output_expected = self._output_expected
@@ -149,6 +154,10 @@ class TreatmentDesk:
 
     def begin(self, plan: SessionPlan) -> TreatmentController:
         """Start a session: refuses (ValueError with the reasons) unless every blocker is clear."""
+        with self._owner_lock:
+            return self._begin(plan)
+
+    def _begin(self, plan: SessionPlan) -> TreatmentController:
         problems = self.blockers(plan)
         if problems:
             raise ValueError(" ".join(problems))
@@ -195,11 +204,14 @@ class TreatmentDesk:
         Refused (ValueError, in plain words) while a treatment runs on it: a
         calibration drives the output and must never share it with a patient.
         While lent, ``blockers()`` refuses a start."""
-        link = self.station.lend(port)
-        if link is not None and self.active:
-            self.station.give_back()
-            raise ValueError("a treatment is running on this board: end it before calibrating")
-        return link
+        with self._owner_lock:
+            link = self.station.lend(port)
+            # WHY not ``active``: a session just begun is IDLE until its controller thread takes
+            # the start intent, and enables the output right after; it owns the board already.
+            if link is not None and self._output_expected():
+                self.station.give_back()
+                raise ValueError("a treatment is running on this board: end it before calibrating")
+            return link
 
     def give_back(self) -> None:
         """The calibration run is done with the port."""

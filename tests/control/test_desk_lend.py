@@ -1,0 +1,83 @@
+"""The desk lends its board to a calibration or runs a treatment on it, never both at once.
+
+A calibration's identify step borrows the port on its own thread while the therapist
+may press Start on the GUI thread; a session just begun sits in IDLE until its
+controller thread takes the start intent. Neither may let the other in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from ionto_console.control.station import Station
+from ionto_console.control.treatment_desk import SessionPlan, TreatmentDesk
+from ionto_console.core.session import SessionState
+
+from board_double import BoardDouble
+from support import small_protocol
+
+PLAN = SessionPlan(protocol=small_protocol(), patient_id="P-1", patient_name="Ann Example", site="forearm",
+                   electrode="standard", checklist_passed=True, checklist_record={"overridden": []})
+PORT = "/dev/ttyBOARD"
+
+
+def desk_on_double() -> tuple[TreatmentDesk, Station, BoardDouble]:
+    board = BoardDouble()
+    station = Station(link_factory=lambda port: board)
+    station.connect(PORT)
+    board.send_telemetry()  # live values: output off, no latched fault
+    desk = TreatmentDesk(station, today=lambda: dt.date(2023, 12, 1))  # the double's calibration is valid then
+    assert desk.blockers(PLAN) == []
+    return desk, station, board
+
+
+class _Begun:
+    """A session's controller right after ``begin``: its start intent is queued, its state still IDLE."""
+
+    def snapshot(self):
+        return SimpleNamespace(state=SessionState.IDLE)
+
+
+def test_a_session_begun_but_not_yet_started_is_never_lent_to_a_calibration():
+    desk, station, _ = desk_on_double()
+    desk.controller = _Begun()  # type: ignore[assignment]
+    with pytest.raises(ValueError, match="a treatment is running on this board"):
+        desk.lend(PORT)
+    assert not station.lent
+
+
+def test_a_lend_while_a_session_begins_does_not_give_the_board_to_both():
+    desk, station, _ = desk_on_double()
+    lend_outcome: list[object] = []
+    real_close_session = desk.close_session
+
+    def lend_meanwhile() -> None:
+        try:
+            lend_outcome.append(desk.lend(PORT))
+        except ValueError as exc:
+            lend_outcome.append(exc)
+
+    def close_session_then_lend_from_another_thread() -> None:
+        # begin() has passed its blockers and not yet created its controller: the
+        # calibration's identify thread asks for the port now.
+        real_close_session()
+        borrower = threading.Thread(target=lend_meanwhile)
+        borrower.start()
+        borrower.join(1.0)  # with begin atomic the borrower waits for it: that is the point
+        race.append(borrower)
+
+    race: list[threading.Thread] = []
+    desk.close_session = close_session_then_lend_from_another_thread  # type: ignore[method-assign]
+    try:
+        desk.begin(PLAN)
+        race[0].join(10.0)
+        assert lend_outcome, "the lend never returned"
+        treating = desk.controller is not None and not desk.controller.snapshot().state.terminal
+        assert not (station.lent and treating), "the board was lent to a calibration during a treatment"
+    finally:
+        desk.close_session = real_close_session  # type: ignore[method-assign]
+        desk.shutdown()
