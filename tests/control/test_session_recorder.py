@@ -99,3 +99,11 @@ def test_without_dose_final_the_record_closes_with_the_dose_as_it_stands(db, mon
     recorder.add_events([_ended(10.01)])
     assert recorder.finished.wait(10.0)
     assert load_session(db, recorder.session_id).dose_delivered_ma_min == 0.5
+
+
+@pytest.mark.parametrize("pulsed", [True, False])
+def test_the_stored_flags_keep_the_boards_pulsed_flag(pulsed):
+    """The engine counts a sample at ``amplitude x duty`` only when the board said it was pulsed;
+    the record must keep that bit, or a dose recomputed from it (a recovered session) differs."""
+    sample = Sample(t=1.0, current_ma=2.0, voltage_v=10.0, target_ma=2.0, output_on=True, pulsed=pulsed)
+    assert bool(session_recorder.sample_flags(sample) & m.Flags.PULSED) is pulsed

@@ -22,6 +22,19 @@ def test_integrate_dose_is_the_engine_integral(series, duty, max_step):
     assert integrate_dose(t, i, duty, max_step) == engine.delivered_ma_min
 
 
+@given(st.lists(st.tuples(st.floats(0, 600, allow_nan=False), st.floats(-25, 25, allow_nan=False),
+                          st.sampled_from([True, False, None])), min_size=0, max_size=60),
+       st.sampled_from([1.0, 0.5, 0.1]), st.sampled_from([None, 0.2, 5.0]))
+def test_integrate_dose_counts_each_sample_as_the_board_reported_it(series, duty, max_step):
+    """The engine counts a sample the board reported as DC (pulsed flag clear) at full amplitude; the
+    integral of a recovered session must too, or a crash turns an overdose into a dose on target."""
+    engine = DoseIntegrator(1.0, duty=duty, max_step_s=max_step)
+    for t, i, pulsed in series:
+        engine.add(t, i, pulsed)
+    t, i, pulsed = zip(*series) if series else ((), (), ())
+    assert integrate_dose(t, i, duty, max_step, pulsed=pulsed) == engine.delivered_ma_min
+
+
 def test_a_known_series():
     # 60 s at 2 mA amplitude, half duty: 1 mA·min; a 100 s hole counts for 0.2 s
     t = [k / 10 for k in range(601)] + [160.0]

@@ -141,17 +141,27 @@ def test_recovery_on_a_shared_database_leaves_other_stations_running_sessions_al
     assert load_session(db, theirs).state == "running"  # a live treatment at the other station
 
 
-@pytest.mark.parametrize(("protocol", "duty"), [(DEXA, 1.0), ("tap-water-hands-pulsed", None)])
-def test_a_recovered_session_keeps_the_dose_its_saved_samples_show(db, protocol, duty):
+ON, ON_PULSED = 0x01, 0x21  # ICD TELEMETRY flags: bit0 output enabled, bit5 pulsed mode
+
+
+@pytest.mark.parametrize(("protocol", "duty", "flags"), [
+    (DEXA, 1.0, ON),
+    ("tap-water-hands-pulsed", None, ON_PULSED),
+    # a pulsed plan on a board that reported DC (SET_WAVEFORM lost, power-on defaults): full amplitude,
+    # as the engine counted it (the duty here hid part of the charge from the record)
+    ("tap-water-hands-pulsed", 1.0, ON),
+])
+def test_a_recovered_session_keeps_the_dose_its_saved_samples_show(db, protocol, duty, flags):
     """The console that integrated the dose died with it: recovery takes the measured charge from
-    the saved samples (x duty in pulsed mode), and a gap in them is not counted as charge."""
+    the saved samples (x duty for samples the board reported pulsed), and a gap in them is not
+    counted as charge."""
     duty = duty or load_protocol(protocol)["waveform"]["duty_pct"] / 100
     sid = start_session(db, session_start(new_patient(db), protocol, started_at=T0))
     writer = SampleWriter(db, sid)
     for i in range(601):  # 60 s at 2 mA, 10 Hz
-        writer.add(i / 10, 2.0, 12.0, 6.0, 2.0, 1)
+        writer.add(i / 10, 2.0, 12.0, 6.0, 2.0, flags)
     for i in range(1, 11):  # a 100 s hole in the saved series, then 1 s more
-        writer.add(160.0 + i / 10, 2.0, 12.0, 6.0, 2.0, 1)
+        writer.add(160.0 + i / 10, 2.0, 12.0, 6.0, 2.0, flags)
     writer.close()
     assert recover_interrupted(db) == [sid]
     summary = load_session(db, sid)

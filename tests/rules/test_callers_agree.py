@@ -34,6 +34,7 @@ from ionto_console.core.markers import plot_markers
 from ionto_console.core.prechecks import QuestionKind
 from ionto_console.core.protocols import Protocol, ProtocolError, load_library
 from ionto_console.core.samples import BoardFault, Sample
+from ionto_console.control.session_recorder import sample_flags
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.link import LinkState, TelemetryEvent
 from ionto_console.records import (Calibration, PatientData, SessionStart, create_patient, open_database,
@@ -182,19 +183,24 @@ f32 = st.floats(-25, 25, allow_nan=False, width=32)
 
 
 @settings(max_examples=100, deadline=None)
-@given(steps=st.lists(st.tuples(st.floats(0.0, 0.5, allow_nan=False), f32), min_size=0, max_size=80),
+@given(steps=st.lists(st.tuples(st.floats(0.0, 0.5, allow_nan=False), f32, st.booleans()), min_size=0, max_size=80),
        pulsed=st.booleans())
 def test_the_engine_and_a_recovered_record_count_the_same_dose(steps, pulsed):
+    """Per sample, as the board reported it (pulsed flag set or not) and as the recorder stored it."""
     protocol = next(p for p in load_library() if p.pulsed is pulsed)
     engine = TreatmentEngine(protocol)
     stored = protocol.model_dump(mode="json")
     assert engine.dose.duty == waveform_duty(stored["waveform"]) == protocol.duty
-    t = np.cumsum([0.0, *(s for s, _ in steps)])
-    current = [0.0, *(i for _, i in steps)]
+    t = np.cumsum([0.0, *(s for s, _, _ in steps)])
+    current = [0.0, *(i for _, i, _ in steps)]
+    board_pulsed = [pulsed, *(p for _, _, p in steps)]
     integrator = DoseIntegrator(1.0, duty=engine.dose.duty, max_step_s=0.2)
-    for ti, ci in zip(t, current):
-        integrator.add(float(ti), ci)
-    series = SampleSeries.from_rows([(ti, ci, 0.0, None, 0.0, 0) for ti, ci in zip(t, current)])
+    rows = []
+    for ti, ci, pi in zip(t, current, board_pulsed):
+        sample = Sample(t=float(ti), current_ma=ci, voltage_v=0.0, target_ma=0.0, output_on=True, pulsed=pi)
+        integrator.add(sample.t, sample.current_ma, sample.pulsed)  # as the engine adds a sample
+        rows.append((ti, ci, 0.0, None, 0.0, sample_flags(sample)))  # as the recorder stores it
+    series = SampleSeries.from_rows(rows)
     assert dose_from_samples(series, waveform_duty(stored["waveform"]), 0.2) == integrator.delivered_ma_min
 
 

@@ -77,6 +77,8 @@ def sample_flags(sample: Sample) -> int:
         flags |= m.Flags.FAULT_LATCHED
     if sample.anode:
         flags |= m.Flags.POLARITY_ANODE
+    if sample.pulsed:  # the dose counted this sample at amplitude x duty: a recomputed dose must too
+        flags |= m.Flags.PULSED
     return int(flags)
 
 

@@ -130,15 +130,22 @@ def waveform_duty(waveform: Mapping[str, Any] | None) -> float:
 
 
 def integrate_dose(t: Iterable[float], current_ma: Iterable[float], duty: float = 1.0,
-                   max_step_s: float | None = None) -> float:
+                   max_step_s: float | None = None, *,
+                   pulsed: Iterable[bool | None] | None = None) -> float:
     """Charge in mA·min of a whole series of samples, exactly as the engine's integrator counts it.
 
     WHY through ``DoseIntegrator`` and not a second formula: a session recovered after a crash
     (``records.store.recover_interrupted``) must read as the console would have recorded it, and
     one integral cannot drift from another that does not exist. The target is irrelevant here.
+    ``pulsed``: the board's pulsed flag per sample (as ``DoseIntegrator.add`` takes it); None
+    for a series that never carried it (every sample counts ``amplitude x duty``).
     """
     integrator = DoseIntegrator(1.0, duty=duty, max_step_s=max_step_s)
     add = integrator.add
-    for ti, ci in zip(t, current_ma):
-        add(ti, ci)
+    if pulsed is None:
+        for ti, ci in zip(t, current_ma):
+            add(ti, ci)
+    else:
+        for ti, ci, pi in zip(t, current_ma, pulsed):
+            add(ti, ci, pi)
     return integrator.delivered_ma_min

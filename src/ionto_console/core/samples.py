@@ -83,6 +83,11 @@ class BoardFault(enum.IntEnum):
             return f"unknown fault code {code}"
 
 
+#: ICD TELEMETRY flags bit5 (pulsed mode) as a session's stored series keeps it: the dose of a
+#: recovered session counts ``amplitude x duty`` only for samples with this bit, as the engine did.
+STORED_PULSED_FLAG = 1 << 5
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     """A board telemetry frame in console units.

@@ -30,6 +30,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from ..core.dose import integrate_dose, waveform_duty
+from ..core.samples import STORED_PULSED_FLAG
 from ..core.simulator_identity import is_simulator_serial
 from .audit import append_audit, canonical_json, finite_or_none, utc_now
 from .database import Database
@@ -258,9 +259,11 @@ def dose_from_samples(series: SampleSeries, duty: float = 1.0,
     """Charge in mA·min the saved samples show, by the engine's own integral (``core.dose.integrate_dose``).
 
     So a recovered session reads as the console would have recorded it; a step longer than
-    ``max_step_s`` counts for ``max_step_s`` (a gap is not charge).
+    ``max_step_s`` counts for ``max_step_s`` (a gap is not charge). Each sample counts at ``duty``
+    only when its stored flags say the board was pulsed (ICD bit5), as the engine counted it.
     """
-    return integrate_dose(series.t.tolist(), series.current_ma.tolist(), duty, max_step_s)
+    pulsed = ((series.flags & STORED_PULSED_FLAG) != 0).tolist()
+    return integrate_dose(series.t.tolist(), series.current_ma.tolist(), duty, max_step_s, pulsed=pulsed)
 
 
 def recover_interrupted(db: Database, *, station: str | None = None, who: str = "system") -> list[int]:
