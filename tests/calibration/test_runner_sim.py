@@ -9,6 +9,7 @@ off and the board's constants untouched.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -264,5 +265,7 @@ def test_a_run_on_the_board_the_station_holds_borrows_the_stations_port(bench) -
         assert len(result.as_found) == QUICK_PLAN.point_count and result.output_off_confirmed and output_is_off(bench)
         assert station.link is not None and station.link.state is LinkState.CONNECTED and not station.lent
         assert all("calibrated" not in text for text in desk.blockers())
+        # the sweep's output was the borrower's: the station's guard never took it for one nobody asked for
+        assert not any(a.condition_id == "unexpected_output" for a in desk.alarms.active(time.monotonic()))
     finally:
         station.disconnect()

@@ -51,3 +51,26 @@ def test_an_output_that_stays_on_in_a_stop_ramp_longer_than_the_icd_allows_is_cu
         feed(station, t0 + i * 0.05, ON_RAMPING_DOWN, counter=i + 1)
     assert m.Output(0) in board.sent(m.Output, how="write_now")
     assert alarms and "no treatment running" in alarms[0]
+
+
+def test_a_board_lent_to_a_calibration_that_drives_nothing_is_still_guarded():
+    """The calibration wizard borrows the port at its connect page and keeps it until the run ends or
+    the window closes; the guard looked away for all of that time, though only a sweep drives the output."""
+    station, board = connected_station()
+    assert station.lend("/dev/ttyBOARD") is board
+    for i in range(40):
+        feed(station, 100.0 + i * 0.05, ON, counter=i + 1)
+    assert m.Output(0) in board.sent(m.Output, how="write_now")
+
+
+def test_a_calibration_sweep_on_a_lent_board_is_left_alone_and_guarded_again_after_it():
+    station, board = connected_station()
+    assert station.lend("/dev/ttyBOARD") is board
+    station.lent_output(True)  # the runner's sweep drives the output
+    for i in range(40):
+        feed(station, 100.0 + i * 0.05, ON, counter=i + 1)
+    assert board.sent(m.Output) == []
+    station.lent_output(False)  # the sweep ended (its own safe-off sent): a stuck output is cut after the grace
+    for i in range(40, 80):
+        feed(station, 100.0 + i * 0.05, ON, counter=i + 1)
+    assert m.Output(0) in board.sent(m.Output, how="write_now")

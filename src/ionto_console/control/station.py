@@ -91,6 +91,7 @@ class Station:
         self._shared = _Shared()
         self._lock = threading.Lock()
         self._lent = False
+        self._lent_drives = False
         self.buffer = TelemetryBuffer(max_samples=STATION_HISTORY_SAMPLES)
         #: Whether a treatment (or anything else allowed to drive current) runs now; set by the desk.
         #: Called on the link's reader thread for every sample: it must be quick.
@@ -143,9 +144,18 @@ class Station:
         self._lent = True
         return link
 
+    def lent_output(self, driving: bool) -> None:
+        """The borrower of the port drives the output now (True) or no longer (False).
+
+        WHY apart from ``lend``: a calibration borrows the port when the wizard connects
+        and keeps it until the run ends or the window closes; only its sweep drives the
+        output. The unexpected-output guard looks away only while the borrower says so."""
+        self._lent_drives = driving and self._lent
+
     def give_back(self) -> None:
         """The borrower is done with the port (see ``lend``)."""
         self._lent = False
+        self._lent_drives = False
 
     @property
     def lent(self) -> bool:
@@ -206,7 +216,7 @@ class Station:
         switched its output on by itself (or kept it after a console fault) would go on
         driving current unnoticed. A STOP ramp in progress (bit6) is the end of a session
         being obeyed and is left to finish, for no longer than the ICD's longest ramp."""
-        if self._lent or self.output_expected():  # a session, or the calibration runner, owns it
+        if self._lent_drives or self.output_expected():  # a session, or a calibration sweep, owns it
             self._output_tolerated_until = now + UNEXPECTED_OUTPUT_GRACE_S
             self._stop_ramp_since = None
             return

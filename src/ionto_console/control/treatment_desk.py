@@ -213,6 +213,10 @@ class TreatmentDesk:
                 raise ValueError("a treatment is running on this board: end it before calibrating")
             return link
 
+    def lent_output(self, driving: bool) -> None:
+        """The calibration that borrowed the port drives the output now (or no longer)."""
+        self.station.lent_output(driving)
+
     def give_back(self) -> None:
         """The calibration run is done with the port."""
         self.station.give_back()

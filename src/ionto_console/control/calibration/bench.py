@@ -45,6 +45,9 @@ class Bench:
     #: Reply timeout for the runner's requests (None: the port's own).
     reply_timeout_s: float | None = None
     give_back: Callable[[], None] = field(default=lambda: None, repr=False)
+    #: Tells the lender the run drives the output (True) or no longer (False): its guard against an
+    #: output nobody asked for looks away only meanwhile. No-op for a port the bench owns.
+    drive_output: Callable[[bool], None] = field(default=lambda driving: None, repr=False)
 
     @property
     def identities(self) -> dict[str, str]:
@@ -100,6 +103,9 @@ class BoardLender(Protocol):
 
     def give_back(self) -> None: ...
 
+    def lent_output(self, driving: bool) -> None:
+        """The run drives the output now (True) or no longer (False)."""
+
 
 @dataclass(frozen=True)
 class BenchSpec:
@@ -149,11 +155,16 @@ class BenchSpec:
                 self._give_back()
             raise
         return Bench(link, tap, meter, load, lcr, owns_link=owns,
-                     reply_timeout_s=None if owns else BOARD_REPLY_TIMEOUT_S, give_back=self._give_back)
+                     reply_timeout_s=None if owns else BOARD_REPLY_TIMEOUT_S, give_back=self._give_back,
+                     drive_output=self._drive_output if not owns else (lambda driving: None))
 
     def _give_back(self) -> None:
         if self.lender is not None:
             self.lender.give_back()
+
+    def _drive_output(self, driving: bool) -> None:
+        if self.lender is not None:
+            self.lender.lent_output(driving)
 
     def _open(self, role: str, resource: str, cls: type, opened: list[object]):
         try:

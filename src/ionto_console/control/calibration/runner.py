@@ -208,6 +208,7 @@ class CalibrationRunner:
             result.board_firmware = self.identified.board_firmware
             result.instruments = dict(self.identified.instruments)
             result.old_constants = self.identified.constants
+            bench.drive_output(True)  # a borrowed port's guard lets this run's output be
             self._run(bench, mode, auto_write, result)
         except (RunAborted, CalibrationRuleError) as exc:
             result.verdict, result.reason = Verdict.ERROR, sentence(str(exc))
@@ -218,6 +219,7 @@ class CalibrationRunner:
             if bench is not None:
                 self._phase(Phase.SAFE_OFF, "switching the output off")
                 result.output_off_confirmed = self._safe_off(bench)
+                bench.drive_output(False)  # from here an output on is one nobody asked for
                 if not result.output_off_confirmed:
                     result.reason += (" The output could not be confirmed off; the board's watchdog ends it "
                                       f"within {s.plan.watchdog_ms} ms of the link closing.")
