@@ -81,3 +81,17 @@ def test_a_lend_while_a_session_begins_does_not_give_the_board_to_both():
     finally:
         desk.close_session = real_close_session  # type: ignore[method-assign]
         desk.shutdown()
+
+
+def test_a_board_lent_to_one_calibration_is_not_lent_to_a_second():
+    """The wizard disposes of its old runner on a thread (close waits for its safe-off) and identifies
+    with a new one at once: a second lend succeeded, and the old runner's give_back then ended the
+    new runner's lend, so a treatment could start on a board still being calibrated."""
+    desk, station, board = desk_on_double()
+    assert desk.lend(PORT) is board  # the old runner, still closing
+    with pytest.raises(ValueError, match="already lent"):
+        desk.lend(PORT)  # the new runner's identify
+    assert station.lent
+    desk.give_back()  # the old runner's close
+    assert not station.lent and desk.lend(PORT) is board  # now the new one may have it
+    desk.shutdown()

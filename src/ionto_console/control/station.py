@@ -137,11 +137,17 @@ class Station:
         is connected to borrows this port (adds its listeners, removes them after)
         instead of opening the device a second time; the station keeps it open.
         While lent, ``lent`` is True (no treatment starts on a board being
-        calibrated) until ``give_back``."""
+        calibrated) until ``give_back``. Raises ValueError while it is lent already:
+        one borrower at a time, or the first one's ``give_back`` would end the
+        second one's lend (the wizard closes an old runner while a new one connects)."""
         link = self._link
         if link is None or port != self._port or link.state is not LinkState.CONNECTED:
             return None
-        self._lent = True
+        with self._lock:
+            if self._lent:
+                raise ValueError("the board is already lent to another calibration run: "
+                                 "wait for that run to close, then connect again")
+            self._lent = True
         return link
 
     def lent_output(self, driving: bool) -> None:
