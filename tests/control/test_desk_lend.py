@@ -95,3 +95,14 @@ def test_a_board_lent_to_one_calibration_is_not_lent_to_a_second():
     desk.give_back()  # the old runner's close
     assert not station.lent and desk.lend(PORT) is board  # now the new one may have it
     desk.shutdown()
+
+
+def test_a_session_begun_but_not_yet_started_blocks_a_second_start():
+    """Between ``begin`` and its controller taking the start intent the session is IDLE; a second
+    Start then passed the blockers, and the first session's queued start enabled the output before
+    the close that followed cut it."""
+    desk, _, _ = desk_on_double()
+    desk.controller = _Begun()  # type: ignore[assignment]
+    assert "A treatment is already running." in desk.blockers(PLAN)
+    with pytest.raises(ValueError, match="already running"):
+        desk.begin(PLAN)

@@ -116,7 +116,7 @@ class TreatmentDesk:
             problems.append("Choose a patient and a protocol.")
         elif not plan.checklist_passed:
             problems.append("The pre-treatment checklist is not complete.")
-        if self.active:
+        if self._output_expected():  # IDLE included: a begun session's start intent may still be queued
             problems.append("A treatment is already running.")
         return problems
 
