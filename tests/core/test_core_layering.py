@@ -1,0 +1,54 @@
+"""core/ imports no Qt, serial, VISA or SQLAlchemy, and no console layer above it (DESIGN layers).
+
+WHY an ``ast`` walk of every import at any depth: a lazy import inside a
+function would slip past a first-column pattern (the same walk as
+``tests/ui/test_layering.py`` does for ui/).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import ionto_console.core
+
+CORE = Path(ionto_console.core.__file__).parent
+FORBIDDEN = ("PySide6", "pyqtgraph", "serial", "pyvisa", "sqlalchemy", "ionto_sim", "ionto_console.drivers",
+             "ionto_console.records", "ionto_console.control", "ionto_console.ui", "ionto_console.reports")
+
+
+def imported_modules(source: str) -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative to ionto_console.core
+                base = ["ionto_console", "core"][: 2 - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.append((node.lineno, module))
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def forbidden(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in FORBIDDEN)
+
+
+def test_the_walk_catches_lazy_and_relative_imports():
+    source = ("def f():\n    from ..drivers.board import messages\n    import serial.tools\n"
+              "from .. import records\nfrom .samples import Sample\n")
+    assert sorted({m for _, m in imported_modules(source) if forbidden(m)}) == [
+        "ionto_console.drivers.board", "ionto_console.drivers.board.messages", "ionto_console.records",
+        "serial.tools"]
+
+
+@pytest.mark.parametrize("path", sorted(CORE.glob("*.py")), ids=lambda p: p.name)
+def test_core_module_imports_no_io_or_upper_layer(path: Path):
+    bad = [f"line {line}: {module}" for line, module in imported_modules(path.read_text(encoding="utf-8"))
+           if forbidden(module)]
+    assert not bad, f"{path.name} imports " + "; ".join(bad)
