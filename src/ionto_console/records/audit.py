@@ -62,11 +62,17 @@ def entry_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
 
 
 def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
-    """The stored columns an entry's hash covers (everything but id and the hash itself)."""
-    return {
+    """The stored columns an entry's hash covers (everything but id and the hash itself).
+
+    The record digest columns (migration 0006) are covered when the entry has them; entries written
+    before 0006 have none and keep verifying with the hash they were written with."""
+    fields = {
         "seq": entry.seq, "at": entry.at, "who": entry.who, "action": entry.action, "entity": entry.entity,
         "entity_id": entry.entity_id, "before": entry.before, "after": entry.after, "why": entry.why,
     }
+    if entry.record is not None or entry.content_sha256 is not None or entry.content is not None:
+        fields.update(record=entry.record, content_sha256=entry.content_sha256, content=entry.content)
+    return fields
 
 
 def utc_now() -> dt.datetime:
@@ -97,14 +103,42 @@ def append_audit(
     tail = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
     when = (at or utc_now()).astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    record, content, digest = _seal(session, entity, entity_id)
     entry = AuditEntry(
         seq=seq, at=when, who=who, action=action, entity=entity, entity_id=str(entity_id),
         before=canonical_json(before), after=canonical_json(after), why=why, prev_hash=prev,
+        record=record, content=content, content_sha256=digest,
     )
     entry.hash = entry_hash(prev, _hashed_fields(entry))
     session.add(entry)
     session.flush()
+    session.info[AUDIT_HEAD_KEY] = (entry.seq, entry.hash)
     return entry
+
+
+#: ``Session.info`` key where the newest appended (seq, hash) waits for the commit (records/anchor.py).
+AUDIT_HEAD_KEY = "ionto_audit_head"
+
+
+def _seal(session: Session, entity: str, entity_id: object) -> tuple[str, str, str]:
+    """(record, parts JSON, digest) of the record this change belongs to, as it is after the change.
+
+    WHY in the audit append: every writer already calls ``append_audit`` in the change's own
+    transaction, so every audited change seals its record without each caller knowing how. A
+    running session is not sealed at every event (that would hash all its samples each time): its
+    digest is empty until it closes, and the close seals everything it holds."""
+    from .content import digest_of_parts, is_running_session, record_of, record_parts
+
+    session.flush()
+    record = record_of(session, entity, entity_id)
+    if record is None:
+        return "", "", ""
+    if is_running_session(session, record):
+        return record, "", ""
+    parts = record_parts(session, record)
+    if parts is None:
+        return record, canonical_json(None), "deleted"
+    return record, canonical_json(parts), digest_of_parts(parts)
 
 
 @dataclass(frozen=True)
