@@ -143,7 +143,12 @@ def _seal(session: Session, entity: str, entity_id: object) -> tuple[str, str, s
 
 @dataclass(frozen=True)
 class AuditVerdict:
-    """Result of walking the chain; ``first_broken_entry_id`` is the audit_log id where it breaks."""
+    """Result of verifying the audit trail and every record against it.
+
+    ``reason`` says the first problem in plain words (or the summary when all is well);
+    ``first_broken_entry_id`` is the audit_log id where the chain breaks (None when the chain holds);
+    ``first_bad_record`` names the first record (or the audit trail) that is wrong; ``problems`` lists
+    them all (at most ``records.verify.MAX_PROBLEMS``)."""
 
     ok: bool
     first_broken_entry_id: int | None
@@ -151,35 +156,28 @@ class AuditVerdict:
     entries: int = 0
     head_seq: int = 0
     head_hash: str = GENESIS_HASH
+    first_bad_record: str | None = None
+    problems: tuple[str, ...] = ()
+    records: int = 0
+    unsealed: int = 0
+    anchored: int = 0
+    anchor_note: str = ""
+
+    @property
+    def head_short(self) -> str:
+        """The head as printed on reports (``#seq`` and 16 hex digits)."""
+        return f"#{self.head_seq} {self.head_hash[:16]}"
 
 
 def verify_audit(db: Any) -> AuditVerdict:
-    """Recompute every hash in order; report the first entry that does not match its stored content or chain.
+    """Walk the chain, check the heads this station anchored, and recompute every record's content.
 
-    Streams the log (``yield_per``) so a long trail does not load into memory at once.
-    """
-    with db.read() as session:
-        prev_hash = GENESIS_HASH
-        expected_seq = 1
-        count = 0
-        stream = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000))
-        for entry in stream.scalars():
-            count += 1
-            if entry.seq != expected_seq:
-                missing = "deleted" if entry.seq > expected_seq else "duplicated or reordered"
-                return AuditVerdict(False, entry.id, f"entry {entry.id}: sequence {entry.seq} follows "
-                                    f"{expected_seq - 1}; an entry before it was {missing}", count - 1,
-                                    expected_seq - 1, prev_hash)
-            if entry.prev_hash != prev_hash:
-                return AuditVerdict(False, entry.id, f"entry {entry.id}: does not link to the entry before it "
-                                    "(an earlier entry was removed or replaced)", count - 1, expected_seq - 1,
-                                    prev_hash)
-            if entry_hash(prev_hash, _hashed_fields(entry)) != entry.hash:
-                return AuditVerdict(False, entry.id, f"entry {entry.id}: content does not match its hash "
-                                    "(the entry was edited)", count - 1, expected_seq - 1, prev_hash)
-            prev_hash = entry.hash
-            expected_seq += 1
-        return AuditVerdict(True, None, f"{count} entries, chain intact", count, expected_seq - 1, prev_hash)
+    See ``records.verify``: the chain catches edited entries, the anchors a deleted tail, a deleted
+    trail or a recomputed chain, and the record digests an edited, added or deleted row anywhere in a
+    record."""
+    from .verify import verify_records
+
+    return verify_records(db)
 
 
 def audit_history(db: Any, entity: str | None = None, entity_id: object | None = None) -> list[dict[str, Any]]:
