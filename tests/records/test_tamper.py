@@ -1,0 +1,223 @@
+"""The tamper suite: every edit an insider can make outside the console is detected and named.
+
+Each test builds the same signed session, makes one edit straight in the
+database (SQL, as an insider with the database password would), and checks
+that verification fails, names the record, and says what is wrong in plain
+words. Runs on SQLite always and on PostgreSQL with the throwaway server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from ionto_console.records import (
+    SampleWriter,
+    add_note,
+    finish_session,
+    open_database,
+    record_side_effect,
+    sign_session,
+    start_session,
+    verify_audit,
+)
+from ionto_console.records.anchor import ANCHORS_FILE, anchor_of
+from ionto_console.records.audit import GENESIS_HASH, _hashed_fields, canonical_json, entry_hash
+from ionto_console.records.content import digest_of_parts, record_parts
+from ionto_console.records.models import AuditEntry
+
+from records_helpers import new_patient, session_start
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Path:
+    folder = tmp_path / "station-data"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def tdb(db_url, station):
+    database = open_database(db_url, anchor_folder=station)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def _record(db) -> int:
+    """A complete, signed session with samples, events, a side effect and a note."""
+    pid = new_patient(db)
+    sid = start_session(db, session_start(pid))
+    writer = SampleWriter(db, sid)
+    for i in range(2500):  # three chunks of at most 1000 samples
+        writer.add(i * 0.001, 2.0, 6.0, 3.0, 2.0, 1)
+    writer.add_event("state", "treating", {"target_ma": 2.0})
+    writer.add_event("target", "target 2.0 mA", {"target_ma": 2.0})
+    writer.close()
+    record_side_effect(db, sid, kind="tingling", who="dana")
+    finish_session(db, sid, state="complete", reason="", dose_delivered_ma_min=40.0, who="dana")
+    add_note(db, sid, "Tolerated well", author="dana")
+    sign_session(db, sid, name="Dana Therapist", meaning="performed and reviewed")
+    return sid
+
+
+def _sql(db, statement: str, **params) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def _broken(db, *words: str, record: str | None = None):
+    verdict = verify_audit(db)
+    assert not verdict.ok, verdict.reason
+    if record is not None:
+        assert verdict.first_bad_record == record, verdict.problems
+    for word in words:
+        assert word in verdict.reason, verdict.reason
+    return verdict
+
+
+def test_an_untouched_record_verifies(tdb):
+    _record(tdb)
+    verdict = verify_audit(tdb)
+    assert verdict.ok, verdict.problems
+    # One head anchored per audited commit: the writer's one commit holds both events (8 entries, 7 commits).
+    assert verdict.records == 2 and verdict.unsealed == 0 and verdict.entries == 8 and verdict.anchored == 7
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("dose_delivered_ma_min", 80.0), ("state", "stopped"), ("operator", "mallory"),
+])
+def test_session_field_edit(tdb, column, value):
+    sid = _record(tdb)
+    _sql(tdb, f"UPDATE sessions SET {column} = :v WHERE id = :id", v=value, id=sid)
+    _broken(tdb, f"session {sid}", f"'{column}' was changed", record=f"session:{sid}")
+
+
+def test_sample_chunk_edited(tdb):
+    sid = _record(tdb)
+    with tdb.engine.begin() as conn:
+        blob = conn.execute(text("SELECT data FROM sample_chunks WHERE session_id = :s AND seq = 1"),
+                            {"s": sid}).scalar_one()
+        forged = bytes(blob[:-1]) + bytes([blob[-1] ^ 0xFF])
+        conn.execute(text("UPDATE sample_chunks SET data = :d WHERE session_id = :s AND seq = 1"),
+                     {"d": forged, "s": sid})
+    _broken(tdb, "its samples", record=f"session:{sid}")
+
+
+def test_sample_chunk_deleted(tdb):
+    sid = _record(tdb)
+    _sql(tdb, "DELETE FROM sample_chunks WHERE session_id = :s AND seq = 2", s=sid)
+    _broken(tdb, "its samples", "3 recorded, 2 now", record=f"session:{sid}")
+
+
+def test_patient_renamed(tdb):
+    sid = _record(tdb)
+    _sql(tdb, "UPDATE patients SET name = 'Someone Else'")
+    verdict = _broken(tdb, "patient 1", "'name' was changed", record="patient:1")
+    assert not any(f"session {sid}" in p for p in verdict.problems)  # the session record holds no patient copy
+
+
+def test_signature_renamed(tdb):
+    sid = _record(tdb)
+    _sql(tdb, "UPDATE signatures SET name = 'Dr Mallory'")
+    _broken(tdb, f"session {sid}", "its signatures", record=f"session:{sid}")
+
+
+def test_events_deleted(tdb):
+    sid = _record(tdb)
+    _sql(tdb, "DELETE FROM events WHERE session_id = :s", s=sid)
+    _broken(tdb, f"session {sid}", "its events", "2 recorded, 0 now", record=f"session:{sid}")
+
+
+def test_side_effect_and_note_edits(tdb):
+    sid = _record(tdb)
+    _sql(tdb, "UPDATE side_effects SET kind = 'none'")
+    _sql(tdb, "UPDATE session_notes SET text = 'all fine'")
+    verdict = _broken(tdb, "its notes", "its side effects", record=f"session:{sid}")
+    assert len(verdict.problems) == 1
+
+
+def test_audit_tail_deleted(tdb):
+    _record(tdb)
+    _sql(tdb, "DELETE FROM audit_log WHERE seq > 5")
+    _broken(tdb, "newest audit entries were deleted", "now ends at #5", record="audit trail")
+
+
+def test_whole_audit_trail_deleted(tdb):
+    _record(tdb)
+    _sql(tdb, "DELETE FROM audit_log")
+    verdict = _broken(tdb, "whole audit trail was deleted", record="audit trail")
+    assert any("not in the audit trail" in p for p in verdict.problems)
+
+
+def test_a_record_added_outside_the_console(tdb):
+    _record(tdb)
+    _sql(tdb, "INSERT INTO patients (identifier, name, notes, created_at) VALUES ('X-9', 'Ghost', '', "
+              "'2026-01-01 00:00:00')")
+    _broken(tdb, "is not in the audit trail")
+
+
+def _recompute_chain(db, sid: int) -> None:
+    """The strongest insider edit: change a row, re-seal its record and recompute every hash."""
+    with Session(db.engine) as s, s.begin():
+        s.execute(text("UPDATE sessions SET dose_delivered_ma_min = 80 WHERE id = :id"), {"id": sid})
+        parts = record_parts(s, f"session:{sid}")
+        latest = s.scalars(select(AuditEntry).where(AuditEntry.record == f"session:{sid}")
+                           .order_by(AuditEntry.seq.desc())).first()
+        latest.content, latest.content_sha256 = canonical_json(parts), digest_of_parts(parts)
+        prev = GENESIS_HASH
+        for entry in s.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
+            entry.prev_hash = prev
+            entry.hash = entry_hash(prev, _hashed_fields(entry))
+            prev = entry.hash
+
+
+def test_edit_and_recompute_the_chain_is_caught_by_the_anchor(tdb, db_url, tmp_path):
+    sid = _record(tdb)
+    _recompute_chain(tdb, sid)
+    verdict = _broken(tdb, "not the one this station anchored", "chain recomputed")
+    # Without the anchor (another folder: no heads) this edit verifies: the anchor is what catches it.
+    bare = open_database(db_url, anchor_folder=tmp_path / "elsewhere")
+    try:
+        assert verify_audit(bare).ok
+    finally:
+        bare.close()
+    assert verdict.first_bad_record.startswith("audit entry")
+
+
+def test_a_forged_anchor_line_is_named(tdb, station):
+    _record(tdb)
+    path = station / ANCHORS_FILE
+    lines = path.read_text().splitlines()
+    item = json.loads(lines[-1])
+    item["head"] = "f" * 64
+    path.write_text("\n".join([*lines[:-1], json.dumps(item)]) + "\n")
+    _broken(tdb, f"line {len(lines)} of {ANCHORS_FILE}", "not signed by this station's key")
+
+
+def test_key_and_anchor_file_are_private(tdb, station):
+    _record(tdb)
+    anchor, label = anchor_of(tdb)
+    assert label == tdb.url or "***" in label
+    for path in (anchor.key_path, anchor.path):
+        assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_running_session_is_unsealed_until_it_closes(tdb):
+    pid = new_patient(tdb)
+    sid = start_session(tdb, session_start(pid, started_at=dt.datetime.now(dt.timezone.utc)))
+    writer = SampleWriter(tdb, sid)
+    writer.add(0.0, 1.0, 5.0, 5.0, 1.0, 1)
+    writer.add_event("state", "treating", {})
+    writer.close()
+    verdict = verify_audit(tdb)
+    assert verdict.ok and verdict.unsealed == 1
+    # A session closed by SQL while its trail has it running is named.
+    _sql(tdb, "UPDATE sessions SET state = 'complete' WHERE id = :id", id=sid)
+    _broken(tdb, "closed outside the console", record=f"session:{sid}")
