@@ -74,7 +74,8 @@ def report_data(db: Database, session_id: int, *, plot_points: int = PLOT_POINTS
                     "impedance_kohm_min": stat(impedance, np.min), "sha256": summary.samples_sha256},
         "plot": {"t_s": plot.t.tolist(), "current_ma": _nan_to_none(plot.current_ma),
                  "target_ma": _nan_to_none(plot.target_ma), "impedance_kohm": _nan_to_none(plot.impedance_kohm)},
-        "audit": {"ok": audit.ok, "reason": audit.reason, "head_hash": audit.head_hash},
+        "audit": {"ok": audit.ok, "reason": audit.reason, "head_hash": audit.head_hash,
+                  "head_short": audit.head_short, "anchored": audit.anchored},
     }
 
 
