@@ -221,3 +221,13 @@ def test_running_session_is_unsealed_until_it_closes(tdb):
     # A session closed by SQL while its trail has it running is named.
     _sql(tdb, "UPDATE sessions SET state = 'complete' WHERE id = :id", id=sid)
     _broken(tdb, "closed outside the console", record=f"session:{sid}")
+
+
+def test_the_report_of_a_changed_session_says_so(tdb):
+    from ionto_console.records import report_data
+
+    sid = _record(tdb)
+    assert report_data(tdb, sid)["audit"]["ok"]
+    _sql(tdb, "UPDATE sessions SET operator = 'mallory' WHERE id = :id", id=sid)
+    audit = report_data(tdb, sid)["audit"]
+    assert not audit["ok"] and f"session {sid}" in audit["reason"] and audit["head_short"].startswith("#")

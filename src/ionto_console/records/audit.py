@@ -169,15 +169,16 @@ class AuditVerdict:
         return f"#{self.head_seq} {self.head_hash[:16]}"
 
 
-def verify_audit(db: Any) -> AuditVerdict:
+def verify_audit(db: Any, records: Any = None) -> AuditVerdict:
     """Walk the chain, check the heads this station anchored, and recompute every record's content.
 
     See ``records.verify``: the chain catches edited entries, the anchors a deleted tail, a deleted
     trail or a recomputed chain, and the record digests an edited, added or deleted row anywhere in a
-    record."""
+    record. ``records``: check only these records' content (e.g. one session for its report); the
+    chain and the anchors are always checked whole."""
     from .verify import verify_records
 
-    return verify_records(db)
+    return verify_records(db, records)
 
 
 def audit_history(db: Any, entity: str | None = None, entity_id: object | None = None) -> list[dict[str, Any]]:
