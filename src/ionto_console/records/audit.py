@@ -3,9 +3,11 @@
 WHY a hash chain: an entry's hash covers its own canonical content *and* the
 previous entry's hash, so editing any stored entry, deleting one from the
 middle, or reordering them breaks the chain at that entry, and
-``verify_audit`` names it. (Removing the newest entries leaves a valid
-shorter chain; ``AuditVerdict.head_hash`` is what a clinic writes down or
-exports to detect that.)
+``verify_audit`` names it. Removing the newest entries, or editing rows and
+recomputing every hash, leaves a valid-looking chain: the heads each station
+signs and keeps outside the database (``records.anchor``) catch that. Each
+entry also seals the content digest of the record it changed
+(``records.content``), so a row edited outside the console shows too.
 
 ``append_audit`` must be called inside the same write transaction as the
 change it describes (``Database.write()``): either both are stored or
@@ -99,11 +101,13 @@ def append_audit(
     """Append one chained entry in the caller's transaction (flushes so ``seq`` conflicts show now)."""
     if not who.strip():
         raise ValueError("every audit entry needs who did it")
+    # Sealed before the tail lock: hashing a long session's samples (~0.2 s) must not make the other
+    # stations' writers wait on the PostgreSQL advisory lock.
+    record, content, digest = _seal(session, entity, entity_id)
     _lock_tail(session)
     tail = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
     when = (at or utc_now()).astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
-    record, content, digest = _seal(session, entity, entity_id)
     entry = AuditEntry(
         seq=seq, at=when, who=who, action=action, entity=entity, entity_id=str(entity_id),
         before=canonical_json(before), after=canonical_json(after), why=why, prev_hash=prev,
