@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -231,3 +233,35 @@ def test_the_report_of_a_changed_session_says_so(tdb):
     _sql(tdb, "UPDATE sessions SET operator = 'mallory' WHERE id = :id", id=sid)
     audit = report_data(tdb, sid)["audit"]
     assert not audit["ok"] and f"session {sid}" in audit["reason"] and audit["head_short"].startswith("#")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_changed_byte_or_value_is_detected_and_undoing_it_verifies_again(sqlite_db, data):
+    """Property: whichever sample byte or session value is changed, verification fails on that
+    session; put back, the record verifies again (the check is exact, not a heuristic)."""
+    if not getattr(sqlite_db, "_tamper_sid", None):
+        sqlite_db._tamper_sid = _record(sqlite_db)
+    sid = sqlite_db._tamper_sid
+    if data.draw(st.booleans(), label="sample byte"):
+        seq = data.draw(st.integers(0, 2), label="chunk")
+        with sqlite_db.engine.begin() as conn:
+            blob = bytes(conn.execute(text("SELECT data FROM sample_chunks WHERE session_id = :s AND seq = :q"),
+                                      {"s": sid, "q": seq}).scalar_one())
+        at = data.draw(st.integers(0, len(blob) - 1), label="byte")
+        mask = data.draw(st.integers(1, 255), label="xor")
+        forged = blob[:at] + bytes([blob[at] ^ mask]) + blob[at + 1:]
+        statement = "UPDATE sample_chunks SET data = :v WHERE session_id = :s AND seq = :q"
+        edit, undo = {"v": forged, "s": sid, "q": seq}, {"v": blob, "s": sid, "q": seq}
+    else:
+        column = data.draw(st.sampled_from(["dose_delivered_ma_min", "dose_target_ma_min", "cal_gain"]))
+        with sqlite_db.engine.begin() as conn:
+            old = conn.execute(text(f"SELECT {column} FROM sessions WHERE id = :s"), {"s": sid}).scalar_one()
+        new = data.draw(st.floats(allow_nan=False, allow_infinity=False).filter(lambda v: v != old))
+        statement = f"UPDATE sessions SET {column} = :v WHERE id = :s"
+        edit, undo = {"v": new, "s": sid}, {"v": old, "s": sid}
+    _sql(sqlite_db, statement, **edit)
+    verdict = verify_audit(sqlite_db)
+    assert not verdict.ok and verdict.first_bad_record == f"session:{sid}"
+    _sql(sqlite_db, statement, **undo)
+    assert verify_audit(sqlite_db).ok
