@@ -20,11 +20,36 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401 - puts this folder on sys.path
-from storage import _session, _store
+import numpy as np
+from storage import _session
 
-from ionto_console.records import add_note, open_database, sign_session, verify_audit
+from ionto_console.records import (
+    SampleSeries,
+    SampleWriter,
+    add_note,
+    finish_session,
+    open_database,
+    sign_session,
+    verify_audit,
+)
 from ionto_console.records.anchor import anchor_of
 from ionto_console.records.content import session_content_digest
+
+
+def _fill(db, sid: int, rate: int, minutes: float) -> int:
+    """Samples through the writer in 200 ms blocks, as a controller at ``rate`` Hz would send them."""
+    total = int(rate * 60 * minutes)
+    block = max(1, rate // 5)
+    writer = SampleWriter(db, sid).start()
+    for lo in range(0, total, block):
+        k = min(block, total - lo)
+        t = (lo + np.arange(k)) / rate
+        writer.add_block(SampleSeries(t, np.full(k, 3.0, np.float32), np.full(k, 18.0, np.float32),
+                                      np.full(k, 6.0, np.float32), np.full(k, 3.0, np.float32),
+                                      np.full(k, 3, np.uint16)))
+    report = writer.close(timeout=300)
+    assert report.complete, report
+    return total
 
 
 def main() -> None:
@@ -39,21 +64,10 @@ def main() -> None:
     db = open_database(url, anchor_folder=folder / "station")
     try:
         sid = _session(db, f"integrity-{time.time_ns()}")
-        import ionto_console.records.store as store
-
-        finish = store.finish_session
-        timings: dict[str, float] = {}
-
-        def timed_finish(*a, **k):
-            t0 = time.perf_counter()
-            finish(*a, **k)
-            timings["finish"] = time.perf_counter() - t0
-
-        store.finish_session = timed_finish
-        import storage
-
-        storage.finish_session = timed_finish
-        n = _store(db, sid, args.rate, args.minutes)
+        n = _fill(db, sid, args.rate, args.minutes)
+        t0 = time.perf_counter()
+        finish_session(db, sid, state="complete", reason="bench", dose_delivered_ma_min=40, who="bench")
+        timings = {"finish": time.perf_counter() - t0}
         t0 = time.perf_counter()
         add_note(db, sid, "benchmark note", author="bench")
         note_s = time.perf_counter() - t0
