@@ -162,17 +162,36 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(result.model_dump_json(indent=2), encoding="utf-8")
         printer.line(f"record: {args.json}")
+    # Stored first, so the certificate can print the audit head that covers this result.
+    database = args.database or os.environ.get("IONTO_DATABASE_URL")
+    stored = None if args.sim or args.no_record else store_calibration_result(result, database)
     if args.pdf:
         from .reports.calibration_certificate import write_certificate
 
-        write_certificate(result, args.pdf)
+        write_certificate(result, args.pdf, audit_head=_audit_head(database) if stored else "")
         printer.line(f"certificate: {args.pdf}")
     if args.sim:
         printer.line(SIM_NOT_STORED)
-    elif not args.no_record:
-        stored = store_calibration_result(result, args.database or os.environ.get("IONTO_DATABASE_URL"))
+    elif stored is not None:
         printer.line(stored)
     return EXIT_CODES[result.verdict]
+
+
+def _audit_head(database: str | None) -> str:
+    """The records' audit head for the certificate footer ("" when the records cannot be read)."""
+    from .records import RecordsError, open_database
+    from .records.audit import current_head
+
+    try:
+        db = open_database(database)  # as store_calibration_result opens it
+    except RecordsError:
+        return ""
+    try:
+        return current_head(db)
+    except RecordsError:
+        return ""
+    finally:
+        db.close()
 
 
 

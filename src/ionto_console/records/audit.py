@@ -185,6 +185,16 @@ def verify_audit(db: Any, records: Any = None) -> AuditVerdict:
     return verify_records(db, records)
 
 
+def current_head(db: Any) -> str:
+    """The chain's head as printed on reports, ``#seq`` and 16 hex digits (``#0 0000...`` when empty).
+
+    Cheap (one indexed row): for a document that prints the head without verifying the records."""
+    with db.read() as session:
+        tail = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, head = (tail[0], tail[1]) if tail else (0, GENESIS_HASH)
+    return f"#{seq} {head[:16]}"
+
+
 def audit_history(db: Any, entity: str | None = None, entity_id: object | None = None) -> list[dict[str, Any]]:
     """Entries (optionally of one record) as plain dicts with before/after decoded, oldest first."""
     with db.read() as session:
