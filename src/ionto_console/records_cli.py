@@ -12,8 +12,10 @@ group or others can read or write is refused). Who may do what:
 
 - ``list``/``search``, ``export``, ``billing``: admin and therapist (the
   people who already see these records on the console's Records tab).
-- ``verify``, ``backup``: admin (the clinic manager or IT: a backup is the
-  whole database, and verification is the administrator's duty).
+- ``verify``, ``backup``, ``seal``: admin (the clinic manager or IT: a
+  backup is the whole database, verification is the administrator's duty,
+  and ``seal`` (once, after upgrading a database from before migration
+  0006) vouches for records as they are).
 
 Engineers (calibration) are refused: they need no patient records.
 
@@ -53,6 +55,7 @@ ALLOWED: dict[str, frozenset[Role]] = {
     "billing": frozenset({Role.ADMIN, Role.THERAPIST}),
     "verify": frozenset({Role.ADMIN}),
     "backup": frozenset({Role.ADMIN}),
+    "seal": frozenset({Role.ADMIN}),
 }
 
 PG_DUMP_HOWTO = """\
@@ -77,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="first line: the password (the file must be readable by its owner only)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("verify", help="check the audit trail and every record against it (admin)")
+    commands.add_parser("seal", help="seal records from before tamper evidence as they are now (admin, once "
+                                     "after upgrading; run verify first)")
     for name in ("list", "search"):
         sub = commands.add_parser(name, help="sessions matching every filter, newest first")
         sub.add_argument("--patient", help="part of the patient's name or identifier")
@@ -142,9 +147,11 @@ def sign_in(db: Database, args: argparse.Namespace, ask: Ask) -> User:
 
 def run(db: Database, args: argparse.Namespace, ask: Ask, out: Out) -> int:
     """One command, signed in; returns the exit code (raises ``Refused`` when refused)."""
-    sign_in(db, args, ask)
+    user = sign_in(db, args, ask)
     if args.command == "verify":
         return verify(db, out)
+    if args.command == "seal":
+        return seal(db, user, out)
     if args.command in ("list", "search"):
         return list_sessions(db, args, out)
     if args.command == "export":
@@ -168,6 +175,19 @@ def verify(db: Database, out: Out) -> int:
         out(f"  - {problem}")
     out("Keep this database and the station's data folder as evidence and call the administrator.")
     return 1
+
+
+def seal(db: Database, user: User, out: Out) -> int:
+    from .records.verify import seal_legacy
+
+    try:
+        done = seal_legacy(db, who=user.username)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    out(f"sealed {len(done)} record(s) from before tamper evidence" + (f": {', '.join(done[:20])}"
+                                                                        + (" ..." if len(done) > 20 else "")
+                                                                        if done else ""))
+    return 0
 
 
 def list_sessions(db: Database, args: argparse.Namespace, out: Out) -> int:

@@ -142,3 +142,10 @@ def test_backup_of_postgresql_says_how(db, db_url, capsys, tmp_path):
     assert code == 1 and not target.exists()
     captured = capsys.readouterr()
     assert "pg_dump --format=custom" in captured.out and "no backup was made" in captured.err
+
+
+def test_seal_is_for_admins_and_seals_nothing_new(url, capsys):
+    assert run(url, "dana", "therapy-2026", "seal") == 1
+    assert "may not seal" in capsys.readouterr().err
+    assert run(url, "ada", "admin-pass-1", "seal") == 0
+    assert "sealed 0 record(s)" in capsys.readouterr().out

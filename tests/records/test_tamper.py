@@ -265,3 +265,21 @@ def test_any_changed_byte_or_value_is_detected_and_undoing_it_verifies_again(sql
     assert not verdict.ok and verdict.first_bad_record == f"session:{sid}"
     _sql(sqlite_db, statement, **undo)
     assert verify_audit(sqlite_db).ok
+
+
+def test_records_from_before_tamper_evidence_are_counted_then_sealed(tdb, monkeypatch):
+    """A database upgraded from before migration 0006: its entries carry no seal."""
+    from ionto_console.records import audit
+    from ionto_console.records.verify import seal_legacy
+
+    monkeypatch.setattr(audit, "_seal", lambda *_: (None, None, None))
+    sid = _record(tdb)
+    monkeypatch.undo()
+    verdict = verify_audit(tdb)
+    assert verdict.ok and verdict.unsealed == 2 and "before tamper evidence" in verdict.reason
+    assert sorted(seal_legacy(tdb, who="ada")) == ["patient:1", f"session:{sid}"]
+    verdict = verify_audit(tdb)
+    assert verdict.ok and verdict.unsealed == 0
+    assert seal_legacy(tdb, who="ada") == []
+    _sql(tdb, "UPDATE sessions SET operator = 'mallory'")
+    _broken(tdb, "'operator' was changed", record=f"session:{sid}")

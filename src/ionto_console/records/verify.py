@@ -214,3 +214,30 @@ def _state(s: Any, record: str) -> str | None:
     if kind != "session":
         return None
     return s.scalar(select(TreatmentSession.state).where(TreatmentSession.id == int(key)))
+
+
+def seal_legacy(db: Any, *, who: str) -> list[str]:
+    """Seal the records written before tamper evidence (migration 0006) as they are now; returns them.
+
+    WHY explicit (``ionto-records seal``, an administrator): a database upgraded from an older
+    release has records whose audit entries carry no content digest, so verification can only count
+    them. Sealing says "these records are as they are now", audited as done by ``who``; run
+    ``verify`` first, since whatever was changed before the seal is sealed too. Refused while the
+    chain itself does not verify."""
+    from .audit import append_audit
+
+    verdict = verify_records(db)
+    if verdict.first_broken_entry_id is not None:
+        raise ValueError(f"the audit chain is broken ({verdict.reason}); records are not sealed")
+    with db.read() as s:
+        sealed = set(s.scalars(select(AuditEntry.record).where(AuditEntry.record.is_not(None))))
+        legacy = [r for r in all_records(s) if r not in sealed]
+    done: list[str] = []
+    for record in legacy:
+        kind, _, key = record.partition(":")
+        entity = "user" if kind == "account" else kind
+        with db.write() as s:
+            append_audit(s, who=who, action="seal", entity=entity, entity_id=key,
+                         why="sealed as found: written before tamper evidence (migration 0006)")
+        done.append(record)
+    return done
