@@ -200,7 +200,7 @@ def test_a_forged_anchor_line_is_named(tdb, station):
     item = json.loads(lines[-1])
     item["head"] = "f" * 64
     path.write_text("\n".join([*lines[:-1], json.dumps(item)]) + "\n")
-    _broken(tdb, f"line {len(lines)} of {ANCHORS_FILE}", "not signed by this station's key")
+    _broken(tdb, f"line {len(lines)} of {path}", "not signed by this station's key")
 
 
 def test_key_and_anchor_file_are_private(tdb, station):
@@ -283,3 +283,14 @@ def test_records_from_before_tamper_evidence_are_counted_then_sealed(tdb, monkey
     assert seal_legacy(tdb, who="ada") == []
     _sql(tdb, "UPDATE sessions SET operator = 'mallory'")
     _broken(tdb, "'operator' was changed", record=f"session:{sid}")
+
+
+def test_a_forged_line_beyond_the_chain_is_forged_not_a_deleted_tail(tdb, station):
+    _record(tdb)
+    path = station / ANCHORS_FILE
+    item = json.loads(path.read_text().splitlines()[-1])
+    item.update(seq=999, head="e" * 64)
+    with path.open("a") as handle:
+        handle.write(json.dumps(item) + "\n")
+    verdict = _broken(tdb, "not signed by this station's key")
+    assert not any("deleted" in p for p in verdict.problems), verdict.problems

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 from sqlalchemy import select
 
 from .audit import GENESIS_HASH, AuditVerdict, _hashed_fields, entry_hash
+from .anchor import AnchorLine
 from .content import PART_WORDS, all_records, digest_of_parts, record_parts
 from .models import AuditEntry, TreatmentSession
 
@@ -94,20 +95,29 @@ def verify_records(db: Any, only: Iterable[str] | None = None) -> AuditVerdict:
             problems.append(words)
 
     # Anchored heads (signed outside the database) of this database at this station.
-    anchored: dict[int, tuple[str, str]] = {}
+    anchored: dict[int, AnchorLine] = {}
     anchor_note = "this database is not anchored at this station"
     installed = anchor_of(db)
-    firsts: set[str] = set()
+    firsts: dict[str, AnchorLine] = {}
+    anchor = None
     if installed is not None:
         anchor, label = installed
         lines, bad_lines = anchor.lines(label)
         for words in bad_lines:
             problem("anchors", f"The station's anchor file: {words}.")
         for line in lines:
-            anchored[line.seq] = (line.head, line.at)
-            firsts.add(line.first)
+            anchored[line.seq] = line
+            firsts.setdefault(line.first, line)
         anchor_note = (f"{len(lines)} heads anchored at this station" if lines
                        else "no heads anchored at this station yet")
+
+    def forged(line: AnchorLine) -> bool:
+        """Check the signature of a line verification is about to act on (see Anchor.lines)."""
+        if anchor is not None and anchor.authentic(line):
+            return False
+        name = anchor.path if anchor is not None else "the station's anchor file"
+        problem("anchors", f"line {line.number} of {name} is not signed by this station's key (edited or forged)")
+        return True
 
     seals: dict[str, _Seal] = {}
     legacy: set[str] = set()
@@ -132,12 +142,13 @@ def verify_records(db: Any, only: Iterable[str] | None = None) -> AuditVerdict:
                     problem(f"audit entry {entry.id}", f"audit entry {entry.id}: {why}")
             if entry.seq in anchored:
                 anchors_checked += 1
-                head, at = anchored[entry.seq]
-                if head != entry.hash:
-                    problem(f"audit entry {entry.id}",
-                            f"audit entry {entry.id} (#{entry.seq}) is not the one this station anchored at {at}: "
-                            f"the audit trail was rewritten after entry #{last_good_anchor}, at or before "
-                            f"#{entry.seq} (rows edited and the chain recomputed)")
+                line = anchored[entry.seq]
+                if line.head != entry.hash:
+                    if not forged(line):
+                        problem(f"audit entry {entry.id}",
+                                f"audit entry {entry.id} (#{entry.seq}) is not the one this station anchored at "
+                                f"{line.at}: the audit trail was rewritten after entry #{last_good_anchor}, at or "
+                                f"before #{entry.seq} (rows edited and the chain recomputed)")
                 elif first_bad is None:
                     last_good_anchor = entry.seq
             if entry.record:
@@ -149,9 +160,10 @@ def verify_records(db: Any, only: Iterable[str] | None = None) -> AuditVerdict:
                 prev_hash = entry.hash
                 expected_seq += 1
         head_seq = expected_seq - 1
-        last_seq = max(anchored) if anchored else 0
-        if anchored and last_seq > head_seq and broken_id is None:
-            at = anchored[last_seq][1]
+        beyond = sorted((seq for seq in anchored if seq > head_seq), reverse=True)
+        last_seq = next((seq for seq in beyond if not forged(anchored[seq])), 0)
+        if last_seq and broken_id is None:
+            at = anchored[last_seq].at
             if count == 0:
                 problem("audit trail", f"the whole audit trail was deleted: this station anchored entry "
                         f"#{last_seq} at {at}, and the database has no entries")
@@ -159,7 +171,8 @@ def verify_records(db: Any, only: Iterable[str] | None = None) -> AuditVerdict:
                 problem("audit trail", f"the newest audit entries were deleted: this station anchored entry "
                         f"#{last_seq} at {at}, and the trail now ends at #{head_seq}")
         first_now = s.scalar(select(AuditEntry.hash).where(AuditEntry.seq == 1))
-        if firsts and first_now is not None and first_now not in firsts:
+        if first_now is not None and firsts and first_now not in firsts and any(
+                not forged(line) for line in firsts.values()):
             problem("audit trail", "the audit trail was replaced from its first entry (it does not start "
                     "where the trail this station anchored starts)")
 
