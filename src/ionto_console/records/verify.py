@@ -42,10 +42,11 @@ def record_words(record: str) -> str:
 
 @dataclass
 class _Seal:
+    """The newest seal of a record (its parts JSON is read again only for a record that differs:
+    holding every record's parts in memory would cost kilobytes per record)."""
+
     entry_id: int
-    seq: int
     digest: str
-    content: str
 
 
 def explain(record: str, sealed: dict[str, Any] | None, current: dict[str, Any] | None) -> str:
@@ -152,7 +153,7 @@ def verify_records(db: Any, only: Iterable[str] | None = None) -> AuditVerdict:
                 elif first_bad is None:
                     last_good_anchor = entry.seq
             if entry.record:
-                seals[entry.record] = _Seal(entry.id, entry.seq, entry.content_sha256 or "", entry.content or "")
+                seals[entry.record] = _Seal(entry.id, entry.content_sha256 or "")
             elif entry.record is None and entry.entity in ("session", "patient", "calibration", "user"):
                 kind = "account" if entry.entity == "user" else entry.entity
                 legacy.add(f"{kind}:{entry.entity_id}")
@@ -205,8 +206,9 @@ def verify_records(db: Any, only: Iterable[str] | None = None) -> AuditVerdict:
                 continue
             if current is None and seal.digest == "deleted":
                 continue
+            content = s.scalar(select(AuditEntry.content).where(AuditEntry.id == seal.entry_id))
             try:
-                sealed = json.loads(seal.content) if seal.content else None
+                sealed = json.loads(content) if content else None
             except ValueError:
                 sealed = None
             problem(record, explain(record, sealed, current))
