@@ -26,7 +26,8 @@ from typing import Iterator, Sequence, TextIO
 from pydantic import ValidationError
 
 from .control.calibration import (BenchSpec, CalibrationRunner, FitReady, Identified, PhaseChanged, PointMeasured,
-                                  RunEvent, RunFinished, RunnerSettings, store_calibration_result)
+                                  RunEvent, RunFinished, RunnerSettings, records_audit_head,
+                                  store_calibration_result)
 from .core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 2}
@@ -168,7 +169,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.pdf:
         from .reports.calibration_certificate import write_certificate
 
-        write_certificate(result, args.pdf, audit_head=_audit_head(database) if stored else "")
+        write_certificate(result, args.pdf, audit_head=records_audit_head(database) if stored else "")
         printer.line(f"certificate: {args.pdf}")
     if args.sim:
         printer.line(SIM_NOT_STORED)
@@ -176,22 +177,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         printer.line(stored)
     return EXIT_CODES[result.verdict]
 
-
-def _audit_head(database: str | None) -> str:
-    """The records' audit head for the certificate footer ("" when the records cannot be read)."""
-    from .records import RecordsError, open_database
-    from .records.audit import current_head
-
-    try:
-        db = open_database(database)  # as store_calibration_result opens it
-    except RecordsError:
-        return ""
-    try:
-        return current_head(db)
-    except RecordsError:
-        return ""
-    finally:
-        db.close()
 
 
 
