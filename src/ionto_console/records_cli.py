@@ -212,26 +212,15 @@ def _one_line(text: str) -> str:
 
 
 def export(db: Database, args: argparse.Namespace, out: Out) -> int:
-    from .records import events_csv, load_session, write_samples_csv
+    """Through the Records tab's exporters (``control/exporters``): one code path per format."""
+    from .control.exporters import ExportTarget, exporter
+    from .records import load_session
 
     load_session(db, args.session)  # RecordNotFound before any file is made
     suffix = {"csv": ".csv", "pdf": ".pdf", "fhir": ".json"}[args.format]
     path: Path = args.out or Path(f"session-{args.session}{suffix}")
-    if args.format == "csv":
-        events = path.with_name(f"{path.stem}-events.csv")
-        rows = write_samples_csv(db, args.session, path)
-        events.write_text(events_csv(db, args.session), encoding="utf-8", newline="")
-        out(f"wrote {rows:,} samples to {path} and the events to {events}")
-    elif args.format == "pdf":
-        from .reports.treatment_report import write_treatment_report
-
-        write_treatment_report(db, args.session, path)
-        out(f"wrote the report to {path}")
-    else:
-        from .records.fhir_export import write_fhir_bundle
-
-        write_fhir_bundle(db, args.session, path)
-        out(f"wrote the validated FHIR bundle to {path}")
+    result = exporter(args.format).write(db, ExportTarget(session_id=args.session), path)
+    out(result.message)
     return 0
 
 
