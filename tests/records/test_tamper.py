@@ -294,3 +294,16 @@ def test_a_forged_line_beyond_the_chain_is_forged_not_a_deleted_tail(tdb, statio
         handle.write(json.dumps(item) + "\n")
     verdict = _broken(tdb, "not signed by this station's key")
     assert not any("deleted" in p for p in verdict.problems), verdict.problems
+
+
+def test_the_black_box_is_part_of_the_sealed_record(tdb):
+    from ionto_console.records.wire_log import WireRecording, store_wire_log
+
+    sid = _record(tdb)
+    recorder = WireRecording(dt.datetime.now(dt.timezone.utc), 0.0)
+    recorder.add(0, 0.001, b"\x01\x02\x03")
+    recorder.add(1, 0.002, b"\x04\x05")
+    store_wire_log(tdb, sid, recorder.finish(), who="console")
+    assert verify_audit(tdb).ok
+    _sql(tdb, "UPDATE session_wire_logs SET truncated = :t", t=True)
+    _broken(tdb, "its black box", record=f"session:{sid}")

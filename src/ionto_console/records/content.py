@@ -19,7 +19,8 @@ Two digests of a session, for two uses:
   sign itself).
 - the session *record* digest (``record_parts``) the audit stores: the same
   without the patient (the patient is its own record, so correcting a name
-  does not re-seal every session) and with the signatures.
+  does not re-seal every session) and with the signatures and the black box
+  (``records.wire_log``).
 
 Columns are taken generically (every mapped column) so a column another
 change adds is covered without touching this module; the one exception is a
@@ -47,6 +48,7 @@ from .models import (
     Signature,
     SideEffectRecord,
     TreatmentSession,
+    WireLog,
 )
 
 #: Session columns refreshed while a session runs without an audit entry (liveness, not content).
@@ -61,6 +63,7 @@ PART_WORDS = {
     "notes": "its notes",
     "amendments": "its amendments",
     "signatures": "its signatures (a signature was edited, added or deleted)",
+    "wire_log": "its black box (the serial stream kept with it)",
     "patient": "its patient's demographics",
 }
 
@@ -127,6 +130,9 @@ def session_parts(s: Session, session_id: int, *, patient: bool, signatures: boo
         parts["patient"] = _sha(columns_of(who) if who is not None else None)
     if signatures:
         parts["signatures"] = _counted(_rows(s, Signature, session_id))
+        # The black box (records.wire_log) is part of the record the audit seals; it is not in the
+        # digest signatures bind to (it is kept after the session, possibly after a signature).
+        parts["wire_log"] = _counted(_rows(s, WireLog, session_id))
     return parts
 
 
@@ -202,7 +208,7 @@ def record_of(s: Session, entity: str, entity_id: object) -> str | None:
     if entity == "user":
         return f"account:{key}"
     model = {"event": EventRecord, "side_effect": SideEffectRecord, "note": SessionNote,
-             "signature": Signature, "amendment": Amendment}.get(entity)
+             "signature": Signature, "amendment": Amendment, "wire_log": WireLog}.get(entity)
     if model is None or not key.isdigit():
         return None
     session_id = s.scalar(select(model.session_id).where(model.id == int(key)))
