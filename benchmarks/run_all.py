@@ -46,6 +46,7 @@ RUNS: dict[str, tuple[list[str], list[str], float]] = {
     "plot_frame_time.py": (["--frames", "300"], ["--frames", "100"], 300),
     "storage.py": (["--minutes", "30", "--write-seconds", "3"], ["--minutes", "5", "--write-seconds", "1"], 600),
     "console_start.py": (["--runs", "10"], ["--runs", "3"], 300),
+    "record_integrity.py": (["--minutes", "30"], ["--minutes", "5"], 600),
     "memory_session.py": (["--minutes", "30"], ["--minutes", "10"], 300),
     "records_tab_stall.py": (["--sessions", "12", "--minutes", "20"], ["--sessions", "4", "--minutes", "5"], 300),
 }

@@ -13,6 +13,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def records_in_tmp(tmp_path, monkeypatch):
     """Any code that opens the default records database gets a fresh file in tmp_path."""
     monkeypatch.setenv("IONTO_DATABASE_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
+    # The station's data folder (audit anchor key and heads, station identity) too.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -256,7 +256,7 @@ def load_protocols(folder: Path) -> tuple[list[Protocol], list[str]]:
 
     A broken shipped library raises (a build defect); a bad custom file is only left out."""
     library = load_library()
-    custom, problems = load_custom(folder, {p.id for p in library})
+    custom, problems = load_custom(folder, {p.id for p in library}, {p.name for p in library})
     for problem in problems:
         log.warning("custom protocol left out: %s", problem)
     return library + custom, problems

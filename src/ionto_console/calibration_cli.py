@@ -26,7 +26,8 @@ from typing import Iterator, Sequence, TextIO
 from pydantic import ValidationError
 
 from .control.calibration import (BenchSpec, CalibrationRunner, FitReady, Identified, PhaseChanged, PointMeasured,
-                                  RunEvent, RunFinished, RunnerSettings, store_calibration_result)
+                                  RunEvent, RunFinished, RunnerSettings, records_audit_head,
+                                  store_calibration_result)
 from .core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 2}
@@ -162,17 +163,20 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(result.model_dump_json(indent=2), encoding="utf-8")
         printer.line(f"record: {args.json}")
+    # Stored first, so the certificate can print the audit head that covers this result.
+    database = args.database or os.environ.get("IONTO_DATABASE_URL")
+    stored = None if args.sim or args.no_record else store_calibration_result(result, database)
     if args.pdf:
         from .reports.calibration_certificate import write_certificate
 
-        write_certificate(result, args.pdf)
+        write_certificate(result, args.pdf, audit_head=records_audit_head(database) if stored else "")
         printer.line(f"certificate: {args.pdf}")
     if args.sim:
         printer.line(SIM_NOT_STORED)
-    elif not args.no_record:
-        stored = store_calibration_result(result, args.database or os.environ.get("IONTO_DATABASE_URL"))
+    elif stored is not None:
         printer.line(stored)
     return EXIT_CODES[result.verdict]
+
 
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 import threading
 
 from PySide6.QtCore import Qt
 
-from ionto_console.control.calibration import RunnerSettings, store_calibration_result
+from ionto_console.control.calibration import RunnerSettings, records_audit_head, store_calibration_result
 from ionto_console.core.calibration import Verdict
 from ionto_console.records import calibrations_of, open_database, sqlite_url
 from ionto_console.records.demo import mark_as_demo
@@ -20,10 +23,10 @@ SCREENSHOT = "/tmp/cal_wizard.png"
 RUN_MS = 60_000
 
 
-def _wizard(qtbot, bench, store=None) -> CalibrationWizard:
+def _wizard(qtbot, bench, store=None, audit_head=None) -> CalibrationWizard:
     # the simulated bench: the result says so (as the demo console's Calibration tab sets it)
     wiz = CalibrationWizard(RunnerSettings(plan=QUICK_PLAN, simulated=True), defaults=spec_for(bench),
-                            ports=[bench.board.port], store=store)
+                            ports=[bench.board.port], store=store, audit_head=audit_head)
     qtbot.addWidget(wiz)
     wiz.show()
     return wiz
@@ -51,7 +54,8 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
         stored_on.append(threading.current_thread())
         return store_calibration_result(result, demo_url)
 
-    wiz = _wizard(qtbot, bench, store=store)
+    wiz = _wizard(qtbot, bench, store=store,
+                  audit_head=lambda: records_audit_head(demo_url))
     _connect(qtbot, wiz)
     wiz.next()
     assert wiz.currentId() == wiz.SWEEP
@@ -95,6 +99,9 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
     cert.save(pdf)
     qtbot.waitUntil(lambda: "Saved" in cert.saved.text(), timeout=10_000)
     assert pdf.read_bytes().startswith(b"%PDF") and "Saved" in cert.saved.text()
+    if shutil.which("pdftotext"):  # the footer prints the audit head that covers the stored result
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"Audit head #\d+ [0-9a-f]{16}", text), text[-300:]
     ident = read_ident(bench.board.port)
     assert (ident.cal_gain, ident.cal_offset_ua) == (result.new_constants.gain, result.new_constants.offset_ua)
     wiz.accept()

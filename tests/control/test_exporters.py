@@ -61,3 +61,15 @@ def test_month_bounds_cover_the_calendar_month():
     assert month_bounds(dt.date(2026, 2, 17)) == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
     assert month_bounds(dt.date(2028, 2, 29)) == (dt.date(2028, 2, 1), dt.date(2028, 2, 29))
     assert month_bounds(dt.date(2026, 12, 31)) == (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+
+
+def test_a_hostile_identifier_never_picks_the_folder_of_the_default_name():
+    import datetime as dt
+
+    from ionto_console.control.exporters import ExportTarget
+
+    when = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.timezone.utc)
+    for hostile in ("../../etc/passwd", "/abs/path", "..", "a\x00b\x1b[31m", "=cmd|' /C calc'!A0", ""):
+        stem = ExportTarget(1, hostile, when).stem()
+        assert "/" not in stem and "\x00" not in stem and not stem.startswith(".") and stem
+    assert ExportTarget(1, "P-0001", when).stem().startswith("P-0001-")

@@ -158,15 +158,20 @@ def test_simulated_sessions_count_in_no_course_and_date_no_corticosteroid(db):
     assert any("consecutive" in w.message for w in demo.warnings)
 
 
-def test_sessions_recorded_before_the_field_existed_read_as_not_simulated(tmp_path):
+def test_sessions_recorded_before_the_field_existed_read_as_not_simulated(tmp_path, monkeypatch):
     from alembic import command
 
+    from ionto_console.records import audit
     from ionto_console.records.database import _alembic_config
 
     url = sqlite_url(tmp_path / "old.sqlite3")
     with open_database(url) as db:
+        # Written as a release before 0004 wrote them: no record seals either (migration 0006 came later;
+        # downgrading drops the seal columns, and entries hashed with them would no longer verify).
+        monkeypatch.setattr(audit, "_seal", lambda *_: (None, None, None))
         pid = new_patient(db)
         sid = closed(db, pid, TAP_WATER, 0, simulated=False)
+        monkeypatch.undo()
         with db.engine.begin() as connection:  # back to the schema before 0004, the row kept
             command.downgrade(_alembic_config(connection), "0003")
     with open_database(url) as db:  # migrated again at open

@@ -95,6 +95,8 @@ def test_the_page_shows_the_record(sqlite_db, tmp_path):
                    "Corticosteroid iontophoresis yesterday", "Dana Miller", "performed and reviewed",
                    "Therapist's signature", "IONTO1-000042", "Audit trail intact"):
         assert needle in text, needle
+    # The audit head (sequence number and 16 hex digits) is printed in the footer.
+    assert re.search(r"audit head #\d+ [0-9a-f]{16}", text), text[-400:]
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile", str(path),
                         "/tmp/treatment_report"], check=True)

@@ -23,8 +23,12 @@ Store = Callable[[CalibrationResult], str]
 class CalibrationArchive:
     """``keep`` a finished result (once per result) and ``write_certificate``, both on the worker."""
 
-    def __init__(self, store: Store | None, worker: Worker | None = None) -> None:
+    def __init__(self, store: Store | None, worker: Worker | None = None,
+                 audit_head: Callable[[], str] | None = None) -> None:
+        """``audit_head`` gives the records' audit head, printed in the certificate's footer when the
+        result was kept (asked on the worker, after the store: the head then covers the result)."""
         self._store = store
+        self._audit_head = audit_head
         self._kept: list[CalibrationResult] = []  # held, so identity stays unique
         self.worker = worker or Worker("calibration-archive")
 
@@ -52,7 +56,9 @@ class CalibrationArchive:
         def job() -> None:
             from ..reports.calibration_certificate import write_certificate  # Qt's PDF writer: loaded on use
 
-            write_certificate(result, Path(path))
+            kept = any(k is result for k in self._kept)
+            head = self._audit_head() if kept and self._audit_head is not None else ""
+            write_certificate(result, Path(path), audit_head=head)
 
         self.worker.submit(job, lambda outcome: on_done(outcome.error),
                            describe=lambda exc: str(exc) if isinstance(exc, OSError) else

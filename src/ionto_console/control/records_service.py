@@ -180,9 +180,14 @@ class RecordsService:
         def job() -> AuditView:
             verdict = verify_audit(self._need_db())
             if verdict.ok:
-                return AuditView(True, f"Audit trail intact: {verdict.entries:,} entries, none changed or removed.")
-            return AuditView(False, f"Audit trail BROKEN at {verdict.reason}. Records may have been changed "
-                                    "outside the console: keep this database as evidence and call the administrator.")
+                return AuditView(True, f"Audit trail intact: {verdict.entries:,} entries and {verdict.records:,} "
+                                       f"records, none changed or removed; head {verdict.head_short} "
+                                       f"({verdict.anchor_note}).")
+            more = len(verdict.problems) - 1
+            return AuditView(False, f"Audit trail BROKEN: {verdict.reason}"
+                                    + (f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else "")
+                                    + ". Records were changed outside the console: keep this database and the "
+                                    "station's data folder as evidence and call the administrator.")
 
         self._submit("verify the audit trail", job, on_done)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import enum
 import math
+import os
+import stat
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +27,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -45,6 +50,16 @@ DEFAULT_DENSITY_LIMIT_MA_CM2 = 0.5
 #: Above this density the console always warns, whatever the protocol says (mA/cm²).
 DENSITY_WARN_MA_CM2 = 2.0
 ELECTRODE_RATINGS_MA_MIN = (40, 80, 160)
+#: Physical bounds of a protocol's numbers (a typo or a hostile file is refused, not treated):
+#: the largest dose is the hardware maximum for an hour; a program step lasts at most two hours.
+MAX_DOSE_MA_MIN = HW_MAX_CURRENT_MA * 60.0
+MAX_STEP_DURATION_S = 7200.0
+MAX_CONCENTRATION = 1000.0
+#: Free text kept short: a protocol's notes are copied into every session record that uses it.
+MAX_NOTES_CHARS = 4000
+MAX_NAME_CHARS = 200
+#: A clinic protocol file larger than this is refused unread (a protocol is ~1 kB).
+MAX_PROTOCOL_FILE_BYTES = 1_000_000
 
 # Agents whose polarity is fixed by their charge: the active electrode must
 # carry the same sign as the ion, or the drug is not driven into the skin.
@@ -74,7 +89,9 @@ KNOWN_DRUG_POLARITY.update(
     {"dexamethasone": Polarity.CATHODE, "acetic acid": Polarity.CATHODE, "lidocaine": Polarity.ANODE}
 )
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+#: Unknown fields refused; NaN and infinities refused in every float (``Infinity``/``1e400`` in JSON).
+#: Numbers and booleans use the Strict types: ``true`` is not a current and ``1`` is not a yes.
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Agent(BaseModel):
@@ -83,8 +100,8 @@ class Agent(BaseModel):
     model_config = _STRICT
 
     kind: AgentKind
-    solution: str = Field(min_length=1, description="e.g. 'dexamethasone sodium phosphate'")
-    concentration: float | None = Field(default=None, gt=0, validate_default=True)
+    solution: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="e.g. 'dexamethasone sodium phosphate'")
+    concentration: StrictFloat | None = Field(default=None, gt=0, le=MAX_CONCENTRATION, validate_default=True)
     concentration_unit: Literal["mg/mL", "%"] | None = Field(default=None, validate_default=True)
 
     @field_validator("concentration")
@@ -132,8 +149,8 @@ class PulsedWaveform(BaseModel):
 
     model_config = _STRICT
     mode: Literal["pulsed_dc"] = "pulsed_dc"
-    frequency_hz: int = Field(ge=1, le=20_000)
-    duty_pct: int = Field(ge=10, le=90)
+    frequency_hz: StrictInt = Field(ge=1, le=20_000)
+    duty_pct: StrictInt = Field(ge=10, le=90)
 
     @property
     def duty(self) -> float:
@@ -147,9 +164,9 @@ class ProgramStep(BaseModel):
     """One step of a multi-step program: a current held for a time or for a share of the dose."""
 
     model_config = _STRICT
-    current_ma: float = Field(gt=0)
-    duration_s: float | None = Field(default=None, gt=0)
-    dose_share: float | None = Field(default=None, gt=0, le=1)
+    current_ma: StrictFloat = Field(gt=0, le=HW_MAX_CURRENT_MA)
+    duration_s: StrictFloat | None = Field(default=None, gt=0, le=MAX_STEP_DURATION_S)
+    dose_share: StrictFloat | None = Field(default=None, gt=0, le=1)
 
     @model_validator(mode="after")
     def _one_length(self) -> "ProgramStep":
@@ -164,23 +181,23 @@ class Protocol(BaseModel):
     model_config = _STRICT
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
     agent: Agent
     polarity: Polarity
-    polarity_reversal_halfway: bool = False
-    corticosteroid: bool = Field(default=False, validate_default=True)
-    electrode_area_cm2: float = Field(gt=0, le=1000)
+    polarity_reversal_halfway: StrictBool = False
+    corticosteroid: StrictBool = Field(default=False, validate_default=True)
+    electrode_area_cm2: StrictFloat = Field(gt=0, le=1000)
     electrode_rating_ma_min: Literal[40, 80, 160] | None = Field(default=None, validate_default=True)
-    density_limit_ma_cm2: float = Field(default=DEFAULT_DENSITY_LIMIT_MA_CM2, gt=0, le=DENSITY_WARN_MA_CM2)
-    max_current_ma: float = Field(gt=0, le=HW_MAX_CURRENT_MA)
-    dose_target_ma_min: float = Field(gt=0)
+    density_limit_ma_cm2: StrictFloat = Field(default=DEFAULT_DENSITY_LIMIT_MA_CM2, gt=0, le=DENSITY_WARN_MA_CM2)
+    max_current_ma: StrictFloat = Field(gt=0, le=HW_MAX_CURRENT_MA)
+    dose_target_ma_min: StrictFloat = Field(gt=0, le=MAX_DOSE_MA_MIN)
     waveform: Waveform = Field(default_factory=DCWaveform)
-    ramp_start_ma: float = Field(gt=0)
-    ramp_rate_ma_s: float = Field(ge=SLEW_RANGE_MA_S[0], le=SLEW_RANGE_MA_S[1])
-    step_ma: float = Field(gt=0)
-    ramp_down_s: float = Field(gt=0, le=MAX_RAMP_DOWN_S)
-    program: list[ProgramStep] | None = Field(default=None, min_length=1)
-    notes: str = ""
+    ramp_start_ma: StrictFloat = Field(gt=0)
+    ramp_rate_ma_s: StrictFloat = Field(ge=SLEW_RANGE_MA_S[0], le=SLEW_RANGE_MA_S[1])
+    step_ma: StrictFloat = Field(gt=0)
+    ramp_down_s: StrictFloat = Field(gt=0, le=MAX_RAMP_DOWN_S)
+    program: list[ProgramStep] | None = Field(default=None, min_length=1, max_length=100)
+    notes: str = Field(default="", max_length=MAX_NOTES_CHARS)
 
     # --- cross-field rules, each on the field it names ----------------------
 
@@ -357,30 +374,97 @@ def load_library() -> list[Protocol]:
     return sorted(protocols, key=lambda p: p.id)
 
 
-def load_custom(folder: Path, known_ids: set[str]) -> tuple[list[Protocol], list[str]]:
+def _name_key(name: str) -> str:
+    """Names compared as a person reads them: case and runs of spaces do not make a new name."""
+    return " ".join(name.casefold().split())
+
+
+def read_protocol_file(path: Path, limit: int = MAX_PROTOCOL_FILE_BYTES) -> bytes:
+    """The bytes of a clinic protocol file, refusing anything that is not a small regular file.
+
+    WHY so careful: the folder is writable by the clinic. A FIFO named ``clinic.json`` made the
+    console hang after sign-in (``open`` waits for a writer), a link to ``/dev/zero`` read until
+    memory ran out. ``os.stat`` (following links) refuses non-regular files and large ones before
+    anything is opened; the file is then opened non-blocking and checked again on the open
+    descriptor (it may have been swapped meanwhile), and at most ``limit`` + 1 bytes are read.
+    Raises ``ProtocolError`` naming the file and the reason."""
+    source = path.name
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ProtocolError([("(file)", f"could not be read: {exc.strerror or exc}")], source) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ProtocolError([("(file)", f"is not a regular file ({_file_kind(info.st_mode)}); "
+                                        "only plain .json files are read")], source)
+    if info.st_size > limit:
+        raise ProtocolError([("(file)", f"is {info.st_size:,} bytes, more than the {limit:,} a protocol "
+                                        "file may have")], source)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ProtocolError([("(file)", f"could not be opened: {exc.strerror or exc}")], source) from None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise ProtocolError([("(file)", "was replaced by something that is not a regular file")], source)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            block = os.read(fd, min(65536, limit + 1 - total))
+            if not block:
+                break
+            chunks.append(block)
+            total += len(block)
+    except OSError as exc:
+        raise ProtocolError([("(file)", f"could not be read: {exc.strerror or exc}")], source) from None
+    finally:
+        os.close(fd)
+    if total > limit:
+        raise ProtocolError([("(file)", f"grew past the {limit:,} bytes a protocol file may have")], source)
+    return b"".join(chunks)
+
+
+def _file_kind(mode: int) -> str:
+    for test, words in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                        (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                        (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return words
+    return "not a plain file"
+
+
+def load_custom(folder: Path, known_ids: set[str],
+                known_names: set[str] | frozenset[str] = frozenset()) -> tuple[list[Protocol], list[str]]:
     """A clinic's own protocols: every ``*.json`` in ``folder``, validated like the library.
 
     Unlike the shipped library, a bad custom file must not stop the console:
     it is left out and its problems (file, field, reason) are returned for the
-    screen. An id that clashes with the library or another file is refused too.
+    screen. An id or a name that clashes with the library (``known_ids``,
+    ``known_names``) or another file is refused too: a clinic protocol called
+    like a library protocol but with other parameters would be picked in its
+    place. Only small regular files are read (``read_protocol_file``).
     """
     protocols: list[Protocol] = []
     problems: list[str] = []
     seen = set(known_ids)
+    names = {_name_key(n) for n in known_names}
     if not folder.is_dir():
         return protocols, problems
     for path in sorted(folder.glob("*.json")):
         try:
-            protocol = Protocol.from_json(path.read_bytes(), source=path.name)
+            protocol = Protocol.from_json(read_protocol_file(path), source=path.name)
         except ProtocolError as exc:
             problems.append(str(exc))
             continue
-        except OSError as exc:
-            problems.append(f"Custom protocol {path.name} could not be read: {exc}")
-            continue
         if protocol.id in seen:
-            problems.append(f"Custom protocol {path.name}: id {protocol.id!r} is already used; left out.")
+            problems.append(str(ProtocolError([("id", f"{protocol.id!r} is already used (the library or another "
+                                                      "file); left out")], path.name)))
+            continue
+        if _name_key(protocol.name) in names:
+            problems.append(str(ProtocolError([("name", f"{protocol.name!r} is already the name of a library "
+                                                        "protocol or another file; left out")], path.name)))
             continue
         seen.add(protocol.id)
+        names.add(_name_key(protocol.name))
         protocols.append(protocol)
     return protocols, problems

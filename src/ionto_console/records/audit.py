@@ -3,9 +3,11 @@
 WHY a hash chain: an entry's hash covers its own canonical content *and* the
 previous entry's hash, so editing any stored entry, deleting one from the
 middle, or reordering them breaks the chain at that entry, and
-``verify_audit`` names it. (Removing the newest entries leaves a valid
-shorter chain; ``AuditVerdict.head_hash`` is what a clinic writes down or
-exports to detect that.)
+``verify_audit`` names it. Removing the newest entries, or editing rows and
+recomputing every hash, leaves a valid-looking chain: the heads each station
+signs and keeps outside the database (``records.anchor``) catch that. Each
+entry also seals the content digest of the record it changed
+(``records.content``), so a row edited outside the console shows too.
 
 ``append_audit`` must be called inside the same write transaction as the
 change it describes (``Database.write()``): either both are stored or
@@ -62,11 +64,17 @@ def entry_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:
 
 
 def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
-    """The stored columns an entry's hash covers (everything but id and the hash itself)."""
-    return {
+    """The stored columns an entry's hash covers (everything but id and the hash itself).
+
+    The record digest columns (migration 0006) are covered when the entry has them; entries written
+    before 0006 have none and keep verifying with the hash they were written with."""
+    fields = {
         "seq": entry.seq, "at": entry.at, "who": entry.who, "action": entry.action, "entity": entry.entity,
         "entity_id": entry.entity_id, "before": entry.before, "after": entry.after, "why": entry.why,
     }
+    if entry.record is not None or entry.content_sha256 is not None or entry.content is not None:
+        fields.update(record=entry.record, content_sha256=entry.content_sha256, content=entry.content)
+    return fields
 
 
 def utc_now() -> dt.datetime:
@@ -93,6 +101,9 @@ def append_audit(
     """Append one chained entry in the caller's transaction (flushes so ``seq`` conflicts show now)."""
     if not who.strip():
         raise ValueError("every audit entry needs who did it")
+    # Sealed before the tail lock: hashing a long session's samples (~0.2 s) must not make the other
+    # stations' writers wait on the PostgreSQL advisory lock.
+    record, content, digest = _seal(session, entity, entity_id)
     _lock_tail(session)
     tail = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     seq, prev = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
@@ -100,16 +111,48 @@ def append_audit(
     entry = AuditEntry(
         seq=seq, at=when, who=who, action=action, entity=entity, entity_id=str(entity_id),
         before=canonical_json(before), after=canonical_json(after), why=why, prev_hash=prev,
+        record=record, content=content, content_sha256=digest,
     )
     entry.hash = entry_hash(prev, _hashed_fields(entry))
     session.add(entry)
     session.flush()
+    session.info[AUDIT_HEAD_KEY] = (entry.seq, entry.hash)
     return entry
+
+
+#: ``Session.info`` key where the newest appended (seq, hash) waits for the commit (records/anchor.py).
+AUDIT_HEAD_KEY = "ionto_audit_head"
+
+
+def _seal(session: Session, entity: str, entity_id: object) -> tuple[str, str, str]:
+    """(record, parts JSON, digest) of the record this change belongs to, as it is after the change.
+
+    WHY in the audit append: every writer already calls ``append_audit`` in the change's own
+    transaction, so every audited change seals its record without each caller knowing how. A
+    running session is not sealed at every event (that would hash all its samples each time): its
+    digest is empty until it closes, and the close seals everything it holds."""
+    from .content import digest_of_parts, is_running_session, record_of, record_parts
+
+    session.flush()
+    record = record_of(session, entity, entity_id)
+    if record is None:
+        return "", "", ""
+    if is_running_session(session, record):
+        return record, "", ""
+    parts = record_parts(session, record)
+    if parts is None:
+        return record, canonical_json(None), "deleted"
+    return record, canonical_json(parts), digest_of_parts(parts)
 
 
 @dataclass(frozen=True)
 class AuditVerdict:
-    """Result of walking the chain; ``first_broken_entry_id`` is the audit_log id where it breaks."""
+    """Result of verifying the audit trail and every record against it.
+
+    ``reason`` says the first problem in plain words (or the summary when all is well);
+    ``first_broken_entry_id`` is the audit_log id where the chain breaks (None when the chain holds);
+    ``first_bad_record`` names the first record (or the audit trail) that is wrong; ``problems`` lists
+    them all (at most ``records.verify.MAX_PROBLEMS``)."""
 
     ok: bool
     first_broken_entry_id: int | None
@@ -117,35 +160,39 @@ class AuditVerdict:
     entries: int = 0
     head_seq: int = 0
     head_hash: str = GENESIS_HASH
+    first_bad_record: str | None = None
+    problems: tuple[str, ...] = ()
+    records: int = 0
+    unsealed: int = 0
+    anchored: int = 0
+    anchor_note: str = ""
+
+    @property
+    def head_short(self) -> str:
+        """The head as printed on reports (``#seq`` and 16 hex digits)."""
+        return f"#{self.head_seq} {self.head_hash[:16]}"
 
 
-def verify_audit(db: Any) -> AuditVerdict:
-    """Recompute every hash in order; report the first entry that does not match its stored content or chain.
+def verify_audit(db: Any, records: Any = None) -> AuditVerdict:
+    """Walk the chain, check the heads this station anchored, and recompute every record's content.
 
-    Streams the log (``yield_per``) so a long trail does not load into memory at once.
-    """
+    See ``records.verify``: the chain catches edited entries, the anchors a deleted tail, a deleted
+    trail or a recomputed chain, and the record digests an edited, added or deleted row anywhere in a
+    record. ``records``: check only these records' content (e.g. one session for its report); the
+    chain and the anchors are always checked whole."""
+    from .verify import verify_records
+
+    return verify_records(db, records)
+
+
+def current_head(db: Any) -> str:
+    """The chain's head as printed on reports, ``#seq`` and 16 hex digits (``#0 0000...`` when empty).
+
+    Cheap (one indexed row): for a document that prints the head without verifying the records."""
     with db.read() as session:
-        prev_hash = GENESIS_HASH
-        expected_seq = 1
-        count = 0
-        stream = session.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000))
-        for entry in stream.scalars():
-            count += 1
-            if entry.seq != expected_seq:
-                missing = "deleted" if entry.seq > expected_seq else "duplicated or reordered"
-                return AuditVerdict(False, entry.id, f"entry {entry.id}: sequence {entry.seq} follows "
-                                    f"{expected_seq - 1}; an entry before it was {missing}", count - 1,
-                                    expected_seq - 1, prev_hash)
-            if entry.prev_hash != prev_hash:
-                return AuditVerdict(False, entry.id, f"entry {entry.id}: does not link to the entry before it "
-                                    "(an earlier entry was removed or replaced)", count - 1, expected_seq - 1,
-                                    prev_hash)
-            if entry_hash(prev_hash, _hashed_fields(entry)) != entry.hash:
-                return AuditVerdict(False, entry.id, f"entry {entry.id}: content does not match its hash "
-                                    "(the entry was edited)", count - 1, expected_seq - 1, prev_hash)
-            prev_hash = entry.hash
-            expected_seq += 1
-        return AuditVerdict(True, None, f"{count} entries, chain intact", count, expected_seq - 1, prev_hash)
+        tail = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq, head = (tail[0], tail[1]) if tail else (0, GENESIS_HASH)
+    return f"#{seq} {head[:16]}"
 
 
 def audit_history(db: Any, entity: str | None = None, entity_id: object | None = None) -> list[dict[str, Any]]:

@@ -27,7 +27,6 @@ Coverage answers (recorded with the session as ``coverage_answers``):
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import enum
 import io
@@ -41,6 +40,7 @@ from ..core.corticosteroids import is_corticosteroid
 from .database import Database
 from .models import Patient, ProtocolCopy, TreatmentSession
 from .queries import day_bound
+from .safe_text import csv_writer, safe_row
 from .store import RUNNING, effective_value
 
 CPT_IONTOPHORESIS = "97033"
@@ -205,12 +205,12 @@ BILLING_COLUMNS = ("session_uid", "date", "patient_identifier", "patient_name", 
 def billing_csv(lines: Sequence[BillingLine]) -> str:
     """The summary as CSV text (one row per session, then a total row)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(BILLING_COLUMNS)
-    for line in lines:
-        writer.writerow((line.session_uid, line.date.isoformat(), line.patient_identifier, line.patient_name,
+    for line in lines:  # every text cell spreadsheet-safe: names, codes and reasons are typed by people
+        writer.writerow(safe_row((line.session_uid, line.date.isoformat(), line.patient_identifier, line.patient_name,
                          line.operator, line.state, line.cpt, line.minutes, line.units, line.diagnosis_code,
-                         line.coverage.status.value, line.coverage.reason))
+                         line.coverage.status.value, line.coverage.reason)))
     writer.writerow(("TOTAL", "", "", "", "", "", CPT_IONTOPHORESIS, sum(x.minutes for x in lines),
                      sum(x.units for x in lines), "", "", ""))
     return out.getvalue()

@@ -135,7 +135,7 @@ def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
 
 
 #: The newest migration's revision (a test checks it against Alembic's head).
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0006"
 
 
 def _alembic_config(connection: Any) -> Any:
@@ -176,12 +176,14 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def open_database(url: str | None = None, *, integrity_check: bool = False,
-                  lock_wait_s: float = OPEN_BUSY_TIMEOUT_S) -> Database:
+                  lock_wait_s: float = OPEN_BUSY_TIMEOUT_S, anchor_folder: Path | None = None) -> Database:
     """Open (and create or migrate) the records database at ``url`` (default: user data dir).
 
     ``integrity_check`` runs SQLite's ``PRAGMA quick_check`` (reads the whole
     file; use at start-up on small databases or from a maintenance command).
     ``lock_wait_s``: how long to wait at open for a SQLite file another program holds locked.
+    ``anchor_folder``: where this station keeps its audit anchor key and signed heads (default: the
+    station's data folder; ``records.anchor``).
     Raises ``RecordsUnavailable`` with a plain message on any problem.
     """
     url = url or default_url()
@@ -212,12 +214,16 @@ def open_database(url: str | None = None, *, integrity_check: bool = False,
         write_engine = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
     else:
         write_engine = engine
-    return Database(
+    db = Database(
         url=url,
         engine=engine,
         _sessions=sessionmaker(engine, expire_on_commit=False),
         _write_sessions=sessionmaker(write_engine, expire_on_commit=False),
     )
+    from .anchor import install_anchor
+
+    install_anchor(db, anchor_folder or user_data_folder())
+    return db
 
 
 def _prepare_sqlite(engine: Engine, integrity_check: bool) -> None:

@@ -3,11 +3,12 @@
 WHY numpy for the samples: a 30-minute 1000 Hz session is 1.8 M rows; the
 csv module would take many seconds, ``numpy.savetxt`` on preformatted
 columns is several times faster. Columns carry their units in the header.
+The sample columns are numbers the console formats itself; the event columns
+carry text, every cell through ``safe_text.safe_row`` (no spreadsheet formulas).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 
 from .database import Database
 from .queries import load_events, load_samples
+from .safe_text import csv_writer, safe_row
 
 SAMPLE_COLUMNS = ("t_s", "current_ma", "voltage_v", "impedance_kohm", "target_ma", "flags")
 EVENT_COLUMNS = ("at_utc", "t_s", "kind", "alarm", "message", "evidence_json")
@@ -57,9 +59,9 @@ def samples_csv(db: Database, session_id: int) -> str:
 
 def events_csv(db: Database, session_id: int) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(EVENT_COLUMNS)
     for e in load_events(db, session_id):
-        writer.writerow((e.at.isoformat(), "" if e.t is None else f"{e.t:.3f}", e.kind, int(e.alarm), e.message,
-                         json.dumps(e.evidence, sort_keys=True)))
+        writer.writerow(safe_row((e.at.isoformat(), "" if e.t is None else f"{e.t:.3f}", e.kind, int(e.alarm),
+                                  e.message, json.dumps(e.evidence, sort_keys=True))))
     return out.getvalue()

@@ -15,6 +15,7 @@ and one Observation per side effect, each ``partOf`` the Procedure.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from fhir.resources.bundle import Bundle
@@ -23,6 +24,7 @@ from .billing import CPT_DISPLAY, CPT_IONTOPHORESIS
 from .database import Database
 from .errors import InvalidRecord
 from .queries import SessionSummary, load_session
+from .safe_text import fhir_clean
 
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -106,8 +108,10 @@ def bundle_dict(summary: SessionSummary) -> dict[str, Any]:
         if effect.note:
             observation["note"] = [{"text": effect.note}]
         entries.append({"fullUrl": _urn(uid, f"side-effect-{index}"), "resource": observation})
-    return {"resourceType": "Bundle", "type": "collection", "timestamp": (summary.ended_at or summary.started_at)
-            .isoformat(), "identifier": {"system": f"{LOCAL}:export", "value": uid}, "entry": entries}
+    # Every string without control characters (names and notes are typed by people).
+    return fhir_clean({"resourceType": "Bundle", "type": "collection",
+                       "timestamp": (summary.ended_at or summary.started_at).isoformat(),
+                       "identifier": {"system": f"{LOCAL}:export", "value": uid}, "entry": entries})
 
 
 def _agent_text(protocol: dict[str, Any]) -> str:
@@ -131,4 +135,15 @@ def fhir_bundle(db: Database, session_id: int) -> Bundle:
 
 
 def fhir_bundle_json(db: Database, session_id: int) -> str:
+    """The bundle as JSON text, validated first (nothing is returned for a bundle that is not valid R5)."""
     return fhir_bundle(db, session_id).model_dump_json(exclude_none=True, indent=2)
+
+
+def write_fhir_bundle(db: Database, session_id: int, path: str | Path) -> Path:
+    """Validate, then write the bundle to ``path`` (through a temporary file: no half-written export)."""
+    text = fhir_bundle_json(db, session_id)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

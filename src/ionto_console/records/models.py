@@ -251,6 +251,12 @@ class AuditEntry(Base):
     why: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: The record this change belongs to ("session:12", "patient:3", "account:dana"; migration 0006) and
+    #: that record's content digest after the change, with its parts' digests as canonical JSON
+    #: (records/content.py). Empty digest: a running session, sealed when it closes.
+    record: Mapped[str | None] = mapped_column(String(120), index=True)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[str | None] = mapped_column(Text)
 
 
 class DemoMarker(Base):

@@ -36,7 +36,8 @@ def report_data(db: Database, session_id: int, *, plot_points: int = PLOT_POINTS
     current = _finite(series.current_ma.astype(np.float64))
     impedance = _finite(series.impedance_kohm.astype(np.float64))
     plot = series.downsample(plot_points)
-    audit = verify_audit(db)
+    # This record (the session with its samples, signatures..., and its patient) and the whole chain.
+    audit = verify_audit(db, [f"session:{session_id}", f"patient:{summary.patient.id}"])
 
     def stat(values: np.ndarray, fn: Any) -> float | None:
         return float(fn(values)) if values.size else None
@@ -74,7 +75,8 @@ def report_data(db: Database, session_id: int, *, plot_points: int = PLOT_POINTS
                     "impedance_kohm_min": stat(impedance, np.min), "sha256": summary.samples_sha256},
         "plot": {"t_s": plot.t.tolist(), "current_ma": _nan_to_none(plot.current_ma),
                  "target_ma": _nan_to_none(plot.target_ma), "impedance_kohm": _nan_to_none(plot.impedance_kohm)},
-        "audit": {"ok": audit.ok, "reason": audit.reason, "head_hash": audit.head_hash},
+        "audit": {"ok": audit.ok, "reason": audit.reason, "head_hash": audit.head_hash,
+                  "head_short": audit.head_short, "anchored": audit.anchored},
     }
 
 

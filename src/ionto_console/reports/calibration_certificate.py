@@ -35,13 +35,16 @@ def title_of(result: CalibrationResult) -> str:
     return f"{mark}{kind}: IONTO-1 board {result.board_serial or '(unknown)'}"
 
 
-def write_certificate(result: CalibrationResult, path: str | os.PathLike[str]) -> Path:
-    """Draw the certificate of ``result`` into the PDF file ``path``; returns the path."""
+def write_certificate(result: CalibrationResult, path: str | os.PathLike[str], audit_head: str = "") -> Path:
+    """Draw the certificate of ``result`` into the PDF file ``path``; returns the path.
+
+    ``audit_head``: the records' audit head after this result was stored (``records.audit.current_head``),
+    printed in the footer as on every treatment report: a copy of the chain's head outside the database."""
     ensure_gui_app()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with a4_pdf(path, title_of(result), f"cannot write the certificate to {path}") as (painter, writer):
-        _Page(painter, writer, result).draw()
+        _Page(painter, writer, result, audit_head).draw()
     return path
 
 
@@ -63,10 +66,11 @@ def _constants(c: Constants | None) -> str:
 class _Page(PdfPage):
     """Cursor-based drawing of the certificate (top to bottom, new page when full)."""
 
-    def __init__(self, painter: QPainter, writer: QPdfWriter, result: CalibrationResult) -> None:
+    def __init__(self, painter: QPainter, writer: QPdfWriter, result: CalibrationResult, audit_head: str = "") -> None:
         super().__init__(painter)
         self.writer = writer
         self.r = result
+        self.audit_head = audit_head
         self.page = 1
 
     def need(self, height: float) -> None:
@@ -85,7 +89,8 @@ class _Page(PdfPage):
         self.font(8)
         self.p.setPen(QColor("#666666"))
         self.p.drawText(QRectF(MARGIN, PAGE_H - MARGIN, PAGE_W - 2 * MARGIN, 12), Qt.AlignmentFlag.AlignLeft,
-                        f"{title_of(self.r)}. Engineer: {self.r.engineer}. Page {self.page}")
+                        f"{title_of(self.r)}. Engineer: {self.r.engineer}. "
+                        + (f"Audit head {self.audit_head}. " if self.audit_head else "") + f"Page {self.page}")
 
     # --- the document ----------------------------------------------------------------
 

@@ -248,7 +248,8 @@ class _Report(PdfPage):
         self.p.setPen(QColor("#666666") if audit["ok"] else SIDE_EFFECT_COLOR)
         samples = self.d["samples"]
         self.p.drawText(QRectF(MARGIN, PAGE_H - MARGIN - 10, PAGE_W - 2 * MARGIN, 20), Qt.TextFlag.TextWordWrap,
-                        f"{verdict}. {samples['count']:,} samples, digest {samples['sha256'][:16] or '—'}. "
+                        f"{verdict}; audit head {audit.get('head_short', '—')}. "
+                        f"{samples['count']:,} samples, digest {samples['sha256'][:16] or '—'}. "
                         f"Printed {when(dt.datetime.now(dt.timezone.utc))} by Ionto Console. Page 1 of 1.")
 
     def plot(self, area: QRectF) -> None:

@@ -41,6 +41,7 @@ class CalibrationTab(QWidget):
 
     def _new_wizard(self) -> CalibrationWizard:
         wizard = CalibrationWizard(self._settings, ports=self._ports, store=self._store,
+                                   audit_head=None if self.sink is None else self.sink.audit_head,
                                    runner_factory=self._runner)
         wizard.setWindowFlags(Qt.WindowType.Widget)
         wizard.connect_page.engineer.setText(self._engineer)

@@ -394,12 +394,14 @@ class CalibrationWizard(QWizard):
     def __init__(self, settings: RunnerSettings | None = None, *, defaults: BenchSpec | None = None,
                  ports: list[str] | None = None, runner_factory: RunnerFactory = default_runner_factory,
                  store: Callable[[CalibrationResult], str] | None = None,
+                 audit_head: Callable[[], str] | None = None,
                  parent: QWidget | None = None) -> None:
         """``store`` keeps the finished result in the records (returns a line to show; run on the
-        archive's worker thread); None = not stored."""
+        archive's worker thread); None = not stored. ``audit_head`` gives the records' audit head for the
+        certificate's footer (asked on the worker after the result was stored)."""
         super().__init__(parent)
         self.store = store
-        self.archive = CalibrationArchive(store)
+        self.archive = CalibrationArchive(store, audit_head=audit_head)
         self._archive_pump = BackgroundPump(self.archive.worker, self)
         self.setWindowTitle("Board calibration (engineers)")
         self.settings = settings or RunnerSettings()

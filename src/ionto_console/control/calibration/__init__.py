@@ -27,7 +27,7 @@ from .roles import (CurrentMeter, DecadeLoadSetter, DmmCurrentMeter, ImpedanceMe
                     idn_text)
 from .runner import (LCR_FREQUENCY_HZ, SETTLE_MARGIN_S, TELEMETRY_DEADLINE_S, CalibrationRunner, RunnerSettings,
                      utc_now)
-from .sink import CalibrationSink, RecordsCalibrationSink, store_calibration_result
+from .sink import CalibrationSink, RecordsCalibrationSink, records_audit_head, store_calibration_result
 from .tap import TelemetryTap
 from .units import board_mv, board_ua, settled, target_ua
 from .wording import (RunAborted, describe_board_failure, describe_fault, describe_instrument_failure,
@@ -40,5 +40,5 @@ __all__ = [
     "PhaseChanged", "PointMeasured", "RecordsCalibrationSink", "RunAborted", "RunEvent", "RunFinished",
     "RunnerSettings", "TelemetryTap", "board_mv", "board_ua", "borrow_board", "describe_board_failure",
     "describe_fault", "describe_instrument_failure", "idn_text", "open_board", "sentence",
-    "settled", "store_calibration_result", "target_ua", "utc_now",
+    "records_audit_head", "settled", "store_calibration_result", "target_ua", "utc_now",
 ]

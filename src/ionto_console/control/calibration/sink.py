@@ -48,6 +48,21 @@ class RecordsCalibrationSink:
                 return f"records: NOT stored ({exc}); keep the --json/--pdf files"
         return f"records: stored as calibration {record_id}"
 
+    def audit_head(self) -> str:
+        """The records' audit head (``#seq`` + 16 hex digits) for a certificate footer; "" if unreadable.
+
+        Asked after ``store``, it is the head that covers the stored result."""
+        from ...records import RecordsError, open_database
+        from ...records.audit import current_head
+
+        with self._lock:
+            try:
+                if self._db is None:
+                    self._db = open_database(self._url)
+                return current_head(self._db)
+            except RecordsError:
+                return ""
+
     def close(self) -> None:
         """Close the connection this sink opened (one it was given stays with its owner)."""
         with self._lock:
@@ -61,5 +76,14 @@ def store_calibration_result(result: CalibrationResult, database_url: str | None
     sink = RecordsCalibrationSink(database_url)
     try:
         return sink.store(result)
+    finally:
+        sink.close()
+
+
+def records_audit_head(database_url: str | None) -> str:
+    """The records' audit head for a certificate footer ("" when the records cannot be read)."""
+    sink = RecordsCalibrationSink(database_url)
+    try:
+        return sink.audit_head()
     finally:
         sink.close()

@@ -10,6 +10,8 @@ on the GUI thread.
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import enum
 from abc import ABC, abstractmethod
@@ -35,10 +37,14 @@ class ExportTarget:
     month: dt.date | None = None
 
     def stem(self) -> str:
-        """A file name stem that says whose session and when: ``P-0001-20260504-1010``."""
+        """A file name stem that says whose session and when: ``P-0001-20260504-1010``.
+
+        The identifier is typed by people: only letters, digits, ``-``, ``_`` and ``.`` pass into the
+        name (a ``/``, ``..`` or control character must not pick another folder or break the dialog)."""
+        safe = re.sub(r"[^\w.-]+", "_", self.patient_identifier or "").strip("._") or "session"
         if self.started_at is None:
-            return self.patient_identifier or "session"
-        return f"{self.patient_identifier}-{self.started_at.astimezone():%Y%m%d-%H%M}"
+            return safe
+        return f"{safe}-{self.started_at.astimezone():%Y%m%d-%H%M}"
 
 
 @dataclass(frozen=True)

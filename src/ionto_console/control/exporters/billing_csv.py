@@ -35,7 +35,7 @@ class BillingCsv(Exporter):
         assert target.month is not None
         first, last = month_bounds(target.month)
         lines = billing_summary(db, first, last)
-        path.write_text(billing_csv(lines), encoding="utf-8")
+        path.write_text(billing_csv(lines), encoding="utf-8", newline="")  # CRLF rows as written
         units = sum(line.units for line in lines)
         flagged = sum(1 for line in lines if line.coverage.flagged)
         return ExportResult((path,), f"Saved billing for {first:%B %Y} to {path}: {len(lines)} session(s), "

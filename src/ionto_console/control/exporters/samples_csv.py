@@ -26,7 +26,7 @@ class SamplesCsv(Exporter):
         assert target.session_id is not None
         events_path = path.with_name(f"{path.stem}-events.csv")
         rows = write_samples_csv(db, target.session_id, path)
-        events_path.write_text(events_csv(db, target.session_id), encoding="utf-8")
+        events_path.write_text(events_csv(db, target.session_id), encoding="utf-8", newline="")  # CRLF as written
         return ExportResult((path, events_path),
                             f"Saved {rows:,} samples to {path} and the events to {events_path.name}.")
 
