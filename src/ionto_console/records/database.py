@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,15 +39,25 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "ionto-console"
 DB_FILENAME = "records.sqlite3"
-#: Seconds a SQLite writer waits for the lock before reporting "locked".
-SQLITE_BUSY_TIMEOUT_S = 10.0
+#: Seconds a SQLite writer waits for the lock before reporting "locked". WHY well under 0.5 s:
+#: the controller stops the output when no commit succeeded for 500 ms (``RECORDS_DEADLINE_S``);
+#: a lock held longer than this by another program is an outage, reported at once, not waited out.
+SQLITE_BUSY_TIMEOUT_S = 0.3
 #: At open, a shorter wait: a database locked for this long is held by something else.
 OPEN_BUSY_TIMEOUT_S = 3.0
 MIGRATIONS = "ionto_console.records:migrations"
 
 
+#: Environment variable that moves the data folder (tests, several consoles on one machine for drills).
+DATA_DIR_ENV = "IONTO_DATA_DIR"
+
+
 def user_data_folder() -> Path:
-    """The console's folder in the user's data directory (records, custom protocols)."""
+    """The console's folder in the user's data directory (records, custom protocols, station
+    identity, the records journal); ``IONTO_DATA_DIR`` overrides it."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override)
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
@@ -125,6 +136,9 @@ def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        # FULL: in WAL mode every commit syncs the WAL, so a committed session row survives a
+        # power cut (NORMAL would only keep the file consistent, not the last commits).
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -135,7 +149,26 @@ def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
 
 
 #: The newest migration's revision (a test checks it against Alembic's head).
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0005"
+#: PostgreSQL advisory lock key taken while migrating ("IONTOMIG"): simultaneous first starts queue.
+MIGRATION_LOCK_KEY = 0x494F4E544F4D4947
+
+#: PostgreSQL client settings. WHY: a commit must fail (not hang) well inside the controller's
+#: 500 ms records deadline wherever a timeout can act. ``connect_timeout`` is libpq's (2 s is its
+#: minimum); TCP keepalives and ``tcp_user_timeout`` notice a dead network or host within ~2 s;
+#: the server ends a transaction left idle (a console that hung mid-transaction) so it never
+#: holds locks for the others. The sample writer sets a 400 ms ``statement_timeout`` on its own
+#: transactions (``records.writer``). A server whose processes are stopped answers no timeout at
+#: all: the controller's records watchdog (outside the writer thread) covers that case.
+PG_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 2,
+    "keepalives": 1,
+    "keepalives_idle": 1,
+    "keepalives_interval": 1,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 1500,
+    "options": "-c idle_in_transaction_session_timeout=5000 -c lock_timeout=5000",
+}
 
 
 def _alembic_config(connection: Any) -> Any:
@@ -165,6 +198,10 @@ def upgrade(engine: Engine) -> None:
     from alembic import command
 
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two consoles starting at once on an empty database: the second waits here, then
+            # finds the schema current (Alembic re-reads the version inside the lock).
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         command.upgrade(_alembic_config(connection), "head")
 
 
@@ -201,7 +238,7 @@ def open_database(url: str | None = None, *, integrity_check: bool = False,
             engine = _sqlite_engine(url, lock_wait_s)
             _prepare_sqlite(engine, integrity_check)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, connect_args=_pg_connect_args(parsed))
         upgrade(engine)
         _check_schema(engine)
     except RecordsUnavailable:
@@ -224,6 +261,13 @@ def open_database(url: str | None = None, *, integrity_check: bool = False,
 
     install_anchor(db, anchor_folder or user_data_folder())
     return db
+
+
+def _pg_connect_args(parsed: Any) -> dict[str, Any]:
+    """The client timeouts above, unless the URL sets one itself (the URL wins)."""
+    if parsed.get_backend_name() != "postgresql":
+        return {}
+    return {key: value for key, value in PG_CONNECT_ARGS.items() if key not in parsed.query}
 
 
 def _prepare_sqlite(engine: Engine, integrity_check: bool) -> None:

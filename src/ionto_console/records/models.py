@@ -125,6 +125,10 @@ class TreatmentSession(Base):
     samples_sha256: Mapped[str] = mapped_column(String(64), default="")
     #: The board was the simulator (demo mode or the simulator process; see ``records.demo``).
     simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The console's station identity (not its name); liveness and journal position (migration 0005).
+    station_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    journal_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     patient: Mapped[Patient] = relationship(back_populates="sessions")
     protocol: Mapped[ProtocolCopy] = relationship()

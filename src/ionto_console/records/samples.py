@@ -116,6 +116,28 @@ def decode_chunks(chunks: Iterable[tuple[float, int, int, bytes]]) -> SampleSeri
     return SampleSeries(t, floats[0], floats[1], floats[2], floats[3], flags)
 
 
+def decode_chunks_checked(chunks: Iterable[tuple[float, int, int, bytes]]) -> tuple[SampleSeries, list[str]]:
+    """Like ``decode_chunks`` but a damaged chunk is left out and described instead of raised.
+
+    WHY: start-up recovery must close a crashed session even when one of its chunks was
+    damaged on disk; one bad row must never stop the console from starting."""
+    good: list[tuple[float, int, int, bytes]] = []
+    damage: list[str] = []
+    for index, chunk in enumerate(chunks):
+        t0, n, layout, blob = chunk
+        try:
+            if layout != LAYOUT_V1:
+                raise ValueError(f"unknown layout {layout}")
+            if n is None or n <= 0 or blob is None or len(blob) != n * BYTES_PER_SAMPLE:
+                raise ValueError(f"{0 if blob is None else len(blob)} bytes, expected {(n or 0) * BYTES_PER_SAMPLE}")
+            float(t0)
+        except (TypeError, ValueError) as exc:
+            damage.append(f"sample chunk {index}: {exc}")
+            continue
+        good.append(chunk)
+    return decode_chunks(good), damage
+
+
 def chunks_digest(blobs: Iterable[bytes]) -> str:
     """SHA-256 over the stored chunk blobs in order: recorded in the audit trail when a session closes."""
     digest = hashlib.sha256()

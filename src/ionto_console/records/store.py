@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import and_, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from ..core.dose import integrate_dose, waveform_duty
@@ -34,7 +36,7 @@ from ..core.samples import STORED_PULSED_FLAG
 from ..core.simulator_identity import is_simulator_serial
 from .audit import append_audit, canonical_json, finite_or_none, utc_now
 from .database import Database
-from .errors import InvalidRecord, RecordNotFound
+from .errors import InvalidRecord, RecordNotFound, RecordsUnavailable
 from .models import (
     Amendment,
     DemoMarker,
@@ -47,12 +49,18 @@ from .models import (
     SideEffectRecord,
     TreatmentSession,
 )
-from .samples import SampleSeries, chunks_digest, decode_chunks
+from .samples import SampleSeries, chunks_digest, decode_chunks_checked
+
+log = logging.getLogger(__name__)
 
 RUNNING = "running"
 #: Final states, as the treatment engine names them (core.session.SessionState values).
 FINAL_STATES = ("complete", "stopped", "faulted", "interrupted")
 INTERRUPTED_REASON = "Console stopped during the session (crash or power loss); data kept up to the last save."
+#: A running session whose heartbeat (set at every writer commit, 200 ms) is older than this has no console.
+HEARTBEAT_LAPSE_S = 1.5
+#: Added to the reason of a recovered session whose stored rows could not all be read.
+DAMAGED_NOTE = "Record damaged: {what}."
 #: A step between saved samples longer than this is a gap, not charge (as the engine's dose integral:
 #: its lost-telemetry limit).
 RECOVERED_DOSE_MAX_STEP_S = 0.2
@@ -98,6 +106,8 @@ class SessionStart:
     started_at: dt.datetime | None = None
     #: The board was the simulator, as the console connected it (demo mode or the simulator process).
     simulated: bool = False
+    #: The console's station identity (``station_identity.station_id()``); None for tools and tests.
+    station_id: str | None = None
 
 
 def refuse_simulated_in_clinic(s: Session, simulated: bool, board_serial: str, what: str) -> None:
@@ -215,6 +225,7 @@ def start_session(db: Database, start: SessionStart) -> int:
             checklist=dict(start.checklist), overrides=dict(start.overrides),
             coverage_answers=dict(start.coverage_answers), diagnosis_code=start.diagnosis_code.strip(),
             sample_count=0, samples_sha256="", simulated=bool(start.simulated),
+            station_id=start.station_id, heartbeat_at=utc_now(), journal_seq=0,
         )
         s.add(row)
         s.flush()
@@ -266,36 +277,107 @@ def dose_from_samples(series: SampleSeries, duty: float = 1.0,
     return integrate_dose(series.t.tolist(), series.current_ma.tolist(), duty, max_step_s, pulsed=pulsed)
 
 
-def recover_interrupted(db: Database, *, station: str | None = None, who: str = "system") -> list[int]:
-    """Close every session a crash left "running" as "interrupted", keeping all its data; returns their ids.
+def recover_interrupted(db: Database, *, station: str | None = None, station_id: str | None = None,
+                        who: str = "system", lapse_s: float = HEARTBEAT_LAPSE_S) -> list[int]:
+    """Close this station's sessions a crash left "running" as "interrupted", keeping all their data.
 
-    ``station``: only that station's sessions. WHY: on a clinic's shared database the
-    other stations' "running" sessions are live treatments, not crashes.
+    ``station_id``: only sessions of this station identity (and, for sessions written before
+    identities existed, those with the station name ``station``), and only once their heartbeat
+    has lapsed: on a clinic's shared database the other stations' "running" sessions are live
+    treatments, not crashes, and a fresh heartbeat means a console is still writing. A session
+    whose heartbeat is fresh is watched for up to ``lapse_s``; if it beats, it is left alone.
+    Without ``station_id``: by station name (``station``) or all, as before identities.
 
-    The end time is the last saved sample (or event), the best evidence of when the console stopped;
-    the delivered dose is what the saved samples show (``dose_from_samples``).
+    The end time is the last saved sample (or event), the best evidence of when the console
+    stopped; the delivered dose is what the saved samples show (``dose_from_samples``). A damaged
+    chunk or row never raises: the session is closed with what could be read and its reason says
+    it is damaged; a session that cannot be closed at all is left and logged.
     """
+    ids, beats = _running_sessions(db, station, station_id)
+    fresh = {sid: beat for sid, beat in beats.items()
+             if beat is not None and (utc_now() - beat).total_seconds() < lapse_s}
+    if fresh:
+        newest = max(fresh.values())
+        wait = lapse_s - (utc_now() - newest).total_seconds()
+        if wait > 0:
+            time.sleep(min(wait + 0.05, lapse_s + 0.05))
+        _, again = _running_sessions(db, station, station_id)
+        ids = [sid for sid in ids if sid in again and (sid not in fresh or again[sid] == fresh[sid])]
     closed: list[int] = []
-    with db.write() as s:
-        query = select(TreatmentSession).where(TreatmentSession.state == RUNNING)
-        if station is not None:
-            query = query.where(TreatmentSession.station == station)
-        rows = s.scalars(query.order_by(TreatmentSession.id)).all()
-        for row in rows:
-            chunks = s.execute(select(SampleChunk.t0, SampleChunk.n, SampleChunk.layout, SampleChunk.data)
-                               .where(SampleChunk.session_id == row.id).order_by(SampleChunk.seq)).all()
-            last_event = s.scalar(select(func.max(EventRecord.at)).where(EventRecord.session_id == row.id))
-            ended = row.started_at
-            series = decode_chunks([tuple(chunk) for chunk in chunks])
-            if len(series):
-                ended = max(ended, row.started_at + dt.timedelta(seconds=float(series.t[-1])))
-            if last_event is not None:
-                ended = max(ended, last_event)
-            dose = dose_from_samples(series, waveform_duty(row.protocol.content.get("waveform")))
-            _close(s, row, who=who, state="interrupted", reason=INTERRUPTED_REASON, dose=dose, ended_at=ended,
-                   why="found running at start-up; dose from the saved samples")
-            closed.append(row.id)
+    for session_id in ids:
+        try:
+            if _recover_one(db, session_id, who):
+                closed.append(session_id)
+        except RecordsUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one damaged row must not stop the console starting
+            log.error("session %s could not be recovered (damaged record): %s", session_id, exc)
+            if _mark_damaged(db, session_id, who, str(exc)):
+                closed.append(session_id)
     return closed
+
+
+def _running_sessions(db: Database, station: str | None,
+                      station_id: str | None) -> tuple[list[int], dict[int, dt.datetime | None]]:
+    query = select(TreatmentSession.id, TreatmentSession.heartbeat_at).where(TreatmentSession.state == RUNNING)
+    if station_id is not None:
+        mine = TreatmentSession.station_id == station_id
+        if station is not None:
+            mine = or_(mine, and_(TreatmentSession.station_id.is_(None), TreatmentSession.station == station))
+        query = query.where(mine)
+    elif station is not None:
+        query = query.where(TreatmentSession.station == station)
+    with db.read() as s:
+        rows = s.execute(query.order_by(TreatmentSession.id)).all()
+    return [row.id for row in rows], {row.id: row.heartbeat_at for row in rows}
+
+
+def _recover_one(db: Database, session_id: int, who: str) -> bool:
+    with db.write() as s:
+        row = s.get(TreatmentSession, session_id, with_for_update=True)
+        if row is None or row.state != RUNNING:
+            return False
+        chunks = s.execute(select(SampleChunk.t0, SampleChunk.n, SampleChunk.layout, SampleChunk.data)
+                           .where(SampleChunk.session_id == row.id).order_by(SampleChunk.seq)).all()
+        last_event = s.scalar(select(func.max(EventRecord.at)).where(EventRecord.session_id == row.id))
+        ended = row.started_at
+        series, damage = decode_chunks_checked([tuple(chunk) for chunk in chunks])
+        if len(series):
+            ended = max(ended, row.started_at + dt.timedelta(seconds=float(series.t[-1])))
+        if last_event is not None:
+            ended = max(ended, last_event)
+        try:
+            duty = waveform_duty(row.protocol.content.get("waveform"))
+        except Exception as exc:  # noqa: BLE001 - a damaged protocol copy: dose at full duty, said so
+            damage.append(f"protocol copy unreadable ({exc})")
+            duty = 1.0
+        dose = dose_from_samples(series, duty)
+        reason = INTERRUPTED_REASON
+        if damage:
+            reason += " " + DAMAGED_NOTE.format(what="; ".join(damage))
+        _close(s, row, who=who, state="interrupted", reason=reason, dose=dose, ended_at=ended,
+               why="found running at start-up; dose from the saved samples")
+    return True
+
+
+def _mark_damaged(db: Database, session_id: int, who: str, what: str) -> bool:
+    """Last resort for a session whose rows cannot be read: closed as interrupted, reason says why."""
+    try:
+        with db.write() as s:
+            row = s.get(TreatmentSession, session_id)
+            if row is None or row.state != RUNNING:
+                return False
+            before = {"id": row.id, "state": row.state}
+            row.state = "interrupted"
+            row.reason = INTERRUPTED_REASON + " " + DAMAGED_NOTE.format(what=what)
+            row.ended_at = row.started_at
+            s.flush()
+            append_audit(s, who=who, action="close", entity="session", entity_id=row.id, before=before,
+                         after={"id": row.id, "state": row.state, "reason": row.reason}, why="damaged record")
+        return True
+    except Exception as exc:  # noqa: BLE001
+        log.error("session %s left running: its record is too damaged to close: %s", session_id, exc)
+        return False
 
 
 def insert_event(s: Session, session_id: int, *, kind: str, message: str, evidence: Mapping[str, Any] | None = None,

@@ -1,17 +1,31 @@
-"""The sample writer: saves a running session's samples and events from its own thread.
+"""The sample writer: saves a running session's samples and events from its own threads.
 
-WHY a thread and a queue: the controller thread applies the interlocks to
+WHY threads and a queue: the controller thread applies the interlocks to
 every sample and must never wait on a disk. ``add`` is a ``SimpleQueue.put``
-(never blocks, never drops). The writer thread gathers what arrived and
-commits one chunk at least every ``commit_interval_s`` (200 ms by default,
-within the 250 ms the design allows a crash to lose).
+(never blocks, never drops).
 
-Failure (disk full, database gone): the writer keeps every unsaved sample
-and event in memory, calls ``on_error`` with a ``RecordsWriteError`` whose
-message can be shown as is (once per failure episode, from the writer
-thread; the callback must only signal, e.g. ask the controller to stop), and
-retries at every interval. ``close`` says what is still unsaved, and
-``spill`` writes it to a file so nothing is silently lost.
+Two stages, so a database that hangs cannot stop the journal:
+
+1. The *intake* thread takes what arrived and, every ``JOURNAL_INTERVAL_S``
+   (50 ms), appends it to the session's local journal (``records.journal``:
+   write-ahead, fsynced) and hands it on as numbered records.
+2. The *commit* thread commits the pending records to the database every
+   ``commit_interval_s`` (200 ms), at most ``MAX_TXN_SAMPLES`` per
+   transaction: a backlog (after an outage, or samples offered faster than
+   the database takes them) is carried over into the next transactions,
+   never grown into one long one, so commits stay on time. Each commit also
+   sets the session's heartbeat and ``journal_seq`` (the newest journal record
+   now in the database), in the same transaction.
+
+``last_commit`` (monotonic) is read by the controller's records watchdog from
+outside: a commit thread stuck inside a driver call (a server whose processes
+are stopped) cannot hide that nothing is being saved.
+
+Failure (disk full, database gone): the pending records stay in memory and
+in the journal; ``on_error`` is called with a ``RecordsWriteError`` whose
+message can be shown as is (once per failure episode, from the commit thread;
+the callback must only signal); the commit is retried every interval.
+``close`` says what is still unsaved; ``spill`` writes it to a file.
 """
 
 from __future__ import annotations
@@ -27,12 +41,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
 
 from .audit import canonical_json, utc_now
 from .database import Database
 from .errors import RecordsWriteError, plain_message
-from .models import SampleChunk
+from .journal import JOURNAL_INTERVAL_S, JournalRecord, SessionJournal
+from .models import SampleChunk, TreatmentSession
 from .samples import LAYOUT_V1, SampleSeries, encode_chunk
 from .store import insert_event
 
@@ -41,7 +57,14 @@ log = logging.getLogger(__name__)
 DEFAULT_COMMIT_INTERVAL_S = 0.2
 #: Largest chunk row (1 s at 1000 Hz); a backlog after an outage is split into rows of this size.
 MAX_CHUNK_SAMPLES = 1000
-_DRAIN_BATCH = 5000
+#: Most samples one transaction commits (~440 KB); the rest waits for the next, right after.
+MAX_TXN_SAMPLES = 20_000
+#: Most events one transaction commits (each is an audit append).
+MAX_TXN_EVENTS = 200
+#: PostgreSQL: a writer statement that has not answered in this long is cancelled by the server.
+PG_STATEMENT_TIMEOUT_MS = 400
+#: Most queue items the intake takes before it journals them (bounds one intake step).
+_INTAKE_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -58,17 +81,54 @@ class WriterReport:
 
 
 class _Flush:
-    __slots__ = ("done",)
+    __slots__ = ("done", "upto")
 
     def __init__(self) -> None:
         self.done = threading.Event()
+        self.upto = 0
 
 
 _STOP = object()
 
 
+def commit_records(s: Session, session_id: int, records: list[JournalRecord], *, who: str) -> tuple[int, int, int]:
+    """Insert the journal records above the session's ``journal_seq`` in the caller's transaction.
+
+    Returns (samples, events, newest record number now in the database). Shared by the
+    writer and the journal replay, so both are exactly-once (the session row is locked)."""
+    done = s.execute(select(TreatmentSession.journal_seq).where(TreatmentSession.id == session_id)
+                     .with_for_update()).scalar_one()
+    todo = [r for r in records if r.n > done and r.kind in ("samples", "event")]
+    if not todo:
+        return 0, 0, done
+    last = s.scalar(select(func.max(SampleChunk.seq)).where(SampleChunk.session_id == session_id))
+    seq = 0 if last is None else last + 1
+    parts = [r.series for r in todo if r.series is not None and len(r.series)]
+    samples = 0
+    if parts:
+        series = _concat(parts)
+        samples = len(series)
+        for start in range(0, samples, MAX_CHUNK_SAMPLES):
+            t0, n, blob = encode_chunk(_slice(series, start, start + MAX_CHUNK_SAMPLES))
+            s.add(SampleChunk(session_id=session_id, seq=seq, t0=t0, n=n, layout=LAYOUT_V1, data=blob))
+            seq += 1
+    events = 0
+    for r in todo:
+        if r.kind == "event":
+            h = r.header
+            at = h["at"]
+            insert_event(s, session_id, who=h.get("who") or who, kind=h["ekind"], message=h["message"],
+                         evidence=h.get("evidence") or {}, t=h.get("t"), alarm=bool(h.get("alarm")),
+                         at=dt.datetime.fromisoformat(at) if isinstance(at, str) else at)
+            events += 1
+    newest = max(r.n for r in todo)
+    s.execute(update(TreatmentSession).where(TreatmentSession.id == session_id)
+              .values(journal_seq=newest, heartbeat_at=utc_now()))
+    return samples, events, newest
+
+
 class SampleWriter:
-    """Thread that saves one session's samples in chunks and its events, committing every interval."""
+    """Threads that journal and save one session's samples and events, committing every interval."""
 
     def __init__(
         self,
@@ -78,32 +138,48 @@ class SampleWriter:
         on_error: Callable[[RecordsWriteError], None] | None = None,
         commit_interval_s: float = DEFAULT_COMMIT_INTERVAL_S,
         who: str = "console",
+        journal: SessionJournal | None = None,
+        on_commit: Callable[[float], None] | None = None,
     ) -> None:
         self._db = db
         self.session_id = session_id
         self._on_error = on_error
+        self._on_commit = on_commit
         self._interval = commit_interval_s
         self._who = who
+        self.journal = journal
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._rows: list[tuple[float, float, float, float, float, int]] = []
         self._series: list[SampleSeries] = []
         self._events: list[dict[str, Any]] = []
-        with db.read() as s:
-            last = s.scalar(select(func.max(SampleChunk.seq)).where(SampleChunk.session_id == session_id))
-        self._next_seq = 0 if last is None else last + 1
+        self._markers: list[_Flush] = []
+        self._pending: list[JournalRecord] = []  # journaled, not yet committed (guarded by _lock)
+        self._waiting: list[_Flush] = []
+        with db.read() as s:  # numbers continue where the record is (a reopened writer, a replayed journal)
+            self._n = int(s.scalar(select(TreatmentSession.journal_seq)
+                                   .where(TreatmentSession.id == session_id)) or 0)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._intake_done = threading.Event()
+        self._abandon = threading.Event()
         self.samples_written = 0
         self.events_written = 0
         self.commits = 0
         self.error: RecordsWriteError | None = None
-        self._lock = threading.Lock()  # guards the pending buffers against spill() from another thread
-        self._thread = threading.Thread(target=self._run, name=f"sample-writer-{session_id}", daemon=True)
+        self.journal_error: str = ""
+        #: ``time.monotonic()`` of the newest successful commit (the session row was just committed).
+        self.last_commit = time.monotonic()
+        self._intake = threading.Thread(target=self._intake_run, name=f"sample-intake-{session_id}", daemon=True)
+        self._committer = threading.Thread(target=self._commit_run, name=f"sample-writer-{session_id}", daemon=True)
         self._started = False
 
     # --- controller side (any thread, never blocks) ------------------------------
 
     def start(self) -> "SampleWriter":
         self._started = True
-        self._thread.start()
+        self.last_commit = time.monotonic()
+        self._intake.start()
+        self._committer.start()
         return self
 
     def add(self, t: float, current_ma: float, voltage_v: float, impedance_kohm: float | None, target_ma: float,
@@ -121,8 +197,12 @@ class SampleWriter:
                   alarm: bool = False, at: dt.datetime | None = None) -> None:
         """An event or alarm, saved with the next commit (its wall time is taken now)."""
         canonical_json(evidence or {})  # refuse unserializable evidence here, in the caller's thread
-        self._queue.put({"kind": kind, "message": message, "evidence": dict(evidence or {}), "t": t,
-                         "alarm": alarm, "at": at or utc_now()})
+        self._queue.put({"ekind": kind, "message": message, "evidence": dict(evidence or {}), "t": t,
+                         "alarm": alarm, "at": at or utc_now(), "who": self._who})
+
+    def commit_age(self, now: float | None = None) -> float:
+        """Seconds since the newest successful commit (read from any thread)."""
+        return (time.monotonic() if now is None else now) - self.last_commit
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Commit everything queued so far now; True if it is saved (not for the controller thread)."""
@@ -130,27 +210,55 @@ class SampleWriter:
         self._queue.put(marker)
         return marker.done.wait(timeout) and self.error is None
 
-    def close(self, timeout: float = 10.0) -> WriterReport:
-        """Save what is queued, stop the thread, and say what (if anything) could not be saved."""
+    def close(self, timeout: float = 10.0, *, give_up: bool = True) -> WriterReport:
+        """Journal what is queued, stop, and say what (if anything) could not be saved.
+
+        Waits up to ``timeout`` for the database. ``give_up`` False: a commit thread that has not
+        saved everything by then keeps trying in the background (``wait_saved``, ``abandon``)."""
         if self._started:
             self._queue.put(_STOP)
-            self._thread.join(timeout)
+            deadline = time.monotonic() + timeout
+            self._intake.join(timeout)
+            self._wake.set()
+            self._committer.join(max(0.0, deadline - time.monotonic()))
+            if give_up and self._committer.is_alive():
+                self._abandon.set()
         else:
-            self._drain()
-            self._commit()
+            self._take_all()
+            self._journal_batch()
+            self._intake_done.set()
+            while self._pending_any() and self._commit_once():
+                pass
         return self.report()
+
+    def wait_saved(self, timeout: float | None = None) -> bool:
+        """After ``close``: wait until every record is in the database (False if not by ``timeout``)."""
+        if self._started:
+            self._committer.join(timeout)
+            return not self._committer.is_alive() and not self._pending_any()
+        return not self._pending_any()
+
+    def abandon(self) -> None:
+        """Stop retrying (shutdown): what is unsaved stays in the journal for the next start."""
+        self._abandon.set()
+        self._wake.set()
 
     def report(self) -> WriterReport:
         with self._lock:
-            unsaved = len(self._rows) + sum(len(s) for s in self._series)
-            return WriterReport(self.samples_written, self.events_written, unsaved, len(self._events), self.error)
+            unsaved = (len(self._rows) + sum(len(s) for s in self._series)
+                       + sum(r.samples for r in self._pending))
+            events = len(self._events) + sum(1 for r in self._pending if r.kind == "event")
+            return WriterReport(self.samples_written, self.events_written, unsaved, events, self.error)
 
     def unsaved(self) -> tuple[SampleSeries, list[dict[str, Any]]]:
         """Samples and events not yet in the database (after ``close`` on a failure)."""
         with self._lock:
+            parts = [r.series for r in self._pending if r.series is not None]
             self._fold_rows()
-            series = _concat(self._series) if self._series else SampleSeries.empty()
-            return series, list(self._events)
+            parts += self._series
+            events = [dict(r.header) for r in self._pending if r.kind == "event"] + list(self._events)
+            series = _concat(parts) if parts else SampleSeries.empty()
+            return series, events
 
     def spill(self, path: str | Path) -> Path:
         """Write what could not be saved to ``path`` (.npz with the samples and the events as JSON)."""
@@ -161,61 +269,51 @@ class SampleWriter:
                  flags=series.flags, events=json.dumps(events, default=str))
         return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
-    # --- writer thread --------------------------------------------------------------
+    # --- intake thread: queue -> journal -> pending ---------------------------------
 
-    def _run(self) -> None:
-        deadline = time.monotonic() + self._interval
+    def _intake_run(self) -> None:
+        deadline = time.monotonic() + JOURNAL_INTERVAL_S
         stopping = False
-        while True:
-            timeout = max(0.0, deadline - time.monotonic())
+        while not stopping:
             try:
-                item = self._queue.get(timeout=timeout)
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 item = None
-            markers: list[_Flush] = []
             if item is not None:
-                stopping |= self._take(item, markers)
-                stopping |= self._drain(_DRAIN_BATCH, markers=markers)
-            if stopping or markers or time.monotonic() >= deadline:
-                self._commit()
-                deadline = time.monotonic() + self._interval
-                for marker in markers:
-                    marker.done.set()
-            if stopping:
-                markers = []
-                self._drain(markers=markers)
-                self._commit()
-                for marker in markers:
-                    marker.done.set()
-                return
+                stopping = self._take(item) or self._take_all(_INTAKE_BATCH)
+            if stopping or self._markers or time.monotonic() >= deadline:
+                if stopping:
+                    self._take_all()
+                self._journal_batch()
+                deadline = time.monotonic() + JOURNAL_INTERVAL_S
+        self._intake_done.set()
+        self._wake.set()
 
-    def _take(self, item: Any, markers: list[_Flush]) -> bool:
+    def _take(self, item: Any) -> bool:
         if item is _STOP:
             return True
-        with self._lock:
-            if type(item) is tuple:
-                self._rows.append(item)
-            elif isinstance(item, SampleSeries):
-                self._fold_rows()
-                self._series.append(item)
-            elif isinstance(item, _Flush):
-                markers.append(item)
-            else:
-                self._events.append(item)
+        if type(item) is tuple:
+            self._rows.append(item)
+        elif isinstance(item, SampleSeries):
+            self._fold_rows()
+            self._series.append(item)
+        elif isinstance(item, _Flush):
+            self._markers.append(item)
+        else:
+            self._events.append(item)
         return False
 
-    def _drain(self, limit: int | None = None, markers: list[_Flush] | None = None) -> bool:
+    def _take_all(self, limit: int | None = None) -> bool:
         """Take what is queued without waiting (at most ``limit`` items; None = all)."""
-        stopping = False
-        sink: list[_Flush] = [] if markers is None else markers
         taken = 0
+        stopping = False
         while limit is None or taken < limit:
             taken += 1
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
-            stopping |= self._take(item, sink)
+            stopping |= self._take(item)
         return stopping
 
     def _fold_rows(self) -> None:
@@ -223,16 +321,84 @@ class SampleWriter:
             self._series.append(SampleSeries.from_rows(self._rows))
             self._rows = []
 
-    def _commit(self) -> None:
+    def _number(self) -> int:
+        self._n += 1
+        return self._n
+
+    def _journal_batch(self) -> None:
         with self._lock:
             self._fold_rows()
-            series = _concat(self._series) if self._series else None
-            self._series = [series] if series is not None else []  # a retried backlog is joined once
-            events = list(self._events)
-        if series is None and not events:
-            return
+        records: list[JournalRecord] = []
+        if self._series:
+            records.append(JournalRecord("samples", self._number(), {}, _concat(self._series)))
+        for event in self._events:
+            records.append(JournalRecord("event", self._number(), event))
+        markers, self._markers = self._markers, []
+        if records and self.journal is not None:
+            try:
+                self.journal.append(records)
+                self.journal_error = ""
+            except (OSError, ValueError) as exc:  # full local disk: the database may still take it
+                if not self.journal_error:
+                    log.error("session %s: the records journal could not be written: %s", self.session_id, exc)
+                self.journal_error = str(exc)
+        with self._lock:
+            self._series, self._events = [], []
+            self._pending.extend(records)
+            newest = self._pending[-1].n if self._pending else 0
+            for marker in markers:
+                marker.upto = newest
+                self._waiting.append(marker)
+        if markers:
+            self._wake.set()
+
+    # --- commit thread: pending -> database -------------------------------------------
+
+    def _pending_any(self) -> bool:
+        with self._lock:
+            return bool(self._pending)
+
+    def _commit_run(self) -> None:
+        deadline = time.monotonic() + self._interval
+        while not self._abandon.is_set():
+            self._wake.wait(max(0.0, deadline - time.monotonic()))
+            self._wake.clear()
+            if self._abandon.is_set():
+                break
+            finishing = self._intake_done.is_set()
+            with self._lock:
+                urgent = bool(self._waiting)
+            if not (finishing or urgent or time.monotonic() >= deadline):
+                continue
+            deadline = time.monotonic() + self._interval
+            # Carry a backlog over: several bounded transactions, each on its own, back to back.
+            while self._commit_once() and self._pending_any() and not self._abandon.is_set():
+                pass
+            if finishing and not self._pending_any():
+                self._release_markers(final=True)
+                return
+        self._release_markers(final=True)
+
+    def _commit_once(self) -> bool:
+        """One bounded transaction (plus the heartbeat); True when it committed."""
+        with self._lock:
+            batch: list[JournalRecord] = []
+            samples = events = 0
+            for record in self._pending:
+                if batch and (samples + record.samples > MAX_TXN_SAMPLES or events >= MAX_TXN_EVENTS):
+                    break
+                batch.append(record)
+                samples += record.samples
+                events += record.kind == "event"
         try:
-            written = self._write(series, events)
+            with self._db.write() as s:
+                if self._db.dialect == "postgresql":
+                    s.execute(text(f"SET LOCAL statement_timeout = {PG_STATEMENT_TIMEOUT_MS}"))
+                if batch:
+                    commit_records(s, self.session_id, batch, who=self._who)
+                else:
+                    s.execute(update(TreatmentSession).where(TreatmentSession.id == self.session_id)
+                              .values(heartbeat_at=utc_now()))
         except Exception as exc:  # noqa: BLE001 - any database failure is reported, never raised into the thread
             first = self.error is None
             self.error = RecordsWriteError(plain_message(exc))
@@ -242,31 +408,30 @@ class SampleWriter:
                     self._on_error(self.error)
                 except Exception:  # noqa: BLE001 - a failing callback must not kill the writer
                     log.exception("sample writer error callback failed")
-            return
+            return False
+        now = time.monotonic()
         with self._lock:
-            n = len(series) if series is not None else 0
-            # Remove exactly what was written; anything that arrived meanwhile stays pending.
-            # Only this thread fills the buffers (from the queue), so nothing arrived during the write.
-            self._series, self._events = [], []
-            self.samples_written += n
-            self.events_written += len(events)
-            self._next_seq += written
+            del self._pending[:len(batch)]
+            self.samples_written += samples
+            self.events_written += events
             self.commits += 1
             self.error = None
+            self.last_commit = now
+        self._release_markers()
+        if self._on_commit is not None:
+            self._on_commit(now)
+        return True
 
-    def _write(self, series: SampleSeries | None, events: list[dict[str, Any]]) -> int:
-        chunks = 0
-        with self._db.write() as s:
-            if series is not None:
-                for start in range(0, len(series), MAX_CHUNK_SAMPLES):
-                    part = _slice(series, start, start + MAX_CHUNK_SAMPLES)
-                    t0, n, blob = encode_chunk(part)
-                    s.add(SampleChunk(session_id=self.session_id, seq=self._next_seq + chunks, t0=t0, n=n,
-                                      layout=LAYOUT_V1, data=blob))
-                    chunks += 1
-            for event in events:
-                insert_event(s, self.session_id, who=self._who, **event)
-        return chunks
+    def _release_markers(self, final: bool = False) -> None:
+        with self._lock:
+            newest_pending = self._pending[0].n if self._pending else None
+            keep = []
+            for marker in self._waiting:
+                if final or newest_pending is None or marker.upto < newest_pending:
+                    marker.done.set()
+                else:
+                    keep.append(marker)
+            self._waiting = keep
 
 
 def _slice(series: SampleSeries, lo: int, hi: int) -> SampleSeries:
