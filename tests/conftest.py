@@ -15,6 +15,8 @@ def records_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("IONTO_DATABASE_URL", f"sqlite:///{tmp_path / 'records.sqlite3'}")
     # The station's data folder (audit anchor key and heads, station identity) too.
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    # IONTO_DATA_DIR moves it as a whole (identity, journal, records-file marker, anchor).
+    monkeypatch.setenv("IONTO_DATA_DIR", str(tmp_path / "data"))
 
 
 @pytest.fixture(autouse=True, scope="module")

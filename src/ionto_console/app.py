@@ -29,6 +29,7 @@ from .records.database import user_data_folder
 from .records.demo import claim_for_demo, default_demo_url, refuse_demo
 from .drivers.board.ports import discover_ports, usb_selector
 from .settings import Settings
+from .station_identity import station_id as station_identity
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -149,23 +150,43 @@ RECOVERED_NOTICE = ("The last session on this station (record {ids}) ended witho
                     "marked interrupted; the board's watchdog switched its output off.")
 
 
-def open_records(url: str | None, station: str | None = None, *, demo: bool = False
-                 ) -> tuple[Database | None, str, list[int]]:
-    """Open the records database and close this station's sessions a crash left running.
+def open_records(url: str | None, station: str | None = None, *, demo: bool = False, station_id: str | None = None,
+                 data_folder: Path | None = None) -> tuple[Database | None, str, list[int]]:
+    """Open the records database, write what the local journal holds into it, and close this
+    station's sessions a crash left running.
 
     Demo mode takes only the demo database (marks an empty one); a clinical
     console refuses the demo database (``records.demo``).
+    Start-up integrity: a SQLite records file this station has used that is now missing or
+    empty is refused (``file_guard``); SQLite's quick check runs on open; a damaged row or chunk
+    only marks its session damaged. Journals whose session ended while the database was away are
+    replayed and closed with their true reason; the crashes are the returned ids.
+
     Returns (db, "", recovered ids) or (None, why, []): the console still starts,
     shows why and refuses treatments, rather than treating unrecorded."""
+    from .records.database import default_url
+    from .records.file_guard import check_records_file, remember_records_file
+    from .records.recovery import prune_journals, replay_journals
+    from .station_identity import station_id as this_station
+
+    folder = data_folder or user_data_folder()
+    url = url or default_url()
     db = None
     try:
-        db = open_database(url)
+        identity = station_id or this_station(folder)
+        check_records_file(url, folder)
+        db = open_database(url, integrity_check=True)
         if demo:
             claim_for_demo(db)
         else:
             refuse_demo(db)
-        recovered = recover_interrupted(db, station=station)
-    except RecordsError as exc:
+        remember_records_file(url, folder)
+        replayed = replay_journals(db, folder)
+        if replayed:
+            log.warning("sessions %s: written from the local journal", replayed)
+        recovered = recover_interrupted(db, station=station, station_id=identity)
+        prune_journals(db, folder)
+    except (RecordsError, OSError, ValueError) as exc:
         log.error("records unavailable: %s", exc)
         if db is not None:
             db.close()
@@ -364,6 +385,8 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
     while user is not None:
         desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days, db=db,
                              db_problem=db_problem, station_name=settings.station_name, demo=settings.demo,
+                             station_id=station_identity() if db is not None else None,
+                             data_folder=user_data_folder(),
                              operator=lambda name=user.display_name: name)
         window = MainWindow(station, sources, desk, protocols, user=user,
                             calibration_interval_days=settings.calibration_interval_days,

@@ -10,7 +10,7 @@ from ionto_sim.pty_server import SimulatedBoardServer
 from ionto_console.records import open_database, sqlite_url
 from ionto_console.records.demo import mark_as_demo
 
-from drill_bench import Bench, connect_station, sqlite_path
+from drill_bench import DRILL_STATION_ID, Bench, connect_station, sqlite_path
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def bench(tmp_path):
         db = open_database(sqlite_url(sqlite_path(tmp_path)))
         mark_as_demo(db)  # sessions on the simulated board are kept only in a demo database
         desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station",
-                             demo=True)
+                             demo=True, station_id=DRILL_STATION_ID, data_folder=tmp_path / "data")
         yield Bench(server, station, db, desk)
     finally:
         if desk is not None:

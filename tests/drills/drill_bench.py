@@ -14,6 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from ionto_console.control.session_recorder import SessionRecorder
 from ionto_console.control.station import Station
 from ionto_console.control.treatment import TreatmentController
 from ionto_console.control.treatment_desk import SessionPlan, TreatmentDesk
@@ -29,6 +32,8 @@ from support import small_protocol, wait_for
 DEADLINE_S = 10.0
 #: Current the drills treat at before injecting a fault (mA): the protocol's start is 1.0 mA.
 TREATING_MA = 0.9
+#: The drill console's station identity (a fixed UUID; a real console's comes from its data folder).
+DRILL_STATION_ID = "00000000-0000-4000-8000-0000000d0111"
 #: A dose far beyond what a drill delivers, so the session is still running at the fault.
 LONG_DOSE_MA_MIN = 5.0
 
@@ -122,6 +127,18 @@ def assert_samples_kept(series: SampleSeries, *, min_current_ma: float = TREATIN
     assert len(series) > 20, f"only {len(series)} samples stored"
     assert float(series.current_ma.max()) > min_current_ma, "the stored samples never show the treatment current"
     assert (series.t[1:] >= series.t[:-1]).all(), "stored sample times go backwards"
+
+
+def assert_nothing_lost(db: Database, recorder: SessionRecorder) -> SampleSeries:
+    """Every sample the controller handed to the record is in it: none lost, none twice, no hole."""
+    series = load_samples(db, recorder.session_id)
+    assert len(series) > 20, f"only {len(series)} samples stored"
+    assert len(series) == recorder.samples_seen, \
+        f"{recorder.samples_seen - len(series)} of {recorder.samples_seen} samples the console saw are not in the record"
+    steps = np.diff(series.t)
+    assert (steps > 0).all(), "stored sample times are not strictly increasing (a sample twice?)"
+    assert steps.max() < 0.1, f"a {steps.max():.3f} s hole in the stored samples"
+    return series
 
 
 def assert_record_intact(db: Database) -> None:

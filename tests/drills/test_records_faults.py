@@ -19,8 +19,8 @@ from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.core.session import SessionState
 from ionto_console.records import database as records_database
 from ionto_console.records import load_samples, load_session, open_database, recover_interrupted, sqlite_url
-from drill_bench import (DEADLINE_S, Bench, assert_record_intact, assert_samples_kept, drill_plan,
-                         sqlite_path)
+from drill_bench import (DEADLINE_S, Bench, assert_nothing_lost, assert_record_intact, assert_samples_kept,
+                         drill_plan, sqlite_path)
 from support import wait_for
 
 
@@ -89,9 +89,10 @@ def free_the_disk(bench: Bench) -> None:
     bench.db.engine.dispose()
 
 
-def test_disk_full_mid_session_stops_the_output_and_says_why(bench):
+def test_disk_full_mid_session_stops_the_output_and_loses_nothing(bench):
+    """SQLITE_FULL mid-session: output off with the reason; once space is freed, every sample the
+    console saw is in the record, closed with its true reason (not "crash")."""
     controller = bench.start_treating()
-    saved_before = len(load_samples(bench.db, bench.session_id))
     undo = fill_the_disk(bench)
     bench.wait_ended()
     snap = controller.snapshot()
@@ -102,16 +103,18 @@ def test_disk_full_mid_session_stops_the_output_and_says_why(bench):
     assert "interrupted" in alarm and "records" in alarm and "full" in alarm, alarm
     # No new treatment until records can be saved again.
     assert any("records" in line.lower() for line in bench.desk.blockers(drill_plan()))
-    assert bench.desk.recorder.finished.wait(DEADLINE_S)
-    # The disk is freed; the next console start recovers the session with what was committed.
+    recorder = bench.desk.recorder
+    assert recorder.journaled.wait(DEADLINE_S) and not recorder.finished.is_set()
+    # Space is freed: the waiting samples, events and the end go in; the record closes truly.
     undo()
     free_the_disk(bench)
-    assert recover_interrupted(bench.db) == [bench.session_id]
-    summary = load_session(bench.db, bench.session_id)
-    assert summary.state == "interrupted", summary
-    series = load_samples(bench.db, bench.session_id)
-    assert len(series) >= saved_before and summary.sample_count == len(series)
+    summary = bench.wait_record_closed()
+    assert summary.state == "interrupted" and "full" in summary.reason.lower(), summary
+    series = assert_nothing_lost(bench.db, recorder)
+    assert summary.sample_count == len(series)
     assert_samples_kept(series)
+    assert "trip:records" not in bench.event_kinds() and "state" in bench.event_kinds()
+    assert recover_interrupted(bench.db) == []
     assert_record_intact(bench.db)
 
 
@@ -122,7 +125,7 @@ def test_closing_the_record_on_a_full_disk_is_reported_not_raised(bench, monkeyp
     undo = fill_the_disk(bench)
     try:
         bench.wait_ended()
-        assert bench.desk.recorder.finished.wait(DEADLINE_S)
+        assert bench.desk.recorder.journaled.wait(DEADLINE_S)
     finally:
         undo()
     assert escaped == [], [repr(exc) for exc in escaped]

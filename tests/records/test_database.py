@@ -121,6 +121,7 @@ def test_missing_folder_and_bad_url_and_unreachable_server(tmp_path):
 
 
 def test_default_location_is_the_user_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("IONTO_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     url = default_url()
     assert url == f"sqlite:///{tmp_path / 'ionto-console' / 'records.sqlite3'}"

@@ -41,8 +41,7 @@ def test_samples_are_committed_without_any_flush(db):
     try:
         for i in range(100):
             writer.add(i / 1000, 1.0, 5.0, 5.0, 1.0, 1)
-        _wait_for(lambda: _stored(db, sid) == 100, "the periodic commit")
-        assert writer.commits >= 1
+        _wait_for(lambda: _stored(db, sid) == 100 and writer.commits >= 1, "the periodic commit")
     finally:
         writer.close()
 

@@ -51,6 +51,10 @@ from ..records import (
 )
 from ..records.audit import utc_now
 from .treatment import DOSE_SETTLE_TIMEOUT_S
+from ..records.errors import InvalidRecord
+from ..records.journal import JournalRecord, SessionJournal
+from ..records.store import session_uid
+from pathlib import Path
 from ..records.wire_log import store_wire_log
 
 if TYPE_CHECKING:
@@ -62,6 +66,10 @@ log = logging.getLogger(__name__)
 CLOCK_CHECK_S = 0.5
 #: A disagreement larger than this is a change of the computer's clock (NTP slews far less in a session).
 CLOCK_CHANGE_TOLERANCE_S = 1.0
+#: How long the end of a session waits for the database before keeping its end in the journal.
+CLOSE_WAIT_S = 1.0
+#: How often closing the record is retried while the database does not answer.
+CLOSE_RETRY_S = 1.0
 
 
 def sample_flags(sample: Sample) -> int:
@@ -83,13 +91,25 @@ def sample_flags(sample: Sample) -> int:
 
 
 def patient_id_for(db: Database, plan: SessionPlan, who: str) -> int:
-    """The record id of the plan's patient (matched by identifier), created if new."""
-    for patient in find_patients(db, plan.patient_id):
-        if patient.identifier == plan.patient_id:
-            return patient.id
-    data = PatientData(identifier=plan.patient_id, name=plan.patient_name, date_of_birth=plan.date_of_birth,
-                       notes=plan.patient_notes)
-    return create_patient(db, data, who=who)
+    """The record id of the plan's patient (matched by identifier), created if new.
+
+    Two stations starting the same new patient at once: one creates it, the other's insert
+    meets the unique identifier (or the existence check) and takes the row the first created."""
+    for attempt in range(2):
+        for patient in find_patients(db, plan.patient_id):
+            if patient.identifier == plan.patient_id:
+                return patient.id
+        if attempt:
+            break
+        data = PatientData(identifier=plan.patient_id, name=plan.patient_name, date_of_birth=plan.date_of_birth,
+                           notes=plan.patient_notes)
+        try:
+            return create_patient(db, data, who=who)
+        except InvalidRecord as exc:  # the store turns a unique-identifier conflict into this
+            if "already exists" not in str(exc):
+                raise
+            log.info("patient %s was created by another station at the same moment", plan.patient_id)
+    raise InvalidRecord(f"The patient {plan.patient_id!r} could not be created or found.")
 
 
 def _event_record(event: e.EngineEvent) -> tuple[str, str, dict]:
@@ -129,10 +149,13 @@ class SessionRecorder:
         on_failure: Callable[[str], None] = lambda reason: None,
         simulated: bool = False,
         wire: "WireTap | None" = None,
+        station_id: str | None = None,
+        data_folder: Path | None = None,
     ) -> None:
         """``simulated``: the board is the simulator (the record says so; the store refuses it in a
         database not marked demo). ``wire``: the session's serial-stream tap, stored beside the
-        record when it closes."""
+        record when it closes. ``data_folder``: where the session's local journal is kept
+        (None: no journal, tests)."""
         self._db = db
         self._wire = wire
         self._operator = operator
@@ -148,6 +171,8 @@ class SessionRecorder:
         self._closed = threading.Event()
         self._ended_at: dt.datetime | None = None
         self._last_t: float | None = None  # session time of the newest sample
+        #: Samples handed to the record (controller thread), for the drills' "nothing lost" check.
+        self.samples_seen = 0
         self._clock_lock = threading.Lock()
         self.finished = threading.Event()
         # The session's clocks: one wall-clock reading, and the monotonic clock from then on.
@@ -168,8 +193,21 @@ class SessionRecorder:
             overrides={"overridden": plan.checklist_record.get("overridden", [])},
             started_at=self._wall0,
             simulated=simulated,
+            station_id=station_id,
         ))
-        self._writer = SampleWriter(db, self.session_id, on_error=self._writer_failed, who=operator).start()
+        self._abandon = threading.Event()
+        self.journal: SessionJournal | None = None
+        if data_folder is not None:
+            self.journal = SessionJournal.create(data_folder, session_uid(db, self.session_id), self.session_id,
+                                                 station_id or "")
+        self._writer = SampleWriter(db, self.session_id, on_error=self._writer_failed, who=operator,
+                                    journal=self.journal).start()
+        #: Set when everything the console saw, the session's end included, is in the journal or the record.
+        self.journaled = threading.Event()
+
+    def records_lag_s(self, now: float | None = None) -> float:
+        """Seconds since the record writer last committed (the controller's records watchdog)."""
+        return self._writer.commit_age(now)
 
     def dose_from(self, provider: Callable[[], float]) -> None:
         """Where the dose is read if the engine's ``DoseFinal`` never comes (the link went away
@@ -184,6 +222,7 @@ class SessionRecorder:
         if self._t0 is None:
             self._t0 = sample.t
         self._last_t = sample.t - self._t0
+        self.samples_seen += 1
         self._writer.add(self._last_t, sample.current_ma, sample.voltage_v, sample.impedance_kohm,
                          sample.target_ma, sample_flags(sample))
         now = time.monotonic()
@@ -253,22 +292,24 @@ class SessionRecorder:
             else:
                 dose = self._final_dose()
             self._check_clock(time.monotonic())  # a step in the last moments is recorded too
-            report = self._writer.close()
+            report = self._writer.close(timeout=CLOSE_WAIT_S, give_up=False)
             self._closed.set()
+            ended_at = self._ended_at or self.record_time()
+            effects = [(stop.reason.cause.value, stop.reason.text, at) for stop, at in self._stops
+                       if stop.reason.is_side_effect]
             if not report.complete:
-                log.error("session %s: not every sample was saved: %s", self.session_id, report)
+                log.error("session %s: not yet saved: %s; the end is kept in the local journal", self.session_id,
+                          report)
+                self._journal_end(state, reason, dose, ended_at, effects)
+                while not self._writer.wait_saved(1.0):
+                    if self._abandon.is_set():
+                        self._writer.abandon()
+                        return
+            self.journaled.set()
             self._store_wire_log()
-            for stop, at in self._stops:
-                if stop.reason.is_side_effect:
-                    record_side_effect(self._db, self.session_id, kind=stop.reason.cause.value,
-                                       who=self._operator, note=stop.reason.text, at=at)
-            finish_session(self._db, self.session_id, state=state.value, reason=reason,
-                           dose_delivered_ma_min=dose, who=self._operator,
-                           ended_at=self._ended_at or self.record_time())
-        except RecordsError as exc:
-            log.error("session %s could not be closed: %s", self.session_id, exc)
-            self._on_failure(f"the session record could not be closed: {exc}")
+            self._close_record(state, reason, dose, ended_at, effects)
         finally:
+            self.journaled.set()
             self.finished.set()
 
     def _store_wire_log(self) -> None:
@@ -283,6 +324,42 @@ class SessionRecorder:
         except RecordsError as exc:
             log.error("session %s: its serial stream could not be kept: %s", self.session_id, exc)
 
+    def _journal_end(self, state: SessionState, reason: str, dose: float, ended_at: dt.datetime,
+                     effects: list[tuple[str, str, dt.datetime]]) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.append([JournalRecord("close", 0, {
+                "state": state.value, "reason": reason, "dose": dose, "ended_at": ended_at, "who": self._operator,
+                "side_effects": [{"kind": k, "note": n, "at": at} for k, n, at in effects]})])
+        except OSError as exc:
+            log.error("session %s: the end could not be journaled either: %s", self.session_id, exc)
+        self.journaled.set()
+
+    def _close_record(self, state: SessionState, reason: str, dose: float, ended_at: dt.datetime,
+                      effects: list[tuple[str, str, dt.datetime]]) -> None:
+        """Side effects and the closing row; retried while the database is away (the journal holds it)."""
+        recorded = 0
+        while True:
+            try:
+                for kind, note, at in effects[recorded:]:
+                    record_side_effect(self._db, self.session_id, kind=kind, who=self._operator, note=note, at=at)
+                    recorded += 1
+                finish_session(self._db, self.session_id, state=state.value, reason=reason,
+                               dose_delivered_ma_min=dose, who=self._operator, ended_at=ended_at)
+                break
+            except InvalidRecord as exc:  # closed meanwhile (a replay of the journal): nothing to add
+                log.warning("session %s: %s", self.session_id, exc)
+                break
+            except RecordsError as exc:
+                log.error("session %s could not be closed: %s", self.session_id, exc)
+                self._journal_end(state, reason, dose, ended_at, effects[recorded:])
+                self._on_failure(f"the session record could not be closed: {exc}")
+                if self._abandon.wait(CLOSE_RETRY_S):
+                    return
+        if self.journal is not None:
+            self.journal.remove()
+
     def _writer_failed(self, error: RecordsError) -> None:
         self._on_failure(f"session records could not be saved ({error})")
 
@@ -290,3 +367,8 @@ class SessionRecorder:
         """Wait for the end-of-session write (used at shutdown and by tests)."""
         if self._finisher is not None:
             self._finisher.join(timeout)
+
+    def abandon(self) -> None:
+        """Shutdown: stop retrying a database that does not answer; the journal keeps the rest."""
+        self._abandon.set()
+        self._writer.abandon()

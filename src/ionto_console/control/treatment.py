@@ -53,6 +53,9 @@ DC_PLACEHOLDER_WAVEFORM = (1000, 50)
 #: a side-effect or trip ramp is 250 ms plus a 100 ms cut margin; a lost link never reports it.
 DOSE_SETTLE_TIMEOUT_S = 1.5
 DOSE_SETTLE_POLL_S = 0.01
+#: Never treat unrecorded: with the output on, a record writer that has committed nothing for this
+#: long (a hung server, a lock, a dead network) ends the output. The writer commits every 200 ms.
+RECORDS_DEADLINE_S = 0.5
 
 
 class SessionSink(TypingProtocol):
@@ -129,6 +132,7 @@ class TreatmentController:
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
         self._stopping = threading.Event()
+        self._records_tripped = False
         link.add_telemetry_listener(self._on_telemetry)
         link.add_state_listener(self._on_link_state)
 
@@ -280,10 +284,32 @@ class TreatmentController:
                     else:
                         self._execute(self.engine.on_tick(now))
                         next_tick = now + TICK_S
+                self._watch_records(now)
                 self._publish()
             except Exception:  # the controller thread must never die with current flowing
                 log.exception("treatment controller error; cutting the output")
                 self._emergency_cut("internal error in the treatment controller")
+
+    def _watch_records(self, now: float) -> None:
+        """Stop the output when the record writer has not committed for ``RECORDS_DEADLINE_S``.
+
+        WHY here, on the controller thread and reading a timestamp: the writer's own thread may
+        be stuck inside a database driver call (a server whose processes are stopped answers
+        nothing, and no client timeout fires); only a watcher outside it notices. The writer's
+        own error callback stops sooner when the database says no."""
+        lag_of = getattr(self._sink, "records_lag_s", None)
+        if lag_of is None or self._records_tripped or not self.engine.state.output_active:
+            return
+        lag = lag_of()
+        if lag <= RECORDS_DEADLINE_S:
+            return
+        self._records_tripped = True
+        log.error("records watchdog: nothing committed for %.0f ms; cutting the output", lag * 1000)
+        commands = self.engine.interrupt(f"session records unavailable (nothing saved for {lag * 1000:.0f} ms)", now)
+        self._execute(commands)
+        self._raise_alarm("records_unavailable", AlarmPriority.HIGH,
+                          f"Session records unavailable: nothing could be saved for {lag:.1f} s; "
+                          "the output was switched off")
 
     def _next_waiting(self) -> tuple[str, object] | None:
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 from ..core.alarms import AlarmManager, AlarmPriority
@@ -43,6 +44,8 @@ __all__ = ["RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk"]
 #: Board watchdog during treatments: ten heartbeats (50 ms) of margin, so a busy
 #: host does not cause nuisance trips, yet a dead console ends the output in half a second.
 TREATMENT_WATCHDOG_MS = 500
+#: At shutdown, how long to wait for the last record to close before leaving it to the journal.
+SHUTDOWN_RECORD_WAIT_S = 3.0
 
 
 class TreatmentDesk:
@@ -60,11 +63,16 @@ class TreatmentDesk:
         today: Callable[[], dt.date] = dt.date.today,
         clock: Callable[[], float] = time.monotonic,
         demo: bool = False,
+        station_id: str | None = None,
+        data_folder: Path | None = None,
     ) -> None:
         """``db`` None with ``db_problem`` set: the records database could not be opened, and
         treatments are refused (never run unrecorded). Both None/empty: no records (tests).
         ``demo``: the console runs in demo mode; every session is recorded as simulated, and
-        only then may the board be the simulator."""
+        only then may the board be the simulator. ``station_id``: this console's identity, stamped
+        on its sessions; ``data_folder``: where the sessions' local journal is kept (None: none)."""
+        self._station_id = station_id
+        self._data_folder = data_folder
         self.station = station
         self.demo = demo
         self.db = db
@@ -174,7 +182,8 @@ class TreatmentDesk:
             try:  # the record exists before any current is asked for: never treat unrecorded
                 recorder = SessionRecorder(self.db, plan, link.ident, operator=self._operator(),
                                            station=self._station_name, on_failure=self._records_failed,
-                                           simulated=self.simulated, wire=tap)
+                                           simulated=self.simulated, wire=tap,
+                                           station_id=self._station_id, data_folder=self._data_folder)
             except RecordsError as exc:
                 tap.finish()
                 raise ValueError(f"Session records are unavailable: {exc}") from exc
@@ -320,7 +329,14 @@ class TreatmentDesk:
             recorder.close()
 
     def shutdown(self) -> None:
-        self.close_session()
+        controller, self.controller = self.controller, None
+        if controller is not None:
+            controller.close()
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.close(SHUTDOWN_RECORD_WAIT_S)
+            if not recorder.finished.is_set():
+                recorder.abandon()  # the database does not answer: the journal keeps the rest for next start
         self.worker.shutdown()
         self.records_health.shutdown()
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from sqlalchemy import and_, func, inspect, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core.dose import integrate_dose, waveform_duty
@@ -166,6 +167,13 @@ def _aware(value: dt.datetime | None, what: str) -> dt.datetime:
 
 def create_patient(db: Database, data: PatientData, *, who: str, why: str = "new patient") -> int:
     identifier, name = _need(data.identifier, "Patient identifier"), _need(data.name, "Patient name")
+    try:
+        return _insert_patient(db, data, identifier, name, who=who, why=why)
+    except IntegrityError as exc:  # another station inserted it between our check and our insert
+        raise InvalidRecord(f"A patient with identifier {identifier!r} already exists.") from exc
+
+
+def _insert_patient(db: Database, data: PatientData, identifier: str, name: str, *, who: str, why: str) -> int:
     with db.write() as s:
         if s.scalar(select(Patient.id).where(Patient.identifier == identifier)) is not None:
             raise InvalidRecord(f"A patient with identifier {identifier!r} already exists.")
@@ -197,6 +205,12 @@ def update_patient(db: Database, patient_id: int, *, who: str, why: str, **chang
 
 
 # --- sessions ------------------------------------------------------------------
+
+
+def session_uid(db: Database, session_id: int) -> str:
+    """The session's uid (names its local journal file)."""
+    with db.read() as s:
+        return _session_row(s, session_id).uid
 
 
 def start_session(db: Database, start: SessionStart) -> int:
