@@ -33,3 +33,44 @@ def bench(tmp_path):
         if db is not None:
             db.close()
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def drill_pg():
+    """One throwaway PostgreSQL server for a module's drills (they stop, kill and restart it)."""
+    from pg_support import throwaway_postgres
+
+    with throwaway_postgres(dbname="ionto_drills") as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(drill_pg):
+    import uuid
+
+    from pytest_postgresql.janitor import DatabaseJanitor
+
+    name = f"d_{uuid.uuid4().hex[:12]}"
+    with DatabaseJanitor(user=drill_pg.user, host=drill_pg.host, port=drill_pg.port, dbname=name):
+        yield f"postgresql+psycopg://{drill_pg.user}@{drill_pg.host}:{drill_pg.port}/{name}"
+
+
+@pytest.fixture
+def pg_bench(tmp_path, pg_url):
+    """The drill bench on a clinic PostgreSQL database instead of the station's SQLite file."""
+    server = SimulatedBoardServer(load=ResistorLoad(5000.0), seed=7).start()
+    station = db = desk = None
+    try:
+        station = connect_station(server.port)
+        db = open_database(pg_url)
+        desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station",
+                             station_id=DRILL_STATION_ID, data_folder=tmp_path / "data")
+        yield Bench(server, station, db, desk)
+    finally:
+        if desk is not None:
+            desk.shutdown()
+        if station is not None:
+            station.disconnect()
+        if db is not None:
+            db.close()
+        server.stop()
