@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -60,17 +61,9 @@ def write_rate(db, seconds: float, offered_hz: float | None) -> None:
     """Push single samples with add() (paced at ``offered_hz``, or flat out) and time the commits."""
     sid = _session(db, f"rate-{offered_hz or 'max'}")
     commit_times: list[float] = []
-    writer = SampleWriter(db, sid).start()
-    original = writer._commit  # noqa: SLF001 - instrumenting the commit cadence for the benchmark only
-
-    def timed_commit() -> None:
-        before = writer.commits
-        original()
-        if writer.commits != before:
-            commit_times.append(time.perf_counter())
-
-    writer._commit = timed_commit  # type: ignore[method-assign]
+    writer = SampleWriter(db, sid, on_commit=lambda _now: commit_times.append(time.perf_counter()))
     t0 = time.perf_counter()
+    writer.start()
     n = 0
     while (now := time.perf_counter() - t0) < seconds:
         due = int(now * offered_hz) if offered_hz else n + 1000
@@ -157,14 +150,28 @@ def replay(url: str, rate: int, minutes: float) -> None:
     db.close()
 
 
+def throwaway_postgres_url(folder: str) -> tuple[str, object]:
+    """--postgres: a fresh local cluster (the record tests' throwaway server)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from pg_support import throwaway_postgres
+
+    context = throwaway_postgres(dbname="ionto_bench")
+    server = context.__enter__()
+    return f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/postgres", context
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="SQLAlchemy URL (default: SQLite in a temporary folder)")
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--write-seconds", type=float, default=3.0)
+    parser.add_argument("--postgres", action="store_true", help="on a throwaway local PostgreSQL server")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ionto-storage-bench-") as folder:
+        context = None
+        if args.postgres:
+            args.url, context = throwaway_postgres_url(folder)
         url = args.url or f"sqlite:///{os.path.join(folder, 'bench.sqlite3')}"
         print(f"database: {url.split('@')[-1]}  (cpu count {os.cpu_count()}, threads {threading.active_count()})")
         db = open_database(url)
@@ -173,6 +180,8 @@ def main() -> None:
         bytes_per_minute(db, url, args.rate, 2.0)
         db.close()
         replay(url, args.rate, args.minutes)
+        if context is not None:
+            context.__exit__(None, None, None)
 
 
 if __name__ == "__main__":
