@@ -57,14 +57,19 @@ log = logging.getLogger(__name__)
 DEFAULT_COMMIT_INTERVAL_S = 0.2
 #: Largest chunk row (1 s at 1000 Hz); a backlog after an outage is split into rows of this size.
 MAX_CHUNK_SAMPLES = 1000
-#: Most samples one transaction commits (~440 KB); the rest waits for the next, right after.
-MAX_TXN_SAMPLES = 20_000
+#: Most samples one transaction commits (~110 KB, 5 s at 1 kHz): the rest goes in the next, right after.
+MAX_TXN_SAMPLES = 5_000
 #: Most events one transaction commits (each is an audit append).
 MAX_TXN_EVENTS = 200
 #: PostgreSQL: a writer statement that has not answered in this long is cancelled by the server.
 PG_STATEMENT_TIMEOUT_MS = 400
 #: Most queue items the intake takes before it journals them (bounds one intake step).
 _INTAKE_BATCH = 20_000
+#: Rows are turned into arrays in pieces of this many: one numpy call on a million rows would hold
+#: the GIL for half a second and starve the commit thread (measured: a 700 ms commit gap flat out).
+_FOLD_ROWS = 2_000
+#: Largest sample record in the journal (and so the most one record adds to a transaction).
+_RECORD_SAMPLES = 2_500
 
 
 @dataclass(frozen=True)
@@ -282,9 +287,11 @@ class SampleWriter:
             if item is not None:
                 stopping = self._take(item) or self._take_all(_INTAKE_BATCH)
             if stopping or self._markers or time.monotonic() >= deadline:
-                if stopping:
-                    self._take_all()
                 self._journal_batch()
+                if stopping:  # the rest, in bounded steps (the commit thread keeps its cadence)
+                    while not self._queue.empty():
+                        self._take_all(_INTAKE_BATCH)
+                        self._journal_batch()
                 deadline = time.monotonic() + JOURNAL_INTERVAL_S
         self._intake_done.set()
         self._wake.set()
@@ -294,6 +301,9 @@ class SampleWriter:
             return True
         if type(item) is tuple:
             self._rows.append(item)
+            if len(self._rows) >= _FOLD_ROWS:
+                with self._lock:
+                    self._fold_rows()
         elif isinstance(item, SampleSeries):
             self._fold_rows()
             self._series.append(item)
@@ -330,7 +340,9 @@ class SampleWriter:
             self._fold_rows()
         records: list[JournalRecord] = []
         if self._series:
-            records.append(JournalRecord("samples", self._number(), {}, _concat(self._series)))
+            series = _concat(self._series)
+            for lo in range(0, len(series), _RECORD_SAMPLES):
+                records.append(JournalRecord("samples", self._number(), {}, _slice(series, lo, lo + _RECORD_SAMPLES)))
         for event in self._events:
             records.append(JournalRecord("event", self._number(), event))
         markers, self._markers = self._markers, []
@@ -359,7 +371,8 @@ class SampleWriter:
             return bool(self._pending)
 
     def _commit_run(self) -> None:
-        deadline = time.monotonic() + self._interval
+        # the first commit soon after the first journal batch: the heartbeat starts at once
+        deadline = time.monotonic() + min(self._interval, 2 * JOURNAL_INTERVAL_S)
         while not self._abandon.is_set():
             self._wake.wait(max(0.0, deadline - time.monotonic()))
             self._wake.clear()
