@@ -130,3 +130,22 @@ def hang_postgres(executor: Any) -> None:
 
 def resume_postgres(executor: Any) -> None:
     signal_postgres(executor, signal.SIGCONT)
+
+
+def kill_postgres(executor: Any) -> None:
+    """SIGKILL every server process (a crashed server or host)."""
+    signal_postgres(executor, signal.SIGKILL)
+
+
+def restart_postgres(executor: Any) -> None:
+    """Start a killed server again on its data directory (PostgreSQL runs crash recovery).
+
+    The stale ``postmaster.pid`` is removed first: in a container without an init that reaps
+    orphans, the killed postmaster lingers as a zombie and ``pg_ctl`` would take it as running."""
+    import subprocess
+
+    try:
+        (Path(executor.datadir) / "postmaster.pid").unlink()
+    except FileNotFoundError:
+        pass
+    subprocess.run(executor.command, shell=True, check=True, capture_output=True, timeout=60)

@@ -5,6 +5,8 @@
   the output is off within a second, a HIGH alarm says the records are unavailable,
   and once the database answers again the record holds every sample up to the cut
   and is closed with its true reason.
+- PostgreSQL killed: the output is cut, the journal keeps the rest; at the next start the
+  record is completed from the journal and closed with its true reason (not "crash").
 - Two consoles with the same station name on one PostgreSQL treat at once; a restart
   of one never touches the other's live session; both records complete.
 """
@@ -22,9 +24,9 @@ from ionto_console.core.session import SessionState, SideEffect
 from ionto_console.records import load_session
 from ionto_sim.model import ResistorLoad
 from ionto_sim.pty_server import SimulatedBoardServer
-from drill_bench import (DEADLINE_S, TREATING_MA, Bench, assert_nothing_lost, assert_record_intact,
+from drill_bench import (DEADLINE_S, DRILL_STATION_ID, TREATING_MA, Bench, assert_nothing_lost, assert_record_intact,
                          connect_station, drill_plan, sqlite_path)
-from pg_support import hang_postgres, resume_postgres
+from pg_support import hang_postgres, kill_postgres, restart_postgres, resume_postgres
 from support import wait_for
 
 #: The promise: output off within 1 s of the records going away.
@@ -132,3 +134,38 @@ def test_two_stations_with_the_same_name_on_one_postgresql(pg_bench, pg_url, tmp
         if second_db is not None:
             second_db.close()
         server.stop()
+
+
+@pytest.mark.postgres
+def test_postgresql_killed_the_next_start_completes_the_record(pg_bench, pg_url, drill_pg, tmp_path):
+    """Last in this module: it kills the module's server (and starts it again)."""
+    bench = pg_bench
+    bench.start_treating()
+    recorder = bench.desk.recorder
+    kill_postgres(drill_pg)
+    try:
+        off_s = output_off_after(bench, time.monotonic())
+        print(f"PostgreSQL killed -> output off in {off_s * 1000:.0f} ms")
+        assert off_s <= OUTPUT_OFF_S
+        bench.wait_ended()
+        assert_records_alarm(bench)
+        assert recorder.journaled.wait(DEADLINE_S)
+        bench.desk.shutdown()  # the console is closed while the server is down
+        assert not recorder.finished.is_set()
+    finally:
+        restart_postgres(drill_pg)
+    # the next start: the journal completes the record and closes it with its true reason
+    db, problem, recovered = open_records(pg_url, "drill-station", station_id=DRILL_STATION_ID,
+                                          data_folder=tmp_path / "data")
+    assert db is not None and problem == "", problem
+    try:
+        assert recovered == []  # not a crash: the journal knew how the session ended
+        summary = load_session(db, recorder.session_id)
+        assert summary.state == "interrupted" and "records" in summary.reason.lower(), summary
+        assert "crash" not in summary.reason.lower()
+        series = assert_nothing_lost(db, recorder)
+        assert summary.sample_count == len(series)
+        assert_record_intact(db)
+        assert not list((tmp_path / "data" / "journal").glob("*.journal")), "the journal was not cleared"
+    finally:
+        db.close()
