@@ -16,6 +16,8 @@ import time
 from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.records import load_samples, open_database
 from ionto_console.records.demo import mark_as_demo
+from ionto_console.records.database import user_data_folder
+from ionto_console.station_identity import station_id
 
 from drill_bench import DEADLINE_S, TREATING_MA, connect_station, drill_plan
 from support import wait_for
@@ -27,7 +29,9 @@ def main(port: str, url: str) -> None:
     station = connect_station(port)
     db = open_database(url)
     mark_as_demo(db)
-    desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station", demo=True)
+    # as the console: this station's identity and its journal in the data folder (IONTO_DATA_DIR)
+    desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station", demo=True,
+                         station_id=station_id(), data_folder=user_data_folder())
     controller = desk.begin(drill_plan())
     recorder = desk.recorder
     assert recorder is not None
