@@ -75,7 +75,10 @@ def test_the_same_new_patient_started_at_two_stations_is_one_patient(db, monkeyp
 
 
 def test_a_unique_violation_on_the_new_patient_resolves_to_the_existing_row(db, monkeypatch):
-    """Both stations passed the existence check; our insert meets the unique identifier."""
+    """Both stations passed the existence check; our insert meets the unique identifier: the store
+    says "already exists" (not a raw IntegrityError) and the recorder takes the existing row."""
+    from ionto_console.records import store
+
     existing = new_patient(db, identifier="P-RACE", name="Rae Race")
     real_find = session_recorder.find_patients
     calls = []
@@ -84,9 +87,9 @@ def test_a_unique_violation_on_the_new_patient_resolves_to_the_existing_row(db, 
         calls.append(text)
         return [] if len(calls) == 1 else real_find(database, text)
 
-    def insert_loses(database, data, *, who):
+    def insert_loses(*args, **kwargs):
         raise IntegrityError("INSERT INTO patients", {}, Exception("duplicate key value violates unique constraint"))
 
     monkeypatch.setattr(session_recorder, "find_patients", miss_once)
-    monkeypatch.setattr(session_recorder, "create_patient", insert_loses)
+    monkeypatch.setattr(store, "_insert_patient", insert_loses)
     assert session_recorder.patient_id_for(db, _Plan(), "dana") == existing
