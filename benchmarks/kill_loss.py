@@ -46,7 +46,7 @@ def one_run(folder: Path, url: str | None, treat_s: float) -> float:
             child.close()
     finally:
         board.stop()
-    db, problem, recovered = open_records(url, "drill-station", data_folder=data)
+    db, problem, recovered = open_records(url, "drill-station", demo=True, data_folder=data)
     if db is None or child.session_id not in recovered:
         raise SystemExit(f"recovery failed: {problem or recovered}")
     try:

@@ -63,8 +63,9 @@ def pg_bench(tmp_path, pg_url):
     try:
         station = connect_station(server.port)
         db = open_database(pg_url)
+        mark_as_demo(db)  # sessions on the simulated board are kept only in a demo database
         desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station",
-                             station_id=DRILL_STATION_ID, data_folder=tmp_path / "data")
+                             demo=True, station_id=DRILL_STATION_ID, data_folder=tmp_path / "data")
         yield Bench(server, station, db, desk)
     finally:
         if desk is not None:

@@ -96,12 +96,13 @@ def test_two_stations_with_the_same_name_on_one_postgresql(pg_bench, pg_url, tmp
     second_db = None
     second = None
     try:
-        _, _, _ = open_records(pg_url, "drill-station", station_id="00000000-0000-4000-8000-00000000b0b2",
+        _, _, _ = open_records(pg_url, "drill-station", demo=True, station_id="00000000-0000-4000-8000-00000000b0b2",
                                data_folder=tmp_path / "other")
         from ionto_console.records import open_database
 
         second_db = open_database(pg_url)
         desk = TreatmentDesk(station, db=second_db, operator=lambda: "Other Therapist", station_name="drill-station",
+                             demo=True,
                              station_id="00000000-0000-4000-8000-00000000b0b2", data_folder=tmp_path / "other")
         second = Bench(server, station, second_db, desk)
         first.start_treating()
@@ -109,7 +110,7 @@ def test_two_stations_with_the_same_name_on_one_postgresql(pg_bench, pg_url, tmp
         controller = desk.begin(drill_plan())
         wait_for(lambda: controller.snapshot().current_ma > TREATING_MA, DEADLINE_S, "current at the second")
         # the second console restarts its records (a crash and restart): the first's live session is not its own
-        db, problem, recovered = open_records(pg_url, "drill-station",
+        db, problem, recovered = open_records(pg_url, "drill-station", demo=True,
                                               station_id="00000000-0000-4000-8000-00000000b0b2",
                                               data_folder=tmp_path / "other")
         assert problem == "" and recovered == [], (problem, recovered)
@@ -155,7 +156,7 @@ def test_postgresql_killed_the_next_start_completes_the_record(pg_bench, pg_url,
     finally:
         restart_postgres(drill_pg)
     # the next start: the journal completes the record and closes it with its true reason
-    db, problem, recovered = open_records(pg_url, "drill-station", station_id=DRILL_STATION_ID,
+    db, problem, recovered = open_records(pg_url, "drill-station", demo=True, station_id=DRILL_STATION_ID,
                                           data_folder=tmp_path / "data")
     assert db is not None and problem == "", problem
     try:
