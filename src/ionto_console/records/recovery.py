@@ -57,6 +57,10 @@ def replay_journals(db: Database, data_folder: Path, *, who: str = "system") -> 
         if row is None:
             continue  # not this database's session
         session_id, state = row
+        if state != RUNNING:
+            # A closed record is sealed: nothing is added to it after the fact. A journal it does
+            # not cover is kept for inspection (prune_journals removes the covered ones).
+            continue
         try:
             with db.write() as s:
                 samples, events, _ = commit_records(s, session_id, records, who=who)
