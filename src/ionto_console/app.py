@@ -378,8 +378,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
             window.statusBar().showMessage("  ·  ".join(notices))  # stays until the next message
         signed_out: list[bool] = []
         window.sign_out_requested.connect(lambda w=window, flag=signed_out: (flag.append(True), w.close()))
-        window.resize(1200, 800)
-        window.show()
+        window.show_fitted()
         if first:
             first = False
             key = sources.default_key()

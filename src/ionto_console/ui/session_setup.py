@@ -171,6 +171,9 @@ class SessionSetup(QGroupBox):
             self._checklist_waiting = False
             self._open_checklist()
 
+    def protocol_or_none(self) -> Protocol | None:
+        return self.selected_protocol() if self._protocols else None
+
     def selected_protocol(self) -> Protocol:
         return self._protocols[self.protocol.currentIndex()]
 
