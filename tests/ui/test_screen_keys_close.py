@@ -1,0 +1,137 @@
+"""Keyboard and closing on the treatment screen (issue 14, items 3 and 2).
+
+Esc always stops; Space stops while a treatment runs and otherwise presses the
+focused button; + and − raise and lower while treating (and are typed as text
+otherwise). Closing with the output on asks and stops when confirmed; closing
+with an unsigned session warns. The readouts a therapist reads from two metres
+are 48 pt; the goal current is apart from the ramping setpoint; the current
+reads 0.00 while the board reports its output off; the polarity names the lead.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+
+from ionto_console.core.session import SessionState, SideEffect
+from ionto_console.ui.checklist_dialog import ChecklistDialog
+from test_treatment_screen import (  # noqa: F401 (fixtures)
+    WAIT_MS,
+    board_current_ma,
+    fill_setup,
+    pass_checklist,
+    recorded_screen,
+    screen,
+    start,
+    wait_state,
+)
+
+
+def running(qtbot, win, protocol_index=1):
+    fill_setup(win, protocol_index=protocol_index)
+    pass_checklist(win)
+    start(qtbot, win)
+    controller = win.desk.controller
+    wait_state(qtbot, controller, lambda snap: snap.state is SessionState.TREATING)
+    win.treatment.refresh()
+    return controller
+
+
+def test_space_presses_the_focused_button_when_no_treatment_runs(qtbot, screen, monkeypatch):
+    monkeypatch.setattr(ChecklistDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
+    stops = []
+    screen.treatment.stops.stop_requested.connect(stops.append)
+    fill_setup(screen)
+    clicks = []
+    screen.setup.checklist_button.clicked.connect(lambda: clicks.append(True))
+    screen.activateWindow()
+    screen.setup.checklist_button.setFocus()
+    qtbot.waitUntil(screen.setup.checklist_button.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(screen.setup.checklist_button, Qt.Key.Key_Space)
+    assert clicks == [True]
+    assert stops == []
+
+
+def test_space_stops_even_with_a_button_focused_while_treating(qtbot, screen):
+    controller = running(qtbot, screen)
+    screen.activateWindow()
+    screen.treatment.pause_button.setFocus()
+    qtbot.keyClick(screen.treatment.pause_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    assert "Emergency" in controller.snapshot().stop_reason.label
+
+
+def test_plus_and_minus_raise_and_lower_the_goal_while_treating(qtbot, screen):
+    controller = running(qtbot, screen)
+    goal = controller.snapshot().goal_ma
+    step = screen.desk.plan.protocol.step_ma
+    qtbot.keyClick(screen, Qt.Key.Key_Plus)
+    qtbot.waitUntil(lambda: abs(controller.snapshot().goal_ma - (goal + step)) < 1e-6, timeout=WAIT_MS)
+    qtbot.keyClick(screen, Qt.Key.Key_Minus)
+    qtbot.waitUntil(lambda: abs(controller.snapshot().goal_ma - goal) < 1e-6, timeout=WAIT_MS)
+
+
+def test_minus_is_typed_into_the_patient_id_when_no_treatment_runs(qtbot, screen):
+    screen.activateWindow()
+    screen.setup.patient_id.setFocus()
+    qtbot.waitUntil(screen.setup.patient_id.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClicks(screen.setup.patient_id, "P-1001")
+    assert screen.setup.patient_id.text() == "P-1001"
+
+
+def test_closing_with_the_output_on_asks_and_keeps_running_when_declined(qtbot, screen):
+    controller = running(qtbot, screen)
+    asked = []
+    screen.confirm = lambda title, question: asked.append(question) or False
+    screen.close()
+    assert asked and "Stop the output" in asked[0]
+    assert screen.isVisible()
+    assert controller.snapshot().state is SessionState.TREATING
+
+
+def test_closing_with_the_output_on_stops_it_when_confirmed(qtbot, screen):
+    controller = running(qtbot, screen)
+    screen.confirm = lambda title, question: True
+    screen.close()
+    assert not screen.isVisible()
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: board_current_ma(screen) < 0.05, timeout=WAIT_MS)
+
+
+def test_closing_with_an_unsigned_session_warns_and_a_signed_one_closes_quietly(qtbot, recorded_screen):
+    win, _db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    controller = win.desk.controller
+    wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.9)
+    qtbot.mousePress(win.treatment.stops.buttons[SideEffect.DIZZINESS.value], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.treatment.sign_button.isEnabled(), timeout=WAIT_MS)
+    asked = []
+    win.confirm = lambda title, question: asked.append(question) or False
+    win.close()
+    assert asked and "not signed" in asked[0] and win.isVisible()
+    win.treatment.sign_with("Dana Therapist", "Performed", "")
+    qtbot.waitUntil(lambda: win.treatment.message.text().startswith("Session signed"), timeout=WAIT_MS)
+    asked.clear()
+    win.close()
+    assert asked == [] and not win.isVisible()
+
+
+def test_the_numbers_read_from_two_metres(qtbot, screen):
+    controller = running(qtbot, screen)
+    view = screen.treatment
+    for readout in (view.current, view.dose, view.remaining):
+        assert readout.point_size() >= 48
+    snap = controller.snapshot()
+    assert view.goal.text() == f"{snap.goal_ma:.2f}"
+    assert "ACTIVE lead" in view.polarity.text() and "RETURN lead" in view.polarity.text()
+    anode_word = "ANODE" if snap.anode else "CATHODE"
+    assert view.polarity.text().split("ACTIVE lead: ")[1].startswith(anode_word)
+    assert view.patient_banner.isVisible() and "Ada Example" in view.patient_banner.text()
+    assert "P-0042" in view.patient_banner.text()
+    qtbot.keyClick(screen, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not (screen.station.snapshot().live.output_on), timeout=WAIT_MS)
+    view.refresh()
+    assert view.current.text() == "0.00"
+    assert view.goal.text() == "0.00"
