@@ -135,3 +135,47 @@ def test_the_numbers_read_from_two_metres(qtbot, screen):
     view.refresh()
     assert view.current.text() == "0.00"
     assert view.goal.text() == "0.00"
+
+
+def test_a_new_run_needs_a_new_checklist_and_the_rule_sees_the_run_of_today(qtbot, recorded_screen):
+    """Issue 14 item 2: after a stop, Start stayed enabled with "Checklist complete" and a second
+    corticosteroid run the same day started."""
+    win, _db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    wait_state(qtbot, win.desk.controller, lambda snap: snap.current_ma > 0.9)
+    win.treatment.stop(SideEffect.DIZZINESS.value)
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    win.treatment.refresh()
+    assert not win.treatment.start_button.isEnabled()
+    assert "checklist" in win.treatment.message.text().lower()
+    win.treatment.start()  # even if the button were bypassed
+    assert win.desk.controller.snapshot().state is SessionState.STOPPED  # still the first run
+    win.setup.look_up_patient()
+    qtbot.waitUntil(win.setup.history_current, timeout=WAIT_MS)
+    dialog = win.setup.make_checklist()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check.value == "patient_informed")
+    assert not dialog.result_value().can_start
+    assert any("corticosteroid" in f.message.lower() for f in dialog.result_value().blockers)
+
+
+def test_the_checklist_rows_hold_still_while_answering(qtbot, screen):
+    fill_setup(screen)
+    screen.setup.look_up_patient()
+    dialog = screen.setup.make_checklist()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    places = {key: (dialog.yes[key].geometry(), dialog.no[key].geometry()) for key in dialog.yes}
+    confirm_at = dialog.confirm.mapTo(dialog, dialog.confirm.rect().topLeft())
+    for question in dialog.questions:  # every contraindication Yes: reason fields become needed
+        dialog.answer(question.check.value, yes=True)
+    qtbot.wait(20)
+    assert {key: (dialog.yes[key].geometry(), dialog.no[key].geometry()) for key in dialog.yes} == places
+    assert dialog.confirm.mapTo(dialog, dialog.confirm.rect().topLeft()) == confirm_at
+    for question in dialog.questions:  # whole sentences: the label is never cut
+        label = dialog.yes[question.check.value].parentWidget().layout().itemAtPosition(
+            dialog.questions.index(question), 0).widget()
+        assert label.text() == question.text and label.height() >= label.heightForWidth(label.width())

@@ -212,6 +212,17 @@ class SessionSetup(QGroupBox):
         self.checklist_state.setText("Checklist complete" if result.can_start else "Checklist blocks the start")
         self.plan_changed.emit()
 
+    def checklist_used(self) -> None:
+        """A run has started with the checklist: the next run needs a new one.
+
+        WHY: after a stop the screen kept "Checklist complete", and a second
+        corticosteroid run the same day started without the rule that forbids it
+        being asked again. The new checklist looks the patient up afresh, so it
+        sees the run that just ended."""
+        self._checklist = None
+        self.checklist_state.setText("Checklist not done (each run needs its own)")
+        self.plan_changed.emit()
+
     def _invalidate(self) -> None:
         """A different patient or protocol needs a new checklist."""
         if self._checklist is not None:

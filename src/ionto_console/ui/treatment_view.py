@@ -273,6 +273,8 @@ class TreatmentView(QWidget):
         problem = self.desk.try_begin(self.setup.plan())
         if problem:
             self.message.setText(problem)
+        else:
+            self.setup.checklist_used()
         self.refresh()
 
     def stop(self, key: str) -> None:
