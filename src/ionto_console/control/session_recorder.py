@@ -35,6 +35,7 @@ from ..core import engine as e
 from ..core.samples import Sample
 from ..core.session import SessionState
 from ..core.plan import SessionPlan
+from ..core.patients import normalise_patient_id
 from ..drivers.board import messages as m
 from ..records import (
     Calibration,
@@ -44,7 +45,7 @@ from ..records import (
     SampleWriter,
     SessionStart,
     create_patient,
-    find_patients,
+    patient_by_identifier,
     finish_session,
     record_side_effect,
     start_session,
@@ -83,11 +84,12 @@ def sample_flags(sample: Sample) -> int:
 
 
 def patient_id_for(db: Database, plan: SessionPlan, who: str) -> int:
-    """The record id of the plan's patient (matched by identifier), created if new."""
-    for patient in find_patients(db, plan.patient_id):
-        if patient.identifier == plan.patient_id:
-            return patient.id
-    data = PatientData(identifier=plan.patient_id, name=plan.patient_name, date_of_birth=plan.date_of_birth,
+    """The record id of the plan's patient (matched by its normalised identifier), created if new."""
+    identifier = normalise_patient_id(plan.patient_id)
+    patient = patient_by_identifier(db, identifier)
+    if patient is not None:
+        return patient.id
+    data = PatientData(identifier=identifier, name=plan.patient_name, date_of_birth=plan.date_of_birth,
                        notes=plan.patient_notes)
     return create_patient(db, data, who=who)
 

@@ -31,14 +31,17 @@ from .board_port import BoardPort
 from .station import Station
 from ..records import Database, RecordsError, add_note, sign_session
 from .background import Outcome, Worker
-from .patient_history import UNKNOWN, PatientHistory, patient_history
+from .patient_history import UNKNOWN, PatientHistory, PatientMatch, patient_history, search_patients
 from .records_health import RECORDS_CHECK_S, RecordsHealth
 from .black_box import WireTap
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
+#: Why Start is refused without a plan (the set-up screen says which field is missing first).
+NO_PLAN = "Choose a patient and a protocol."
+
 # SessionPlan's home is core.plan, RECORDS_CHECK_S's records_health: both re-exported here.
-__all__ = ["RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk"]
+__all__ = ["NO_PLAN", "RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk"]
 
 #: Board watchdog during treatments: ten heartbeats (50 ms) of margin, so a busy
 #: host does not cause nuisance trips, yet a dead console ends the output in half a second.
@@ -113,7 +116,7 @@ class TreatmentDesk:
         if records:
             problems.append(f"Session records are unavailable: {records}")
         if plan is None:
-            problems.append("Choose a patient and a protocol.")
+            problems.append(NO_PLAN)
         elif not plan.checklist_passed:
             problems.append("The pre-treatment checklist is not complete.")
         if self._output_expected():  # IDLE included: a begun session's start intent may still be queued
@@ -192,7 +195,7 @@ class TreatmentDesk:
     def try_begin(self, plan: SessionPlan | None) -> str:
         """``begin`` for a screen: "" when the session started, else why not in plain words."""
         if plan is None:
-            return "Choose a patient and a protocol."
+            return NO_PLAN
         try:
             self.begin(plan)
         except (ValueError, BoardError) as exc:
@@ -244,6 +247,17 @@ class TreatmentDesk:
                     else PatientHistory(True, "", (), None, (f"Records could not be read: {outcome.error}",)))
 
         self.worker.submit(lambda: self.patient_history(identifier, protocol), done)
+
+    def search_patients_later(self, text: str, on_done: Callable[[list[PatientMatch], str], None]) -> None:
+        """The patient search (name, ID or birth date) on the desk's worker;
+        ``on_done(matches, error)`` when the screen drains it. Without records: nothing."""
+        if self.db is None or not text.strip():
+            on_done([], "" if self.db is not None or not text.strip() else "No records on this station.")
+            return
+        db = self.db
+        self.worker.submit(lambda: search_patients(db, text),
+                           lambda outcome: on_done(list(outcome.value or []), outcome.error),
+                           describe=lambda exc: f"The patients could not be searched: {exc}")
 
     def can_sign(self) -> bool:
         """The last session's record is closed and can be signed."""

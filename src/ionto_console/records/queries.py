@@ -262,3 +262,21 @@ def find_patients(db: Database, text: str, limit: int = 50) -> list[PatientInfo]
                                                    func.lower(Patient.identifier).contains(needle, autoescape=True)))
                          .order_by(Patient.name).limit(limit))
         return [PatientInfo(p.id, p.identifier, p.name, p.date_of_birth, p.notes) for p in rows]
+
+
+def patient_by_identifier(db: Database, identifier: str) -> PatientInfo | None:
+    """The patient with exactly this identifier (ignoring case), however many similar ones exist.
+
+    WHY not ``find_patients``: its row limit pushed a returning patient among 60 similar
+    identifiers out of the answer, and the patient was then shown as new."""
+    with db.read() as s:
+        p = s.scalars(select(Patient).where(func.upper(Patient.identifier) == identifier.upper())
+                      .order_by(Patient.id).limit(1)).first()
+        return None if p is None else PatientInfo(p.id, p.identifier, p.name, p.date_of_birth, p.notes)
+
+
+def find_patients_born(db: Database, born: dt.date, limit: int = 50) -> list[PatientInfo]:
+    """Patients born on ``born``, by name."""
+    with db.read() as s:
+        rows = s.scalars(select(Patient).where(Patient.date_of_birth == born).order_by(Patient.name).limit(limit))
+        return [PatientInfo(p.id, p.identifier, p.name, p.date_of_birth, p.notes) for p in rows]

@@ -16,26 +16,37 @@ from typing import Callable
 
 #: An asynchronous look-up: (patient id, protocol, callback receiving the history on the GUI thread).
 HistorySource = Callable[[str, "Protocol", Callable[["PatientHistory"], None]], None]
+#: An asynchronous patient search: (text, callback receiving (matches, error) on the GUI thread).
+SearchSource = Callable[[str, Callable[[list["PatientMatch"], str], None]], None]
 
 
 def no_history(_identifier: str, _protocol: "Protocol", on_done: Callable[["PatientHistory"], None]) -> None:
     """Without records: nothing to look up."""
     on_done(UNKNOWN)
 
-from PySide6.QtCore import Signal
+
+def no_search(_text: str, on_done: Callable[[list["PatientMatch"], str], None]) -> None:
+    """Without records: nobody to find."""
+    on_done([], "")
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QWidget,
 )
 
-from ..control.patient_history import UNKNOWN, PatientHistory
+from ..control.patient_history import UNKNOWN, PatientHistory, PatientMatch
 from ..core.corticosteroids import is_corticosteroid
+from ..core.patients import birth_date_problem, normalise_patient_id, same_person_details
 from ..core.plan import SessionPlan
 from ..core.prechecks import PrecheckResult
 from ..core.protocols import Protocol
@@ -78,6 +89,18 @@ class SessionSetup(QGroupBox):
         self._checklist_waiting = False
         self._today = today
         self._checklist: PrecheckResult | None = None
+        self._search_of: SearchSource = no_search
+        #: The records' details differ from what was typed for a known ID: the therapist must resolve it.
+        self._mismatch = ""
+        self.search = QLineEdit()
+        self.search.setObjectName("patient_search")
+        self.search.setPlaceholderText("Name, ID or birth date (YYYY-MM-DD)")
+        self.search_button = QPushButton("Find")
+        self.search_button.setObjectName("patient_search_button")
+        self.results = QListWidget()
+        self.results.setObjectName("patient_results")
+        self.results.setMaximumHeight(140)
+        self.results.setVisible(False)
         self.patient_id = QLineEdit()
         self.patient_id.setObjectName("patient_id")
         self.patient_name = QLineEdit()
@@ -106,7 +129,20 @@ class SessionSetup(QGroupBox):
         self.history_label = QLabel("")
         self.history_label.setObjectName("patient_history")
         self.history_label.setWordWrap(True)
+        self.mismatch_label = QLabel("")
+        self.mismatch_label.setObjectName("patient_mismatch")
+        self.mismatch_label.setWordWrap(True)
+        self.mismatch_label.setStyleSheet("color:#b71c1c; font-weight:bold;")
+        self.use_recorded = QPushButton("Use the recorded name and birth date")
+        self.use_recorded.setObjectName("use_recorded")
+        for widget in (self.mismatch_label, self.use_recorded):
+            widget.setVisible(False)
+        find_row = QHBoxLayout()
+        find_row.addWidget(self.search, 1)
+        find_row.addWidget(self.search_button)
         form = QFormLayout(self)
+        form.addRow("Find patient", find_row)
+        form.addRow(self.results)
         form.addRow("Patient ID", self.patient_id)
         form.addRow("Patient name", self.patient_name)
         form.addRow("Date of birth", self.date_of_birth)
@@ -114,9 +150,20 @@ class SessionSetup(QGroupBox):
         form.addRow("Protocol", self.protocol)
         form.addRow("Site", self.site)
         form.addRow("Electrode", self.electrode)
+        form.addRow(self.mismatch_label)
+        form.addRow(self.use_recorded)
         form.addRow(self.history_label)
         form.addRow(self.checklist_button, self.checklist_state)
         self.checklist_button.clicked.connect(self.run_checklist)
+        self.search.returnPressed.connect(self.find_patients)
+        self.search_button.clicked.connect(self.find_patients)
+        self.results.itemActivated.connect(self.choose_result)
+        self.results.itemClicked.connect(self.choose_result)
+        self.patient_id.textEdited.connect(self._id_edited)
+        self.use_recorded.clicked.connect(self._use_recorded_details)
+        self.date_of_birth.textChanged.connect(self._invalidate)
+        for field in (self.patient_name, self.date_of_birth):
+            field.textChanged.connect(self._recheck_details)
         for widget in (self.patient_id, self.patient_name):
             widget.textChanged.connect(self._invalidate)
         self.protocol.currentIndexChanged.connect(self._invalidate)
@@ -131,7 +178,106 @@ class SessionSetup(QGroupBox):
             self.electrode.addItem(electrode_text(self.selected_protocol()))
 
     def _key(self) -> tuple[str, str]:
-        return self.patient_id.text().strip(), self.selected_protocol().id if self._protocols else ""
+        return self.patient_identifier(), self.selected_protocol().id if self._protocols else ""
+
+    def patient_identifier(self) -> str:
+        """The ID as typed, normalised (case, spaces): "  p-1001 " is P-1001."""
+        return normalise_patient_id(self.patient_id.text())
+
+    # --- finding the patient ------------------------------------------------------
+
+    def set_search_source(self, search: SearchSource) -> None:
+        self._search_of = search
+
+    def find_patients(self) -> None:
+        """Search by name, ID or birth date; the result list shows when the answer comes."""
+        text = self.search.text().strip()
+        if not text:
+            return
+        self.search_button.setEnabled(False)
+        self._search_of(text, self._found)
+
+    def _found(self, matches: list[PatientMatch], error: str) -> None:
+        self.search_button.setEnabled(True)
+        self.results.clear()
+        if error:
+            self.results.addItem(error)
+        elif not matches:
+            self.results.addItem("No patient found: check the spelling, or enter a new patient below.")
+        for match in matches:
+            item = QListWidgetItem(match.label)
+            item.setData(Qt.ItemDataRole.UserRole, match)
+            self.results.addItem(item)
+        self.results.setVisible(True)
+
+    def choose_result(self, item: QListWidgetItem) -> None:
+        """A found patient fills ID, name and birth date, and is looked up."""
+        match = item.data(Qt.ItemDataRole.UserRole)
+        if not isinstance(match, PatientMatch):
+            return
+        self.patient_id.setText(match.identifier)
+        self.patient_name.setText(match.name)
+        self.date_of_birth.setText(match.date_of_birth.isoformat() if match.date_of_birth else "")
+        self.patient_notes.clear()
+        self.results.setVisible(False)
+        self.look_up_patient()
+
+    def _id_edited(self, _text: str) -> None:
+        """Typing another ID starts a new patient: the previous one's details must not stay."""
+        for field in (self.patient_name, self.date_of_birth, self.patient_notes):
+            field.clear()
+        self.history_label.setText("")
+        self._set_mismatch("")
+
+    def _set_mismatch(self, text: str) -> None:
+        self._mismatch = text
+        self.mismatch_label.setText(text)
+        for widget in (self.mismatch_label, self.use_recorded):
+            widget.setVisible(bool(text))
+        self.plan_changed.emit()
+
+    def _use_recorded_details(self) -> None:
+        history = self._history
+        self.patient_name.setText(history.name)
+        self.date_of_birth.setText(history.date_of_birth.isoformat() if history.date_of_birth else "")
+        self._set_mismatch("")
+
+    def _check_details(self, history: PatientHistory) -> None:
+        """A known ID with another name or birth date: a warning the therapist must resolve."""
+        if not history.known or not history.name:
+            self._set_mismatch("")
+            return
+        typed_name = self.patient_name.text().strip()
+        typed_born = self.birth_date()
+        differences = []
+        if typed_name and not same_person_details(history.name, typed_name):
+            differences.append(f"name {history.name!r}")
+        if self.date_of_birth.text().strip() and history.date_of_birth and typed_born != history.date_of_birth:
+            differences.append(f"birth date {history.date_of_birth.isoformat()}")
+        if differences:
+            self._set_mismatch(
+                f"ID {history.identifier or self.patient_identifier()} is recorded with {' and '.join(differences)}. "
+                "Check the patient: use the recorded details, or correct the ID.")
+        else:
+            self._set_mismatch("")
+
+    def _recheck_details(self) -> None:
+        if self.history_current():
+            self._check_details(self._history)
+
+    def problems(self) -> list[str]:
+        """What the set-up still lacks, in plain words (before the desk's own reasons)."""
+        problems = []
+        if not self.patient_identifier():
+            problems.append("Enter the patient's ID (or find the patient).")
+        elif not self.patient_name.text().strip():
+            problems.append("Enter the patient's name.")
+        born = birth_date_problem(self.date_of_birth.text(), self._today())
+        if born:
+            problems.append(born)
+        if self._mismatch:
+            problems.append(self._mismatch)
+        return problems
 
     def history_current(self) -> bool:
         """The history shown is the answer for the patient and protocol on screen (no look-up pending)."""
@@ -147,7 +293,7 @@ class SessionSetup(QGroupBox):
         if key[0]:
             self.history_label.setText("Looking up the patient…")
         self.checklist_button.setEnabled(False)
-        self._history_of(self.patient_id.text(), self.selected_protocol(),
+        self._history_of(self.patient_identifier(), self.selected_protocol(),
                          lambda history: self._history_arrived(number, key, history))
 
     def _history_arrived(self, number: int, key: tuple[str, str], history: PatientHistory) -> None:
@@ -162,7 +308,11 @@ class SessionSetup(QGroupBox):
             return
         if history.known and history.name and not self.patient_name.text().strip():
             self.patient_name.setText(history.name)
-        lines = list(history.recent) or (["New patient: no earlier sessions."] if self.patient_id.text().strip() else [])
+            if history.date_of_birth and not self.date_of_birth.text().strip():
+                self.date_of_birth.setText(history.date_of_birth.isoformat())
+        self._check_details(history)
+        first = "Known patient: no earlier sessions." if history.known else "New patient: no earlier sessions."
+        lines = list(history.recent) or ([first] if self.patient_identifier() else [])
         lines += [f"Reminder: {text}" for text in history.reminders]
         if history.last_corticosteroid:
             lines.append(f"Last corticosteroid session: {history.last_corticosteroid.isoformat()}")
@@ -231,23 +381,21 @@ class SessionSetup(QGroupBox):
         self.plan_changed.emit()
 
     def birth_date(self) -> dt.date | None:
-        """The date typed, or None when empty or not a date (the field then shows red)."""
+        """The date typed, or None when empty or not a plausible date (the field then shows red
+        and ``problems()`` says why)."""
         text = self.date_of_birth.text().strip()
-        try:
-            value = dt.date.fromisoformat(text) if text else None
-        except ValueError:
-            value = None
-        bad = bool(text) and (value is None or value > self._today())
+        bad = bool(birth_date_problem(text, self._today()))
         self.date_of_birth.setStyleSheet("border: 2px solid #c62828;" if bad else "")
-        return None if bad else value
+        return None if bad or not text else dt.date.fromisoformat(text)
 
     def plan(self) -> SessionPlan | None:
-        if not self.patient_id.text().strip() or not self.patient_name.text().strip():
+        """The plan on screen, or None while ``problems()`` lists something to fix."""
+        if self.problems():
             return None
         checklist = self._checklist
         return SessionPlan(
             protocol=self.selected_protocol(),
-            patient_id=self.patient_id.text().strip(),
+            patient_id=self.patient_identifier(),
             patient_name=self.patient_name.text().strip(),
             site=self.site.currentText(),
             electrode=self.electrode.currentText(),

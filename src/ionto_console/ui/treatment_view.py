@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..control.treatment_desk import TreatmentDesk
+from ..control.treatment_desk import NO_PLAN, TreatmentDesk
 from ..core.engine import Snapshot
 from ..core.interlocks import TripAction
 from ..core.protocols import electrode_polarity_text
@@ -133,6 +133,7 @@ class TreatmentView(QWidget):
         #: Delivers the desk worker's answers (patient look-up, note, signature) on this thread.
         self.pump = BackgroundPump(desk.worker, self)
         setup.set_history_source(desk.look_up_patient)
+        setup.set_search_source(desk.search_patients_later)
         self._markers_shown = 0
         self._marker_items: list[pg.InfiniteLine] = []
         self._shown_controller = None
@@ -352,7 +353,7 @@ class TreatmentView(QWidget):
             message, notice_ok = self._notice, self._notice_ok
         if not message and snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
             message = snap.warning.message
-        blockers = [] if self.desk.active else self.desk.blockers(self.setup.plan())
+        blockers = [] if self.desk.active else self._blockers()
         self.message.setText(message or " ".join(blockers))
         self.message.setStyleSheet(f"color:{'#1b5e20' if notice_ok and message else '#b71c1c'}; font-size:13pt;")
         self._show_patient(snap)
@@ -371,6 +372,11 @@ class TreatmentView(QWidget):
         if controller is not None:
             self.plots.show_history(controller.history.view())
             self._add_markers(controller)
+
+    def _blockers(self) -> list[str]:
+        """Why Start is disabled: what the set-up lacks first (it names the field), then the desk's reasons."""
+        own = self.setup.problems()
+        return own + [text for text in self.desk.blockers(self.setup.plan()) if not (own and text == NO_PLAN)]
 
     def _show_patient(self, snap: Snapshot | None) -> None:
         """Who is treated, with what, where: large while the session is on screen."""
