@@ -94,6 +94,8 @@ def main() -> int:
     setup.patient_name.setText("Maximiliane Theodora Wolkenstein-Hohenberg")
     setup.date_of_birth.setText("1961-04-23")
     setup.protocol.setCurrentIndex(next(i for i, p in enumerate(setup._protocols) if "dexamethasone" in p.id))
+    setup.side.setCurrentText("left")
+    setup.diagnosis.setCurrentIndex(8)
     setup.look_up_patient()
     wait(10, setup.history_current)
     shot("treatment-setup")

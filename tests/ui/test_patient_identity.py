@@ -51,6 +51,7 @@ def test_another_name_for_a_known_id_must_be_resolved_before_start(qtbot, record
     add_patients(db, ("P-1001", "Ada Example", dt.date(1961, 4, 12)))
     win.setup.patient_id.setText("P-1001")
     win.setup.patient_name.setText("Bob Other")
+    win.setup.side.setCurrentText("left")
     look_up(qtbot, win)
     assert win.setup.mismatch_label.isVisible() if win.isVisible() else win.setup.mismatch_label.text()
     assert "Ada Example" in win.setup.mismatch_label.text()
@@ -118,3 +119,53 @@ def test_implausible_birth_dates_and_an_empty_id_say_what_is_wrong(qtbot, record
         win.treatment.refresh()
         assert words in win.treatment.message.text(), typed
         assert win.setup.plan() is None
+
+
+def test_site_side_and_indication_are_chosen_before_start_and_recorded(qtbot, recorded_screen):
+    """Issue 14 items 3 and 4: the site was recorded nowhere, and no screen took a diagnosis."""
+    from ionto_console.records import load_session
+    from ionto_console.records.fhir_export import bundle_dict
+    from test_treatment_screen import pass_checklist, start, wait_state
+
+    win, db = recorded_screen
+    setup = win.setup
+    assert setup.site.itemText(0) == "Achilles tendon"  # a dexamethasone protocol: tendons first
+    win.setup.patient_id.setText("P-0042")
+    win.setup.patient_name.setText("Ada Example")
+    win.treatment.refresh()
+    assert "side" in win.treatment.message.text() and setup.plan() is None
+    setup.side.setCurrentText("left")
+    setup.diagnosis.setEditText("M76.60")
+    assert "not medically necessary" in setup.coverage.text().lower()
+    setup.diagnosis.setEditText("L74.512  Primary focal hyperhidrosis, palms")
+    assert not setup.coverage.text().startswith("Flagged")
+    assert "mA·min" in setup.protocol_facts.text() and setup.protocol.currentText() in setup.protocol_facts.text()
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    wait_state(qtbot, win.desk.controller, lambda snap: snap.current_ma > 0.9)
+    win.treatment.stop("emergency")
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    summary = load_session(db, win.desk.recorder.session_id)
+    assert (summary.site, summary.side, summary.diagnosis_code) == ("Achilles tendon", "left", "L74.512")
+    procedure = next(e["resource"] for e in bundle_dict(summary)["entry"]
+                     if e["resource"]["resourceType"] == "Procedure")
+    assert procedure["bodySite"] == [{"text": "Achilles tendon (left)"}]
+    assert procedure["reason"][0]["concept"]["coding"][0]["code"] == "L74.512"
+
+
+def test_the_site_list_follows_the_protocol(qtbot, sources):
+    from ionto_console.control.treatment_desk import TreatmentDesk
+    from ionto_console.core.protocols import load_library
+    from ionto_console.ui.session_setup import SessionSetup
+
+    setup = SessionSetup(load_library())
+    qtbot.addWidget(setup)
+    for index in range(setup.protocol.count()):
+        setup.protocol.setCurrentIndex(index)
+        protocol = setup.selected_protocol()
+        sites = [setup.site.itemText(i) for i in range(setup.site.count())]
+        if "hands" in protocol.id:
+            assert sites[0].startswith("Hands"), sites
+        elif "feet" in protocol.id:
+            assert sites[0].startswith("Feet"), sites
+        assert sites[-1] == "Other"

@@ -27,3 +27,7 @@ class SessionPlan:
     checklist_record: dict
     date_of_birth: dt.date | None = None
     patient_notes: str = ""
+    #: "left", "right", "both" or "" (a site without sides).
+    side: str = ""
+    #: ICD-10 code of the indication (billing, FHIR reason); "" when none was chosen.
+    diagnosis_code: str = ""

@@ -486,6 +486,11 @@ def electrode_polarity_text(protocol: Protocol, anode: bool) -> str:
     the drug electrode is on the lead of the drug's charge; a wrong lead drives the
     drug away from the skin. The board's ACTIVE lead carries the protocol's
     polarity, the RETURN lead the opposite one."""
-    what = "Drug electrode" if protocol.carries_drug else "Treated tray"
+    return lead_text(protocol.carries_drug, anode)
+
+
+def lead_text(carries_drug: bool, anode: bool) -> str:
+    """``electrode_polarity_text`` from plain values (a record's protocol copy)."""
+    what = "Drug electrode" if carries_drug else "Treated tray"
     return (f"{what} on the ACTIVE lead: {polarity_words(anode)} · "
             f"return electrode on the RETURN lead: {polarity_words(not anode)}")

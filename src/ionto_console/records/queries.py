@@ -123,6 +123,13 @@ class SessionSummary:
     samples_sha256: str
     #: The board was the simulator: never billed, exported or counted in a course; the PDF says so.
     simulated: bool = False
+    site: str = ""
+    side: str = ""
+
+    @property
+    def site_text(self) -> str:
+        """"Achilles tendon (left)", or "" when no site was recorded."""
+        return f"{self.site} ({self.side})" if self.site and self.side else self.site
 
     @property
     def duration_s(self) -> float | None:
@@ -234,6 +241,7 @@ def load_session(db: Database, session_id: int) -> SessionSummary:
             signatures=tuple(SignatureInfo(g.name, g.at, g.meaning) for g in row.signatures),
             amendments=tuple(AmendmentInfo(a.field, a.value, a.at, a.who, a.why) for a in row.amendments),
             sample_count=row.sample_count, samples_sha256=row.samples_sha256, simulated=row.simulated,
+            site=row.site, side=row.side,
         )
 
 

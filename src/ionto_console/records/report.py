@@ -48,7 +48,7 @@ def report_data(db: Database, session_id: int, *, plot_points: int = PLOT_POINTS
         "session": {"id": summary.id, "uid": summary.uid, "started_at": summary.started_at,
                     "ended_at": summary.ended_at, "duration_s": duration_s, "state": summary.state,
                     "reason": summary.reason, "operator": summary.operator, "station": summary.station,
-                    "course": summary.course, "simulated": summary.simulated},
+                    "course": summary.course, "simulated": summary.simulated, "site": summary.site_text},
         "protocol": {"name": summary.protocol_name, "sha256": summary.protocol_sha256, "content": summary.protocol},
         "board": {"serial": summary.board_serial, "cal_gain": summary.calibration.gain,
                   "cal_offset_ua": summary.calibration.offset_ua, "cal_date": summary.calibration.date},

@@ -44,16 +44,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..control.indications import INDICATIONS, coverage_words
 from ..control.patient_history import UNKNOWN, PatientHistory, PatientMatch
 from ..core.corticosteroids import is_corticosteroid
+from ..core.sites import OTHER, SIDES, sites_for
 from ..core.patients import birth_date_problem, normalise_patient_id, same_person_details
 from ..core.plan import SessionPlan
 from ..core.prechecks import PrecheckResult
 from ..core.protocols import Protocol
 from .checklist_dialog import ChecklistDialog
 
-SITES = ["Achilles tendon", "Lateral epicondyle", "Shoulder", "Knee", "Plantar fascia", "Hands (trays)",
-         "Feet (trays)", "Forearm (venipuncture)", "Other"]
+NO_SIDE = "(no side)"
 
 
 def electrode_text(protocol: Protocol) -> str:
@@ -63,6 +64,14 @@ def electrode_text(protocol: Protocol) -> str:
     current density than the interlock computes; another electrode needs its own protocol."""
     rating = f", rated {protocol.electrode_rating_ma_min} mA·min" if protocol.electrode_rating_ma_min else ""
     return f"Active electrode {protocol.electrode_area_cm2:g} cm²{rating}"
+
+
+def protocol_facts(protocol: Protocol) -> str:
+    """The protocol's whole name with its dose, maximum current and expected time, beside the choice
+    (the list used to cut "Dexamethasone 4 mg/mL, 4…": 40 or 80?)."""
+    minutes = protocol.planned_minutes_at_max
+    return (f"{protocol.name}: {protocol.dose_target_ma_min:g} mA·min, at most {protocol.max_current_ma:g} mA, "
+            f"about {minutes:.0f} min at {protocol.max_current_ma:g} mA")
 
 
 class SessionSetup(QGroupBox):
@@ -115,13 +124,35 @@ class SessionSetup(QGroupBox):
         for p in protocols:
             self.protocol.addItem(p.name, p.id)
         self.site = QComboBox()
-        self.site.addItems(SITES)
+        self.site.setObjectName("site")
+        self.other_site = QLineEdit()
+        self.other_site.setObjectName("other_site")
+        self.other_site.setPlaceholderText("Describe the site")
+        self.other_site.setVisible(False)
+        self.side = QComboBox()
+        self.side.setObjectName("side")
+        self.side.addItems(["Choose the side…", *SIDES, NO_SIDE])
+        self.diagnosis = QComboBox()
+        self.diagnosis.setObjectName("diagnosis")
+        self.diagnosis.setEditable(True)
+        self.diagnosis.addItem("", "")
+        for code, words in INDICATIONS:
+            self.diagnosis.addItem(f"{code}  {words}", code)
+        self.diagnosis.lineEdit().setPlaceholderText("ICD-10 code, e.g. L74.512")
+        self.coverage = QLabel("")
+        self.coverage.setObjectName("coverage")
+        self.coverage.setWordWrap(True)
+        self.protocol_facts = QLabel("")
+        self.protocol_facts.setObjectName("protocol_facts")
+        self.protocol_facts.setWordWrap(True)
         self.electrode = QComboBox()
         self.electrode.setToolTip("The electrode the protocol is made for; a different one needs its own protocol")
-        for combo in (self.protocol, self.site, self.electrode):
+        for combo in (self.protocol, self.site, self.electrode, self.diagnosis):
             # long protocol names must not widen the window past a 1280-pixel screen; the open list shows them whole
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(18)
+            combo.view().setTextElideMode(Qt.TextElideMode.ElideNone)
+            combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
         self.checklist_button = QPushButton("Pre-treatment checklist…")
         self.checklist_button.setObjectName("checklist_button")
         self.checklist_state = QLabel("Checklist not done")
@@ -148,7 +179,12 @@ class SessionSetup(QGroupBox):
         form.addRow("Date of birth", self.date_of_birth)
         form.addRow("Patient notes", self.patient_notes)
         form.addRow("Protocol", self.protocol)
+        form.addRow(self.protocol_facts)
         form.addRow("Site", self.site)
+        form.addRow("", self.other_site)
+        form.addRow("Side", self.side)
+        form.addRow("Indication", self.diagnosis)
+        form.addRow(self.coverage)
         form.addRow("Electrode", self.electrode)
         form.addRow(self.mismatch_label)
         form.addRow(self.use_recorded)
@@ -170,12 +206,43 @@ class SessionSetup(QGroupBox):
         self.patient_id.editingFinished.connect(self.look_up_patient)
         self.protocol.currentIndexChanged.connect(self.look_up_patient)
         self.protocol.currentIndexChanged.connect(self._show_electrode)
+        self.site.currentIndexChanged.connect(lambda _i: self.other_site.setVisible(self.site.currentText() == OTHER))
+        for signal in (self.site.currentIndexChanged, self.side.currentIndexChanged,
+                       self.diagnosis.currentTextChanged, self.other_site.textChanged):
+            signal.connect(self._record_fields_changed)
         self._show_electrode()
 
     def _show_electrode(self) -> None:
+        """The protocol's electrode, facts and sites (the site list follows the protocol)."""
         self.electrode.clear()
+        self.site.clear()
+        if not self._protocols:
+            return
+        protocol = self.selected_protocol()
+        self.electrode.addItem(electrode_text(protocol))
+        self.electrode.setToolTip(electrode_text(protocol))
+        self.protocol.setToolTip(protocol.name)
+        self.site.addItems(sites_for(protocol))
+        self.protocol_facts.setText(protocol_facts(protocol))
+        self._record_fields_changed()
+
+    def diagnosis_code(self) -> str:
+        """The chosen or typed ICD-10 code (its first word), upper case."""
+        text = self.diagnosis.currentText().strip()
+        return text.split()[0].upper() if text else ""
+
+    def site_text(self) -> str:
+        return self.other_site.text().strip() if self.site.currentText() == OTHER else self.site.currentText()
+
+    def side_text(self) -> str:
+        return "" if self.side.currentText() == NO_SIDE or self.side.currentIndex() == 0 else self.side.currentText()
+
+    def _record_fields_changed(self, *_args) -> None:
         if self._protocols:
-            self.electrode.addItem(electrode_text(self.selected_protocol()))
+            words, flagged = coverage_words(self.diagnosis_code(), self.selected_protocol())
+            self.coverage.setText(words)
+            self.coverage.setStyleSheet("color:#8d6e00; font-weight:bold;" if flagged else "color:#1b5e20;")
+        self.plan_changed.emit()
 
     def _key(self) -> tuple[str, str]:
         return self.patient_identifier(), self.selected_protocol().id if self._protocols else ""
@@ -277,6 +344,10 @@ class SessionSetup(QGroupBox):
             problems.append(born)
         if self._mismatch:
             problems.append(self._mismatch)
+        if not self.site_text():
+            problems.append("Describe the treated site.")
+        if self.side.currentIndex() == 0:
+            problems.append("Choose the side treated (or \"no side\").")
         return problems
 
     def history_current(self) -> bool:
@@ -397,7 +468,9 @@ class SessionSetup(QGroupBox):
             protocol=self.selected_protocol(),
             patient_id=self.patient_identifier(),
             patient_name=self.patient_name.text().strip(),
-            site=self.site.currentText(),
+            site=self.site_text(),
+            side=self.side_text(),
+            diagnosis_code=self.diagnosis_code(),
             electrode=self.electrode.currentText(),
             checklist_passed=bool(checklist and checklist.can_start),
             checklist_record=checklist.as_record() if checklist else {},

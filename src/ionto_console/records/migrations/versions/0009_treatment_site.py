@@ -1,0 +1,26 @@
+"""The treated site and its side on each session (issue 14: "Achilles tendon" was recorded nowhere).
+
+Revision ID: 0009
+Revises: 0006 (rebased onto main, where 0004 -> 0008 -> 0006 are merged)
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0006"  # chained after the merged 0004, 0008 and 0006 already on main
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sessions") as batch:
+        batch.add_column(sa.Column("site", sa.String(length=200), nullable=False, server_default=""))
+        batch.add_column(sa.Column("side", sa.String(length=20), nullable=False, server_default=""))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sessions") as batch:
+        batch.drop_column("side")
+        batch.drop_column("site")
