@@ -179,3 +179,25 @@ def test_the_checklist_rows_hold_still_while_answering(qtbot, screen):
         label = dialog.yes[question.check.value].parentWidget().layout().itemAtPosition(
             dialog.questions.index(question), 0).widget()
         assert label.text() == question.text and label.height() >= label.heightForWidth(label.width())
+
+
+def test_other_stores_the_typed_words_as_the_side_effect_and_shows_them(qtbot, recorded_screen, monkeypatch):
+    """Issue 14 item 17: the banner said "other (described after the stop)" and the words went to a note."""
+    from PySide6.QtWidgets import QInputDialog
+
+    from ionto_console.records import load_session
+
+    win, db = recorded_screen
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("metallic taste", True))
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    controller = win.desk.controller
+    wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.9)
+    qtbot.mousePress(win.treatment.stops.buttons[SideEffect.OTHER.value], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "metallic taste" in win.treatment.state_banner.text(), timeout=WAIT_MS)
+    assert "described after" not in win.treatment.state_banner.text()
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    summary = load_session(db, win.desk.recorder.session_id)
+    assert [(e.kind, e.note) for e in summary.side_effects] == [("other", "metallic taste")]

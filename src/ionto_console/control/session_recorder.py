@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..core import engine as e
 from ..core.samples import Sample
-from ..core.session import SessionState
+from ..core.session import SessionState, SideEffect
 from ..core.plan import SessionPlan
 from ..core.patients import normalise_patient_id
 from ..drivers.board import messages as m
@@ -117,6 +117,10 @@ def _event_record(event: e.EngineEvent) -> tuple[str, str, dict]:
     return "event", repr(event), {}
 
 
+#: How long the end-of-session write waits for the words of an "Other…" stop (the dialog is open).
+OTHER_DESCRIPTION_WAIT_S = 600.0
+
+
 class SessionRecorder:
     """Writes one session; created by the treatment desk when a session begins."""
 
@@ -152,6 +156,9 @@ class SessionRecorder:
         self._last_t: float | None = None  # session time of the newest sample
         self._clock_lock = threading.Lock()
         self.finished = threading.Event()
+        #: The therapist's words for an "Other…" stop, typed after the output was stopped.
+        self._other_text = ""
+        self._described = threading.Event()
         # The session's clocks: one wall-clock reading, and the monotonic clock from then on.
         self._mono0 = time.monotonic()
         self._wall0 = utc_now()
@@ -265,8 +272,14 @@ class SessionRecorder:
             self._store_wire_log()
             for stop, at in self._stops:
                 if stop.reason.is_side_effect:
+                    note = stop.reason.text
+                    if stop.reason.cause is SideEffect.OTHER:
+                        # the words come from a dialog opened after the stop: the side effect is
+                        # recorded with them (not as a separate note), so wait for them
+                        self._described.wait(OTHER_DESCRIPTION_WAIT_S)
+                        note = self._other_text or note
                     record_side_effect(self._db, self.session_id, kind=stop.reason.cause.value,
-                                       who=self._operator, note=stop.reason.text, at=at)
+                                       who=self._operator, note=note, at=at)
             finish_session(self._db, self.session_id, state=state.value, reason=reason,
                            dose_delivered_ma_min=dose, who=self._operator,
                            ended_at=self._ended_at or self.record_time())
@@ -291,7 +304,14 @@ class SessionRecorder:
     def _writer_failed(self, error: RecordsError) -> None:
         self._on_failure(f"session records could not be saved ({error})")
 
+    def describe_other(self, text: str) -> None:
+        """The description of an "Other…" stop ("" when the therapist gave none): recorded as the
+        side effect's words when the session closes. Thread-safe; no I/O here."""
+        self._other_text = text.strip()
+        self._described.set()
+
     def close(self, timeout: float = 10.0) -> None:
         """Wait for the end-of-session write (used at shutdown and by tests)."""
+        self._described.set()  # nobody is going to describe it now
         if self._finisher is not None:
             self._finisher.join(timeout)

@@ -321,6 +321,12 @@ class TreatmentDesk:
             except BoardError:
                 pass  # nothing connected: nothing can be flowing through this console
 
+    def describe_other(self, text: str) -> None:
+        """The words for the "Other…" stop just made: the side effect is recorded with them."""
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.describe_other(text)
+
     def _latched_fault(self) -> int:
         live = self.station.snapshot().live
         return live.latched_fault if live is not None else BoardFault.NONE

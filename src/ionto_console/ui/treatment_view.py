@@ -64,6 +64,8 @@ STATE_TEXT = {
     SessionState.FAULTED: ("Stopped by a safety check — output off", "#fdecea", "#b71c1c"),
     SessionState.INTERRUPTED: ("Interrupted — output off", "#fdecea", "#b71c1c"),
 }
+#: The words of an "Other…" stop until the therapist has typed them (the output is stopped first).
+OTHER_PENDING = "described after the stop"
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
 MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
@@ -142,6 +144,7 @@ class TreatmentView(QWidget):
         self._notice_ok = False
         self._signing = False
         self._signed_recorder = None
+        self._other_text = ""
 
         self.patient_banner = QLabel("")
         self.patient_banner.setObjectName("patient_banner")
@@ -224,8 +227,7 @@ class TreatmentView(QWidget):
         self.end_button.clicked.connect(lambda: self._send("end_early"))
         self.stops.stop_requested.connect(self.stop)
         self.sign_button.clicked.connect(self.sign)
-        self.other_stop_described.connect(lambda text: self.desk.note_later(f"Side effect (other): {text}",
-                                                                            self._note_saved))
+        self.other_stop_described.connect(self._describe_other)
 
         self._timer = QTimer(self)
         self._timer.setInterval(33)
@@ -271,6 +273,7 @@ class TreatmentView(QWidget):
 
     def start(self) -> None:
         self._notice, self._notice_ok = "", False
+        self._other_text = ""
         problem = self.desk.try_begin(self.setup.plan())
         if problem:
             self.message.setText(problem)
@@ -285,11 +288,11 @@ class TreatmentView(QWidget):
             return
         reason = SideEffect(key)
         if reason is SideEffect.OTHER:
-            self.desk.stop(reason, "other (described after the stop)")
+            self.desk.stop(reason, OTHER_PENDING)
+            self._other_text = ""
             self.refresh()
             text, ok = QInputDialog.getText(self, "Side effect", "Output is stopped. Describe the side effect:")
-            if ok and text.strip():
-                self.other_stop_described.emit(text.strip())
+            self.other_stop_described.emit(text.strip() if ok else "")
             return
         self.desk.stop(reason)
 
@@ -304,6 +307,12 @@ class TreatmentView(QWidget):
         self.sign_button.setEnabled(False)
         self._notice, self._notice_ok = "Saving the signature…", True
         self.desk.sign_later(name, meaning, note, lambda error: self._signed(name, meaning, error))
+
+    def _describe_other(self, text: str) -> None:
+        """The typed words become the side effect (record and banner), not a separate note."""
+        self._other_text = text
+        self.desk.describe_other(text)
+        self.refresh()
 
     def unsigned_session(self) -> bool:
         """The last session's record is closed and nobody has signed it on this screen."""
@@ -343,7 +352,10 @@ class TreatmentView(QWidget):
         snap = controller.snapshot() if controller else None
         state = snap.state if snap else SessionState.IDLE
         text, background, colour = STATE_TEXT[state]
-        self.state_banner.setText(state_line(snap) if snap else text)
+        line = state_line(snap) if snap else text
+        if self._other_text and OTHER_PENDING in line:
+            line = line.replace(OTHER_PENDING, self._other_text)
+        self.state_banner.setText(line)
         self.state_banner.setStyleSheet(
             f"font-size:20pt; font-weight:bold; padding:8px; background:{background}; color:{colour};"
         )
