@@ -29,3 +29,15 @@ def test_birth_dates_are_checked_in_words():
     assert "year-month-day" in birth_date_problem("31/12/1970", today)
     assert "130 years" in birth_date_problem("1800-01-01", today)
     assert "future" in birth_date_problem("2027-01-01", today)
+
+
+def test_only_a_run_that_ended_early_with_dose_left_may_be_continued():
+    from ionto_console.core.continuation import continuation_after
+    from ionto_console.core.session import SessionState
+
+    offer = continuation_after(SessionState.FAULTED, 7, "P-1", "dex", 0.5, 40.0, True)
+    assert offer is not None and offer.remaining_ma_min == 39.5 and offer.session_id == 7
+    assert continuation_after(SessionState.COMPLETE, 7, "P-1", "dex", 39.9, 40.0, True) is None
+    assert continuation_after(SessionState.STOPPED, 7, "P-1", "dex", 0.5, 40.0, False) is None  # dose not final
+    assert continuation_after(SessionState.STOPPED, None, "P-1", "dex", 0.5, 40.0, True) is None  # unrecorded
+    assert continuation_after(SessionState.INTERRUPTED, 7, "P-1", "dex", 39.99, 40.0, True) is None

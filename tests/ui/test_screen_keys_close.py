@@ -201,3 +201,53 @@ def test_other_stores_the_typed_words_as_the_side_effect_and_shows_them(qtbot, r
     qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
     summary = load_session(db, win.desk.recorder.session_id)
     assert [(e.kind, e.note) for e in summary.side_effects] == [("other", "metallic taste")]
+
+
+def test_after_an_interruption_the_next_run_continues_the_remaining_dose_and_is_linked(qtbot, recorded_screen,
+                                                                                      sources):
+    """Issue 14 item 2: after an electrode lift the new run targeted a fresh 0/40 mA·min."""
+    from ionto_console.records import load_session
+
+    win, db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    first = win.desk.controller
+    wait_state(qtbot, first, lambda snap: snap.current_ma > 0.9)
+    qtbot.wait(1500)  # some dose delivered
+    sources.simulator.lift_electrode()
+    wait_state(qtbot, first, lambda snap: snap.state.terminal and snap.dose_final)
+    first_id = win.desk.recorder.session_id
+    delivered = first.snapshot().dose_delivered_ma_min
+    assert 0 < delivered < 5.0
+    qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
+    assert win.setup.continue_box.isChecked() and f"{5.0 - delivered:.1f}" in win.setup.continue_box.text()
+    sources.simulator.restore_electrode()
+    # a new checklist (each run needs its own); the corticosteroid rule does not count the run being continued
+    pass_checklist(win, qtbot)
+    plan = win.setup.plan()
+    assert plan.continues_session_id == first_id and abs(plan.dose_target_ma_min - (5.0 - delivered)) < 1e-9
+    qtbot.waitUntil(lambda: win.treatment.start_button.isEnabled(), timeout=WAIT_MS)
+    win.treatment.start()
+    qtbot.waitUntil(lambda: win.desk.controller is not first, timeout=WAIT_MS)
+    second = win.desk.controller
+    assert abs(second.snapshot().dose_target_ma_min - (5.0 - delivered)) < 1e-9
+    win.treatment.stop(SideEffect.HEADACHE.value)
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    summary = load_session(db, win.desk.recorder.session_id)
+    assert summary.continues_session_id == first_id
+    assert abs(summary.dose_target_ma_min - (5.0 - delivered)) < 1e-9
+
+
+def test_a_stopped_run_can_be_followed_by_a_fresh_prescription(qtbot, recorded_screen):
+    win, _db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    first = win.desk.controller
+    wait_state(qtbot, first, lambda snap: snap.current_ma > 0.9)
+    win.treatment.stop(SideEffect.DIZZINESS.value)
+    wait_state(qtbot, first, lambda snap: snap.dose_final)
+    qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
+    win.setup.continue_box.setChecked(False)
+    assert win.setup.plan() is None or win.setup.plan().continues_session_id is None

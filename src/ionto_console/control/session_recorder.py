@@ -177,6 +177,8 @@ class SessionRecorder:
             site=plan.site,
             side=plan.side,
             diagnosis_code=plan.diagnosis_code,
+            dose_target_ma_min=plan.dose_target_ma_min,
+            continues_session_id=plan.continues_session_id,
             overrides={"overridden": plan.checklist_record.get("overridden", [])},
             started_at=self._wall0,
             simulated=simulated,

@@ -34,6 +34,7 @@ from .background import Outcome, Worker
 from .patient_history import UNKNOWN, PatientHistory, PatientMatch, patient_history, search_patients
 from .records_health import RECORDS_CHECK_S, RecordsHealth
 from .black_box import WireTap
+from ..core.continuation import Continuation, continuation_after
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
@@ -182,7 +183,7 @@ class TreatmentDesk:
                 tap.finish()
                 raise ValueError(f"Session records are unavailable: {exc}") from exc
         self.plan = plan
-        engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
+        engine = TreatmentEngine(plan.engine_protocol(), watchdog_ms=TREATMENT_WATCHDOG_MS)
         controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms)
         if recorder is not None:
             # the record closes on the engine's DoseFinal event; this is read only if none comes
@@ -320,6 +321,22 @@ class TreatmentDesk:
                 link.write_now(m.Output(0))
             except BoardError:
                 pass  # nothing connected: nothing can be flowing through this console
+
+    def continuation(self, patient_id: str, protocol_id: str) -> Continuation | None:
+        """The rest of the last run's prescription, when it ended early for this patient and protocol."""
+        plan, controller, recorder = self.plan, self.controller, self.recorder
+        if plan is None or controller is None or self.active:
+            return None
+        if (plan.patient_id, plan.protocol.id) != (patient_id, protocol_id):
+            return None
+        snap = controller.snapshot()
+        target = plan.dose_target_ma_min if plan.dose_target_ma_min is not None else plan.protocol.dose_target_ma_min
+        # a continued run continues the first run's prescription: the link names the first run
+        first = plan.continues_session_id or (recorder.session_id if recorder is not None else None)
+        already = plan.protocol.dose_target_ma_min - target  # delivered by the runs before this one
+        return continuation_after(snap.state, first, patient_id, protocol_id,
+                                  already + snap.dose_delivered_ma_min, plan.protocol.dose_target_ma_min,
+                                  snap.dose_final)
 
     def describe_other(self, text: str) -> None:
         """The words for the "Other…" stop just made: the side effect is recorded with them."""

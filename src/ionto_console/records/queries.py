@@ -125,6 +125,7 @@ class SessionSummary:
     simulated: bool = False
     site: str = ""
     side: str = ""
+    continues_session_id: int | None = None
 
     @property
     def site_text(self) -> str:
@@ -241,7 +242,7 @@ def load_session(db: Database, session_id: int) -> SessionSummary:
             signatures=tuple(SignatureInfo(g.name, g.at, g.meaning) for g in row.signatures),
             amendments=tuple(AmendmentInfo(a.field, a.value, a.at, a.who, a.why) for a in row.amendments),
             sample_count=row.sample_count, samples_sha256=row.samples_sha256, simulated=row.simulated,
-            site=row.site, side=row.side,
+            site=row.site, side=row.side, continues_session_id=row.continues_session_id,
         )
 
 

@@ -209,6 +209,8 @@ class _Report(PdfPage):
             ("Date of birth", dob),
             ("Protocol", d["protocol"]["name"]),
             ("Site", session.get("site") or "—"),
+            ("Continues", f"session {session['continues_session_id']} (its remaining dose)"
+             if session.get("continues_session_id") else "—"),
             ("Polarity", polarity_line(d["protocol"]["content"])),
             ("Course", session.get("course") or "—"),
             ("Dose", dose_text(d["dose"])),

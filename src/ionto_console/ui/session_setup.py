@@ -31,6 +31,7 @@ def no_search(_text: str, on_done: Callable[[list["PatientMatch"], str], None]) 
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -49,6 +50,7 @@ from ..control.patient_history import UNKNOWN, PatientHistory, PatientMatch
 from ..core.corticosteroids import is_corticosteroid
 from ..core.sites import OTHER, SIDES, sites_for
 from ..core.patients import birth_date_problem, normalise_patient_id, same_person_details
+from ..core.continuation import Continuation
 from ..core.plan import SessionPlan
 from ..core.prechecks import PrecheckResult
 from ..core.protocols import Protocol
@@ -153,6 +155,16 @@ class SessionSetup(QGroupBox):
             combo.setMinimumContentsLength(18)
             combo.view().setTextElideMode(Qt.TextElideMode.ElideNone)
             combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
+        #: The rest of an interrupted run's prescription, offered by the desk (None: nothing to continue).
+        self._offer: Continuation | None = None
+        #: The last corticosteroid date the continued run's checklist saw (the continued run itself
+        #: is the same prescription, not a second session of the day).
+        self._checklist_corticosteroid = None
+        self._run_corticosteroid = None
+        self.continue_box = QCheckBox("")
+        self.continue_box.setObjectName("continue_run")
+        self.continue_box.setVisible(False)
+        self.continue_box.toggled.connect(lambda _on: self._invalidate())
         self.checklist_button = QPushButton("Pre-treatment checklist…")
         self.checklist_button.setObjectName("checklist_button")
         self.checklist_state = QLabel("Checklist not done")
@@ -189,6 +201,7 @@ class SessionSetup(QGroupBox):
         form.addRow(self.mismatch_label)
         form.addRow(self.use_recorded)
         form.addRow(self.history_label)
+        form.addRow(self.continue_box)
         form.addRow(self.checklist_button, self.checklist_state)
         self.checklist_button.clicked.connect(self.run_checklist)
         self.search.returnPressed.connect(self.find_patients)
@@ -409,10 +422,12 @@ class SessionSetup(QGroupBox):
         if not self.history_current():
             raise RuntimeError("look the patient up before the checklist")
         protocol = self.selected_protocol()
+        last = self._run_corticosteroid if self.continuing() else self._history.last_corticosteroid
+        self._checklist_corticosteroid = last
         return ChecklistDialog(
             is_corticosteroid=is_corticosteroid(protocol),
             drug_name=protocol.agent.solution,
-            last_corticosteroid_session=self._history.last_corticosteroid,
+            last_corticosteroid_session=last,
             today=self._today(),
             parent=self,
         )
@@ -440,9 +455,26 @@ class SessionSetup(QGroupBox):
         corticosteroid run the same day started without the rule that forbids it
         being asked again. The new checklist looks the patient up afresh, so it
         sees the run that just ended."""
+        if not self.continuing():
+            self._run_corticosteroid = self._checklist_corticosteroid
         self._checklist = None
         self.checklist_state.setText("Checklist not done (each run needs its own)")
         self.plan_changed.emit()
+
+    def offer_continuation(self, offer: Continuation | None) -> None:
+        """Show (checked) or hide the offer to continue an interrupted run's prescription."""
+        if offer == self._offer:
+            return
+        self._offer = offer
+        self.continue_box.blockSignals(True)
+        self.continue_box.setChecked(offer is not None)
+        self.continue_box.blockSignals(False)
+        self.continue_box.setText(offer.text if offer else "")
+        self.continue_box.setVisible(offer is not None)
+        self._invalidate()
+
+    def continuing(self) -> bool:
+        return self._offer is not None and self.continue_box.isChecked()
 
     def _invalidate(self) -> None:
         """A different patient or protocol needs a new checklist."""
@@ -471,6 +503,8 @@ class SessionSetup(QGroupBox):
             site=self.site_text(),
             side=self.side_text(),
             diagnosis_code=self.diagnosis_code(),
+            continues_session_id=self._offer.session_id if self.continuing() else None,
+            dose_target_ma_min=self._offer.remaining_ma_min if self.continuing() else None,
             electrode=self.electrode.currentText(),
             checklist_passed=bool(checklist and checklist.can_start),
             checklist_record=checklist.as_record() if checklist else {},

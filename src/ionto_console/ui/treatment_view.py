@@ -365,6 +365,10 @@ class TreatmentView(QWidget):
             message, notice_ok = self._notice, self._notice_ok
         if not message and snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
             message = snap.warning.message
+        if not self.desk.active:
+            protocol = self.setup.protocol_or_none()
+            self.setup.offer_continuation(
+                self.desk.continuation(self.setup.patient_identifier(), protocol.id) if protocol else None)
         blockers = [] if self.desk.active else self._blockers()
         self.message.setText(message or " ".join(blockers))
         self.message.setStyleSheet(f"color:{'#1b5e20' if notice_ok and message else '#b71c1c'}; font-size:13pt;")
