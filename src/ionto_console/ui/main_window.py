@@ -117,7 +117,8 @@ class MainWindow(QMainWindow):
 
             self.calibration = CalibrationTab(calibration_interval_days, self.user.display_name,
                                               calibration_ports or [], desk.db.url if desk.db else None,
-                                              lender=desk, simulated=desk.demo)
+                                              lender=desk, simulated=desk.demo,
+                                              connected_port=lambda: board_view(self.station.snapshot()).port)
         self.alarm_banner = AlarmBanner(desk.alarms, alarm_player or CommandLinePlayer())
 
         self.connection = ConnectionPanel()
@@ -179,8 +180,9 @@ class MainWindow(QMainWindow):
         self.alarm_banner.installEventFilter(self)
         self.left_column.installEventFilter(self)
         self.setCentralWidget(central)
-        if self.calibration is None and not can_treat(self.user.role):
-            self.tabs.setCurrentWidget(self.tabs.widget(1))  # an engineer without calibration: the monitor
+        if not can_treat(self.user.role):
+            # an engineer lands on the work of the role, not on "Your role cannot run treatments"
+            self.tabs.setCurrentIndex(2 if self.calibration is not None else 1)
 
         self.connection.connect_requested.connect(self._connect)
         self.connection.disconnect_requested.connect(self.station.disconnect)
