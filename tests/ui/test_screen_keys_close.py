@@ -251,3 +251,26 @@ def test_a_stopped_run_can_be_followed_by_a_fresh_prescription(qtbot, recorded_s
     qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
     win.setup.continue_box.setChecked(False)
     assert win.setup.plan() is None or win.setup.plan().continues_session_id is None
+
+
+def test_the_demo_puts_a_tap_water_patient_in_trays_so_the_treatment_runs_to_its_end(qtbot, sources):
+    """Issue 14 item 18: on the default skin load a tap-water treatment tripped at about 3 mA."""
+    from ionto_console.app import SIMULATOR_KEY
+    from ionto_console.control.treatment_desk import TreatmentDesk
+    from ionto_console.core.plan import SessionPlan
+    from ionto_console.core.protocols import load_library
+
+    base = next(p for p in load_library() if p.id == "tap-water-hands-dc")
+    protocol = base.model_copy(update={"dose_target_ma_min": 1.0, "ramp_rate_ma_s": 5.0, "ramp_start_ma": 6.0})
+    desk = TreatmentDesk(sources.station, demo=True, prepare_board=sources.match_simulated_load)
+    try:
+        sources.connect(SIMULATOR_KEY)
+        qtbot.waitUntil(lambda: not desk.blockers(None)[:-1], timeout=WAIT_MS)
+        plan = SessionPlan(protocol, "P-7", "Tray Patient", "Hands (palms, trays)", "tray", True, {}, side="both")
+        controller = desk.begin(plan)
+        wait_state(qtbot, controller, lambda snap: snap.state.terminal, timeout=60_000)
+        snap = controller.snapshot()
+        assert snap.state is SessionState.COMPLETE, (snap.state, snap.active_trip)
+        assert snap.dose_delivered_ma_min >= 0.99
+    finally:
+        desk.shutdown()

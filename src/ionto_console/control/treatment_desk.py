@@ -64,6 +64,7 @@ class TreatmentDesk:
         today: Callable[[], dt.date] = dt.date.today,
         clock: Callable[[], float] = time.monotonic,
         demo: bool = False,
+        prepare_board: Callable[[SessionPlan], None] | None = None,
     ) -> None:
         """``db`` None with ``db_problem`` set: the records database could not be opened, and
         treatments are refused (never run unrecorded). Both None/empty: no records (tests).
@@ -71,6 +72,8 @@ class TreatmentDesk:
         only then may the board be the simulator."""
         self.station = station
         self.demo = demo
+        #: Called with the plan just before a session starts (the demo sets its simulator's load).
+        self._prepare_board = prepare_board
         self.db = db
         self.records_health = RecordsHealth(db, db_problem, clock=clock)
         #: The screens' slow jobs (patient look-up, notes, signatures); its results are drained by the screen.
@@ -166,6 +169,8 @@ class TreatmentDesk:
         if problems:
             raise ValueError(" ".join(problems))
         self.close_session()
+        if self._prepare_board is not None:
+            self._prepare_board(plan)
         link = self.station.link
         assert link is not None  # blockers() checked it
         if self._latched_fault() != BoardFault.NONE:
