@@ -52,10 +52,14 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="ionto-shots-"))
     db = open_database(sqlite_url(folder / "records.sqlite3"))
+    from ionto_console.records.demo import mark_as_demo
+
+    mark_as_demo(db)  # the demo treats only into demo records
     station = Station()
-    sources = BoardSources(station, Settings())
-    desk = TreatmentDesk(station, db=db)
+    sources = BoardSources(station, Settings(demo=True))
+    desk = TreatmentDesk(station, db=db, demo=True, prepare_board=sources.match_simulated_load)
     window = MainWindow(station, sources, desk, load_library(), alarm_player=RecordingPlayer())
+    window.setWindowTitle("Ionto Console — Therapist")
     window.add_page(DeferredPage(lambda: records_browser(db)), "Records")
     window.confirm = lambda title, question: True
     screen = app.primaryScreen().availableGeometry()
@@ -102,11 +106,16 @@ def main() -> int:
     dialog = setup.make_checklist()
     checklist_answers(dialog)
     dialog.show()
+    frame = screen
+    dialog.move(frame.x() + max((frame.width() - dialog.width()) // 2, 0),
+                frame.y() + max((frame.height() - dialog.height()) // 2, 0))
     shot("checklist")
     setup.accept_checklist(dialog.result_value())
     dialog.close()
     window.treatment.start()
     wait(20, lambda: desk.controller is not None and desk.controller.snapshot().current_ma > 0.5)
+    if desk.controller is None:
+        raise SystemExit(f"the treatment did not start: {window.treatment.message.text()}")
     desk.alarms.raise_alarm("screenshot", AlarmPriority.HIGH,
                             "Electrode contact lost: output switched off (impedance above the limit)", time.monotonic())
     wait(3)
@@ -122,6 +131,16 @@ def main() -> int:
     wait(5)
     shot("records")
     window.close()
+    from ionto_console.accounts import Role, User
+
+    engineer = MainWindow(station, sources, desk, load_library(), user=User(2, "eve", "Eve Engineer", Role.ENGINEER),
+                          alarm_player=RecordingPlayer())
+    engineer.confirm = lambda title, question: True
+    engineer.setGeometry(window.geometry())
+    engineer.show()
+    wait(8, lambda: "VISA" in engineer.calibration.wizard.connect_page.found.text())
+    shot("calibration")
+    engineer.close()
     desk.shutdown()
     sources.shutdown()
     return 0

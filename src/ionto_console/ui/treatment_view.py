@@ -401,7 +401,8 @@ class TreatmentView(QWidget):
         if plan is not None:
             born = f" · born {plan.date_of_birth.isoformat()}" if plan.date_of_birth else ""
             self.patient_banner.setText(
-                f"{plan.patient_name} · ID {plan.patient_id}{born}\n{plan.protocol.name} · {plan.site}")
+                f"{plan.patient_name} · ID {plan.patient_id}{born}\n{plan.protocol.name} · {plan.site}"
+                + (f" ({plan.side})" if plan.side else ""))
         protocol = plan.protocol if plan is not None else self.setup.protocol_or_none()
         if protocol is None:
             self.polarity.setText("")
