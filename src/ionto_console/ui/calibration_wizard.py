@@ -510,7 +510,7 @@ class CalibrationWizard(QWizard):
         super().initializePage(pid)
         result = self.state.result
         if pid == self.CERTIFICATE and result is not None and self.archive.keep(result, self._stored):
-            self.certificate_page.stored_text = "records: saving…"
+            self.certificate_page.stored_text = "Saving in the records…"
         refresh = getattr(self.page(pid), "refresh", None)
         if refresh is not None:
             refresh(self.state)

@@ -68,6 +68,8 @@ STATE_TEXT = {
 OTHER_PENDING = "described after the stop"
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
+#: Heights (share of the plot) of consecutive markers' labels.
+MARKER_LABEL_HEIGHTS = (0.95, 0.7, 0.45)
 MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
 
 
@@ -434,10 +436,13 @@ class TreatmentView(QWidget):
         for marker in controller.markers(self._markers_shown):
             line = pg.InfiniteLine(
                 pos=marker.t, angle=90, pen=pg.mkPen(MARKER_COLOURS[marker.kind], width=1),
-                # text along the line: steps seconds apart would otherwise print over each other
-                label=marker.label, labelOpts={"position": 0.97, "color": MARKER_COLOURS[marker.kind],
-                                               "fill": (255, 255, 255, 210), "rotateAxis": (1, 0),
-                                               "anchors": [(1, 0), (1, 0)]},
+                # text along the line, left of it (a label at the right edge is not cut off), without
+                # an opaque box over the trace, and each marker's label at another height than its
+                # neighbour's, so steps seconds apart never print over each other
+                label=marker.label, labelOpts={"position": MARKER_LABEL_HEIGHTS[self._markers_shown %
+                                                                                len(MARKER_LABEL_HEIGHTS)],
+                                               "color": MARKER_COLOURS[marker.kind], "rotateAxis": (1, 0),
+                                               "anchors": [(1, 1), (1, 1)]},
             )
             self.plots.current_plot.addItem(line)
             self._marker_items.append(line)
