@@ -119,6 +119,8 @@ def _event_record(event: e.EngineEvent) -> tuple[str, str, dict]:
 
 #: How long the end-of-session write waits for the words of an "Other…" stop (the dialog is open).
 OTHER_DESCRIPTION_WAIT_S = 600.0
+#: The stop text of an "Other…" stop whose words the screen asks for after the output is off.
+OTHER_PENDING = "described after the stop"
 
 
 class SessionRecorder:
@@ -275,7 +277,7 @@ class SessionRecorder:
             for stop, at in self._stops:
                 if stop.reason.is_side_effect:
                     note = stop.reason.text
-                    if stop.reason.cause is SideEffect.OTHER:
+                    if stop.reason.cause is SideEffect.OTHER and stop.reason.text == OTHER_PENDING:
                         # the words come from a dialog opened after the stop: the side effect is
                         # recorded with them (not as a separate note), so wait for them
                         self._described.wait(OTHER_DESCRIPTION_WAIT_S)

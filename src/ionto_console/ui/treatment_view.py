@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..control.session_recorder import OTHER_PENDING
 from ..control.treatment_desk import NO_PLAN, TreatmentDesk
 from ..core.engine import Snapshot
 from ..core.interlocks import TripAction
@@ -64,8 +65,6 @@ STATE_TEXT = {
     SessionState.FAULTED: ("Stopped by a safety check — output off", "#fdecea", "#b71c1c"),
     SessionState.INTERRUPTED: ("Interrupted — output off", "#fdecea", "#b71c1c"),
 }
-#: The words of an "Other…" stop until the therapist has typed them (the output is stopped first).
-OTHER_PENDING = "described after the stop"
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
 #: Heights (share of the plot) of consecutive markers' labels.
