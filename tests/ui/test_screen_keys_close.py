@@ -239,7 +239,7 @@ def test_after_an_interruption_the_next_run_continues_the_remaining_dose_and_is_
     assert abs(summary.dose_target_ma_min - (5.0 - delivered)) < 1e-9
 
 
-def test_a_stopped_run_can_be_followed_by_a_fresh_prescription(qtbot, recorded_screen):
+def test_a_side_effect_stop_is_not_continued_and_an_interruption_can_be_declined(qtbot, recorded_screen, sources):
     win, _db = recorded_screen
     fill_setup(win)
     pass_checklist(win, qtbot)
@@ -248,9 +248,25 @@ def test_a_stopped_run_can_be_followed_by_a_fresh_prescription(qtbot, recorded_s
     wait_state(qtbot, first, lambda snap: snap.current_ma > 0.9)
     win.treatment.stop(SideEffect.DIZZINESS.value)
     wait_state(qtbot, first, lambda snap: snap.dose_final)
-    qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
+    win.treatment.refresh()
+    assert not win.setup.continue_box.isVisible()  # the therapist stopped it: a new run is a new session
+    assert win.desk.continuation("P-0042", win.setup.selected_protocol().id) is None
+    # an interruption is offered; declining it plans a fresh prescription
+    win.setup.offer_continuation(win.desk.continuation("P-0042", win.setup.selected_protocol().id))
+    from ionto_console.core.continuation import Continuation
+
+    win.setup.offer_continuation(Continuation(first_id := 1, "P-0042", win.setup.selected_protocol().id, 0.5, 5.0))
+    assert win.setup.continue_box.isVisible() and win.setup.continue_box.isChecked()
     win.setup.continue_box.setChecked(False)
-    assert win.setup.plan() is None or win.setup.plan().continues_session_id is None
+    plan = win.setup.plan()
+    assert plan.continues_session_id is None and plan.dose_target_ma_min is None and first_id == 1
+    # a fresh prescription of a corticosteroid the same day: the checklist's rule blocks it
+    win.setup.look_up_patient()
+    qtbot.waitUntil(win.setup.history_current, timeout=WAIT_MS)
+    dialog = win.setup.make_checklist()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check.value == "patient_informed")
+    assert any("corticosteroid" in f.message.lower() for f in dialog.result_value().blockers)
 
 
 def test_the_demo_puts_a_tap_water_patient_in_trays_so_the_treatment_runs_to_its_end(qtbot, sources):

@@ -209,8 +209,6 @@ class _Report(PdfPage):
             ("Date of birth", dob),
             ("Protocol", d["protocol"]["name"]),
             ("Site", session.get("site") or "—"),
-            ("Continues", f"session {session['continues_session_id']} (its remaining dose)"
-             if session.get("continues_session_id") else "—"),
             ("Polarity", polarity_line(d["protocol"]["content"])),
             ("Course", session.get("course") or "—"),
             ("Dose", dose_text(d["dose"])),
@@ -224,7 +222,8 @@ class _Report(PdfPage):
             ("Billing", "not billed: simulated board" if simulated else
              f"CPT {billing['cpt']}: {billing['attended_minutes']} min, {billing['units']} unit(s)"),
             ("Diagnosis", billing.get("diagnosis_code") or "—"),
-        ])
+        ] + ([("Continues", f"session {session['continues_session_id']} (its remaining dose)")]
+             if session.get("continues_session_id") else []))
 
         self.heading("Timeline: current and target")
         plot_h = 170.0
@@ -372,5 +371,5 @@ def polarity_line(protocol: dict[str, Any]) -> str:
     if polarity not in ("anode", "cathode"):
         return "—"
     carries_drug = (protocol.get("agent") or {}).get("kind") == "drug"
-    text = lead_text(carries_drug, polarity == "anode")
+    text = lead_text(carries_drug, polarity == "anode").split(" · ")[0]  # the return lead is the other one
     return text + (" (reversed halfway)" if protocol.get("polarity_reversal_halfway") else "")
