@@ -12,6 +12,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/bootstrap.sh"
+# a window needs Qt's X11 system libraries (pip cannot install them): name (or install) what is missing
+if [[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" && "${QT_QPA_PLATFORM:-}" != offscreen ]]; then
+  bash "$root/scripts/qt_system_libs.sh" "$root/.venv" || exit 1
+fi
 demo=1
 for arg in "$@"; do
   case "$arg" in --port|--port=*|--database|--database=*) demo=0 ;; esac

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from .accounts import AccountError, User, authenticate, autologin, can_calibrate, can_treat, ensure_demo_users
 from .control.station import Station
 from .control.treatment_desk import TreatmentDesk
-from .core.protocols import Protocol, load_custom, load_library
+from .core.plan import SessionPlan
+from .core.protocols import AgentKind, Protocol, load_custom, load_library
 from .records import Database, RecordsError, open_database, recover_interrupted
 from .records.database import user_data_folder
 from .records.demo import claim_for_demo, default_demo_url, refuse_demo
@@ -121,6 +122,18 @@ class BoardSources:
         start-up overlaps the console's own; ``connect`` then only waits for its port."""
         if self.default_key() == SIMULATOR_KEY and self._simulator is None:
             self._launch_simulator()
+
+    def match_simulated_load(self, plan: SessionPlan) -> None:
+        """Demo: the simulated patient matches the protocol, so a hyperhidrosis treatment runs to its
+        end (on the skin model a tap-water tray tripped at the voltage limit near 3 mA). Only when the
+        load was left at its default; a load chosen with --sim-load stays."""
+        if self._simulator is None or self._settings.sim_load != "skin":
+            return
+        load = "tray" if plan.protocol.agent.kind is AgentKind.TAP_WATER else "skin"
+        try:
+            self._simulator.set_load(load)
+        except (OSError, RuntimeError, ValueError) as exc:  # the demo carries on with the load it has
+            log.warning("simulated load not switched to %s: %s", load, exc)
 
     def _launch_simulator(self) -> None:
         assert self.demo, "the simulator is started only in demo mode"
@@ -387,6 +400,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
                              db_problem=db_problem, station_name=settings.station_name, demo=settings.demo,
                              station_id=station_identity() if db is not None else None,
                              data_folder=user_data_folder(),
+                             prepare_board=sources.match_simulated_load,
                              operator=lambda name=user.display_name: name)
         window = MainWindow(station, sources, desk, protocols, user=user,
                             calibration_interval_days=settings.calibration_interval_days,
@@ -401,8 +415,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
             window.statusBar().showMessage("  ·  ".join(notices))  # stays until the next message
         signed_out: list[bool] = []
         window.sign_out_requested.connect(lambda w=window, flag=signed_out: (flag.append(True), w.close()))
-        window.resize(1200, 800)
-        window.show()
+        window.show_fitted()
         if first:
             first = False
             key = sources.default_key()

@@ -129,7 +129,7 @@ def test_the_records_sink_stores_every_result_through_one_connection(tmp_path, m
     worker.start()  # callable from a worker thread
     worker.join()
     sink.close()
-    assert len(opened) == 1 and all(line.startswith("records: stored as calibration") for line in lines), lines
+    assert len(opened) == 1 and all(line.startswith("Saved in the records as calibration record") for line in lines), lines
     db = real_open(url)
     try:
         assert len(records.calibrations_of(db, "IONTO1-000042")) == 2
@@ -140,7 +140,7 @@ def test_the_records_sink_stores_every_result_through_one_connection(tmp_path, m
 def test_a_sink_that_cannot_reach_the_records_says_so_and_keeps_the_files(tmp_path):
     sink = RecordsCalibrationSink(f"sqlite:///{tmp_path / 'no-such-dir' / 'x' / 'records.sqlite3'}")
     line = sink.store(_result("Ravi"))
-    assert line.startswith("records: NOT stored") and "--json/--pdf" in line
+    assert line.startswith("NOT stored in the records") and "JSON and PDF" in line
 
 
 def test_verified_constants_lapse_after_their_interval():

@@ -126,3 +126,21 @@ def test_a_simulated_certificate_says_so_on_every_page(qapp, tmp_path) -> None:
     real = subprocess.run(["pdftotext", str(write_certificate(_result(6), tmp_path / "real.pdf")), "-"],
                           capture_output=True, text=True, check=True).stdout
     assert "SIMULATED" not in real
+
+
+def test_the_certificate_headlines_as_found_and_as_left_apart(qapp, tmp_path) -> None:
+    """Issue 14 item 11: "Result: PASS" headlined a certificate whose as-found points had failed."""
+    from ionto_console.reports.calibration_certificate import headlines
+
+    found = _result(6)  # the board reads about 3 % low before the fit: as found, points fail
+    left = [p.model_copy(update={"board_ua": p.dmm_ua, "error_ua": 0.0, "passed": True}) for p in found.as_found]
+    result = found.model_copy(update={"as_left": left, "verdict": Verdict.PASS, "reason": "all points within"})
+    lines = headlines(result)
+    assert [(text.split(":")[0], verdict) for text, verdict, _why in lines] == [
+        ("As found", Verdict.FAIL), ("As left", Verdict.PASS)]
+    assert "out of tolerance" in lines[0][2]
+    if shutil.which("pdftotext") is None:
+        return
+    text = subprocess.run(["pdftotext", str(write_certificate(result, tmp_path / "c.pdf")), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "As found: FAIL" in text and "As left: PASS" in text and "Result: PASS" not in text

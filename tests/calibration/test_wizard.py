@@ -81,7 +81,7 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
     result = wiz.state.result
     assert result is not None and result.verdict is Verdict.PASS and result.engineer == "Ravi Menon"
     # the record is kept on the archive's worker thread, never the GUI thread
-    qtbot.waitUntil(lambda: "records: stored as calibration 1" in cert.details.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Saved in the records as calibration record 1." in cert.details.text(), timeout=10_000)
     assert stored_on and all(t is not threading.main_thread() for t in stored_on)
     db = open_database(demo_url)
     (stored,) = calibrations_of(db, result.board_serial)

@@ -164,3 +164,12 @@ def test_no_step_adds_more_than_the_longest_step_of_charge(steps, max_step, duty
     expected = float(np.trapezoid(np.asarray(currents) * duty, np.asarray(times))) / 60.0
     assert math.isclose(d.delivered_ma_min, expected, rel_tol=1e-6, abs_tol=1e-9)
     assert math.isclose(d.gap_s, gap, rel_tol=1e-6, abs_tol=1e-6)
+
+
+def test_remaining_time_counts_from_the_goal_current_not_the_ramp():
+    """Issue 14: "Remaining" read 384:36 during a ramp; the time is the remaining dose at the goal."""
+    from ionto_console.core.dose import remaining_time_at_goal
+
+    assert remaining_time_at_goal(10.0, 2.5) == pytest.approx(240.0)
+    assert remaining_time_at_goal(10.0, 2.5, duty=0.5) == pytest.approx(480.0)
+    assert remaining_time_at_goal(10.0, 0.0) is None

@@ -87,10 +87,11 @@ def test_wall_clock_step_does_not_touch_the_treatment_and_the_record_stays_coher
     assert 0.0 < after.elapsed_s - before.elapsed_s <= real_s + 0.5, (before.elapsed_s, after.elapsed_s, real_s)
     assert 0.0 < after.dose_delivered_ma_min - before.dose_delivered_ma_min
     assert after.dose_delivered_ma_min - before.dose_delivered_ma_min <= after.current_ma * 1.05 * (real_s + 0.5) / 60
-    # Remaining time is the remaining dose at the present current (which wobbles by a few %): no hour in it.
+    # Remaining time is the remaining dose at the goal current (issue 14: not the ramping or
+    # wobbling present current): no hour in it.
     assert before.remaining_s is not None and after.remaining_s is not None
     remaining_dose = after.dose_target_ma_min - after.dose_delivered_ma_min
-    assert after.remaining_s == pytest.approx(remaining_dose / after.current_ma * 60, rel=1e-3), after
+    assert after.remaining_s == pytest.approx(remaining_dose / after.goal_ma * 60, rel=1e-3), after
     assert abs(before.remaining_s - after.remaining_s) < 60, (before.remaining_s, after.remaining_s)
     assert bench.board_output()[0] and after.current_ma > 0.9
     controller.end_early()

@@ -150,3 +150,14 @@ def test_a_simulated_session_says_simulated_on_the_page_and_is_not_billed(sqlite
     text = subprocess.run(["pdftotext", "-layout", str(real), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "SIMULATED" not in text and "CPT 97033" in text
+
+
+def test_the_page_shows_the_polarity_per_lead(sqlite_db, tmp_path):
+    """Issue 14 item 9: polarity was shown nowhere, neither on the screen nor in the PDF."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    sid = recorded_session(sqlite_db)
+    path = write_treatment_report(sqlite_db, sid, tmp_path / "report.pdf")
+    text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    assert "on the ACTIVE lead:" in text and ("CATHODE" in text or "ANODE" in text)

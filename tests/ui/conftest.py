@@ -13,6 +13,14 @@ from ionto_console.ui.main_window import MainWindow
 from ionto_console.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def close_without_asking(monkeypatch):
+    """Test windows are closed by pytest-qt at teardown: answer the window's close questions
+    with Yes (stop the output, close unsigned) instead of opening a modal box nobody answers.
+    Tests of the questions themselves set ``window.confirm``."""
+    monkeypatch.setattr(MainWindow, "confirm", lambda self, title, question: True)
+
+
 @pytest.fixture
 def sources():
     """Demo mode's sources: the only console that offers (and may connect) the simulated board."""

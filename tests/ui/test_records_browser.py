@@ -41,7 +41,8 @@ from ionto_console.records import (
     sign_session,
     start_session,
 )
-from ionto_console.ui.records_browser import RecordsBrowser
+from ionto_console.control.records_views import COLUMNS as COLUMNS_SHOWN
+from ionto_console.ui.records_browser import NAME_COLUMN_PX, RecordsBrowser
 
 UTC = dt.timezone.utc
 CAL = Calibration(gain=1.002, offset_ua=-1.5, date=dt.datetime(2026, 3, 1, tzinfo=UTC))
@@ -450,3 +451,35 @@ def test_showing_the_tab_again_lists_sessions_recorded_meanwhile(qtbot, browser,
     settle(qtbot, browser)
     assert [row.id for row in browser.results()][0] == newest and browser.table.rowCount() == 4
     assert browser.selected_session_id == ids["bob_may"]  # what the therapist was reading stays selected
+
+
+def test_a_long_name_neither_grows_the_window_nor_squeezes_the_list(qtbot, sessions, sources, desk):
+    """Issue 14 item 10: selecting a session widened the window to 1321-1522 px, the list shrank to 60 px,
+    and one long name pushed every other column out of view."""
+    from ionto_console.core.protocols import load_library
+    from ionto_console.ui.alarm_sound import RecordingPlayer
+    from ionto_console.ui.main_window import MainWindow
+
+    db, _ids = sessions
+    long_name = "Maximiliane Theodora Wolkenstein-Hohenberg von und zu Oberammergau-Partenkirchen"
+    patient = create_patient(db, PatientData("P-0003", long_name), who="dana")
+    record(db, patient, "tap-water-feet-pulsed", dt.datetime(2026, 6, 2, 9, 0, tzinfo=UTC), state="complete",
+           minutes=3.0)
+    window = MainWindow(sources.station, sources, desk, load_library(), alarm_player=RecordingPlayer())
+    qtbot.addWidget(window)
+    browser = RecordsBrowser(RecordsService(db))
+    window.tabs.setCurrentIndex(window.add_page(browser, "Records"))
+    size = (1093, 574)  # 1366x768 at 125 %, less a taskbar
+    window.resize(*size)
+    window.show()
+    settle(qtbot, browser)
+    row = next(r for r in range(browser.table.rowCount()) if browser.table.item(r, 1).text().startswith("Maxi"))
+    browser.table.selectRow(row)
+    qtbot.waitUntil(lambda: browser.selected_session_id is not None, timeout=30_000)
+    settle(qtbot, browser)
+    qtbot.wait(50)
+    assert (window.width(), window.height()) == size
+    assert browser.table.width() >= 300
+    assert browser.table.item(row, 1).toolTip().startswith(long_name)
+    # the long name is elided in a column of its own width: it does not push the others away
+    assert browser.table.columnWidth(COLUMNS_SHOWN.index("Patient")) <= NAME_COLUMN_PX

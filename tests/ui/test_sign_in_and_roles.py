@@ -243,3 +243,22 @@ def test_the_password_check_runs_off_the_gui_thread_while_the_dialog_shows_busy(
     qtbot.waitUntil(lambda: box.user is not None, timeout=10_000)
     assert len(checked_on) == 1 and checked_on[0] is not threading.main_thread()
     assert not box.busy_label.isVisibleTo(box)
+
+
+def test_an_engineer_lands_on_calibration_with_the_connected_board_first(qtbot, sources, desk):
+    """Issue 14 item 20: the engineer landed on "Your role cannot run treatments", and the board port
+    defaulted to /dev/ttyS0 while the simulator was connected."""
+    from ionto_console.app import SIMULATOR_KEY
+
+    win = make_window(qtbot, sources, desk, User(2, "eve", "Eve Ng", Role.ENGINEER))
+    win.show()
+    assert win.tabs.currentIndex() == 2 and win.tabs.tabText(2) == "Calibration"
+    sources.connect(SIMULATOR_KEY)
+    qtbot.waitUntil(lambda: win.connection.state_label.text() == "Board connected", timeout=10_000)
+    port = win.station.snapshot().port
+    win.tabs.setCurrentIndex(1)
+    win.tabs.setCurrentIndex(2)
+    page = win.calibration.wizard.connect_page
+    qtbot.waitUntil(lambda: "VISA resources" in page.found.text(), timeout=10_000)
+    assert page.board.currentText() == port
+    assert "Serial ports" in page.found.text()

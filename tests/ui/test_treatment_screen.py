@@ -46,6 +46,7 @@ def fill_setup(win, protocol_index=0):
     win.setup.patient_id.setText("P-0042")
     win.setup.patient_name.setText("Ada Example")
     win.setup.protocol.setCurrentIndex(protocol_index)
+    win.setup.side.setCurrentText("left")
 
 
 def look_up(qtbot, win):

@@ -59,6 +59,8 @@ class BoardView:
     live: BoardLive | None
     last_fault: str
     link_stats: str
+    #: The port of the connected board ("" unless connected): the Calibration tab's default.
+    port: str = ""
 
 
 def status_text(status: BoardStatus, reason: str) -> str:
@@ -84,4 +86,5 @@ def board_view(snap: StationSnapshot) -> BoardView:
         f"Board fault latched: {fault_name(live.latched_fault)}" if live.latched_fault else "")
     return BoardView(status, status_text(status, snap.reason), identity, board_live, snap.last_fault,
                      f"telemetry {snap.telemetry_received} · lost {snap.samples_lost} · "
-                     f"dropped frames {snap.frames_dropped}")
+                     f"dropped frames {snap.frames_dropped}",
+                     snap.port if status is BoardStatus.CONNECTED else "")

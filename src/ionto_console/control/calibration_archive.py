@@ -16,7 +16,7 @@ from typing import Callable
 from ..core.calibration import CalibrationResult
 from .background import Worker
 
-#: Keeps a result in the records and returns the line to show ("records: stored as calibration 7").
+#: Keeps a result in the records and returns the line to show ("Saved in the records as calibration record 7.").
 Store = Callable[[CalibrationResult], str]
 
 
@@ -46,7 +46,7 @@ class CalibrationArchive:
             return False
         self._kept.append(result)
         self.worker.submit(lambda: store(result), lambda outcome: on_done(outcome.value or outcome.error),
-                           describe=lambda exc: f"records: NOT stored ({exc}); keep the --json/--pdf files")
+                           describe=lambda exc: f"NOT stored in the records ({exc}): keep the JSON and PDF files.")
         return True
 
     def write_certificate(self, result: CalibrationResult, path: str | Path,

@@ -13,7 +13,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ..core.protocols import Protocol
-from ..records import Database, RecordsError, course_view, find_patients, search_sessions
+from ..core.patients import normalise_patient_id
+from ..records import (Database, RecordsError, course_view, find_patients, find_patients_born,
+                       patient_by_identifier, search_sessions)
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,44 @@ class PatientHistory:
     recent: tuple[str, ...]
     last_corticosteroid: dt.date | None
     reminders: tuple[str, ...]
+    #: The recorded birth date (a typed one that differs is a warning to resolve).
+    date_of_birth: dt.date | None = None
+    #: The identifier as recorded.
+    identifier: str = ""
+
+
+@dataclass(frozen=True)
+class PatientMatch:
+    """One line of the patient search's result list."""
+
+    identifier: str
+    name: str
+    date_of_birth: dt.date | None
+
+    @property
+    def label(self) -> str:
+        born = f", born {self.date_of_birth.isoformat()}" if self.date_of_birth else ""
+        return f"{self.name} ({self.identifier}{born})"
+
+
+#: More matches than this: the list says so and asks for more of the name.
+SEARCH_LIMIT = 50
+
+
+def search_patients(db: Database, text: str) -> list[PatientMatch]:
+    """Patients by part of the name or ID, or by birth date (YYYY-MM-DD); an exact ID comes first."""
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        born = dt.date.fromisoformat(text)
+    except ValueError:
+        born = None
+    found = find_patients_born(db, born, SEARCH_LIMIT) if born else find_patients(db, text, SEARCH_LIMIT)
+    exact = None if born else patient_by_identifier(db, normalise_patient_id(text))
+    if exact is not None:
+        found = [exact] + [p for p in found if p.id != exact.id]
+    return [PatientMatch(p.identifier, p.name, p.date_of_birth) for p in found]
 
 
 UNKNOWN = PatientHistory(False, "", (), None, ())
@@ -34,14 +74,15 @@ def patient_history(db: Database, identifier: str, protocol: Protocol, now: dt.d
 
     ``simulated``: the planned session runs on the simulated board (demo mode); only then do earlier
     simulated sessions count in its courses and corticosteroid rule."""
-    identifier = identifier.strip()
+    identifier = normalise_patient_id(identifier)
     if not identifier:
         return UNKNOWN
     try:
-        patient = next((p for p in find_patients(db, identifier) if p.identifier == identifier), None)
+        patient = patient_by_identifier(db, identifier)
         if patient is None:
             return UNKNOWN
-        sessions = [s for s in search_sessions(db, patient=identifier) if s.patient_id == patient.id][:recent]
+        sessions = [s for s in search_sessions(db, patient=patient.identifier)
+                    if s.patient_id == patient.id][:recent]
         courses = course_view(db, patient.id, planned_at=now, planned_protocol=protocol.model_dump(mode="json"),
                               include_simulated=simulated)
     except RecordsError as exc:
@@ -54,4 +95,5 @@ def patient_history(db: Database, identifier: str, protocol: Protocol, now: dt.d
     )
     reminders = tuple(w.message for w in courses.warnings if w.session_id is None)
     last = courses.last_corticosteroid_at
-    return PatientHistory(True, patient.name, lines, last.astimezone().date() if last else None, reminders)
+    return PatientHistory(True, patient.name, lines, last.astimezone().date() if last else None, reminders,
+                          patient.date_of_birth, patient.identifier)

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Callable
 
 from ..core import engine as e
 from ..core.samples import Sample
-from ..core.session import SessionState
+from ..core.session import SessionState, SideEffect
 from ..core.plan import SessionPlan
+from ..core.patients import normalise_patient_id
 from ..drivers.board import messages as m
 from ..records import (
     Calibration,
@@ -44,7 +45,7 @@ from ..records import (
     SampleWriter,
     SessionStart,
     create_patient,
-    find_patients,
+    patient_by_identifier,
     finish_session,
     record_side_effect,
     start_session,
@@ -91,25 +92,26 @@ def sample_flags(sample: Sample) -> int:
 
 
 def patient_id_for(db: Database, plan: SessionPlan, who: str) -> int:
-    """The record id of the plan's patient (matched by identifier), created if new.
+    """The record id of the plan's patient (matched by its normalised identifier), created if new.
 
     Two stations starting the same new patient at once: one creates it, the other's insert
     meets the unique identifier (or the existence check) and takes the row the first created."""
+    identifier = normalise_patient_id(plan.patient_id)
     for attempt in range(2):
-        for patient in find_patients(db, plan.patient_id):
-            if patient.identifier == plan.patient_id:
-                return patient.id
+        patient = patient_by_identifier(db, identifier)
+        if patient is not None:
+            return patient.id
         if attempt:
             break
-        data = PatientData(identifier=plan.patient_id, name=plan.patient_name, date_of_birth=plan.date_of_birth,
+        data = PatientData(identifier=identifier, name=plan.patient_name, date_of_birth=plan.date_of_birth,
                            notes=plan.patient_notes)
         try:
             return create_patient(db, data, who=who)
         except InvalidRecord as exc:  # the store turns a unique-identifier conflict into this
             if "already exists" not in str(exc):
                 raise
-            log.info("patient %s was created by another station at the same moment", plan.patient_id)
-    raise InvalidRecord(f"The patient {plan.patient_id!r} could not be created or found.")
+            log.info("patient %s was created by another station at the same moment", identifier)
+    raise InvalidRecord(f"The patient {identifier!r} could not be created or found.")
 
 
 def _event_record(event: e.EngineEvent) -> tuple[str, str, dict]:
@@ -133,6 +135,12 @@ def _event_record(event: e.EngineEvent) -> tuple[str, str, dict]:
     if isinstance(event, e.ProgramStepStarted):
         return "program_step", f"program step {event.index}", {"current_ma": event.current_ma}
     return "event", repr(event), {}
+
+
+#: How long the end-of-session write waits for the words of an "Other…" stop (the dialog is open).
+OTHER_DESCRIPTION_WAIT_S = 600.0
+#: The stop text of an "Other…" stop whose words the screen asks for after the output is off.
+OTHER_PENDING = "described after the stop"
 
 
 class SessionRecorder:
@@ -175,6 +183,9 @@ class SessionRecorder:
         self.samples_seen = 0
         self._clock_lock = threading.Lock()
         self.finished = threading.Event()
+        #: The therapist's words for an "Other…" stop, typed after the output was stopped.
+        self._other_text = ""
+        self._described = threading.Event()
         # The session's clocks: one wall-clock reading, and the monotonic clock from then on.
         self._mono0 = time.monotonic()
         self._wall0 = utc_now()
@@ -190,6 +201,11 @@ class SessionRecorder:
             board_serial=ident.serial_number,
             calibration=Calibration(ident.cal_gain, ident.cal_offset_ua, cal_date),
             checklist=plan.checklist_record,
+            site=plan.site,
+            side=plan.side,
+            diagnosis_code=plan.diagnosis_code,
+            dose_target_ma_min=plan.dose_target_ma_min,
+            continues_session_id=plan.continues_session_id,
             overrides={"overridden": plan.checklist_record.get("overridden", [])},
             started_at=self._wall0,
             simulated=simulated,
@@ -307,7 +323,7 @@ class SessionRecorder:
                         return
             self.journaled.set()
             self._store_wire_log()
-            self._close_record(state, reason, dose, ended_at, effects)
+            self._close_record(state, reason, dose, ended_at, self._described_effects(effects))
         finally:
             self.journaled.set()
             self.finished.set()
@@ -360,11 +376,31 @@ class SessionRecorder:
         if self.journal is not None:
             self.journal.remove()
 
+    def _described_effects(self, effects: list[tuple[str, str, dt.datetime]]) -> list[tuple[str, str, dt.datetime]]:
+        """The side effects with an "Other…" stop's words in place of the placeholder.
+
+        WHY wait: the words come from a dialog opened after the stop (the output is already off);
+        the side effect is recorded with them, not as a separate note."""
+        described = []
+        for kind, note, at in effects:
+            if kind == SideEffect.OTHER.value and note == OTHER_PENDING:
+                self._described.wait(OTHER_DESCRIPTION_WAIT_S)
+                note = self._other_text or note
+            described.append((kind, note, at))
+        return described
+
     def _writer_failed(self, error: RecordsError) -> None:
         self._on_failure(f"session records could not be saved ({error})")
 
+    def describe_other(self, text: str) -> None:
+        """The description of an "Other…" stop ("" when the therapist gave none): recorded as the
+        side effect's words when the session closes. Thread-safe; no I/O here."""
+        self._other_text = text.strip()
+        self._described.set()
+
     def close(self, timeout: float = 10.0) -> None:
         """Wait for the end-of-session write (used at shutdown and by tests)."""
+        self._described.set()  # nobody is going to describe it now
         if self._finisher is not None:
             self._finisher.join(timeout)
 

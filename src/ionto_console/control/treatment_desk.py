@@ -32,14 +32,18 @@ from .board_port import BoardPort
 from .station import Station
 from ..records import Database, RecordsError, add_note, sign_session
 from .background import Outcome, Worker
-from .patient_history import UNKNOWN, PatientHistory, patient_history
+from .patient_history import UNKNOWN, PatientHistory, PatientMatch, patient_history, search_patients
 from .records_health import RECORDS_CHECK_S, RecordsHealth
 from .black_box import WireTap
+from ..core.continuation import Continuation, continuation_after
 from .session_recorder import SessionRecorder
 from .treatment import TreatmentController
 
+#: Why Start is refused without a plan (the set-up screen says which field is missing first).
+NO_PLAN = "Choose a patient and a protocol."
+
 # SessionPlan's home is core.plan, RECORDS_CHECK_S's records_health: both re-exported here.
-__all__ = ["RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk"]
+__all__ = ["NO_PLAN", "RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk"]
 
 #: Board watchdog during treatments: ten heartbeats (50 ms) of margin, so a busy
 #: host does not cause nuisance trips, yet a dead console ends the output in half a second.
@@ -65,6 +69,7 @@ class TreatmentDesk:
         demo: bool = False,
         station_id: str | None = None,
         data_folder: Path | None = None,
+        prepare_board: Callable[[SessionPlan], None] | None = None,
     ) -> None:
         """``db`` None with ``db_problem`` set: the records database could not be opened, and
         treatments are refused (never run unrecorded). Both None/empty: no records (tests).
@@ -75,6 +80,8 @@ class TreatmentDesk:
         self._data_folder = data_folder
         self.station = station
         self.demo = demo
+        #: Called with the plan just before a session starts (the demo sets its simulator's load).
+        self._prepare_board = prepare_board
         self.db = db
         self.records_health = RecordsHealth(db, db_problem, clock=clock)
         #: The screens' slow jobs (patient look-up, notes, signatures); its results are drained by the screen.
@@ -121,7 +128,7 @@ class TreatmentDesk:
         if records:
             problems.append(f"Session records are unavailable: {records}")
         if plan is None:
-            problems.append("Choose a patient and a protocol.")
+            problems.append(NO_PLAN)
         elif not plan.checklist_passed:
             problems.append("The pre-treatment checklist is not complete.")
         if self._output_expected():  # IDLE included: a begun session's start intent may still be queued
@@ -170,6 +177,8 @@ class TreatmentDesk:
         if problems:
             raise ValueError(" ".join(problems))
         self.close_session()
+        if self._prepare_board is not None:
+            self._prepare_board(plan)
         link = self.station.link
         assert link is not None  # blockers() checked it
         if self._latched_fault() != BoardFault.NONE:
@@ -188,7 +197,7 @@ class TreatmentDesk:
                 tap.finish()
                 raise ValueError(f"Session records are unavailable: {exc}") from exc
         self.plan = plan
-        engine = TreatmentEngine(plan.protocol, watchdog_ms=TREATMENT_WATCHDOG_MS)
+        engine = TreatmentEngine(plan.engine_protocol(), watchdog_ms=TREATMENT_WATCHDOG_MS)
         controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms)
         if recorder is not None:
             # the record closes on the engine's DoseFinal event; this is read only if none comes
@@ -201,7 +210,7 @@ class TreatmentDesk:
     def try_begin(self, plan: SessionPlan | None) -> str:
         """``begin`` for a screen: "" when the session started, else why not in plain words."""
         if plan is None:
-            return "Choose a patient and a protocol."
+            return NO_PLAN
         try:
             self.begin(plan)
         except (ValueError, BoardError) as exc:
@@ -253,6 +262,17 @@ class TreatmentDesk:
                     else PatientHistory(True, "", (), None, (f"Records could not be read: {outcome.error}",)))
 
         self.worker.submit(lambda: self.patient_history(identifier, protocol), done)
+
+    def search_patients_later(self, text: str, on_done: Callable[[list[PatientMatch], str], None]) -> None:
+        """The patient search (name, ID or birth date) on the desk's worker;
+        ``on_done(matches, error)`` when the screen drains it. Without records: nothing."""
+        if self.db is None or not text.strip():
+            on_done([], "" if self.db is not None or not text.strip() else "No records on this station.")
+            return
+        db = self.db
+        self.worker.submit(lambda: search_patients(db, text),
+                           lambda outcome: on_done(list(outcome.value or []), outcome.error),
+                           describe=lambda exc: f"The patients could not be searched: {exc}")
 
     def can_sign(self) -> bool:
         """The last session's record is closed and can be signed."""
@@ -315,6 +335,28 @@ class TreatmentDesk:
                 link.write_now(m.Output(0))
             except BoardError:
                 pass  # nothing connected: nothing can be flowing through this console
+
+    def continuation(self, patient_id: str, protocol_id: str) -> Continuation | None:
+        """The rest of the last run's prescription, when it ended early for this patient and protocol."""
+        plan, controller, recorder = self.plan, self.controller, self.recorder
+        if plan is None or controller is None or self.active:
+            return None
+        if (plan.patient_id, plan.protocol.id) != (patient_id, protocol_id):
+            return None
+        snap = controller.snapshot()
+        target = plan.dose_target_ma_min if plan.dose_target_ma_min is not None else plan.protocol.dose_target_ma_min
+        # a continued run continues the first run's prescription: the link names the first run
+        first = plan.continues_session_id or (recorder.session_id if recorder is not None else None)
+        already = plan.protocol.dose_target_ma_min - target  # delivered by the runs before this one
+        return continuation_after(snap.state, first, patient_id, protocol_id,
+                                  already + snap.dose_delivered_ma_min, plan.protocol.dose_target_ma_min,
+                                  snap.dose_final)
+
+    def describe_other(self, text: str) -> None:
+        """The words for the "Other…" stop just made: the side effect is recorded with them."""
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.describe_other(text)
 
     def _latched_fault(self) -> int:
         live = self.station.snapshot().live

@@ -149,3 +149,16 @@ def integrate_dose(t: Iterable[float], current_ma: Iterable[float], duty: float 
         for ti, ci, pi in zip(t, current_ma, pulsed):
             add(ti, ci, pi)
     return integrator.delivered_ma_min
+
+
+def remaining_time_at_goal(remaining_ma_min: float, goal_ma: float, duty: float = 1.0) -> float | None:
+    """Seconds the remaining dose takes at the goal current; None without a goal.
+
+    WHY the goal and not the present current: during a ramp (or a pause) the
+    present current is far below the goal, and the estimate read 384:36 for a
+    treatment that would take 4 minutes. The therapist reads the time the
+    treatment will take at the current they chose."""
+    mean = goal_ma * duty
+    if mean < MIN_CURRENT_FOR_ESTIMATE_MA:
+        return None
+    return remaining_ma_min / mean * 60.0

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Union
 
-from .dose import DoseIntegrator
+from .dose import DoseIntegrator, remaining_time_at_goal
 from .interlocks import InterlockLimits, Interlocks, Trip, TripAction, TripKind, worst
 from .protocols import Protocol
 from .ramp import RampLimiter
@@ -181,6 +181,9 @@ class Snapshot:
     stop_reason: StopReason | None
     #: The session has ended and the board has reported its output off: the dose counts no more.
     dose_final: bool = False
+    #: The current the therapist asked for (the ramp's goal, kept while paused), apart from the
+    #: slewing setpoint on its way there; 0 once the session has ended.
+    goal_ma: float = 0.0
 
 
 class TreatmentEngine:
@@ -279,6 +282,7 @@ class TreatmentEngine:
             elapsed = max((self._ended_at if self._ended_at is not None else now) - self._started_at, 0.0)
         active = self.state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED,
                                 SessionState.REVERSING)
+        goal = self.ramp.resume_target if active else 0.0
         return Snapshot(
             t=now,
             state=self.state,
@@ -290,12 +294,14 @@ class TreatmentEngine:
             dose_delivered_ma_min=self.dose.delivered_ma_min,
             dose_target_ma_min=self.dose.target_ma_min,
             elapsed_s=elapsed,
-            remaining_s=self.dose.remaining_time_s() if active else None,
+            remaining_s=remaining_time_at_goal(self.dose.remaining_ma_min, goal, self.protocol.duty)
+            if active else None,
             anode=self._anode,
             active_trip=self._active_trip,
             warning=self._warning,
             stop_reason=self.session.stop_reason,
             dose_final=self.dose_final,
+            goal_ma=goal,
         )
 
     # --- intents ---------------------------------------------------------------------

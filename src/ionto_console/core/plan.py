@@ -27,3 +27,17 @@ class SessionPlan:
     checklist_record: dict
     date_of_birth: dt.date | None = None
     patient_notes: str = ""
+    #: "left", "right", "both" or "" (a site without sides).
+    side: str = ""
+    #: ICD-10 code of the indication (billing, FHIR reason); "" when none was chosen.
+    diagnosis_code: str = ""
+    #: The earlier run whose prescription this run continues (after an interruption), and the
+    #: dose left of it: this run's target instead of the protocol's.
+    continues_session_id: int | None = None
+    dose_target_ma_min: float | None = None
+
+    def engine_protocol(self) -> Protocol:
+        """The protocol the engine runs: the prescription's remainder when continuing."""
+        if self.dose_target_ma_min is None:
+            return self.protocol
+        return self.protocol.model_copy(update={"dose_target_ma_min": self.dose_target_ma_min})

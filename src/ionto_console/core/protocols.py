@@ -308,6 +308,10 @@ class Protocol(BaseModel):
         return float(self.electrode_rating_ma_min) if self.electrode_rating_ma_min else self.dose_target_ma_min
 
     @property
+    def carries_drug(self) -> bool:
+        return self.agent.kind is AgentKind.DRUG
+
+    @property
     def planned_minutes_at_max(self) -> float:
         return self.dose_target_ma_min / (self.max_current_ma * self.duty)
 
@@ -468,3 +472,25 @@ def load_custom(folder: Path, known_ids: set[str],
         names.add(_name_key(protocol.name))
         protocols.append(protocol)
     return protocols, problems
+
+
+def polarity_words(anode: bool) -> str:
+    """One electrode's sign in the words on the leads' labels."""
+    return "ANODE (+)" if anode else "CATHODE (−)"
+
+
+def electrode_polarity_text(protocol: Protocol, anode: bool) -> str:
+    """Which lead carries what, for the screen and the report.
+
+    WHY spelled out: the therapist checks, before and during the treatment, that
+    the drug electrode is on the lead of the drug's charge; a wrong lead drives the
+    drug away from the skin. The board's ACTIVE lead carries the protocol's
+    polarity, the RETURN lead the opposite one."""
+    return lead_text(protocol.carries_drug, anode)
+
+
+def lead_text(carries_drug: bool, anode: bool) -> str:
+    """``electrode_polarity_text`` from plain values (a record's protocol copy)."""
+    what = "Drug electrode" if carries_drug else "Treated tray"
+    return (f"{what} on the ACTIVE lead: {polarity_words(anode)} · "
+            f"return electrode on the RETURN lead: {polarity_words(not anode)}")

@@ -25,7 +25,7 @@ from .course import PatientCourses, course_view
 from .database import Database, default_url, open_database, ping, sqlite_url
 from .errors import InvalidRecord, RecordNotFound, RecordsError, RecordsUnavailable, RecordsWriteError
 from .exports import events_csv, samples_csv, write_samples_csv
-from .queries import SessionListItem, SessionSummary, find_patients, load_events, load_samples, load_session, search_sessions
+from .queries import SessionListItem, SessionSummary, find_patients, find_patients_born, patient_by_identifier, load_events, load_samples, load_session, search_sessions
 from .report import report_data
 from .samples import SampleSeries
 from .store import (
@@ -56,7 +56,7 @@ __all__ = [
     "RecordsWriteError", "SampleSeries", "SampleWriter", "SessionListItem", "SessionStart", "SessionSummary",
     "WriterReport", "add_note", "amend_session", "assess_coverage", "audit_history", "billable_minutes",
     "billing_csv", "billing_summary", "course_view", "cpt_units", "create_patient", "default_url", "events_csv",
-    "fhir_bundle", "fhir_bundle_json", "find_patients", "finish_session", "load_events", "load_samples",
+    "fhir_bundle", "fhir_bundle_json", "find_patients", "find_patients_born", "patient_by_identifier", "finish_session", "load_events", "load_samples",
     "load_session", "open_database", "ping", "record_event", "record_side_effect", "recover_interrupted",
     "report_data", "samples_csv", "search_sessions", "sign_session", "sqlite_url", "start_session",
     "update_patient", "verify_audit", "write_samples_csv",

@@ -149,7 +149,6 @@ def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
 
 
 #: The newest migration's revision (a test checks it against Alembic's head).
-SCHEMA_HEAD = "0005"
 #: PostgreSQL advisory lock key taken while migrating ("IONTOMIG"): simultaneous first starts queue.
 MIGRATION_LOCK_KEY = 0x494F4E544F4D4947
 
@@ -169,6 +168,7 @@ PG_CONNECT_ARGS: dict[str, Any] = {
     "tcp_user_timeout": 1500,
     "options": "-c idle_in_transaction_session_timeout=5000 -c lock_timeout=5000",
 }
+SCHEMA_HEAD = "0009"
 
 
 def _alembic_config(connection: Any) -> Any:

@@ -69,6 +69,8 @@ def bundle_dict(summary: SessionSummary) -> dict[str, Any]:
     }
     if summary.state != "complete" and summary.reason:
         procedure["statusReason"] = {"text": summary.reason}
+    if summary.site:
+        procedure["bodySite"] = [{"text": summary.site_text}]
     if summary.diagnosis_code:
         procedure["reason"] = [{"concept": {"coding": [{"system": ICD10_SYSTEM, "code": summary.diagnosis_code}]}}]
     notes = [{"text": n.text, "authorString": n.author, "time": n.at.isoformat()} for n in summary.current_notes]

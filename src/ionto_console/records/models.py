@@ -121,6 +121,10 @@ class TreatmentSession(Base):
     overrides: Mapped[dict[str, Any]] = mapped_column(JSON)
     coverage_answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     diagnosis_code: Mapped[str] = mapped_column(String(16), default="")
+    #: Where the active electrode was placed ("Achilles tendon") and on which side ("left").
+    site: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    side: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    continues_session_id: Mapped[int | None] = mapped_column(Integer, default=None)
     sample_count: Mapped[int] = mapped_column(Integer, default=0)
     samples_sha256: Mapped[str] = mapped_column(String(64), default="")
     #: The board was the simulator (demo mode or the simulator process; see ``records.demo``).

@@ -123,6 +123,14 @@ class SessionSummary:
     samples_sha256: str
     #: The board was the simulator: never billed, exported or counted in a course; the PDF says so.
     simulated: bool = False
+    site: str = ""
+    side: str = ""
+    continues_session_id: int | None = None
+
+    @property
+    def site_text(self) -> str:
+        """"Achilles tendon (left)", or "" when no site was recorded."""
+        return f"{self.site} ({self.side})" if self.site and self.side else self.site
 
     @property
     def duration_s(self) -> float | None:
@@ -234,6 +242,7 @@ def load_session(db: Database, session_id: int) -> SessionSummary:
             signatures=tuple(SignatureInfo(g.name, g.at, g.meaning) for g in row.signatures),
             amendments=tuple(AmendmentInfo(a.field, a.value, a.at, a.who, a.why) for a in row.amendments),
             sample_count=row.sample_count, samples_sha256=row.samples_sha256, simulated=row.simulated,
+            site=row.site, side=row.side, continues_session_id=row.continues_session_id,
         )
 
 
@@ -261,4 +270,22 @@ def find_patients(db: Database, text: str, limit: int = 50) -> list[PatientInfo]
         rows = s.scalars(select(Patient).where(or_(func.lower(Patient.name).contains(needle, autoescape=True),
                                                    func.lower(Patient.identifier).contains(needle, autoescape=True)))
                          .order_by(Patient.name).limit(limit))
+        return [PatientInfo(p.id, p.identifier, p.name, p.date_of_birth, p.notes) for p in rows]
+
+
+def patient_by_identifier(db: Database, identifier: str) -> PatientInfo | None:
+    """The patient with exactly this identifier (ignoring case), however many similar ones exist.
+
+    WHY not ``find_patients``: its row limit pushed a returning patient among 60 similar
+    identifiers out of the answer, and the patient was then shown as new."""
+    with db.read() as s:
+        p = s.scalars(select(Patient).where(func.upper(Patient.identifier) == identifier.upper())
+                      .order_by(Patient.id).limit(1)).first()
+        return None if p is None else PatientInfo(p.id, p.identifier, p.name, p.date_of_birth, p.notes)
+
+
+def find_patients_born(db: Database, born: dt.date, limit: int = 50) -> list[PatientInfo]:
+    """Patients born on ``born``, by name."""
+    with db.read() as s:
+        rows = s.scalars(select(Patient).where(Patient.date_of_birth == born).order_by(Patient.name).limit(limit))
         return [PatientInfo(p.id, p.identifier, p.name, p.date_of_birth, p.notes) for p in rows]

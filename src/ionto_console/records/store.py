@@ -101,6 +101,11 @@ class SessionStart:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     coverage_answers: Mapping[str, Any] = field(default_factory=dict)
     diagnosis_code: str = ""
+    #: The treated site ("Achilles tendon") and side ("left", "right", "both" or "").
+    site: str = ""
+    side: str = ""
+    #: The earlier session whose prescription this one continues (after an interruption).
+    continues_session_id: int | None = None
     #: Course label (default: the protocol id) and planned number of sessions ("session N of M").
     course: str | None = None
     course_planned_sessions: int | None = None
@@ -238,6 +243,7 @@ def start_session(db: Database, start: SessionStart) -> int:
             state=RUNNING, reason="", dose_target_ma_min=float(target), dose_delivered_ma_min=0.0,
             checklist=dict(start.checklist), overrides=dict(start.overrides),
             coverage_answers=dict(start.coverage_answers), diagnosis_code=start.diagnosis_code.strip(),
+            site=start.site.strip(), side=start.side.strip(), continues_session_id=start.continues_session_id,
             sample_count=0, samples_sha256="", simulated=bool(start.simulated),
             station_id=start.station_id, heartbeat_at=utc_now(), journal_seq=0,
         )

@@ -25,6 +25,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
 from ..core.markers import MarkerKind, kind_words, plot_markers
+from ..core.protocols import lead_text
 from ..records import Database, report_data
 from .pdf_page import MARGIN, PAGE_H, PAGE_W, SIMULATED_COLOR, SIMULATED_MARK, PdfPage, a4_pdf, ensure_gui_app
 
@@ -207,6 +208,8 @@ class _Report(PdfPage):
             ("Patient", f"{patient['name']} ({patient['identifier']})"),
             ("Date of birth", dob),
             ("Protocol", d["protocol"]["name"]),
+            ("Site", session.get("site") or "—"),
+            ("Polarity", polarity_line(d["protocol"]["content"])),
             ("Course", session.get("course") or "—"),
             ("Dose", dose_text(d["dose"])),
             ("Duration", duration(session.get("duration_s"))),
@@ -219,7 +222,8 @@ class _Report(PdfPage):
             ("Billing", "not billed: simulated board" if simulated else
              f"CPT {billing['cpt']}: {billing['attended_minutes']} min, {billing['units']} unit(s)"),
             ("Diagnosis", billing.get("diagnosis_code") or "—"),
-        ])
+        ] + ([("Continues", f"session {session['continues_session_id']} (its remaining dose)")]
+             if session.get("continues_session_id") else []))
 
         self.heading("Timeline: current and target")
         plot_h = 170.0
@@ -359,3 +363,13 @@ def _nice_ceiling(value: float) -> float:
         if step * power >= value:
             return step * power
     return 10 * power
+
+
+def polarity_line(protocol: dict[str, Any]) -> str:
+    """Which lead carried what, from the record's protocol copy (its planned polarity at the start)."""
+    polarity = protocol.get("polarity")
+    if polarity not in ("anode", "cathode"):
+        return "—"
+    carries_drug = (protocol.get("agent") or {}).get("kind") == "drug"
+    text = lead_text(carries_drug, polarity == "anode").split(" · ")[0]  # the return lead is the other one
+    return text + (" (reversed halfway)" if protocol.get("polarity_reversal_halfway") else "")

@@ -51,12 +51,20 @@ class AlarmBanner(QWidget):
         self.pause_button.setObjectName("alarm_pause")
         self.log_button = QPushButton("Alarm log")
         self.audio_note = QLabel("" if player.available else "No audio output on this station: visual alarm only.")
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.audio_note)
+        self.audio_note.setObjectName("audio_note")
+        self.audio_note.setWordWrap(True)
+        # the message on its own full-width line, the buttons below it: the banner floats over the
+        # page (it never pushes STOP down), so it is as short as the message allows
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addWidget(self.text)
+        row = QHBoxLayout()
+        row.addWidget(self.audio_note, 1)
         for button in (self.ack_button, self.pause_button, self.log_button):
-            button.setMinimumHeight(40)
-            layout.addWidget(button)
+            button.setMinimumHeight(36)
+            row.addWidget(button)
+        layout.addLayout(row)
         self.ack_button.clicked.connect(lambda: self.alarms.acknowledge_all(self._clock()))
         self.pause_button.clicked.connect(lambda: self.alarms.pause_audio(self._clock()))
         self.log_button.clicked.connect(self.show_log)
@@ -82,6 +90,8 @@ class AlarmBanner(QWidget):
         self.setStyleSheet(
             f"AlarmBanner, QLabel#alarm_text {{ background:{background}; color:{colour}; "
             "font-size:16pt; font-weight:bold; padding:6px; }"
+            # the note in the banner's own colours: small black text on flashing red was unreadable
+            f"QLabel#audio_note {{ background:{background}; color:{colour}; font-size:12pt; font-weight:bold; }}"
         )
         self.setAutoFillBackground(True)
         self._sound(now)

@@ -11,6 +11,9 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from ..control.calibration import (BenchSpec, BoardLender, CalibrationRunner, RecordsCalibrationSink, RunEvent,
                                    RunnerSettings)
 from ..core.calibration import CalibrationResult
+from ..control.background import Worker
+from ..control.calibration.discovery import offered_ports, serial_ports, visa_resources
+from .background_pump import BackgroundPump
 from .calibration_wizard import CalibrationWizard, default_runner_factory
 
 
@@ -27,8 +30,15 @@ class CalibrationTab(QWidget):
     says so, and the records keep it only in the demo database)."""
 
     def __init__(self, interval_days: int, engineer: str, ports: list[str], records_url: str | None,
-                 lender: BoardLender | None = None, *, simulated: bool = False) -> None:
+                 lender: BoardLender | None = None, *, simulated: bool = False,
+                 connected_port: Callable[[], str] = lambda: "") -> None:
         super().__init__()
+        self._connected_port = connected_port
+        self._resources: list[str] = []
+        #: Lists the VISA resources once, off the GUI thread (a bus scan can take seconds).
+        self._finder = Worker("bench-discovery")
+        self._pump = BackgroundPump(self._finder, self)
+        self._finder.submit(lambda: (serial_ports(), visa_resources(self._settings_backend())), self._found)
         self._settings = RunnerSettings(interval_days=interval_days, simulated=simulated)
         self._engineer = engineer
         self._ports = ports
@@ -45,10 +55,29 @@ class CalibrationTab(QWidget):
                                    runner_factory=self._runner)
         wizard.setWindowFlags(Qt.WindowType.Widget)
         wizard.connect_page.engineer.setText(self._engineer)
+        wizard.connect_page.offer(offered_ports(self._connected_port(), self._ports), self._resources)
         wizard.finished.connect(self._renew)
         self._layout.addWidget(wizard)
         wizard.show()
         return wizard
+
+    @staticmethod
+    def _settings_backend() -> str:
+        return BenchSpec("", "", "").visa_backend
+
+    def _found(self, outcome) -> None:
+        if outcome.ok and outcome.value is not None:
+            self._ports, self._resources = outcome.value
+        self._offer()
+        self._finder.shutdown()  # asked once: its thread is not needed any more
+
+    def _offer(self) -> None:
+        self.wizard.connect_page.offer(offered_ports(self._connected_port(), self._ports), self._resources)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Each time the tab is shown: the board the console is connected to comes first."""
+        super().showEvent(event)
+        self._offer()
 
     def _runner(self, spec: BenchSpec, settings: RunnerSettings,
                 on_event: Callable[[RunEvent], None]) -> CalibrationRunner:

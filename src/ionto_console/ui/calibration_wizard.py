@@ -24,7 +24,8 @@ from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QCompleter
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget, QWizard, QWizardPage)
@@ -167,6 +168,10 @@ class ConnectPage(QWizardPage):
         self.status = QLabel("Not connected")
         self.status.setObjectName("connect_status")
         self.status.setWordWrap(True)
+        self.found = QLabel("")
+        self.found.setObjectName("found_resources")
+        self.found.setWordWrap(True)
+        self.found.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.identities = QLabel("")
         self.identities.setObjectName("identities")
         self.identities.setWordWrap(True)
@@ -175,6 +180,7 @@ class ConnectPage(QWizardPage):
         form.addRow("DMM (VISA)", self.dmm)
         form.addRow("Decade (VISA)", self.load)
         form.addRow("LCR (VISA)", self.lcr)
+        form.addRow("Found", self.found)
         form.addRow("Engineer", self.engineer)
         modes = QVBoxLayout()
         modes.addWidget(self.calibrate)
@@ -190,6 +196,20 @@ class ConnectPage(QWizardPage):
         self.engineer.textChanged.connect(lambda _: self.completeChanged.emit())
         self.setCommitPage(True)  # once the sweep starts there is no going back
         self.setButtonText(QWizard.WizardButton.CommitButton, "Start")
+
+    def offer(self, ports: list[str], resources: list[str]) -> None:
+        """Fill the board list (the connected board first, chosen) and offer the VISA resources found."""
+        typed = self.board.currentText()
+        self.board.clear()
+        self.board.addItems(ports)
+        if ports and (not typed or typed not in ports):
+            self.board.setCurrentIndex(0)
+        else:
+            self.board.setEditText(typed)
+        for field in (self.dmm, self.load, self.lcr):
+            field.setCompleter(QCompleter(resources, field))
+        visa = ", ".join(resources) if resources else "none (type the resource, e.g. TCPIP::192.0.2.7::INSTR)"
+        self.found.setText(f"Serial ports: {', '.join(ports) or 'none'}\nVISA resources: {visa}")
 
     def spec(self) -> BenchSpec:
         return BenchSpec(self.board.currentText().strip(), self.dmm.text().strip(), self.load.text().strip(),
@@ -490,7 +510,7 @@ class CalibrationWizard(QWizard):
         super().initializePage(pid)
         result = self.state.result
         if pid == self.CERTIFICATE and result is not None and self.archive.keep(result, self._stored):
-            self.certificate_page.stored_text = "records: saving…"
+            self.certificate_page.stored_text = "Saving in the records…"
         refresh = getattr(self.page(pid), "refresh", None)
         if refresh is not None:
             refresh(self.state)

@@ -2,6 +2,13 @@
 
 The dialog only collects answers, reasons and confirmations; ``core.prechecks.evaluate``
 decides. OK is enabled only when the result says the treatment can start.
+
+WHY nothing moves: clicks landed on the wrong answers when reason fields
+appeared and collapsed. Every row has its reason field from the start (enabled
+only when a reason is needed), the Yes/No columns have fixed widths, the
+question column wraps whole sentences, and the caution confirmation sits in
+its own box below the answers, never between them. The questions scroll when
+the screen is short; the verdict and the buttons stay.
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFrame,
     QGridLayout,
+    QGroupBox,
+    QScrollArea,
     QLabel,
     QLineEdit,
     QRadioButton,
@@ -46,7 +56,14 @@ class ChecklistDialog(QDialog):
         self.yes: dict[str, QRadioButton] = {}
         self.no: dict[str, QRadioButton] = {}
         self.reasons: dict[str, QLineEdit] = {}
-        grid = QGridLayout()
+        answers = QWidget()
+        grid = QGridLayout(answers)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnMinimumWidth(0, 380)
+        grid.setColumnMinimumWidth(1, 70)
+        grid.setColumnMinimumWidth(2, 70)
+        grid.setColumnMinimumWidth(3, 260)
+        grid.setVerticalSpacing(10)
         for row, question in enumerate(self.questions):
             key = question.check.value
             label = QLabel(question.text)
@@ -62,7 +79,12 @@ class ChecklistDialog(QDialog):
             reason.setPlaceholderText(
                 "Written reason to proceed anyway" if question.kind is QuestionKind.CONTRAINDICATION else ""
             )
-            reason.setVisible(False)
+            reason.setEnabled(False)  # present from the start: the row never changes shape
+            if question.kind is not QuestionKind.CONTRAINDICATION:
+                reason.setVisible(False)
+                policy = reason.sizePolicy()
+                policy.setRetainSizeWhenHidden(True)
+                reason.setSizePolicy(policy)
             grid.addWidget(label, row, 0)
             grid.addWidget(yes, row, 1)
             grid.addWidget(no, row, 2)
@@ -71,22 +93,41 @@ class ChecklistDialog(QDialog):
                 widget.toggled.connect(self._update)
             reason.textChanged.connect(self._update)
             self.yes[key], self.no[key], self.reasons[key] = yes, no, reason
-        self.confirm = QCheckBox("I confirm the cautions above with the prescriber's approval")
+        self.confirm = QCheckBox("I confirm the cautions listed here with the prescriber's approval")
         self.confirm.setObjectName("confirm_cautions")
+        self.confirm.setEnabled(False)
         self.confirm.toggled.connect(self._update)
+        self.cautions = QGroupBox("Cautions to confirm")
+        self.cautions.setObjectName("cautions")
+        self.caution_text = QLabel("None.")
+        self.caution_text.setWordWrap(True)
+        caution_layout = QVBoxLayout(self.cautions)
+        caution_layout.addWidget(self.caution_text)
+        caution_layout.addWidget(self.confirm)
         self.verdict = QLabel("")
         self.verdict.setObjectName("checklist_verdict")
         self.verdict.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(answers)
         layout = QVBoxLayout(self)
-        layout.addLayout(grid)
-        layout.addWidget(self.confirm)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.cautions)
         layout.addWidget(self.verdict)
         layout.addWidget(self.buttons)
+        self._fit_screen(answers)
         self.result_: PrecheckResult = self._evaluate()
         self._update()
+
+    def _fit_screen(self, answers: QWidget) -> None:
+        """As wide as the questions need (whole sentences), as tall as the screen allows."""
+        screen = self.screen().availableGeometry()
+        want = answers.sizeHint()
+        self.resize(min(want.width() + 60, screen.width() - 40), min(want.height() + 260, screen.height() - 60))
 
     def answer(self, check: str, yes: bool, reason: str = "") -> None:
         """Answer one question (used by tests and keyboard users alike)."""
@@ -114,11 +155,12 @@ class ChecklistDialog(QDialog):
         blocked = {f.check for f in result.blockers} | {o.check for o in result.overridden}
         for question in self.questions:
             key = question.check.value
-            self.reasons[key].setVisible(
-                question.kind is QuestionKind.CONTRAINDICATION and self.yes[key].isChecked() or key in blocked
-                and question.kind is QuestionKind.CONTRAINDICATION
+            self.reasons[key].setEnabled(
+                question.kind is QuestionKind.CONTRAINDICATION and (self.yes[key].isChecked() or key in blocked)
             )
-        self.confirm.setVisible(bool(result.confirmations_needed) or bool(result.confirmed))
+        cautions = [*result.confirmations_needed, *result.confirmed]
+        self.confirm.setEnabled(bool(cautions))
+        self.caution_text.setText("\n".join(f"• {f.message}" for f in cautions) or "None.")
         lines = [f"Blocked: {f.message}" for f in result.blockers]
         lines += [f"Needs confirmation: {f.message}" for f in result.confirmations_needed]
         lines += [f"Warning: {f.message}" for f in result.warnings]

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
+    QToolButton,
     QWidget,
 )
 
@@ -39,12 +39,19 @@ class ConnectionPanel(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Board", parent)
         self.port_combo = QComboBox()
-        self.port_combo.setMinimumWidth(260)
-        self.refresh_button = QPushButton("Rescan")
-        self.connect_button = QPushButton("Connect")
-        self.disconnect_button = QPushButton("Disconnect")
+        self.port_combo.setObjectName("port")
+        # a long port name must not widen the window; the open list shows it whole
+        self.port_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.port_combo.setMinimumContentsLength(10)
+        # tool buttons: as wide as their words (push buttons have a wide minimum in most styles)
+        self.refresh_button = QToolButton(text="Rescan")
+        self.connect_button = QToolButton(text="Connect")
+        self.disconnect_button = QToolButton(text="Disconnect")
+        for button in (self.refresh_button, self.connect_button, self.disconnect_button):
+            button.setMinimumHeight(28)
         self.state_label = QLabel("Not connected")
         self.state_label.setObjectName("connection_state")
+        self.state_label.setWordWrap(True)
         self.state_label.setStyleSheet("padding:6px; font-size:13pt; font-weight:bold;")
         self.ident_label = QLabel("")
         self.ident_label.setObjectName("board_ident")
@@ -55,6 +62,10 @@ class ConnectionPanel(QGroupBox):
         self.notice_label.setObjectName("board_notice")
         self.notice_label.setWordWrap(True)
         self.notice_label.setVisible(False)
+        for label in (self.ident_label, self.calibration_label):
+            label.setWordWrap(True)
+        # two rows, not five: the panel sits above every tab, and its height is taken from the
+        # page on a 720-pixel screen
         row = QHBoxLayout()
         row.addWidget(QLabel("Port"))
         row.addWidget(self.port_combo, 1)
@@ -62,11 +73,15 @@ class ConnectionPanel(QGroupBox):
         row.addWidget(self.connect_button)
         row.addWidget(self.disconnect_button)
         grid = QGridLayout(self)
+        grid.setContentsMargins(6, 2, 6, 2)
+        grid.setVerticalSpacing(2)
         grid.addLayout(row, 0, 0)
-        grid.addWidget(self.notice_label, 1, 0)
-        grid.addWidget(self.state_label, 2, 0)
-        grid.addWidget(self.ident_label, 3, 0)
-        grid.addWidget(self.calibration_label, 4, 0)
+        grid.addWidget(self.state_label, 0, 1)
+        grid.addWidget(self.notice_label, 1, 0, 1, 2)
+        grid.addWidget(self.ident_label, 2, 0)
+        grid.addWidget(self.calibration_label, 2, 1)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
         self.connect_button.clicked.connect(self._emit_connect)
         self.disconnect_button.clicked.connect(self.disconnect_requested)
         self.refresh_button.clicked.connect(self.refresh_requested)
@@ -90,19 +105,20 @@ class ConnectionPanel(QGroupBox):
             self.connect_requested.emit(key)
 
     def show_board(self, board: BoardView, calibration_interval_days: int, today: dt.date) -> None:
-        self.state_label.setStyleSheet(
-            "padding:6px; font-size:13pt; font-weight:bold; " + STATE_STYLE[board.status]
-        )
-        self.state_label.setText(board.status_text)
         ident = board.identity
+        ok = True
         if ident is None:
             self.ident_label.setText("")
             self.calibration_label.setText("")
-            return
-        self.ident_label.setText(ident.summary)
-        text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today)
-        self.calibration_label.setText(text)
-        self.calibration_label.setStyleSheet("" if ok else "color:#b71c1c; font-weight:bold;")
+        else:
+            self.ident_label.setText(ident.summary)
+            text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today)
+            self.calibration_label.setText(text)
+            self.calibration_label.setStyleSheet("" if ok else "color:#b71c1c; font-weight:bold;")
+        # connected but not fit to treat (calibration lapsed) is not shown in reassuring green
+        style = STATE_STYLE[board.status] if ok else STATE_STYLE[BoardStatus.CONNECTING]
+        self.state_label.setStyleSheet("padding:4px; font-size:13pt; font-weight:bold; " + style)
+        self.state_label.setText(board.status_text)
 
 
 def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date) -> tuple[str, bool]:

@@ -136,7 +136,9 @@ class LivePlots(QWidget):
         self.impedance_plot.setXLink(self.current_plot)
         self.impedance_plot.setLabel("bottom", "Time", units="s")
         self.impedance_plot.getAxis("bottom").enableAutoSIPrefix(False)  # seconds, not "ks"
-        self.current_plot.addLegend(offset=(10, 5))
+        # the legend in one row along the top, over headroom kept free of data (it used to cover the trace)
+        self.current_plot.addLegend(offset=(10, 2), colCount=2, brush=(255, 255, 255, 160))
+        self.current_plot.getViewBox().setDefaultPadding(0.12)
         self.measured_curve = self.current_plot.plot(pen=MEASURED_PEN, name="measured")
         self.target_curve = self.current_plot.plot(pen=TARGET_PEN, name="target")
         self.impedance_curve = self.impedance_plot.plot(pen=IMPEDANCE_PEN)

@@ -10,21 +10,33 @@ import datetime as dt
 from typing import TYPE_CHECKING, Callable
 from typing import Protocol as TypingProtocol
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSizePolicy,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..accounts import Role, User, can_calibrate, can_treat
 from ..control.board_status import BoardView, board_view
 from ..control.station import Station
 from ..control.treatment_desk import TreatmentDesk
 from ..core.protocols import Protocol
+from ..core.session import EMERGENCY
 from .alarm_banner import AlarmBanner
 from .alarm_sound import CommandLinePlayer, Player
 from .connection_panel import ConnectionPanel
 from .deferred_page import DeferredPage
 from .live_plots import LivePlots
-from .readouts import Readout, format_number
+from .readouts import Readout, ReflowGrid, current_text, format_number
 from .session_setup import SessionSetup
 from .treatment_view import TreatmentView
 
@@ -32,9 +44,21 @@ if TYPE_CHECKING:
     from .calibration_tab import CalibrationTab
 
 REFRESH_HZ = 30
+#: The window's size at start where the screen has room (logical pixels); smaller screens get it maximised.
+PREFERRED_SIZE = (1280, 860)
 #: Who the window is for when the caller names nobody (tests that predate accounts): a therapist.
 DEFAULT_USER = User(0, "therapist", "Therapist", Role.THERAPIST)
 CANNOT_TREAT = "Your role cannot run treatments. Sign in as a therapist or an administrator to treat."
+
+
+def scrolling(page: QWidget) -> QScrollArea:
+    """``page`` inside a frameless scroll area that lets it take the room it has, and scroll when
+    it needs more (so its minimum size never becomes the window's)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(page)
+    return area
 
 
 class PortSources(TypingProtocol):
@@ -85,7 +109,7 @@ class MainWindow(QMainWindow):
         self._shortcuts = []
         if can_treat(self.user.role):
             self.treatment = TreatmentView(desk, self.setup)
-            self._shortcuts = self.treatment.stops.bind_shortcuts(self)
+            self._shortcuts = self.treatment.bind_keys(self)
         self.calibration: CalibrationTab | None = None
         if can_calibrate(self.user.role):
             # imported here: pyvisa and the calibration runner add ~0.5 s to a therapist's start-up
@@ -93,7 +117,8 @@ class MainWindow(QMainWindow):
 
             self.calibration = CalibrationTab(calibration_interval_days, self.user.display_name,
                                               calibration_ports or [], desk.db.url if desk.db else None,
-                                              lender=desk, simulated=desk.demo)
+                                              lender=desk, simulated=desk.demo,
+                                              connected_port=lambda: board_view(self.station.snapshot()).port)
         self.alarm_banner = AlarmBanner(desk.alarms, alarm_player or CommandLinePlayer())
 
         self.connection = ConnectionPanel()
@@ -109,35 +134,55 @@ class MainWindow(QMainWindow):
         self.fault_label = QLabel("")
         self.fault_label.setObjectName("fault_text")
         self.fault_label.setStyleSheet("color:#b71c1c; font-size:12pt;")
+        self.fault_label.setWordWrap(True)
         self._monitor_plots = DeferredPage(LivePlots)  # built when the Board monitor tab is first opened
         self.link_stats = QLabel("")
-        self.statusBar().addPermanentWidget(self.link_stats)
+        # a long statistics line must not set the window's minimum width
+        self.link_stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.link_stats.setMinimumWidth(1)
+        self.statusBar().addPermanentWidget(self.link_stats, 1)
 
-        readouts = QHBoxLayout()
-        for readout in (self.current, self.target, self.voltage, self.impedance):
-            readouts.addWidget(readout)
+        readouts = ReflowGrid([self.current, self.target, self.voltage, self.impedance])
         self.monitor = monitor = QWidget()
         monitor_layout = QVBoxLayout(monitor)
         monitor_layout.addWidget(self.output_state)
-        monitor_layout.addLayout(readouts)
+        monitor_layout.addWidget(readouts)
         monitor_layout.addWidget(self.fault_label)
         monitor_layout.addWidget(self._monitor_plots, 1)
         self.tabs = QTabWidget()
+        self.tabs.setObjectName("tabs")
+        self.tabs.setUsesScrollButtons(True)
+        # the Treatment page scrolls by itself; the others scroll inside a QScrollArea, so no page
+        # sets the window's minimum size
         self.tabs.addTab(self.treatment or self._cannot_treat_page(), "Treatment")
         self.tabs.addTab(monitor, "Board monitor")
         if self.calibration is not None:
-            self.tabs.addTab(self.calibration, "Calibration")
+            self.tabs.addTab(scrolling(self.calibration), "Calibration")
         # The records browser (ui/records_browser.py) is added by the composition root with add_page.
         self.sign_out_action = QAction("Sign out", self)
         self.sign_out_action.triggered.connect(self.request_sign_out)
         account_menu = self.menuBar().addMenu(self.user.display_name)
         account_menu.addAction(self.sign_out_action)
         central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(self.alarm_banner)
-        layout.addWidget(self.connection)
-        layout.addWidget(self.tabs, 1)
+        self.left_column = QWidget()
+        left = QVBoxLayout(self.left_column)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.connection)
+        left.addWidget(self.tabs, 1)
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.left_column, 1)
+        if self.treatment is not None:
+            # beside every tab and never inside a scroll area: STOP is on screen whatever is shown
+            layout.addWidget(self.treatment.stops)
+        # the alarm banner floats over the top of the left column: it never pushes STOP down
+        self.alarm_banner.setParent(central)
+        self.alarm_banner.installEventFilter(self)
+        self.left_column.installEventFilter(self)
         self.setCentralWidget(central)
+        if not can_treat(self.user.role):
+            # an engineer lands on the work of the role, not on "Your role cannot run treatments"
+            self.tabs.setCurrentIndex(2 if self.calibration is not None else 1)
 
         self.connection.connect_requested.connect(self._connect)
         self.connection.disconnect_requested.connect(self.station.disconnect)
@@ -148,6 +193,43 @@ class MainWindow(QMainWindow):
         self._timer.setInterval(int(1000 / REFRESH_HZ))
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.LayoutRequest):
+            self._place_banner()
+        return super().eventFilter(watched, event)
+
+    def _place_banner(self) -> None:
+        """Lay the alarm banner over the top of the left column (tabs and board panel), never over STOP."""
+        area = self.left_column.geometry()
+        banner = self.alarm_banner
+        height = banner.heightForWidth(area.width()) if banner.hasHeightForWidth() else -1
+        height = max(height, banner.sizeHint().height())
+        banner.setGeometry(area.x(), area.y(), area.width(), min(height, max(area.height() // 2, 1)))
+        banner.raise_()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        """Closing with current flowing asks first and stops the output when confirmed; closing
+        with an unsigned session warns. WHY: the window used to vanish mid-treatment."""
+        if self.desk.active:
+            if not self.confirm("Treatment running",
+                                "A treatment is running. Stop the output and close the console?"):
+                event.ignore()
+                return
+            self.desk.stop(EMERGENCY, "console closed during the treatment")
+        elif self.treatment is not None and self.treatment.unsigned_session():
+            if not self.confirm("Session not signed",
+                                "The last session is not signed. Close the console without signing it?"):
+                event.ignore()
+                return
+        event.accept()
+
+    def confirm(self, title: str, question: str) -> bool:
+        """Ask yes/no (No is the default); tests replace this."""
+        answer = QMessageBox.question(self, title, question,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     @staticmethod
     def _cannot_treat_page() -> QWidget:
@@ -165,8 +247,21 @@ class MainWindow(QMainWindow):
         return self._monitor_plots.content
 
     def add_page(self, widget: QWidget, title: str) -> int:
-        """Add a tab (e.g. the records browser) after the built-in ones; returns its index."""
-        return self.tabs.addTab(widget, title)
+        """Add a tab (e.g. the records browser) after the built-in ones; returns its index.
+        The page scrolls inside the tab rather than widen or lengthen the window."""
+        return self.tabs.addTab(scrolling(widget), title)
+
+    def show_fitted(self) -> None:
+        """Show at a comfortable size that fits the screen's free area (maximised when the screen
+        is smaller than that): the window never opens larger than the screen."""
+        available = self.screen().availableGeometry()
+        if available.width() < PREFERRED_SIZE[0] or available.height() < PREFERRED_SIZE[1]:
+            self.setGeometry(available)
+            self.showMaximized()
+            return
+        self.resize(*PREFERRED_SIZE)
+        self.move(available.center() - self.rect().center())
+        self.show()
 
     def request_sign_out(self) -> bool:
         """Sign out unless a treatment is running (then say so and stay); True if signing out."""
@@ -195,7 +290,7 @@ class MainWindow(QMainWindow):
 
     def _show_live(self, board: BoardView) -> None:
         live = board.live
-        self.current.set_value(format_number(live and live.current_ma, 2))
+        self.current.set_value(current_text(live and live.current_ma, bool(live and live.output_on)))
         self.target.set_value(format_number(live and live.target_ma, 2))
         self.voltage.set_value(format_number(live and live.voltage_v, 1))
         self.impedance.set_value(format_number(live.impedance_kohm if live else None, 1))

@@ -1,33 +1,51 @@
-"""Large numeric readouts, legible from a step away."""
+"""Large numeric readouts, legible from two metres, and a grid that reflows them.
+
+WHY the unit sits beside the title rather than the number: the number alone
+then sets the readout's width, so three 48-point readouts share a row on a
+1366-pixel screen and reflow to fewer columns on a smaller one.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
+
+#: Point size of the numbers a therapist reads across the room (current, dose, remaining time).
+BIG_PT = 48
+#: Point size of the secondary numbers (goal, voltage, impedance, elapsed time).
+SMALL_PT = 24
 
 
 class Readout(QFrame):
-    """One big number with its name and unit."""
+    """One number with its name and unit."""
 
-    def __init__(self, title: str, unit: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, unit: str, parent: QWidget | None = None, *, point_size: int = SMALL_PT) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName(f"readout_{title.lower().replace(' ', '_')}")
-        self._title = QLabel(title)
+        self._title_text = title
+        self._title = QLabel()
         self._value = QLabel("--")
-        self._unit = QLabel(unit)
+        self._value.setObjectName("value")
+        self.set_unit(unit)
         big = QFont()
-        big.setPointSize(30)
+        big.setPointSize(point_size)
         big.setBold(True)
         self._value.setFont(big)
         self._value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self._title.setStyleSheet("color: #555; font-size: 12pt;")
-        self._unit.setStyleSheet("color: #555; font-size: 14pt;")
-        layout = QGridLayout(self)
-        layout.addWidget(self._title, 0, 0, 1, 2)
-        layout.addWidget(self._value, 1, 0)
-        layout.addWidget(self._unit, 1, 1, Qt.AlignmentFlag.AlignBottom)
+        self._title.setStyleSheet("color: #444; font-size: 12pt;")
+        self._title.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(0)
+        layout.addWidget(self._title)
+        layout.addWidget(self._value)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def set_unit(self, unit: str) -> None:
+        """The unit line beside the title (e.g. the dose's target: "of 40 mA·min")."""
+        self._title.setText(f"{self._title_text} ({unit})" if unit else self._title_text)
 
     def set_value(self, text: str) -> None:
         self._value.setText(text)
@@ -35,6 +53,69 @@ class Readout(QFrame):
     def text(self) -> str:
         return self._value.text()
 
+    def point_size(self) -> int:
+        return self._value.font().pointSize()
+
+
+class ReflowGrid(QWidget):
+    """Widgets in as many equal columns as fit the width (at least one), re-laid on resize.
+
+    WHY: at 1920 pixels the readouts sit in one row; at 1280x720 and 150 % they
+    stack, and the page scrolls instead of pushing the window wider than the screen."""
+
+    def __init__(self, widgets: list[QWidget], parent: QWidget | None = None, *, max_columns: int | None = None) -> None:
+        super().__init__(parent)
+        self._widgets = widgets
+        self._max = max_columns or len(widgets)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        # the layout must not pin this widget's minimum width to the widest arrangement
+        self._grid.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self._columns = 0
+        self._lay_out(self._max)
+
+    def _column_width(self) -> int:
+        return max(w.sizeHint().width() for w in self._widgets) + self._grid.horizontalSpacing()
+
+    def _lay_out(self, columns: int) -> None:
+        columns = max(1, min(columns, self._max))
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for widget in self._widgets:
+            self._grid.removeWidget(widget)
+        for column in range(self._max):
+            self._grid.setColumnStretch(column, 1 if column < columns else 0)
+        for index, widget in enumerate(self._widgets):
+            self._grid.addWidget(widget, index // columns, index % columns)
+        self.updateGeometry()  # fewer columns, more rows: the page's height changes
+
+    def columns(self) -> int:
+        return self._columns
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt's name)
+        hint = super().minimumSizeHint()
+        hint.setWidth(min(hint.width(), self._column_width()))
+        return hint
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self._lay_out(event.size().width() // max(self._column_width(), 1))
+        super().resizeEvent(event)
+
 
 def format_number(value: float | None, decimals: int) -> str:
-    return "--" if value is None else f"{value:.{decimals}f}"
+    """A reading for the screen: "--" when unknown, and never "-0.0" (a tiny negative is zero)."""
+    if value is None:
+        return "--"
+    text = f"{value:.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def current_text(value: float | None, output_on: bool) -> str:
+    """The measured current: 0.00 while the board reports its output off.
+
+    WHY: with the output off the measurement shows the amplifier's offset (0.01-0.02 mA);
+    "0.01 mA" beside "Output off" makes a therapist doubt the output is off."""
+    if value is None:
+        return "--"
+    return format_number(value if output_on else 0.0, 2)

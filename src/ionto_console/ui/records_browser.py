@@ -52,6 +52,10 @@ from .export_bar import ExportBar
 from .live_plots import LivePlots
 from .records_search import SearchFields
 
+#: Starting width of the patient and protocol columns (they elide; the tooltip shows the whole name).
+NAME_COLUMN_PX = 200
+#: The session list never gets narrower than this (the splitter stops there).
+TABLE_MIN_PX = 320
 ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 OK_STYLE = "color: #1b5e20;"
 BUSY_STYLE = "color: #555;"
@@ -111,8 +115,15 @@ class RecordsBrowser(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
+        # fixed, draggable widths for the names (elided, whole in the tooltip): one long name used to
+        # push every other column out of view and the list down to 60 pixels
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("Protocol"), QHeaderView.ResizeMode.Stretch)  # long names elide
+        for name, width in (("Patient", NAME_COLUMN_PX), ("Protocol", NAME_COLUMN_PX)):
+            header.setSectionResizeMode(COLUMNS.index(name), QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(COLUMNS.index(name), width)
+        header.setStretchLastSection(True)
+        self.table.setMinimumWidth(TABLE_MIN_PX)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setWordWrap(False)
         self.table.itemSelectionChanged.connect(self._on_selection)
@@ -136,9 +147,17 @@ class RecordsBrowser(QWidget):
         right.addWidget(self.plots)
         right.setSizes([300, 300])
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.setObjectName("records_split")
+        split.setChildrenCollapsible(False)  # neither the list nor the session can be squeezed away
         split.addWidget(self.table)
         split.addWidget(right)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
         split.setSizes([700, 600])
+        self.split = split
+        for view in (self.summary_view, self.course_view):
+            view.setMinimumWidth(200)
+            view.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
 
         self.export_bar = ExportBar(export_registry.exporters())
         self.export_buttons = self.export_bar.buttons
@@ -261,6 +280,7 @@ class RecordsBrowser(QWidget):
         for r, row in enumerate(rows):
             for col, text in enumerate(row.cells):
                 cell = QTableWidgetItem(text)
+                cell.setToolTip(text)  # an elided name is whole here
                 cell.setData(Qt.ItemDataRole.UserRole, row.id)
                 self.table.setItem(r, col, cell)
         self.table.blockSignals(False)

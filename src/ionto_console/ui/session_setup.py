@@ -16,33 +16,47 @@ from typing import Callable
 
 #: An asynchronous look-up: (patient id, protocol, callback receiving the history on the GUI thread).
 HistorySource = Callable[[str, "Protocol", Callable[["PatientHistory"], None]], None]
+#: An asynchronous patient search: (text, callback receiving (matches, error) on the GUI thread).
+SearchSource = Callable[[str, Callable[[list["PatientMatch"], str], None]], None]
 
 
 def no_history(_identifier: str, _protocol: "Protocol", on_done: Callable[["PatientHistory"], None]) -> None:
     """Without records: nothing to look up."""
     on_done(UNKNOWN)
 
-from PySide6.QtCore import Signal
+
+def no_search(_text: str, on_done: Callable[[list["PatientMatch"], str], None]) -> None:
+    """Without records: nobody to find."""
+    on_done([], "")
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QWidget,
 )
 
-from ..control.patient_history import UNKNOWN, PatientHistory
+from ..control.indications import INDICATIONS, coverage_words
+from ..control.patient_history import UNKNOWN, PatientHistory, PatientMatch
 from ..core.corticosteroids import is_corticosteroid
+from ..core.sites import OTHER, SIDES, sites_for
+from ..core.patients import birth_date_problem, normalise_patient_id, same_person_details
+from ..core.continuation import Continuation
 from ..core.plan import SessionPlan
 from ..core.prechecks import PrecheckResult
 from ..core.protocols import Protocol
 from .checklist_dialog import ChecklistDialog
 
-SITES = ["Achilles tendon", "Lateral epicondyle", "Shoulder", "Knee", "Plantar fascia", "Hands (trays)",
-         "Feet (trays)", "Forearm (venipuncture)", "Other"]
+NO_SIDE = "(no side)"
 
 
 def electrode_text(protocol: Protocol) -> str:
@@ -52,6 +66,14 @@ def electrode_text(protocol: Protocol) -> str:
     current density than the interlock computes; another electrode needs its own protocol."""
     rating = f", rated {protocol.electrode_rating_ma_min} mA·min" if protocol.electrode_rating_ma_min else ""
     return f"Active electrode {protocol.electrode_area_cm2:g} cm²{rating}"
+
+
+def protocol_facts(protocol: Protocol) -> str:
+    """The protocol's whole name with its dose, maximum current and expected time, beside the choice
+    (the list used to cut "Dexamethasone 4 mg/mL, 4…": 40 or 80?)."""
+    minutes = protocol.planned_minutes_at_max
+    return (f"{protocol.name}: {protocol.dose_target_ma_min:g} mA·min, at most {protocol.max_current_ma:g} mA, "
+            f"about {minutes:.0f} min at {protocol.max_current_ma:g} mA")
 
 
 class SessionSetup(QGroupBox):
@@ -78,6 +100,18 @@ class SessionSetup(QGroupBox):
         self._checklist_waiting = False
         self._today = today
         self._checklist: PrecheckResult | None = None
+        self._search_of: SearchSource = no_search
+        #: The records' details differ from what was typed for a known ID: the therapist must resolve it.
+        self._mismatch = ""
+        self.search = QLineEdit()
+        self.search.setObjectName("patient_search")
+        self.search.setPlaceholderText("Name, ID or birth date (YYYY-MM-DD)")
+        self.search_button = QPushButton("Find")
+        self.search_button.setObjectName("patient_search_button")
+        self.results = QListWidget()
+        self.results.setObjectName("patient_results")
+        self.results.setMaximumHeight(140)
+        self.results.setVisible(False)
         self.patient_id = QLineEdit()
         self.patient_id.setObjectName("patient_id")
         self.patient_name = QLineEdit()
@@ -92,13 +126,45 @@ class SessionSetup(QGroupBox):
         for p in protocols:
             self.protocol.addItem(p.name, p.id)
         self.site = QComboBox()
-        self.site.addItems(SITES)
+        self.site.setObjectName("site")
+        self.other_site = QLineEdit()
+        self.other_site.setObjectName("other_site")
+        self.other_site.setPlaceholderText("Describe the site")
+        self.other_site.setVisible(False)
+        self.side = QComboBox()
+        self.side.setObjectName("side")
+        self.side.addItems(["Choose the side…", *SIDES, NO_SIDE])
+        self.diagnosis = QComboBox()
+        self.diagnosis.setObjectName("diagnosis")
+        self.diagnosis.setEditable(True)
+        self.diagnosis.addItem("", "")
+        for code, words in INDICATIONS:
+            self.diagnosis.addItem(f"{code}  {words}", code)
+        self.diagnosis.lineEdit().setPlaceholderText("ICD-10 code, e.g. L74.512")
+        self.coverage = QLabel("")
+        self.coverage.setObjectName("coverage")
+        self.coverage.setWordWrap(True)
+        self.protocol_facts = QLabel("")
+        self.protocol_facts.setObjectName("protocol_facts")
+        self.protocol_facts.setWordWrap(True)
         self.electrode = QComboBox()
         self.electrode.setToolTip("The electrode the protocol is made for; a different one needs its own protocol")
-        for combo in (self.protocol, self.site, self.electrode):
+        for combo in (self.protocol, self.site, self.electrode, self.diagnosis):
             # long protocol names must not widen the window past a 1280-pixel screen; the open list shows them whole
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(18)
+            combo.view().setTextElideMode(Qt.TextElideMode.ElideNone)
+            combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
+        #: The rest of an interrupted run's prescription, offered by the desk (None: nothing to continue).
+        self._offer: Continuation | None = None
+        #: The last corticosteroid date the continued run's checklist saw (the continued run itself
+        #: is the same prescription, not a second session of the day).
+        self._checklist_corticosteroid = None
+        self._run_corticosteroid = None
+        self.continue_box = QCheckBox("")
+        self.continue_box.setObjectName("continue_run")
+        self.continue_box.setVisible(False)
+        self.continue_box.toggled.connect(lambda _on: self._invalidate())
         self.checklist_button = QPushButton("Pre-treatment checklist…")
         self.checklist_button.setObjectName("checklist_button")
         self.checklist_state = QLabel("Checklist not done")
@@ -106,32 +172,196 @@ class SessionSetup(QGroupBox):
         self.history_label = QLabel("")
         self.history_label.setObjectName("patient_history")
         self.history_label.setWordWrap(True)
+        self.mismatch_label = QLabel("")
+        self.mismatch_label.setObjectName("patient_mismatch")
+        self.mismatch_label.setWordWrap(True)
+        self.mismatch_label.setStyleSheet("color:#b71c1c; font-weight:bold;")
+        self.use_recorded = QPushButton("Use the recorded name and birth date")
+        self.use_recorded.setObjectName("use_recorded")
+        for widget in (self.mismatch_label, self.use_recorded):
+            widget.setVisible(False)
+        find_row = QHBoxLayout()
+        find_row.addWidget(self.search, 1)
+        find_row.addWidget(self.search_button)
         form = QFormLayout(self)
+        form.addRow("Find patient", find_row)
+        form.addRow(self.results)
         form.addRow("Patient ID", self.patient_id)
         form.addRow("Patient name", self.patient_name)
         form.addRow("Date of birth", self.date_of_birth)
         form.addRow("Patient notes", self.patient_notes)
         form.addRow("Protocol", self.protocol)
+        form.addRow(self.protocol_facts)
         form.addRow("Site", self.site)
+        form.addRow("", self.other_site)
+        form.addRow("Side", self.side)
+        form.addRow("Indication", self.diagnosis)
+        form.addRow(self.coverage)
         form.addRow("Electrode", self.electrode)
+        form.addRow(self.mismatch_label)
+        form.addRow(self.use_recorded)
         form.addRow(self.history_label)
+        form.addRow(self.continue_box)
         form.addRow(self.checklist_button, self.checklist_state)
         self.checklist_button.clicked.connect(self.run_checklist)
+        self.search.returnPressed.connect(self.find_patients)
+        self.search_button.clicked.connect(self.find_patients)
+        self.results.itemActivated.connect(self.choose_result)
+        self.results.itemClicked.connect(self.choose_result)
+        self.patient_id.textEdited.connect(self._id_edited)
+        self.use_recorded.clicked.connect(self._use_recorded_details)
+        self.date_of_birth.textChanged.connect(self._invalidate)
+        for field in (self.patient_name, self.date_of_birth):
+            field.textChanged.connect(self._recheck_details)
         for widget in (self.patient_id, self.patient_name):
             widget.textChanged.connect(self._invalidate)
         self.protocol.currentIndexChanged.connect(self._invalidate)
         self.patient_id.editingFinished.connect(self.look_up_patient)
         self.protocol.currentIndexChanged.connect(self.look_up_patient)
         self.protocol.currentIndexChanged.connect(self._show_electrode)
+        self.site.currentIndexChanged.connect(lambda _i: self.other_site.setVisible(self.site.currentText() == OTHER))
+        for signal in (self.site.currentIndexChanged, self.side.currentIndexChanged,
+                       self.diagnosis.currentTextChanged, self.other_site.textChanged):
+            signal.connect(self._record_fields_changed)
         self._show_electrode()
 
     def _show_electrode(self) -> None:
+        """The protocol's electrode, facts and sites (the site list follows the protocol)."""
         self.electrode.clear()
+        self.site.clear()
+        if not self._protocols:
+            return
+        protocol = self.selected_protocol()
+        self.electrode.addItem(electrode_text(protocol))
+        self.electrode.setToolTip(electrode_text(protocol))
+        self.protocol.setToolTip(protocol.name)
+        self.site.addItems(sites_for(protocol))
+        self.protocol_facts.setText(protocol_facts(protocol))
+        self._record_fields_changed()
+
+    def diagnosis_code(self) -> str:
+        """The chosen or typed ICD-10 code (its first word), upper case."""
+        text = self.diagnosis.currentText().strip()
+        return text.split()[0].upper() if text else ""
+
+    def site_text(self) -> str:
+        return self.other_site.text().strip() if self.site.currentText() == OTHER else self.site.currentText()
+
+    def side_text(self) -> str:
+        return "" if self.side.currentText() == NO_SIDE or self.side.currentIndex() == 0 else self.side.currentText()
+
+    def _record_fields_changed(self, *_args) -> None:
         if self._protocols:
-            self.electrode.addItem(electrode_text(self.selected_protocol()))
+            words, flagged = coverage_words(self.diagnosis_code(), self.selected_protocol())
+            self.coverage.setText(words)
+            self.coverage.setStyleSheet("color:#8d6e00; font-weight:bold;" if flagged else "color:#1b5e20;")
+        self.plan_changed.emit()
 
     def _key(self) -> tuple[str, str]:
-        return self.patient_id.text().strip(), self.selected_protocol().id if self._protocols else ""
+        return self.patient_identifier(), self.selected_protocol().id if self._protocols else ""
+
+    def patient_identifier(self) -> str:
+        """The ID as typed, normalised (case, spaces): "  p-1001 " is P-1001."""
+        return normalise_patient_id(self.patient_id.text())
+
+    # --- finding the patient ------------------------------------------------------
+
+    def set_search_source(self, search: SearchSource) -> None:
+        self._search_of = search
+
+    def find_patients(self) -> None:
+        """Search by name, ID or birth date; the result list shows when the answer comes."""
+        text = self.search.text().strip()
+        if not text:
+            return
+        self.search_button.setEnabled(False)
+        self._search_of(text, self._found)
+
+    def _found(self, matches: list[PatientMatch], error: str) -> None:
+        self.search_button.setEnabled(True)
+        self.results.clear()
+        if error:
+            self.results.addItem(error)
+        elif not matches:
+            self.results.addItem("No patient found: check the spelling, or enter a new patient below.")
+        for match in matches:
+            item = QListWidgetItem(match.label)
+            item.setData(Qt.ItemDataRole.UserRole, match)
+            self.results.addItem(item)
+        self.results.setVisible(True)
+
+    def choose_result(self, item: QListWidgetItem) -> None:
+        """A found patient fills ID, name and birth date, and is looked up."""
+        match = item.data(Qt.ItemDataRole.UserRole)
+        if not isinstance(match, PatientMatch):
+            return
+        self.patient_id.setText(match.identifier)
+        self.patient_name.setText(match.name)
+        self.date_of_birth.setText(match.date_of_birth.isoformat() if match.date_of_birth else "")
+        self.patient_notes.clear()
+        self.results.setVisible(False)
+        self.look_up_patient()
+
+    def _id_edited(self, _text: str) -> None:
+        """Typing another ID starts a new patient: the previous one's details must not stay."""
+        for field in (self.patient_name, self.date_of_birth, self.patient_notes):
+            field.clear()
+        self.history_label.setText("")
+        self._set_mismatch("")
+
+    def _set_mismatch(self, text: str) -> None:
+        self._mismatch = text
+        self.mismatch_label.setText(text)
+        for widget in (self.mismatch_label, self.use_recorded):
+            widget.setVisible(bool(text))
+        self.plan_changed.emit()
+
+    def _use_recorded_details(self) -> None:
+        history = self._history
+        self.patient_name.setText(history.name)
+        self.date_of_birth.setText(history.date_of_birth.isoformat() if history.date_of_birth else "")
+        self._set_mismatch("")
+
+    def _check_details(self, history: PatientHistory) -> None:
+        """A known ID with another name or birth date: a warning the therapist must resolve."""
+        if not history.known or not history.name:
+            self._set_mismatch("")
+            return
+        typed_name = self.patient_name.text().strip()
+        typed_born = self.birth_date()
+        differences = []
+        if typed_name and not same_person_details(history.name, typed_name):
+            differences.append(f"name {history.name!r}")
+        if self.date_of_birth.text().strip() and history.date_of_birth and typed_born != history.date_of_birth:
+            differences.append(f"birth date {history.date_of_birth.isoformat()}")
+        if differences:
+            self._set_mismatch(
+                f"ID {history.identifier or self.patient_identifier()} is recorded with {' and '.join(differences)}. "
+                "Check the patient: use the recorded details, or correct the ID.")
+        else:
+            self._set_mismatch("")
+
+    def _recheck_details(self) -> None:
+        if self.history_current():
+            self._check_details(self._history)
+
+    def problems(self) -> list[str]:
+        """What the set-up still lacks, in plain words (before the desk's own reasons)."""
+        problems = []
+        if not self.patient_identifier():
+            problems.append("Enter the patient's ID (or find the patient).")
+        elif not self.patient_name.text().strip():
+            problems.append("Enter the patient's name.")
+        born = birth_date_problem(self.date_of_birth.text(), self._today())
+        if born:
+            problems.append(born)
+        if self._mismatch:
+            problems.append(self._mismatch)
+        if not self.site_text():
+            problems.append("Describe the treated site.")
+        if self.side.currentIndex() == 0:
+            problems.append("Choose the side treated (or \"no side\").")
+        return problems
 
     def history_current(self) -> bool:
         """The history shown is the answer for the patient and protocol on screen (no look-up pending)."""
@@ -147,7 +377,7 @@ class SessionSetup(QGroupBox):
         if key[0]:
             self.history_label.setText("Looking up the patient…")
         self.checklist_button.setEnabled(False)
-        self._history_of(self.patient_id.text(), self.selected_protocol(),
+        self._history_of(self.patient_identifier(), self.selected_protocol(),
                          lambda history: self._history_arrived(number, key, history))
 
     def _history_arrived(self, number: int, key: tuple[str, str], history: PatientHistory) -> None:
@@ -162,7 +392,11 @@ class SessionSetup(QGroupBox):
             return
         if history.known and history.name and not self.patient_name.text().strip():
             self.patient_name.setText(history.name)
-        lines = list(history.recent) or (["New patient: no earlier sessions."] if self.patient_id.text().strip() else [])
+            if history.date_of_birth and not self.date_of_birth.text().strip():
+                self.date_of_birth.setText(history.date_of_birth.isoformat())
+        self._check_details(history)
+        first = "Known patient: no earlier sessions." if history.known else "New patient: no earlier sessions."
+        lines = list(history.recent) or ([first] if self.patient_identifier() else [])
         lines += [f"Reminder: {text}" for text in history.reminders]
         if history.last_corticosteroid:
             lines.append(f"Last corticosteroid session: {history.last_corticosteroid.isoformat()}")
@@ -170,6 +404,9 @@ class SessionSetup(QGroupBox):
         if self._checklist_waiting:
             self._checklist_waiting = False
             self._open_checklist()
+
+    def protocol_or_none(self) -> Protocol | None:
+        return self.selected_protocol() if self._protocols else None
 
     def selected_protocol(self) -> Protocol:
         return self._protocols[self.protocol.currentIndex()]
@@ -185,10 +422,12 @@ class SessionSetup(QGroupBox):
         if not self.history_current():
             raise RuntimeError("look the patient up before the checklist")
         protocol = self.selected_protocol()
+        last = self._run_corticosteroid if self.continuing() else self._history.last_corticosteroid
+        self._checklist_corticosteroid = last
         return ChecklistDialog(
             is_corticosteroid=is_corticosteroid(protocol),
             drug_name=protocol.agent.solution,
-            last_corticosteroid_session=self._history.last_corticosteroid,
+            last_corticosteroid_session=last,
             today=self._today(),
             parent=self,
         )
@@ -209,6 +448,34 @@ class SessionSetup(QGroupBox):
         self.checklist_state.setText("Checklist complete" if result.can_start else "Checklist blocks the start")
         self.plan_changed.emit()
 
+    def checklist_used(self) -> None:
+        """A run has started with the checklist: the next run needs a new one.
+
+        WHY: after a stop the screen kept "Checklist complete", and a second
+        corticosteroid run the same day started without the rule that forbids it
+        being asked again. The new checklist looks the patient up afresh, so it
+        sees the run that just ended."""
+        if not self.continuing():
+            self._run_corticosteroid = self._checklist_corticosteroid
+        self._checklist = None
+        self.checklist_state.setText("Checklist not done (each run needs its own)")
+        self.plan_changed.emit()
+
+    def offer_continuation(self, offer: Continuation | None) -> None:
+        """Show (checked) or hide the offer to continue an interrupted run's prescription."""
+        if offer == self._offer:
+            return
+        self._offer = offer
+        self.continue_box.blockSignals(True)
+        self.continue_box.setChecked(offer is not None)
+        self.continue_box.blockSignals(False)
+        self.continue_box.setText(offer.text if offer else "")
+        self.continue_box.setVisible(offer is not None)
+        self._invalidate()
+
+    def continuing(self) -> bool:
+        return self._offer is not None and self.continue_box.isChecked()
+
     def _invalidate(self) -> None:
         """A different patient or protocol needs a new checklist."""
         if self._checklist is not None:
@@ -217,25 +484,27 @@ class SessionSetup(QGroupBox):
         self.plan_changed.emit()
 
     def birth_date(self) -> dt.date | None:
-        """The date typed, or None when empty or not a date (the field then shows red)."""
+        """The date typed, or None when empty or not a plausible date (the field then shows red
+        and ``problems()`` says why)."""
         text = self.date_of_birth.text().strip()
-        try:
-            value = dt.date.fromisoformat(text) if text else None
-        except ValueError:
-            value = None
-        bad = bool(text) and (value is None or value > self._today())
+        bad = bool(birth_date_problem(text, self._today()))
         self.date_of_birth.setStyleSheet("border: 2px solid #c62828;" if bad else "")
-        return None if bad else value
+        return None if bad or not text else dt.date.fromisoformat(text)
 
     def plan(self) -> SessionPlan | None:
-        if not self.patient_id.text().strip() or not self.patient_name.text().strip():
+        """The plan on screen, or None while ``problems()`` lists something to fix."""
+        if self.problems():
             return None
         checklist = self._checklist
         return SessionPlan(
             protocol=self.selected_protocol(),
-            patient_id=self.patient_id.text().strip(),
+            patient_id=self.patient_identifier(),
             patient_name=self.patient_name.text().strip(),
-            site=self.site.currentText(),
+            site=self.site_text(),
+            side=self.side_text(),
+            diagnosis_code=self.diagnosis_code(),
+            continues_session_id=self._offer.session_id if self.continuing() else None,
+            dose_target_ma_min=self._offer.remaining_ma_min if self.continuing() else None,
             electrode=self.electrode.currentText(),
             checklist_passed=bool(checklist and checklist.can_start),
             checklist_record=checklist.as_record() if checklist else {},

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
+    QFrame,
+    QScrollArea,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -25,14 +29,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..control.treatment_desk import TreatmentDesk
+from ..control.session_recorder import OTHER_PENDING
+from ..control.treatment_desk import NO_PLAN, TreatmentDesk
 from ..core.engine import Snapshot
 from ..core.interlocks import TripAction
+from ..core.protocols import electrode_polarity_text
 from ..core.session import EMERGENCY, SessionState, SideEffect
 from .background_pump import BackgroundPump
 from .live_plots import LivePlots
 from .session_setup import SessionSetup
-from .readouts import Readout, format_number
+from .readouts import BIG_PT, Readout, ReflowGrid, current_text, format_number
 from .stop_panel import EMERGENCY as EMERGENCY_KEY, StopPanel
 
 SIDE_EFFECT_BUTTONS: list[tuple[str, str]] = [
@@ -61,6 +67,8 @@ STATE_TEXT = {
 }
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
+#: Heights (share of the plot) of consecutive markers' labels.
+MARKER_LABEL_HEIGHTS = (0.95, 0.7, 0.45)
 MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
 
 
@@ -109,9 +117,17 @@ def state_line(snap: Snapshot) -> str:
 
 
 class TreatmentView(QWidget):
-    """Readouts, plots and controls for the session the desk is running."""
+    """Readouts, plots and controls for the session the desk is running.
+
+    The stop panel (``self.stops``) is made here but laid out by the main window
+    beside every tab, so it never scrolls or folds. Everything else on this page
+    scrolls; on a narrow window the set-up folds away while a treatment runs
+    (the patient banner then says who is being treated)."""
 
     other_stop_described = Signal(str)
+
+    #: Below this page width the set-up goes above the readouts instead of beside them.
+    SIDE_BY_SIDE_MIN_WIDTH = 980
 
     def __init__(self, desk: TreatmentDesk, setup: SessionSetup, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,13 +136,23 @@ class TreatmentView(QWidget):
         #: Delivers the desk worker's answers (patient look-up, note, signature) on this thread.
         self.pump = BackgroundPump(desk.worker, self)
         setup.set_history_source(desk.look_up_patient)
+        setup.set_search_source(desk.search_patients_later)
         self._markers_shown = 0
         self._marker_items: list[pg.InfiniteLine] = []
         self._shown_controller = None
         #: A result the therapist must read (signature saved, or why not); kept until the next start.
         self._notice = ""
+        self._notice_ok = False
         self._signing = False
+        self._signed_recorder = None
+        self._other_text = ""
 
+        self.patient_banner = QLabel("")
+        self.patient_banner.setObjectName("patient_banner")
+        self.patient_banner.setWordWrap(True)
+        self.patient_banner.setStyleSheet(
+            "font-size:16pt; font-weight:bold; padding:6px; background:#e8eaf6; color:#1a237e;")
+        self.patient_banner.setVisible(False)
         self.state_banner = QLabel("Ready")
         self.state_banner.setObjectName("treatment_state")
         self.state_banner.setWordWrap(True)
@@ -134,23 +160,21 @@ class TreatmentView(QWidget):
         self.message.setObjectName("treatment_message")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#b71c1c; font-size:13pt;")
+        self.polarity = QLabel("")
+        self.polarity.setObjectName("polarity")
+        self.polarity.setWordWrap(True)
+        self.polarity.setStyleSheet("font-size:13pt; font-weight:bold; color:#4a148c;")
 
-        self.current = Readout("Current", "mA")
-        self.target = Readout("Target", "mA")
-        self.impedance = Readout("Impedance", "kΩ")
+        self.current = Readout("Current", "mA", point_size=BIG_PT)
+        self.dose = Readout("Dose", "mA·min", point_size=BIG_PT)
+        self.remaining = Readout("Remaining", "min:s", point_size=BIG_PT)
+        self.goal = Readout("Goal current", "mA")
+        self.target = Readout("Ramping to", "mA")
         self.voltage = Readout("Voltage", "V")
-        self.dose = Readout("Dose", "mA·min")
+        self.impedance = Readout("Impedance", "kΩ")
         self.elapsed = Readout("Elapsed", "min:s")
-        self.remaining = Readout("Remaining", "min:s")
-        readouts = QGridLayout()
-        for i, r in enumerate((self.current, self.target, self.impedance, self.voltage)):
-            readouts.addWidget(r, 0, i)
-        # the dose ("12.3 / 40 mA·min") takes two columns so no column has to be that wide
-        readouts.addWidget(self.dose, 1, 0, 1, 2)
-        readouts.addWidget(self.elapsed, 1, 2)
-        readouts.addWidget(self.remaining, 1, 3)
-        for column in range(4):
-            readouts.setColumnStretch(column, 1)
+        self.big_readouts = ReflowGrid([self.current, self.dose, self.remaining])
+        self.small_readouts = ReflowGrid([self.goal, self.target, self.voltage, self.impedance, self.elapsed])
 
         self.start_button = QPushButton("Start")
         self.down_button = QPushButton("−  Lower")
@@ -159,29 +183,43 @@ class TreatmentView(QWidget):
         self.end_button = QPushButton("End early")
         self.sign_button = QPushButton("Sign session…")
         self.sign_button.setObjectName("sign_session")
-        controls = QHBoxLayout()
-        for button in (self.start_button, self.down_button, self.up_button, self.pause_button, self.end_button,
-                       self.sign_button):
-            button.setMinimumHeight(48)
+        self.start_button.setObjectName("start")
+        buttons = (self.start_button, self.down_button, self.up_button, self.pause_button, self.end_button,
+                   self.sign_button)
+        for button in buttons:
+            button.setMinimumHeight(44)
             button.setStyleSheet("font-size:14pt;")
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            controls.addWidget(button)
+            # Tab reaches them and Space presses the focused one while no treatment runs (then Space is STOP)
+            button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.controls = ReflowGrid(list(buttons))
 
         self.plots = LivePlots()
+        self.plots.setMinimumHeight(180)
         self.stops = StopPanel(SIDE_EFFECT_BUTTONS)
 
-        left = QVBoxLayout()
-        left.addWidget(self.state_banner)
-        left.addWidget(self.message)
-        left.addLayout(readouts)
-        left.addLayout(controls)
-        left.addWidget(self.plots, 1)
-        right = QVBoxLayout()
-        right.addWidget(self.setup)
-        right.addWidget(self.stops, 1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addLayout(right, 1)
+        live = QWidget()
+        live_layout = QVBoxLayout(live)
+        live_layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.state_banner, self.message, self.big_readouts, self.polarity, self.small_readouts,
+                       self.controls):
+            live_layout.addWidget(widget)
+        live_layout.addWidget(self.plots, 1)
+        self.body = QWidget()
+        self.body.setObjectName("treatment_body")
+        body_layout = QVBoxLayout(self.body)
+        body_layout.addWidget(self.patient_banner)
+        self._columns = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self._columns.addWidget(self.setup, 0, Qt.AlignmentFlag.AlignTop)
+        self._columns.addWidget(live, 1)
+        body_layout.addLayout(self._columns, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("treatment_scroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self.body)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroll)
 
         self.start_button.clicked.connect(self.start)
         self.down_button.clicked.connect(lambda: self._send("step_down"))
@@ -190,8 +228,7 @@ class TreatmentView(QWidget):
         self.end_button.clicked.connect(lambda: self._send("end_early"))
         self.stops.stop_requested.connect(self.stop)
         self.sign_button.clicked.connect(self.sign)
-        self.other_stop_described.connect(lambda text: self.desk.note_later(f"Side effect (other): {text}",
-                                                                            self._note_saved))
+        self.other_stop_described.connect(self._describe_other)
 
         self._timer = QTimer(self)
         self._timer.setInterval(33)
@@ -199,13 +236,50 @@ class TreatmentView(QWidget):
         self._timer.start()
         self.refresh()
 
+    def bind_keys(self, window: QWidget) -> list[QShortcut]:
+        """Esc (always) and Space (while treating) stop; + and − raise and lower while treating.
+
+        WHY + and − only while treating: a patient ID such as "P-1001" is typed with "-"."""
+        shortcuts = self.stops.bind_shortcuts(window, lambda: self.desk.active)
+        self._step_keys: list[QShortcut] = []
+        for keys, intent in (((Qt.Key.Key_Plus, Qt.Key.Key_Equal), "step_up"),
+                             ((Qt.Key.Key_Minus, Qt.Key.Key_Underscore), "step_down")):
+            for key in keys:
+                shortcut = QShortcut(QKeySequence(key), window)
+                shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+                shortcut.activated.connect(lambda i=intent: self._send(i))
+                self._step_keys.append(shortcut)
+        self._update_keys()
+        return shortcuts + self._step_keys
+
+    def _update_keys(self) -> None:
+        self.stops.update_shortcuts()
+        active = self.desk.active
+        for shortcut in getattr(self, "_step_keys", []):
+            shortcut.setEnabled(active)
+
+    def _place_setup(self) -> None:
+        """Beside the readouts when the page is wide, above them (folded while treating) when narrow."""
+        wide = self.scroll.viewport().width() >= self.SIDE_BY_SIDE_MIN_WIDTH
+        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if self._columns.direction() != direction:
+            self._columns.setDirection(direction)
+        self.setup.setVisible(wide or not self.desk.active)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._place_setup()
+
     # --- intents ----------------------------------------------------------------
 
     def start(self) -> None:
-        self._notice = ""
+        self._notice, self._notice_ok = "", False
+        self._other_text = ""
         problem = self.desk.try_begin(self.setup.plan())
         if problem:
             self.message.setText(problem)
+        else:
+            self.setup.checklist_used()
         self.refresh()
 
     def stop(self, key: str) -> None:
@@ -215,11 +289,11 @@ class TreatmentView(QWidget):
             return
         reason = SideEffect(key)
         if reason is SideEffect.OTHER:
-            self.desk.stop(reason, "other (described after the stop)")
+            self.desk.stop(reason, OTHER_PENDING)
+            self._other_text = ""
             self.refresh()
             text, ok = QInputDialog.getText(self, "Side effect", "Output is stopped. Describe the side effect:")
-            if ok and text.strip():
-                self.other_stop_described.emit(text.strip())
+            self.other_stop_described.emit(text.strip() if ok else "")
             return
         self.desk.stop(reason)
 
@@ -232,17 +306,30 @@ class TreatmentView(QWidget):
         """Sign on the desk's worker (the record closes first); the answer shows when it comes."""
         self._signing = True
         self.sign_button.setEnabled(False)
-        self._notice = "Saving the signature…"
+        self._notice, self._notice_ok = "Saving the signature…", True
         self.desk.sign_later(name, meaning, note, lambda error: self._signed(name, meaning, error))
+
+    def _describe_other(self, text: str) -> None:
+        """The typed words become the side effect (record and banner), not a separate note."""
+        self._other_text = text
+        self.desk.describe_other(text)
+        self.refresh()
+
+    def unsigned_session(self) -> bool:
+        """The last session's record is closed and nobody has signed it on this screen."""
+        return self.desk.can_sign() and self._signed_recorder is not self.desk.recorder
 
     def _signed(self, name: str, meaning: str, error: str) -> None:
         self._signing = False
+        if not error:
+            self._signed_recorder = self.desk.recorder
         self._notice = error or f"Session signed by {name} ({meaning})."
+        self._notice_ok = not error
         self.refresh()
 
     def _note_saved(self, error: str) -> None:
         if error:
-            self._notice = error
+            self._notice, self._notice_ok = error, False
 
     def _send(self, intent: str) -> None:
         controller = self.desk.controller
@@ -266,17 +353,27 @@ class TreatmentView(QWidget):
         snap = controller.snapshot() if controller else None
         state = snap.state if snap else SessionState.IDLE
         text, background, colour = STATE_TEXT[state]
-        self.state_banner.setText(state_line(snap) if snap else text)
+        line = state_line(snap) if snap else text
+        if self._other_text and OTHER_PENDING in line:
+            line = line.replace(OTHER_PENDING, self._other_text)
+        self.state_banner.setText(line)
         self.state_banner.setStyleSheet(
-            f"font-size:22pt; font-weight:bold; padding:10px; background:{background}; color:{colour};"
+            f"font-size:20pt; font-weight:bold; padding:8px; background:{background}; color:{colour};"
         )
         message = controller.message() if controller else ""
+        notice_ok = False
         if not message:
-            message = self._notice
+            message, notice_ok = self._notice, self._notice_ok
         if not message and snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
             message = snap.warning.message
-        blockers = [] if self.desk.active else self.desk.blockers(self.setup.plan())
+        if not self.desk.active:
+            protocol = self.setup.protocol_or_none()
+            self.setup.offer_continuation(
+                self.desk.continuation(self.setup.patient_identifier(), protocol.id) if protocol else None)
+        blockers = [] if self.desk.active else self._blockers()
         self.message.setText(message or " ".join(blockers))
+        self.message.setStyleSheet(f"color:{'#1b5e20' if notice_ok and message else '#b71c1c'}; font-size:13pt;")
+        self._show_patient(snap)
         self._show_numbers(snap)
         active = state.output_active or state is SessionState.RAMPING_DOWN
         self.start_button.setEnabled(not active and not blockers)
@@ -287,18 +384,43 @@ class TreatmentView(QWidget):
         self.pause_button.setText("Resume" if state is SessionState.PAUSED else "Pause")
         self.end_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
         self.sign_button.setEnabled(self.desk.can_sign() and not self._signing)
+        self._update_keys()
+        self._place_setup()
         if controller is not None:
             self.plots.show_history(controller.history.view())
             self._add_markers(controller)
 
+    def _blockers(self) -> list[str]:
+        """Why Start is disabled: what the set-up lacks first (it names the field), then the desk's reasons."""
+        own = self.setup.problems()
+        return own + [text for text in self.desk.blockers(self.setup.plan()) if not (own and text == NO_PLAN)]
+
+    def _show_patient(self, snap: Snapshot | None) -> None:
+        """Who is treated, with what, where: large while the session is on screen."""
+        plan = self.desk.plan if snap is not None else None
+        self.patient_banner.setVisible(plan is not None)
+        if plan is not None:
+            born = f" · born {plan.date_of_birth.isoformat()}" if plan.date_of_birth else ""
+            self.patient_banner.setText(
+                f"{plan.patient_name} · ID {plan.patient_id}{born}\n{plan.protocol.name} · {plan.site}"
+                + (f" ({plan.side})" if plan.side else ""))
+        protocol = plan.protocol if plan is not None else self.setup.protocol_or_none()
+        if protocol is None:
+            self.polarity.setText("")
+            return
+        anode = snap.anode if snap is not None else protocol.polarity.anode
+        self.polarity.setText(electrode_polarity_text(protocol, anode))
+
     def _show_numbers(self, snap: Snapshot | None) -> None:
-        self.current.set_value(format_number(snap and snap.current_ma, 2))
-        self.target.set_value(format_number(snap and snap.setpoint_ma, 2))
+        live = self.desk.station.snapshot().live
+        output_on = live is not None and live.output_on
+        self.current.set_value(current_text(snap and snap.current_ma, output_on))
+        self.goal.set_value(format_number(snap and snap.goal_ma, 2))
+        self.target.set_value(format_number(snap and snap.setpoint_ma, 2) if output_on or snap is None else "0.00")
         self.impedance.set_value(format_number(snap.impedance_kohm if snap else None, 1))
         self.voltage.set_value(format_number(snap and snap.voltage_v, 1))
-        self.dose.set_value(
-            "--" if snap is None else f"{snap.dose_delivered_ma_min:.1f} / {snap.dose_target_ma_min:.0f}"
-        )
+        self.dose.set_value("--" if snap is None else f"{snap.dose_delivered_ma_min:.1f}")
+        self.dose.set_unit("mA·min" if snap is None else f"of {snap.dose_target_ma_min:g} mA·min")
         self.elapsed.set_value(format_duration(snap.elapsed_s) if snap else "--")
         self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
 
@@ -313,10 +435,13 @@ class TreatmentView(QWidget):
         for marker in controller.markers(self._markers_shown):
             line = pg.InfiniteLine(
                 pos=marker.t, angle=90, pen=pg.mkPen(MARKER_COLOURS[marker.kind], width=1),
-                # text along the line: steps seconds apart would otherwise print over each other
-                label=marker.label, labelOpts={"position": 0.97, "color": MARKER_COLOURS[marker.kind],
-                                               "fill": (255, 255, 255, 210), "rotateAxis": (1, 0),
-                                               "anchors": [(1, 0), (1, 0)]},
+                # text along the line, left of it (a label at the right edge is not cut off), without
+                # an opaque box over the trace, and each marker's label at another height than its
+                # neighbour's, so steps seconds apart never print over each other
+                label=marker.label, labelOpts={"position": MARKER_LABEL_HEIGHTS[self._markers_shown %
+                                                                                len(MARKER_LABEL_HEIGHTS)],
+                                               "color": MARKER_COLOURS[marker.kind], "rotateAxis": (1, 0),
+                                               "anchors": [(1, 1), (1, 1)]},
             )
             self.plots.current_plot.addItem(line)
             self._marker_items.append(line)

@@ -45,8 +45,8 @@ class RecordsCalibrationSink:
                     self._db = open_database(self._url)
                 record_id = record_calibration(self._db, result.model_dump(mode="json"), who=result.engineer)
             except RecordsError as exc:
-                return f"records: NOT stored ({exc}); keep the --json/--pdf files"
-        return f"records: stored as calibration {record_id}"
+                return f"NOT stored in the records ({exc}): keep the JSON and PDF files."
+        return f"Saved in the records as calibration record {record_id}."
 
     def audit_head(self) -> str:
         """The records' audit head (``#seq`` + 16 hex digits) for a certificate footer; "" if unreadable.

@@ -1,0 +1,151 @@
+"""Screenshots of the console's screens on a real X display (docs/screenshots/).
+
+Run under Xvfb at each screen size and scale, e.g.::
+
+    Xvfb :51 -screen 0 1366x768x24 &
+    DISPLAY=:51 QT_SCALE_FACTOR=1.25 .venv/bin/python scripts/screenshots.py 1366x768@125 --maximised
+
+It builds the console's real pieces (the simulated board on a pty, a throwaway
+records file with a returning patient, the therapist's window), shows the
+window maximised (as large as the screen) or as a smaller window, walks
+through the screens a therapist sees (set-up with the patient's history, the
+checklist, a running treatment with a HIGH alarm, the Records tab) and grabs
+the whole X screen after each. The window is never moved by a window
+manager: there is none under Xvfb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("label", help="file name part, e.g. 1366x768@125")
+    parser.add_argument("--maximised", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = parser.parse_args()
+    app = QApplication(sys.argv[:1])
+
+    from ionto_console.app import SIMULATOR_KEY, BoardSources, records_browser
+    from ionto_console.control.station import Station
+    from ionto_console.control.treatment_desk import TreatmentDesk
+    from ionto_console.core.alarms import AlarmPriority
+    from ionto_console.core.prechecks import Check
+    from ionto_console.core.protocols import load_library
+    from ionto_console.records import open_database, sqlite_url
+    from ionto_console.settings import Settings
+    from ionto_console.ui.alarm_sound import RecordingPlayer
+    from ionto_console.ui.deferred_page import DeferredPage
+    from ionto_console.ui.main_window import MainWindow
+
+    folder = Path(tempfile.mkdtemp(prefix="ionto-shots-"))
+    db = open_database(sqlite_url(folder / "records.sqlite3"))
+    from ionto_console.records.demo import mark_as_demo
+
+    mark_as_demo(db)  # the demo treats only into demo records
+    station = Station()
+    sources = BoardSources(station, Settings(demo=True))
+    desk = TreatmentDesk(station, db=db, demo=True, prepare_board=sources.match_simulated_load)
+    window = MainWindow(station, sources, desk, load_library(), alarm_player=RecordingPlayer())
+    window.setWindowTitle("Ionto Console — Therapist")
+    window.add_page(DeferredPage(lambda: records_browser(db)), "Records")
+    window.confirm = lambda title, question: True
+    screen = app.primaryScreen().availableGeometry()
+    if args.maximised:
+        window.setGeometry(screen)
+        window.show()
+    else:
+        window.resize(min(1280, screen.width() - 40), min(860, screen.height() - 60))
+        window.move(20, 20)
+        window.show()
+    sources.connect(SIMULATOR_KEY)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    mode = "max" if args.maximised else "win"
+
+    def wait(seconds: float, until=lambda: False) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not until():
+            app.processEvents()
+            time.sleep(0.02)
+
+    def shot(name: str) -> None:
+        wait(0.6)
+        path = out / f"{name}-{args.label}-{mode}.png"
+        app.primaryScreen().grabWindow(0).save(str(path))
+        print(path)
+
+    def checklist_answers(dialog) -> None:
+        for question in dialog.questions:
+            dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
+
+    wait(15, lambda: desk.blockers(None) == ["Choose a patient and a protocol."])
+    setup = window.setup
+    # a returning patient: one earlier (short) session in the records
+    setup.patient_id.setText("P-1001")
+    setup.patient_name.setText("Maximiliane Theodora Wolkenstein-Hohenberg")
+    setup.date_of_birth.setText("1961-04-23")
+    setup.protocol.setCurrentIndex(next(i for i, p in enumerate(setup._protocols) if "dexamethasone" in p.id))
+    setup.side.setCurrentText("left")
+    setup.diagnosis.setCurrentIndex(8)
+    setup.look_up_patient()
+    wait(10, setup.history_current)
+    shot("treatment-setup")
+    dialog = setup.make_checklist()
+    checklist_answers(dialog)
+    dialog.show()
+    frame = screen
+    dialog.move(frame.x() + max((frame.width() - dialog.width()) // 2, 0),
+                frame.y() + max((frame.height() - dialog.height()) // 2, 0))
+    shot("checklist")
+    setup.accept_checklist(dialog.result_value())
+    dialog.close()
+    window.treatment.start()
+    wait(20, lambda: desk.controller is not None and desk.controller.snapshot().current_ma > 0.5)
+    if desk.controller is None:
+        raise SystemExit(f"the treatment did not start: {window.treatment.message.text()}")
+    desk.alarms.raise_alarm("screenshot", AlarmPriority.HIGH,
+                            "Electrode contact lost: output switched off (impedance above the limit)", time.monotonic())
+    wait(3)
+    shot("treatment-running-alarm")
+    desk.alarms.acknowledge_all(time.monotonic())
+    desk.alarms.clear("screenshot", time.monotonic())
+    window.treatment.stop("dizziness")
+    wait(10, lambda: not desk.active)
+    shot("treatment-stopped")
+    window.tabs.setCurrentIndex(1)
+    shot("board-monitor")
+    window.tabs.setCurrentIndex(window.tabs.count() - 1)
+    wait(5)
+    shot("records")
+    window.close()
+    from ionto_console.accounts import Role, User
+
+    engineer = MainWindow(station, sources, desk, load_library(), user=User(2, "eve", "Eve Engineer", Role.ENGINEER),
+                          alarm_player=RecordingPlayer())
+    engineer.confirm = lambda title, question: True
+    engineer.setGeometry(window.geometry())
+    engineer.show()
+    wait(8, lambda: "VISA" in engineer.calibration.wizard.connect_page.found.text())
+    shot("calibration")
+    engineer.close()
+    desk.shutdown()
+    sources.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("IONTO_DEMO_USERS", "1")
+    sys.exit(main())

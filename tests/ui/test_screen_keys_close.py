@@ -1,0 +1,292 @@
+"""Keyboard and closing on the treatment screen (issue 14, items 3 and 2).
+
+Esc always stops; Space stops while a treatment runs and otherwise presses the
+focused button; + and − raise and lower while treating (and are typed as text
+otherwise). Closing with the output on asks and stops when confirmed; closing
+with an unsigned session warns. The readouts a therapist reads from two metres
+are 48 pt; the goal current is apart from the ramping setpoint; the current
+reads 0.00 while the board reports its output off; the polarity names the lead.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+
+from ionto_console.core.session import SessionState, SideEffect
+from ionto_console.ui.checklist_dialog import ChecklistDialog
+from test_treatment_screen import (  # noqa: F401 (fixtures)
+    WAIT_MS,
+    board_current_ma,
+    fill_setup,
+    pass_checklist,
+    recorded_screen,
+    screen,
+    start,
+    wait_state,
+)
+
+
+def running(qtbot, win, protocol_index=1):
+    fill_setup(win, protocol_index=protocol_index)
+    pass_checklist(win)
+    start(qtbot, win)
+    controller = win.desk.controller
+    wait_state(qtbot, controller, lambda snap: snap.state is SessionState.TREATING)
+    win.treatment.refresh()
+    return controller
+
+
+def test_space_presses_the_focused_button_when_no_treatment_runs(qtbot, screen, monkeypatch):
+    monkeypatch.setattr(ChecklistDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
+    stops = []
+    screen.treatment.stops.stop_requested.connect(stops.append)
+    fill_setup(screen)
+    clicks = []
+    screen.setup.checklist_button.clicked.connect(lambda: clicks.append(True))
+    screen.activateWindow()
+    screen.setup.checklist_button.setFocus()
+    qtbot.waitUntil(screen.setup.checklist_button.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(screen.setup.checklist_button, Qt.Key.Key_Space)
+    assert clicks == [True]
+    assert stops == []
+
+
+def test_space_stops_even_with_a_button_focused_while_treating(qtbot, screen):
+    controller = running(qtbot, screen)
+    screen.activateWindow()
+    screen.treatment.pause_button.setFocus()
+    qtbot.keyClick(screen.treatment.pause_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    assert "Emergency" in controller.snapshot().stop_reason.label
+
+
+def test_plus_and_minus_raise_and_lower_the_goal_while_treating(qtbot, screen):
+    controller = running(qtbot, screen)
+    goal = controller.snapshot().goal_ma
+    step = screen.desk.plan.protocol.step_ma
+    qtbot.keyClick(screen, Qt.Key.Key_Plus)
+    qtbot.waitUntil(lambda: abs(controller.snapshot().goal_ma - (goal + step)) < 1e-6, timeout=WAIT_MS)
+    qtbot.keyClick(screen, Qt.Key.Key_Minus)
+    qtbot.waitUntil(lambda: abs(controller.snapshot().goal_ma - goal) < 1e-6, timeout=WAIT_MS)
+
+
+def test_minus_is_typed_into_the_patient_id_when_no_treatment_runs(qtbot, screen):
+    screen.activateWindow()
+    screen.setup.patient_id.setFocus()
+    qtbot.waitUntil(screen.setup.patient_id.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClicks(screen.setup.patient_id, "P-1001")
+    assert screen.setup.patient_id.text() == "P-1001"
+
+
+def test_closing_with_the_output_on_asks_and_keeps_running_when_declined(qtbot, screen):
+    controller = running(qtbot, screen)
+    asked = []
+    screen.confirm = lambda title, question: asked.append(question) or False
+    screen.close()
+    assert asked and "Stop the output" in asked[0]
+    assert screen.isVisible()
+    assert controller.snapshot().state is SessionState.TREATING
+
+
+def test_closing_with_the_output_on_stops_it_when_confirmed(qtbot, screen):
+    controller = running(qtbot, screen)
+    screen.confirm = lambda title, question: True
+    screen.close()
+    assert not screen.isVisible()
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: board_current_ma(screen) < 0.05, timeout=WAIT_MS)
+
+
+def test_closing_with_an_unsigned_session_warns_and_a_signed_one_closes_quietly(qtbot, recorded_screen):
+    win, _db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    controller = win.desk.controller
+    wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.9)
+    qtbot.mousePress(win.treatment.stops.buttons[SideEffect.DIZZINESS.value], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.treatment.sign_button.isEnabled(), timeout=WAIT_MS)
+    asked = []
+    win.confirm = lambda title, question: asked.append(question) or False
+    win.close()
+    assert asked and "not signed" in asked[0] and win.isVisible()
+    win.treatment.sign_with("Dana Therapist", "Performed", "")
+    qtbot.waitUntil(lambda: win.treatment.message.text().startswith("Session signed"), timeout=WAIT_MS)
+    asked.clear()
+    win.close()
+    assert asked == [] and not win.isVisible()
+
+
+def test_the_numbers_read_from_two_metres(qtbot, screen):
+    controller = running(qtbot, screen)
+    view = screen.treatment
+    for readout in (view.current, view.dose, view.remaining):
+        assert readout.point_size() >= 48
+    snap = controller.snapshot()
+    assert view.goal.text() == f"{snap.goal_ma:.2f}"
+    assert "ACTIVE lead" in view.polarity.text() and "RETURN lead" in view.polarity.text()
+    anode_word = "ANODE" if snap.anode else "CATHODE"
+    assert view.polarity.text().split("ACTIVE lead: ")[1].startswith(anode_word)
+    assert view.patient_banner.isVisible() and "Ada Example" in view.patient_banner.text()
+    assert "P-0042" in view.patient_banner.text()
+    qtbot.keyClick(screen, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not (screen.station.snapshot().live.output_on), timeout=WAIT_MS)
+    view.refresh()
+    assert view.current.text() == "0.00"
+    assert view.goal.text() == "0.00"
+
+
+def test_a_new_run_needs_a_new_checklist_and_the_rule_sees_the_run_of_today(qtbot, recorded_screen):
+    """Issue 14 item 2: after a stop, Start stayed enabled with "Checklist complete" and a second
+    corticosteroid run the same day started."""
+    win, _db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    wait_state(qtbot, win.desk.controller, lambda snap: snap.current_ma > 0.9)
+    win.treatment.stop(SideEffect.DIZZINESS.value)
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    win.treatment.refresh()
+    assert not win.treatment.start_button.isEnabled()
+    assert "checklist" in win.treatment.message.text().lower()
+    win.treatment.start()  # even if the button were bypassed
+    assert win.desk.controller.snapshot().state is SessionState.STOPPED  # still the first run
+    win.setup.look_up_patient()
+    qtbot.waitUntil(win.setup.history_current, timeout=WAIT_MS)
+    dialog = win.setup.make_checklist()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check.value == "patient_informed")
+    assert not dialog.result_value().can_start
+    assert any("corticosteroid" in f.message.lower() for f in dialog.result_value().blockers)
+
+
+def test_the_checklist_rows_hold_still_while_answering(qtbot, screen):
+    fill_setup(screen)
+    screen.setup.look_up_patient()
+    dialog = screen.setup.make_checklist()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    places = {key: (dialog.yes[key].geometry(), dialog.no[key].geometry()) for key in dialog.yes}
+    confirm_at = dialog.confirm.mapTo(dialog, dialog.confirm.rect().topLeft())
+    for question in dialog.questions:  # every contraindication Yes: reason fields become needed
+        dialog.answer(question.check.value, yes=True)
+    qtbot.wait(20)
+    assert {key: (dialog.yes[key].geometry(), dialog.no[key].geometry()) for key in dialog.yes} == places
+    assert dialog.confirm.mapTo(dialog, dialog.confirm.rect().topLeft()) == confirm_at
+    for question in dialog.questions:  # whole sentences: the label is never cut
+        label = dialog.yes[question.check.value].parentWidget().layout().itemAtPosition(
+            dialog.questions.index(question), 0).widget()
+        assert label.text() == question.text and label.height() >= label.heightForWidth(label.width())
+
+
+def test_other_stores_the_typed_words_as_the_side_effect_and_shows_them(qtbot, recorded_screen, monkeypatch):
+    """Issue 14 item 17: the banner said "other (described after the stop)" and the words went to a note."""
+    from PySide6.QtWidgets import QInputDialog
+
+    from ionto_console.records import load_session
+
+    win, db = recorded_screen
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("metallic taste", True))
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    controller = win.desk.controller
+    wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.9)
+    qtbot.mousePress(win.treatment.stops.buttons[SideEffect.OTHER.value], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "metallic taste" in win.treatment.state_banner.text(), timeout=WAIT_MS)
+    assert "described after" not in win.treatment.state_banner.text()
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    summary = load_session(db, win.desk.recorder.session_id)
+    assert [(e.kind, e.note) for e in summary.side_effects] == [("other", "metallic taste")]
+
+
+def test_after_an_interruption_the_next_run_continues_the_remaining_dose_and_is_linked(qtbot, recorded_screen,
+                                                                                      sources):
+    """Issue 14 item 2: after an electrode lift the new run targeted a fresh 0/40 mA·min."""
+    from ionto_console.records import load_session
+
+    win, db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    first = win.desk.controller
+    wait_state(qtbot, first, lambda snap: snap.current_ma > 0.9)
+    qtbot.wait(1500)  # some dose delivered
+    sources.simulator.lift_electrode()
+    wait_state(qtbot, first, lambda snap: snap.state.terminal and snap.dose_final)
+    first_id = win.desk.recorder.session_id
+    delivered = first.snapshot().dose_delivered_ma_min
+    assert 0 < delivered < 5.0
+    qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
+    assert win.setup.continue_box.isChecked() and f"{5.0 - delivered:.1f}" in win.setup.continue_box.text()
+    sources.simulator.restore_electrode()
+    # a new checklist (each run needs its own); the corticosteroid rule does not count the run being continued
+    pass_checklist(win, qtbot)
+    plan = win.setup.plan()
+    assert plan.continues_session_id == first_id and abs(plan.dose_target_ma_min - (5.0 - delivered)) < 1e-9
+    qtbot.waitUntil(lambda: win.treatment.start_button.isEnabled(), timeout=WAIT_MS)
+    win.treatment.start()
+    qtbot.waitUntil(lambda: win.desk.controller is not first, timeout=WAIT_MS)
+    second = win.desk.controller
+    assert abs(second.snapshot().dose_target_ma_min - (5.0 - delivered)) < 1e-9
+    win.treatment.stop(SideEffect.HEADACHE.value)
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    summary = load_session(db, win.desk.recorder.session_id)
+    assert summary.continues_session_id == first_id
+    assert abs(summary.dose_target_ma_min - (5.0 - delivered)) < 1e-9
+
+
+def test_a_side_effect_stop_is_not_continued_and_an_interruption_can_be_declined(qtbot, recorded_screen, sources):
+    win, _db = recorded_screen
+    fill_setup(win)
+    pass_checklist(win, qtbot)
+    start(qtbot, win)
+    first = win.desk.controller
+    wait_state(qtbot, first, lambda snap: snap.current_ma > 0.9)
+    win.treatment.stop(SideEffect.DIZZINESS.value)
+    wait_state(qtbot, first, lambda snap: snap.dose_final)
+    win.treatment.refresh()
+    assert not win.setup.continue_box.isVisible()  # the therapist stopped it: a new run is a new session
+    assert win.desk.continuation("P-0042", win.setup.selected_protocol().id) is None
+    # an interruption is offered; declining it plans a fresh prescription
+    win.setup.offer_continuation(win.desk.continuation("P-0042", win.setup.selected_protocol().id))
+    from ionto_console.core.continuation import Continuation
+
+    win.setup.offer_continuation(Continuation(first_id := 1, "P-0042", win.setup.selected_protocol().id, 0.5, 5.0))
+    assert win.setup.continue_box.isVisible() and win.setup.continue_box.isChecked()
+    win.setup.continue_box.setChecked(False)
+    plan = win.setup.plan()
+    assert plan.continues_session_id is None and plan.dose_target_ma_min is None and first_id == 1
+    # a fresh prescription of a corticosteroid the same day: the checklist's rule blocks it
+    win.setup.look_up_patient()
+    qtbot.waitUntil(win.setup.history_current, timeout=WAIT_MS)
+    dialog = win.setup.make_checklist()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check.value == "patient_informed")
+    assert any("corticosteroid" in f.message.lower() for f in dialog.result_value().blockers)
+
+
+def test_the_demo_puts_a_tap_water_patient_in_trays_so_the_treatment_runs_to_its_end(qtbot, sources):
+    """Issue 14 item 18: on the default skin load a tap-water treatment tripped at about 3 mA."""
+    from ionto_console.app import SIMULATOR_KEY
+    from ionto_console.control.treatment_desk import TreatmentDesk
+    from ionto_console.core.plan import SessionPlan
+    from ionto_console.core.protocols import load_library
+
+    base = next(p for p in load_library() if p.id == "tap-water-hands-dc")
+    protocol = base.model_copy(update={"dose_target_ma_min": 1.0, "ramp_rate_ma_s": 5.0, "ramp_start_ma": 6.0})
+    desk = TreatmentDesk(sources.station, demo=True, prepare_board=sources.match_simulated_load)
+    try:
+        sources.connect(SIMULATOR_KEY)
+        qtbot.waitUntil(lambda: not desk.blockers(None)[:-1], timeout=WAIT_MS)
+        plan = SessionPlan(protocol, "P-7", "Tray Patient", "Hands (palms, trays)", "tray", True, {}, side="both")
+        controller = desk.begin(plan)
+        wait_state(qtbot, controller, lambda snap: snap.state.terminal, timeout=60_000)
+        snap = controller.snapshot()
+        assert snap.state is SessionState.COMPLETE, (snap.state, snap.active_trip)
+        assert snap.dose_delivered_ma_min >= 0.99
+    finally:
+        desk.shutdown()
