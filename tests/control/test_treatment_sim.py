@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from ionto_console.control.treatment import TreatmentController
+from ionto_console.core.alarms import AlarmManager
 from ionto_console.core.engine import TreatmentEngine
 from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
 from ionto_console.drivers.board import messages as m
@@ -266,3 +268,54 @@ def test_side_effect_stops_while_ramping_always_end_stopped_with_their_reason(be
             assert snap.stop_reason.cause is SideEffect.BURNING_TINGLING
         finally:
             controller.close()
+
+
+class _RecordingAlarms(AlarmManager):
+    """Notes every condition raised, so a snapshot can be checked against the alarms at its publication."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised: list[str] = []
+
+    def raise_alarm(self, condition, priority, message, now, *args, **kwargs):
+        self.raised.append(condition)
+        return super().raise_alarm(condition, priority, message, now, *args, **kwargs)
+
+
+class _PublicationCheck:
+    """Stands in for the controller's snapshot lock: on leaving it, a snapshot that shows a trip-ended
+    session must already carry its trip's alarm (what a reader taking the lock next would see)."""
+
+    def __init__(self, controller, alarms: _RecordingAlarms) -> None:
+        self._inner = threading.Lock()
+        self._controller, self._alarms = controller, alarms
+        self.seen_trip_ended = 0
+        self.missing: list[str] = []
+
+    def __enter__(self):
+        return self._inner.__enter__()
+
+    def __exit__(self, *exc):
+        snap = self._controller._snapshot
+        if snap.state.terminal and snap.active_trip is not None:
+            self.seen_trip_ended += 1
+            if snap.active_trip.kind.value not in self._alarms.raised:
+                self.missing.append(snap.active_trip.kind.value)
+        return self._inner.__exit__(*exc)
+
+
+def test_a_trip_ended_snapshot_is_never_published_before_its_alarm(bench):
+    server, link = bench
+    alarms = _RecordingAlarms()
+    controller = TreatmentController(link, TreatmentEngine(small_protocol(dose_target_ma_min=5.0)), alarms=alarms)
+    check = _PublicationCheck(controller, alarms)
+    controller._lock = check  # before the thread starts: every publication goes through it
+    controller.start_thread()
+    try:
+        controller.start()
+        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
+        server.lift_electrode()
+        wait_for(lambda: check.seen_trip_ended > 0, 3, "a trip-ended snapshot published", controller)
+        assert check.missing == []
+    finally:
+        controller.close()

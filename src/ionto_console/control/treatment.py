@@ -426,19 +426,25 @@ class TreatmentController:
             self._message = text
 
     def _publish(self) -> None:
+        """Hand the engine's news to the GUI, the record and the alarms.
+
+        WHY the alarms first: the GUI reads the snapshot from another thread; a snapshot
+        saying "ended by a trip" published before the trip's alarm let a reader see the
+        session over with no alarm (the alarm came one scheduling slice later, or never
+        under load before the reader gave up). Once the snapshot is out, its alarm is up."""
         events = self.engine.drain_events()
         snapshot = self.engine.snapshot(self._clock())
         markers = [marker for event in events if (marker := self._marker(event)) is not None]
-        with self._lock:
-            self._snapshot = snapshot
-            self._markers.extend(markers)
-        if events and self._sink is not None:
-            self._sink.add_events(events)
         for event in events:
             if isinstance(event, e.TripRecorded):
                 trip = event.trip
                 priority = AlarmPriority.MEDIUM if trip.action is TripAction.WARN else AlarmPriority.HIGH
                 self._raise_alarm(trip.kind.value, priority, trip.message)
+        with self._lock:
+            self._snapshot = snapshot
+            self._markers.extend(markers)
+        if events and self._sink is not None:
+            self._sink.add_events(events)
         if self._warnings and snapshot.state.terminal:
             self._clear_warnings()
 
