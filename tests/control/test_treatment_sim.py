@@ -9,7 +9,7 @@ import pytest
 
 from ionto_console.control.treatment import TreatmentController
 from ionto_console.core.alarms import AlarmManager
-from ionto_console.core.engine import TreatmentEngine
+from ionto_console.core.engine import DoseFinal, TreatmentEngine
 from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.link import BoardLink
@@ -39,6 +39,11 @@ def bench():
     yield server, link
     link.close()
     server.stop()
+
+
+def dose_final_event(sink):
+    """The engine's DoseFinal event among what the sink received (the recorder closes on it), or None."""
+    return next((event for event in list(sink.events) if isinstance(event, DoseFinal)), None)
 
 
 def board_output(server):
@@ -106,8 +111,10 @@ def test_an_ended_session_stops_counting_plotting_and_recording_at_output_off(be
         controller.start()
         wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
         controller.stop(SideEffect.NAUSEA)
-        dose = controller.final_dose(timeout_s=3.0)
+        wait_for(lambda: dose_final_event(sink) is not None, 3, "the DoseFinal event", controller)
+        dose = dose_final_event(sink).delivered_ma_min
         assert controller.snapshot().dose_final
+        assert controller.snapshot().dose_delivered_ma_min == dose
         plotted, recorded = len(controller.history.view()), len(sink.samples)
         assert not sink.samples[-1].output_on and sink.samples[-2].output_on  # the ramp-down, then off
         received = link.stats.telemetry_received
@@ -119,14 +126,16 @@ def test_an_ended_session_stops_counting_plotting_and_recording_at_output_off(be
         controller.close()
 
 
-def test_final_dose_waits_at_most_its_timeout_for_a_session_that_has_not_ended(bench):
+def test_a_session_that_has_not_ended_announces_no_final_dose(bench):
     _, link = bench
-    controller = treating_at_1ma(link)
+    sink = RecordingSink()
+    controller = make_controller(link, small_protocol(dose_target_ma_min=5.0), sink)
     try:
-        asked = time.monotonic()
-        dose = controller.final_dose(timeout_s=0.3)
-        assert 0.3 <= time.monotonic() - asked < 2.0
-        assert dose > 0 and not controller.snapshot().dose_final
+        controller.start()
+        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
+        time.sleep(0.3)  # about 60 more samples at 200 Hz, none of which may make the dose final
+        assert dose_final_event(sink) is None
+        assert controller.snapshot().dose_delivered_ma_min > 0 and not controller.snapshot().dose_final
     finally:
         controller.close()
 

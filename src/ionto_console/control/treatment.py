@@ -52,7 +52,6 @@ DC_PLACEHOLDER_WAVEFORM = (1000, 50)
 #: Longest wait, after a session ended, for the board to report its output off (the dose final):
 #: a side-effect or trip ramp is 250 ms plus a 100 ms cut margin; a lost link never reports it.
 DOSE_SETTLE_TIMEOUT_S = 1.5
-DOSE_SETTLE_POLL_S = 0.01
 #: Never treat unrecorded: with the output on, a record writer that has committed nothing for this
 #: long (a hung server, a lock, a dead network) ends the output. The writer commits every 200 ms.
 RECORDS_DEADLINE_S = 0.5
@@ -213,22 +212,6 @@ class TreatmentController:
     def snapshot(self) -> e.Snapshot:
         with self._lock:
             return self._snapshot
-
-    def final_dose(self, timeout_s: float = DOSE_SETTLE_TIMEOUT_S) -> float:
-        """The session's delivered dose (mA·min) once it counts no more, for the record.
-
-        WHY wait: a session ends (stopped, faulted, complete) before its current has
-        reached zero; the ramp-down still delivers charge, up to the first sample with
-        the output off (``Snapshot.dose_final``). For callers that need the dose now and
-        may block (tools, tests), never the controller thread; the session recorder does
-        not wait here, it closes on the engine's ``DoseFinal`` event. When no such sample
-        comes (the link is gone) the dose as it stands after ``timeout_s`` is returned."""
-        deadline = time.monotonic() + timeout_s
-        snapshot = self.snapshot()
-        while not snapshot.dose_final and time.monotonic() < deadline:
-            time.sleep(DOSE_SETTLE_POLL_S)
-            snapshot = self.snapshot()
-        return snapshot.dose_delivered_ma_min
 
     def message(self) -> str:
         """The last refusal or failure in plain words ("" when none)."""
