@@ -239,6 +239,7 @@ class TreatmentEngine:
         self._sample_dt = 0.0
         self._dose_final = False
         self._dose_final_announced = False
+        self._cap_cut = False  # the cut at the dose cap was sent (once; the re-cut of an ended session follows)
         self._program = _ProgramCursor(protocol) if protocol.program else None
 
     # --- state ---------------------------------------------------------------------
@@ -409,6 +410,8 @@ class TreatmentEngine:
             self._dose_final = state.terminal and not sample.output_on
             if self._dose_final:
                 self._announce_dose_final(now)
+            elif not self._cap_cut and self.dose.cap_due(self.command_latency_s + self._sample_dt):
+                return self._cap_reached(now)
         commands: list[Command] = []
         if state is SessionState.PRECHECKS or state.output_active:
             trips = self.interlocks.check(sample)
@@ -488,6 +491,29 @@ class TreatmentEngine:
         self._end_by_dose = True
         self._end(now)
         return self._ramp_stop(now, round(self.protocol.ramp_down_s * 1000))
+
+    def _cap_reached(self, now: float) -> list[Command]:
+        """The delivered dose reached the prescription's cap (the electrode rating): cut at once.
+
+        WHY here, on the sample, in every state with current counted: ``should_end`` plans
+        the ramp-down so that the cap is never reached, but a plan is not a guarantee: a
+        board that ignores or slows the STOP ramp, a ramp-down after an early end or a side
+        effect, a current that rose within a sample. The cap is the line the dose must never
+        cross, so crossing it is a cut on the very sample that shows it (the dose then ends
+        within one sample's charge of the cap). A dose-ended ramp-down that meets the cap
+        (cap = target when no electrode rating) completes: the prescription is delivered.
+        Anywhere else it is a CUT trip, recorded and alarmed."""
+        self._cap_cut = True
+        self._cut_at = None
+        if self.state is SessionState.RAMPING_DOWN and self._end_by_dose:
+            self._transition(self.session.finish, now)
+            self._end(now)
+            return [self._cut()]
+        delivered, cap = self.dose.delivered_ma_min, self.dose.cap_ma_min
+        trip = Trip(TripKind.DOSE_CAP, TripAction.CUT,
+                    f"The dose reached its cap of {cap:g} mA·min ({delivered:.2f} delivered): output cut",
+                    now, {"delivered_ma_min": delivered, "cap_ma_min": cap})
+        return self._handle_trips([trip], now)
 
     def _begin_reversal(self, now: float) -> list[Command]:
         """Half dose on tap water: ramp to zero and disable; polarity swaps once the output is off."""

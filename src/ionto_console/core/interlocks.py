@@ -49,6 +49,8 @@ class TripKind(str, enum.Enum):
     LOST_TELEMETRY = "lost_telemetry"
     LOST_SAMPLES = "lost_samples"
     BOARD_CLOCK = "board_clock"
+    #: Raised by the engine, not by ``Interlocks.check``: the delivered dose reached the prescription's cap.
+    DOSE_CAP = "dose_cap"
 
 
 class TripAction(enum.IntEnum):
