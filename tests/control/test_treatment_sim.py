@@ -10,6 +10,7 @@ import pytest
 from ionto_console.control.treatment import TreatmentController
 from ionto_console.core.alarms import AlarmManager
 from ionto_console.core.engine import DoseFinal, TreatmentEngine
+from ionto_console.core.interlocks import TripKind
 from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.link import BoardLink
@@ -326,5 +327,27 @@ def test_a_trip_ended_snapshot_is_never_published_before_its_alarm(bench):
         server.lift_electrode()
         wait_for(lambda: check.seen_trip_ended > 0, 3, "a trip-ended snapshot published", controller)
         assert check.missing == []
+    finally:
+        controller.close()
+
+
+def test_the_board_dropping_its_output_trips_output_lost_and_a_re_enable_does_not_resume(bench):
+    """Fault injection: the simulated board opens its output with no fault and no STOP (bit0 clear)."""
+    server, link = bench
+    alarms = _RecordingAlarms()
+    controller = TreatmentController(link, TreatmentEngine(small_protocol(dose_target_ma_min=5.0)), alarms=alarms)
+    controller.start_thread()
+    try:
+        controller.start()
+        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
+        server.drop_output()
+        wait_for(lambda: controller.snapshot().state.terminal, 3, "session ended by output lost", controller)
+        snap = controller.snapshot()
+        assert snap.state is SessionState.FAULTED and snap.active_trip.kind is TripKind.OUTPUT_LOST
+        assert "output_lost" in alarms.raised
+        with server.lock:  # the board enables itself again (a glitch): nothing may resume the session
+            server.board.output_enabled = True
+        wait_for(lambda: board_output(server)[0] == 0, 2, "the console cut the re-enabled output")
+        assert controller.snapshot().state is SessionState.FAULTED
     finally:
         controller.close()

@@ -310,6 +310,8 @@ class TreatmentController:
             self.history.append(
                 sample.t - self._t0, sample.current_ma, sample.voltage_v, sample.target_ma, sample.output_on
             )
+        if self._stopping.is_set():
+            self.engine.stop_written()  # its output off is ours, whether or not the stop intent came first
         self._execute(self.engine.on_sample(sample))
         if in_session and self._sink is not None and self.engine.state is not SessionState.IDLE:
             self._sink.add_sample(sample)

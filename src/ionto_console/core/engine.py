@@ -336,6 +336,7 @@ class TreatmentEngine:
         self.interlocks.arm(now)
         self.ramp.request(self.protocol.ramp_start_ma, now)
         self._output_enabled = True
+        self.interlocks.expect_output(True, now)
         commands.append(EnableOutput())
         return commands
 
@@ -392,6 +393,12 @@ class TreatmentEngine:
             self._transition(lambda t: self.session.interrupt(detail, t), now)
             self._end(now)
         return [self._cut()]
+
+    def stop_written(self) -> None:
+        """A current-ending command went on the wire outside the engine (the controller writes a
+        stop before this engine takes the stop in): the board's output going off is now expected,
+        never "output lost" (the stop, taken in next, ends the session with its own reason)."""
+        self.interlocks.expect_output(False)
 
     # --- inputs ------------------------------------------------------------------------
 
@@ -521,6 +528,7 @@ class TreatmentEngine:
         self._reversed = True
         self._resume_after_reversal = self.ramp.target
         self.ramp.request(0.0, now)
+        self.interlocks.expect_output(False)  # the STOP ramp ends with the board's output off
         return [RampStop(round(self.protocol.ramp_down_s * 1000))] + self._schedule_cut(
             now, self.protocol.ramp_down_s)
 
@@ -537,6 +545,7 @@ class TreatmentEngine:
         self.ramp.request(self._resume_after_reversal, now)
         self._transition(self.session.reversal_done, now)
         self._output_enabled = True
+        self.interlocks.expect_output(True, now)
         commands.append(EnableOutput())
         return commands
 
@@ -572,6 +581,7 @@ class TreatmentEngine:
 
     def _ramp_stop(self, now: float, ms: int) -> list[Command]:
         ms = min(max(int(ms), 0), 5_000)
+        self.interlocks.expect_output(False)  # the STOP ramp ends with the board's output off
         return [RampStop(ms)] + self._schedule_cut(now, ms / 1000.0)
 
     def _schedule_cut(self, now: float, ramp_s: float) -> list[Command]:
@@ -587,6 +597,7 @@ class TreatmentEngine:
 
     def _cut(self) -> CutOutput:
         self._output_enabled = False
+        self.interlocks.expect_output(False)
         self._sent_ua = 0
         return CutOutput()
 
