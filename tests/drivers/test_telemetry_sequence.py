@@ -40,35 +40,39 @@ def test_a_restart_is_counter_and_clock_back_near_zero():
 
 @st.composite
 def board_streams(draw):
-    """(frames, truth): what a model board sent, and what each frame really was."""
+    """(frames, truth): what a model board sent, (counter, board time µs, host arrival s), and what
+    each frame really was. A doubled frame arrives within 0.5 ms of its original; a restarted board's
+    frame stamped t µs arrives at least t µs (and its boot) after the reset."""
     period = 1_000_000 // draw(st.sampled_from(RATES_HZ))
     c = draw(st.integers(0, U32))
     t = draw(st.integers(0, U32))
-    frames: list[tuple[int, int]] = [(c, t)]
+    h = 0.0
+    frames: list[tuple[int, int, float]] = [(c, t, h)]
     truth: list[tuple[Kind, int]] = [(Kind.NEXT, 0)]
     ops = draw(st.lists(st.one_of(
         st.just(("sample", 0)),
         st.tuples(st.just("lose"), st.integers(1, 50)),
-        st.just(("duplicate", 0)),
+        st.tuples(st.just("duplicate"), st.integers(0, 500)),
         st.tuples(st.just("restart"), st.integers(0, RESTART_SLACK_US)),
     ), min_size=1, max_size=60))
     for op, arg in ops:
         if op == "duplicate":
-            frames.append((c, t))
+            frames.append((c, t, h + arg / 1e6))  # the original's arrival stays the reference
             truth.append((Kind.DUPLICATE, 0))
             continue
         if op == "restart":
-            if (0, arg) == (c, t) or (c == 0 and arg >= t) or (-c & U32) <= 5_000_000:
-                # on the wire indistinguishable from a duplicate, a stuck counter, or a counter
-                # wrapping past 2^32 (counter 0 then follows the last frame as the next sample)
+            if (c == 0 and arg > t) or (-c & U32) <= 5_000_000:
+                # on the wire indistinguishable from a stuck counter, or from a counter wrapping
+                # past 2^32 (counter 0 then follows the last frame as the next sample)
                 continue
-            c, t = 0, arg
-            frames.append((c, t))
+            delay = draw(st.floats(0.0, 2.0))
+            c, t, h = 0, arg, h + delay + arg / 1e6 + 0.002
+            frames.append((c, t, h))
             truth.append((Kind.RESTART, 0))
             continue
         lost = arg if op == "lose" else 0
-        c, t = (c + lost + 1) & U32, (t + (lost + 1) * period) & U32
-        frames.append((c, t))
+        c, t, h = (c + lost + 1) & U32, (t + (lost + 1) * period) & U32, h + (lost + 1) * period / 1e6
+        frames.append((c, t, h))
         truth.append((Kind.NEXT, lost))
     return frames, truth
 
@@ -78,19 +82,28 @@ def board_streams(draw):
 def test_every_frame_of_a_model_board_is_judged_as_what_it_was(stream):
     frames, truth = stream
     last = None
-    for frame, (kind, lost) in zip(frames, truth):
-        verdict = judge(last, *frame)
-        assert (verdict.kind, verdict.lost) == (kind, lost), (last, frame, verdict)
-        if verdict.kind is not Kind.DUPLICATE:  # the link keeps the last frame it accepted
-            last = frame
+    for (c, t, h), (kind, lost) in zip(frames, truth):
+        verdict = judge(None if last is None else last[:2], c, t, gap_s=None if last is None else h - last[2])
+        assert (verdict.kind, verdict.lost) == (kind, lost), (last, (c, t, h), verdict)
+        if verdict.kind is not Kind.DUPLICATE:  # the link keeps the last frame it accepted, and when
+            last = (c, t, h)
+
+
+def test_a_board_restarting_right_after_its_first_sample_is_a_restart_not_a_duplicate():
+    # the simulator (and a real board: its first sample comes at a fixed time after reset) sends
+    # the very same first frame again; only the time it took to come tells the two apart
+    assert judge((0, 10_000), 0, 10_000, gap_s=0.05).kind is Kind.RESTART
+    assert judge((0, 10_000), 0, 10_000, gap_s=0.0002).kind is Kind.DUPLICATE
+    assert judge((5_000, 6_000_000), 5_000, 6_000_000, gap_s=0.5).kind is Kind.DUPLICATE  # 6 s stamp, 0.5 s later
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.integers(0, U32), st.integers(0, U32), st.integers(0, U32), st.integers(0, U32), st.booleans())
-def test_a_restart_always_has_counter_and_clock_near_zero_and_behind(last_c, last_t, c, t, resync):
-    verdict = judge((last_c, last_t), c, t, resync)
-    if (c, t) == (last_c, last_t):
-        assert verdict.kind is Kind.DUPLICATE
+@given(st.integers(0, U32), st.integers(0, U32), st.integers(0, U32), st.integers(0, U32), st.booleans(),
+       st.one_of(st.none(), st.floats(0.0, 100.0)))
+def test_a_restart_always_has_counter_and_clock_near_zero_and_behind(last_c, last_t, c, t, resync, gap_s):
+    verdict = judge((last_c, last_t), c, t, resync, gap_s)
+    if (c, t) == (last_c, last_t) and (gap_s is None or gap_s * 1e6 < t + 1_000):
+        assert verdict.kind is Kind.DUPLICATE  # a repeat that came sooner than a restart could
     if verdict.kind is Kind.RESTART:
         assert c <= 36_000 and t <= RESTART_SLACK_US + c * 100_000
-        assert c <= last_c and (c < last_c or t < last_t)
+        assert c <= last_c and (c < last_c or t < last_t or gap_s * 1e6 >= t + 1_000)

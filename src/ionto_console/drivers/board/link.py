@@ -253,6 +253,7 @@ class BoardLink:
 
         self._last_counter: int | None = None
         self._last_time_us: int | None = None
+        self._last_telemetry_at: float | None = None  # host time the last accepted TELEMETRY was read
         self._next_rehandshake = -math.inf
         self._fault_holdoff_until = -math.inf
         self._counts = dict.fromkeys(
@@ -802,7 +803,8 @@ class BoardLink:
         self._counts["telemetry_received"] += 1
         last = None if self._last_counter is None or self._last_time_us is None else (
             self._last_counter, self._last_time_us)
-        verdict = judge(last, msg.counter, msg.board_time_us, session.resync)
+        gap = None if self._last_telemetry_at is None else now - self._last_telemetry_at
+        verdict = judge(last, msg.counter, msg.board_time_us, session.resync, gap)
         session.resync = False
         if verdict.kind is Kind.FAULT:
             self._link_fault(session, verdict.problem)
@@ -812,6 +814,7 @@ class BoardLink:
             return
         rebooted = verdict.kind is Kind.RESTART
         self._last_counter, self._last_time_us = msg.counter, msg.board_time_us
+        self._last_telemetry_at = now
         self._counts["samples_lost"] += verdict.lost
         event = TelemetryEvent(msg, now, verdict.lost, rebooted)
         if rebooted:

@@ -48,19 +48,32 @@ def looks_freshly_started(counter: int, board_time_us: int) -> bool:
     return counter <= RESTART_MAX_COUNTER and board_time_us <= RESTART_SLACK_US + counter * SLOWEST_PERIOD_US
 
 
-def judge(last: tuple[int, int] | None, counter: int, board_time_us: int, resync: bool = False) -> Verdict:
+#: An exact repeat of the last frame is a restart only if it came at least its own board time
+#: plus this much after the original (host clock): a board that restarted cannot stamp a frame
+#: with t µs sooner than t µs after its reset, while a frame doubled on the line arrives at once.
+RESTART_REPEAT_MARGIN_US = 1_000
+
+
+def judge(last: tuple[int, int] | None, counter: int, board_time_us: int, resync: bool = False,
+          gap_s: float | None = None) -> Verdict:
     """What the frame ``(counter, board_time_us)`` is, after the last accepted frame ``last``.
 
     ``last`` None: the first frame, a baseline. ``resync``: the first frame after a
     (re)connect; the board ran on while the port was closed, so a break only re-baselines
     (a restart and a duplicate are still recognised). WHY the clock bounds a gap: a counter
     that jumps further than the board's own clock allows at the fastest rate is corrupt,
-    not a loss (one such jump once counted 2^31 lost samples)."""
+    not a loss (one such jump once counted 2^31 lost samples). ``gap_s``: host seconds since
+    the last accepted frame arrived (None: unknown); it only tells an exact repeat of a
+    freshly started board's frame (a restart right after its first samples, as deterministic
+    as the first boot) from a doubled frame."""
     if last is None:
         return Verdict(Kind.NEXT)
     last_c, last_t = last
     c, t = counter, board_time_us
     if (c, t) == (last_c, last_t):
+        if (gap_s is not None and looks_freshly_started(c, t)
+                and gap_s * 1e6 >= t + RESTART_REPEAT_MARGIN_US):
+            return Verdict(Kind.RESTART)
         return Verdict(Kind.DUPLICATE)
     step = (c - last_c) & U32
     dt = (t - last_t) & U32
