@@ -27,7 +27,7 @@ from .core.plan import SessionPlan
 from .core.protocols import AgentKind, Protocol, load_custom, load_library
 from .records import Database, RecordsError, open_database, recover_interrupted
 from .records.database import user_data_folder
-from .records.demo import claim_for_demo, default_demo_url, refuse_demo
+from .records.demo import claim_for_demo, default_demo_url, refuse_demo, will_create
 from .drivers.board.ports import discover_ports, usb_selector
 from .settings import Settings
 from .station_identity import station_id as station_identity
@@ -168,8 +168,8 @@ def open_records(url: str | None, station: str | None = None, *, demo: bool = Fa
     """Open the records database, write what the local journal holds into it, and close this
     station's sessions a crash left running.
 
-    Demo mode takes only the demo database (marks an empty one); a clinical
-    console refuses the demo database (``records.demo``).
+    Demo mode takes only the demo database (marks an empty one it created itself,
+    or one at its own place); a clinical console refuses the demo database (``records.demo``).
     Start-up integrity: a SQLite records file this station has used that is now missing or
     empty is refused (``file_guard``); SQLite's quick check runs on open; a damaged row or chunk
     only marks its session damaged. Journals whose session ended while the database was away are
@@ -185,12 +185,13 @@ def open_records(url: str | None, station: str | None = None, *, demo: bool = Fa
     folder = data_folder or user_data_folder()
     url = url or default_url()
     db = None
+    created = demo and will_create(url)  # asked before the open creates it: only then is it the demo's own
     try:
         identity = station_id or this_station(folder)
         check_records_file(url, folder)
         db = open_database(url, integrity_check=True)
         if demo:
-            claim_for_demo(db)
+            claim_for_demo(db, created=created)
         else:
             refuse_demo(db)
         remember_records_file(url, folder)

@@ -160,6 +160,13 @@ class SimulatedBoard:
         self.hw_stop_pressed = True
         self._check_hw_stop()
 
+    def drop_output(self, now_s: float) -> None:
+        """Fault injection: the output opens with no fault latched and no STOP asked for (a
+        relay or regulator dropping out): telemetry flags bit0 clear, bit3 and bit6 clear.
+        A later OUTPUT 1 enables it again, as on a real board."""
+        self.advance(now_s)
+        self._cut_output()
+
     def release_hw_stop(self, now_s: float) -> None:
         self.advance(now_s)
         self.hw_stop_pressed = False

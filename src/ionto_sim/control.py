@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[tuple[str, type], ...]] = {
     "press_hw_stop": (),
     "release_hw_stop": (),
     "reboot": (),
+    "drop_output": (),
     "fail_self_test": (("test_no", int),),
     "set_load": (("load", str),),
     "ping": (),

@@ -209,6 +209,10 @@ class SimulatedBoardServer:
     def reboot(self) -> None:
         self._call(lambda: self.board.reboot(self._now()))
 
+    def drop_output(self) -> None:
+        """The board's output opens by itself: no fault, no STOP (telemetry bit0 clear)."""
+        self._call(lambda: self.board.drop_output(self._now()))
+
     def fail_self_test(self, test_no: int) -> None:
         """Arm a self-test failure for the next reboot (detail = ``test_no``)."""
         if not 0 <= test_no <= 255:

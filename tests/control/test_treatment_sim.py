@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
 from ionto_console.control.treatment import TreatmentController
-from ionto_console.core.engine import TreatmentEngine
+from ionto_console.core.alarms import AlarmManager
+from ionto_console.core.engine import DoseFinal, TreatmentEngine
+from ionto_console.core.interlocks import TripKind
 from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
 from ionto_console.drivers.board import messages as m
 from ionto_console.drivers.board.link import BoardLink
@@ -37,6 +40,11 @@ def bench():
     yield server, link
     link.close()
     server.stop()
+
+
+def dose_final_event(sink):
+    """The engine's DoseFinal event among what the sink received (the recorder closes on it), or None."""
+    return next((event for event in list(sink.events) if isinstance(event, DoseFinal)), None)
 
 
 def board_output(server):
@@ -104,8 +112,10 @@ def test_an_ended_session_stops_counting_plotting_and_recording_at_output_off(be
         controller.start()
         wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
         controller.stop(SideEffect.NAUSEA)
-        dose = controller.final_dose(timeout_s=3.0)
+        wait_for(lambda: dose_final_event(sink) is not None, 3, "the DoseFinal event", controller)
+        dose = dose_final_event(sink).delivered_ma_min
         assert controller.snapshot().dose_final
+        assert controller.snapshot().dose_delivered_ma_min == dose
         plotted, recorded = len(controller.history.view()), len(sink.samples)
         assert not sink.samples[-1].output_on and sink.samples[-2].output_on  # the ramp-down, then off
         received = link.stats.telemetry_received
@@ -117,14 +127,16 @@ def test_an_ended_session_stops_counting_plotting_and_recording_at_output_off(be
         controller.close()
 
 
-def test_final_dose_waits_at_most_its_timeout_for_a_session_that_has_not_ended(bench):
+def test_a_session_that_has_not_ended_announces_no_final_dose(bench):
     _, link = bench
-    controller = treating_at_1ma(link)
+    sink = RecordingSink()
+    controller = make_controller(link, small_protocol(dose_target_ma_min=5.0), sink)
     try:
-        asked = time.monotonic()
-        dose = controller.final_dose(timeout_s=0.3)
-        assert 0.3 <= time.monotonic() - asked < 2.0
-        assert dose > 0 and not controller.snapshot().dose_final
+        controller.start()
+        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
+        time.sleep(0.3)  # about 60 more samples at 200 Hz, none of which may make the dose final
+        assert dose_final_event(sink) is None
+        assert controller.snapshot().dose_delivered_ma_min > 0 and not controller.snapshot().dose_final
     finally:
         controller.close()
 
@@ -266,3 +278,76 @@ def test_side_effect_stops_while_ramping_always_end_stopped_with_their_reason(be
             assert snap.stop_reason.cause is SideEffect.BURNING_TINGLING
         finally:
             controller.close()
+
+
+class _RecordingAlarms(AlarmManager):
+    """Notes every condition raised, so a snapshot can be checked against the alarms at its publication."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised: list[str] = []
+
+    def raise_alarm(self, condition, priority, message, now, *args, **kwargs):
+        self.raised.append(condition)
+        return super().raise_alarm(condition, priority, message, now, *args, **kwargs)
+
+
+class _PublicationCheck:
+    """Stands in for the controller's snapshot lock: on leaving it, a snapshot that shows a trip-ended
+    session must already carry its trip's alarm (what a reader taking the lock next would see)."""
+
+    def __init__(self, controller, alarms: _RecordingAlarms) -> None:
+        self._inner = threading.Lock()
+        self._controller, self._alarms = controller, alarms
+        self.seen_trip_ended = 0
+        self.missing: list[str] = []
+
+    def __enter__(self):
+        return self._inner.__enter__()
+
+    def __exit__(self, *exc):
+        snap = self._controller._snapshot
+        if snap.state.terminal and snap.active_trip is not None:
+            self.seen_trip_ended += 1
+            if snap.active_trip.kind.value not in self._alarms.raised:
+                self.missing.append(snap.active_trip.kind.value)
+        return self._inner.__exit__(*exc)
+
+
+def test_a_trip_ended_snapshot_is_never_published_before_its_alarm(bench):
+    server, link = bench
+    alarms = _RecordingAlarms()
+    controller = TreatmentController(link, TreatmentEngine(small_protocol(dose_target_ma_min=5.0)), alarms=alarms)
+    check = _PublicationCheck(controller, alarms)
+    controller._lock = check  # before the thread starts: every publication goes through it
+    controller.start_thread()
+    try:
+        controller.start()
+        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
+        server.lift_electrode()
+        wait_for(lambda: check.seen_trip_ended > 0, 3, "a trip-ended snapshot published", controller)
+        assert check.missing == []
+    finally:
+        controller.close()
+
+
+def test_the_board_dropping_its_output_trips_output_lost_and_a_re_enable_does_not_resume(bench):
+    """Fault injection: the simulated board opens its output with no fault and no STOP (bit0 clear)."""
+    server, link = bench
+    alarms = _RecordingAlarms()
+    controller = TreatmentController(link, TreatmentEngine(small_protocol(dose_target_ma_min=5.0)), alarms=alarms)
+    controller.start_thread()
+    try:
+        controller.start()
+        wait_for(lambda: controller.snapshot().current_ma > 0.9, 10, "current flowing", controller)
+        server.drop_output()
+        wait_for(lambda: controller.snapshot().state.terminal, 3, "session ended by output lost", controller)
+        snap = controller.snapshot()
+        assert snap.state is SessionState.FAULTED and snap.active_trip.kind is TripKind.OUTPUT_LOST
+        assert "output_lost" in alarms.raised
+        with server.lock:  # the board enables itself again (a glitch): nothing may resume the session
+            server.board.output_enabled = True
+        wait_for(lambda: board_output(server)[0] == 0, 2, "the console cut the re-enabled output")
+        assert controller.snapshot().state is SessionState.FAULTED
+    finally:
+        controller.close()

@@ -461,3 +461,22 @@ def test_fuzzed_bytes_never_crash_the_reader_nor_make_telemetry(board, link):
     feed()
     assert link.state is LinkState.CONNECTED
     assert link.stats.frames_dropped > 0
+
+
+def test_a_doubled_telemetry_frame_early_in_the_boards_run_is_dropped_not_a_reboot(board, link):
+    """ICD section 3 "Reboot": counter AND board time restart from 0. A frame doubled on the line in
+    the board's first seconds is not that: dropped and counted, no reboot, no HELLO, no interruption."""
+    events = collect_telemetry(link)
+    reasons: list[str] = []
+    link.add_state_listener(lambda state, reason: reasons.append(reason))
+    hellos = len(board.commands(m.Hello))
+    for counter in (100, 101, 101, 102):
+        board.send(telemetry(counter))
+    wait_for(lambda: link.stats.telemetry_received == 4, what="four telemetry frames read")
+    wait_for(lambda: len(events) == 3, what="three telemetry events")
+    assert [e.msg.counter for e in events] == [100, 101, 102]
+    assert [e.lost_before for e in events] == [0, 0, 0] and not any(e.board_rebooted for e in events)
+    assert link.stats.telemetry_duplicates == 1 and link.stats.board_reboots == 0
+    assert link.stats.link_faults == 0 and link.state is LinkState.CONNECTED
+    assert not any(r.startswith("board rebooted") for r in reasons)
+    assert len(board.commands(m.Hello)) == hellos

@@ -28,7 +28,9 @@ from ionto_console.records import (
     start_session,
     verify_audit,
 )
-from ionto_console.records.demo import claim_for_demo, holds_records, is_demo, mark_as_demo, refuse_demo
+from ionto_console.records.demo import (
+    claim_for_demo, holds_records, is_demo, is_demo_place, mark_as_demo, refuse_demo, will_create,
+)
 from ionto_console.records.fhir_export import fhir_bundle
 from ionto_console.records.models import AuditEntry, Patient, TreatmentSession
 from ionto_console.records.store import refuse_simulated_in_clinic
@@ -64,10 +66,12 @@ def test_a_new_database_is_not_demo_until_marked_and_the_mark_is_audited_once(db
     assert verify_audit(db).ok
 
 
-def test_demo_mode_marks_an_empty_database_and_refuses_one_that_holds_records(db, tmp_path):
-    with open_database(sqlite_url(tmp_path / "demo.sqlite3")) as empty:
-        claim_for_demo(empty)
-        assert is_demo(empty)
+def test_demo_mode_marks_an_empty_database_it_created_and_refuses_one_that_holds_records(db, tmp_path):
+    url = sqlite_url(tmp_path / "demo.sqlite3")
+    created = will_create(url)
+    with open_database(url) as empty:
+        claim_for_demo(empty, created=created)
+        assert created and is_demo(empty)
     new_patient(db)  # a clinic's database: records, no mark
     with pytest.raises(RecordsUnavailable, match="not a demo database"):
         claim_for_demo(db)
@@ -196,3 +200,29 @@ def test_a_clinics_records_take_no_board_that_is_or_says_it_is_the_simulator(sql
                 refuse_simulated_in_clinic(s, simulated, real, "session")
         else:
             refuse_simulated_in_clinic(s, simulated, real, "session")
+
+
+def test_demo_mode_never_marks_an_empty_database_it_did_not_create(db, tmp_path):
+    """A clinic's new database (schema made, no records yet) is not the demo's to claim."""
+    with pytest.raises(RecordsUnavailable, match="demo mode did not create it"):
+        claim_for_demo(db)  # a server database: never created by demo mode
+    assert not is_demo(db)
+    url = sqlite_url(tmp_path / "clinic" / "records.sqlite3")
+    (tmp_path / "clinic").mkdir()
+    open_database(url).close()  # the clinic's first start made the schema
+    assert not will_create(url)
+    with open_database(url) as clinic:
+        with pytest.raises(RecordsUnavailable, match="demo mode did not create it"):
+            claim_for_demo(clinic, created=False)
+        assert not is_demo(clinic)
+        refuse_demo(clinic)  # the clinic's console still takes it
+
+
+def test_demo_mode_takes_an_empty_database_at_its_own_place(tmp_path):
+    (tmp_path / ".demo").mkdir()
+    url = sqlite_url(tmp_path / ".demo" / "records.sqlite3")
+    open_database(url).close()  # e.g. a demo start that stopped before it marked
+    assert is_demo_place(url) and not will_create(url)
+    with open_database(url) as own:
+        claim_for_demo(own)
+        assert is_demo(own)

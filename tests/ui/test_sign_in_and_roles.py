@@ -196,6 +196,23 @@ def test_demo_mode_refuses_a_clinics_database_and_a_clinic_refuses_the_demos(tmp
     assert found.db is None and "demo" in found.db_problem and found.user is None
 
 
+def test_a_demo_start_on_a_clinics_new_empty_database_leaves_it_the_clinics(tmp_path, monkeypatch):
+    """The safety review's case: a demo start pointed at a new, empty clinic database marked it the
+    demo's for good, and the clinic's console then refused it."""
+    monkeypatch.delenv("IONTO_AUTOLOGIN", raising=False)
+    clinic_url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+    open_database(clinic_url).close()  # the clinic's first start: schema, no records yet
+    found = open_records_and_sign_in(args(), Settings(demo=True, database_url=clinic_url))
+    assert found.db is None and "demo mode did not create it" in found.db_problem and found.user is None
+    with open_database(clinic_url) as clinic:
+        assert not is_demo(clinic) and not has_users(clinic)  # untouched: no mark, no demo accounts
+    found = open_records_and_sign_in(args(), Settings(database_url=clinic_url))
+    try:
+        assert found.db is not None and found.db_problem == ""  # the clinic's console still takes it
+    finally:
+        found.db.close()
+
+
 def test_start_up_worker_without_records_leaves_the_dialog_to_say_why(tmp_path, monkeypatch):
     monkeypatch.setenv("IONTO_AUTOLOGIN", "therapist")
     (tmp_path / "records.sqlite3").write_bytes(b"this is not a database" * 100)

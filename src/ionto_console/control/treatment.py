@@ -52,7 +52,6 @@ DC_PLACEHOLDER_WAVEFORM = (1000, 50)
 #: Longest wait, after a session ended, for the board to report its output off (the dose final):
 #: a side-effect or trip ramp is 250 ms plus a 100 ms cut margin; a lost link never reports it.
 DOSE_SETTLE_TIMEOUT_S = 1.5
-DOSE_SETTLE_POLL_S = 0.01
 #: Never treat unrecorded: with the output on, a record writer that has committed nothing for this
 #: long (a hung server, a lock, a dead network) ends the output. The writer commits every 200 ms.
 RECORDS_DEADLINE_S = 0.5
@@ -214,22 +213,6 @@ class TreatmentController:
         with self._lock:
             return self._snapshot
 
-    def final_dose(self, timeout_s: float = DOSE_SETTLE_TIMEOUT_S) -> float:
-        """The session's delivered dose (mA·min) once it counts no more, for the record.
-
-        WHY wait: a session ends (stopped, faulted, complete) before its current has
-        reached zero; the ramp-down still delivers charge, up to the first sample with
-        the output off (``Snapshot.dose_final``). For callers that need the dose now and
-        may block (tools, tests), never the controller thread; the session recorder does
-        not wait here, it closes on the engine's ``DoseFinal`` event. When no such sample
-        comes (the link is gone) the dose as it stands after ``timeout_s`` is returned."""
-        deadline = time.monotonic() + timeout_s
-        snapshot = self.snapshot()
-        while not snapshot.dose_final and time.monotonic() < deadline:
-            time.sleep(DOSE_SETTLE_POLL_S)
-            snapshot = self.snapshot()
-        return snapshot.dose_delivered_ma_min
-
     def message(self) -> str:
         """The last refusal or failure in plain words ("" when none)."""
         with self._lock:
@@ -327,6 +310,8 @@ class TreatmentController:
             self.history.append(
                 sample.t - self._t0, sample.current_ma, sample.voltage_v, sample.target_ma, sample.output_on
             )
+        if self._stopping.is_set():
+            self.engine.stop_written()  # its output off is ours, whether or not the stop intent came first
         self._execute(self.engine.on_sample(sample))
         if in_session and self._sink is not None and self.engine.state is not SessionState.IDLE:
             self._sink.add_sample(sample)
@@ -426,19 +411,25 @@ class TreatmentController:
             self._message = text
 
     def _publish(self) -> None:
+        """Hand the engine's news to the GUI, the record and the alarms.
+
+        WHY the alarms first: the GUI reads the snapshot from another thread; a snapshot
+        saying "ended by a trip" published before the trip's alarm let a reader see the
+        session over with no alarm (the alarm came one scheduling slice later, or never
+        under load before the reader gave up). Once the snapshot is out, its alarm is up."""
         events = self.engine.drain_events()
         snapshot = self.engine.snapshot(self._clock())
         markers = [marker for event in events if (marker := self._marker(event)) is not None]
-        with self._lock:
-            self._snapshot = snapshot
-            self._markers.extend(markers)
-        if events and self._sink is not None:
-            self._sink.add_events(events)
         for event in events:
             if isinstance(event, e.TripRecorded):
                 trip = event.trip
                 priority = AlarmPriority.MEDIUM if trip.action is TripAction.WARN else AlarmPriority.HIGH
                 self._raise_alarm(trip.kind.value, priority, trip.message)
+        with self._lock:
+            self._snapshot = snapshot
+            self._markers.extend(markers)
+        if events and self._sink is not None:
+            self._sink.add_events(events)
         if self._warnings and snapshot.state.terminal:
             self._clear_warnings()
 

@@ -91,8 +91,21 @@ class DoseIntegrator:
 
     @property
     def over_cap(self) -> bool:
-        """True if the electrode rating has been reached (the engine must never let this happen)."""
+        """True once the electrode rating (the prescription's cap) has been reached.
+
+        The engine plans its ramp-down so this does not happen, and cuts one sample ahead of
+        it (``cap_due``, ``TreatmentEngine._cap_reached``): the dose then ends within one
+        sample's charge of the cap."""
         return self.delivered_ma_min >= self.cap_ma_min
+
+    def cap_due(self, lookahead_s: float) -> bool:
+        """The cap is reached now or within ``lookahead_s`` at the present current: cut now.
+
+        WHY look ahead (one sample period plus the command latency): a cut decided on the
+        sample that crosses the cap still lets that sample's charge, and the next step's
+        trapezoid, flow; deciding a sample early keeps the dose at the cap unless the
+        current jumps within a sample, and then over it by less than one sample's charge."""
+        return self.delivered_ma_min + self._last_mean_ma * max(lookahead_s, 0.0) / 60.0 >= self.cap_ma_min
 
     @property
     def present_mean_ma(self) -> float:

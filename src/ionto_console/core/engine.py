@@ -239,6 +239,7 @@ class TreatmentEngine:
         self._sample_dt = 0.0
         self._dose_final = False
         self._dose_final_announced = False
+        self._cap_cut = False  # the cut at the dose cap was sent (once; the re-cut of an ended session follows)
         self._program = _ProgramCursor(protocol) if protocol.program else None
 
     # --- state ---------------------------------------------------------------------
@@ -335,6 +336,7 @@ class TreatmentEngine:
         self.interlocks.arm(now)
         self.ramp.request(self.protocol.ramp_start_ma, now)
         self._output_enabled = True
+        self.interlocks.expect_output(True, now)
         commands.append(EnableOutput())
         return commands
 
@@ -392,6 +394,12 @@ class TreatmentEngine:
             self._end(now)
         return [self._cut()]
 
+    def stop_written(self) -> None:
+        """A current-ending command went on the wire outside the engine (the controller writes a
+        stop before this engine takes the stop in): the board's output going off is now expected,
+        never "output lost" (the stop, taken in next, ends the session with its own reason)."""
+        self.interlocks.expect_output(False)
+
     # --- inputs ------------------------------------------------------------------------
 
     def on_sample(self, sample: Sample) -> list[Command]:
@@ -409,6 +417,8 @@ class TreatmentEngine:
             self._dose_final = state.terminal and not sample.output_on
             if self._dose_final:
                 self._announce_dose_final(now)
+            elif not self._cap_cut and self.dose.cap_due(self.command_latency_s + self._sample_dt):
+                return self._cap_reached(now)
         commands: list[Command] = []
         if state is SessionState.PRECHECKS or state.output_active:
             trips = self.interlocks.check(sample)
@@ -489,12 +499,36 @@ class TreatmentEngine:
         self._end(now)
         return self._ramp_stop(now, round(self.protocol.ramp_down_s * 1000))
 
+    def _cap_reached(self, now: float) -> list[Command]:
+        """The delivered dose reached the prescription's cap (the electrode rating): cut at once.
+
+        WHY here, on the sample, in every state with current counted: ``should_end`` plans
+        the ramp-down so that the cap is never reached, but a plan is not a guarantee: a
+        board that ignores or slows the STOP ramp, a ramp-down after an early end or a side
+        effect, a current that rose within a sample. The cap is the line the dose must never
+        cross, so crossing it is a cut on the very sample that shows it (the dose then ends
+        within one sample's charge of the cap). A dose-ended ramp-down that meets the cap
+        (cap = target when no electrode rating) completes: the prescription is delivered.
+        Anywhere else it is a CUT trip, recorded and alarmed."""
+        self._cap_cut = True
+        self._cut_at = None
+        if self.state is SessionState.RAMPING_DOWN and self._end_by_dose:
+            self._transition(self.session.finish, now)
+            self._end(now)
+            return [self._cut()]
+        delivered, cap = self.dose.delivered_ma_min, self.dose.cap_ma_min
+        trip = Trip(TripKind.DOSE_CAP, TripAction.CUT,
+                    f"The dose reached its cap of {cap:g} mA·min ({delivered:.2f} delivered): output cut",
+                    now, {"delivered_ma_min": delivered, "cap_ma_min": cap})
+        return self._handle_trips([trip], now)
+
     def _begin_reversal(self, now: float) -> list[Command]:
         """Half dose on tap water: ramp to zero and disable; polarity swaps once the output is off."""
         self._transition(self.session.begin_reversal, now)
         self._reversed = True
         self._resume_after_reversal = self.ramp.target
         self.ramp.request(0.0, now)
+        self.interlocks.expect_output(False)  # the STOP ramp ends with the board's output off
         return [RampStop(round(self.protocol.ramp_down_s * 1000))] + self._schedule_cut(
             now, self.protocol.ramp_down_s)
 
@@ -511,6 +545,7 @@ class TreatmentEngine:
         self.ramp.request(self._resume_after_reversal, now)
         self._transition(self.session.reversal_done, now)
         self._output_enabled = True
+        self.interlocks.expect_output(True, now)
         commands.append(EnableOutput())
         return commands
 
@@ -546,6 +581,7 @@ class TreatmentEngine:
 
     def _ramp_stop(self, now: float, ms: int) -> list[Command]:
         ms = min(max(int(ms), 0), 5_000)
+        self.interlocks.expect_output(False)  # the STOP ramp ends with the board's output off
         return [RampStop(ms)] + self._schedule_cut(now, ms / 1000.0)
 
     def _schedule_cut(self, now: float, ramp_s: float) -> list[Command]:
@@ -561,6 +597,7 @@ class TreatmentEngine:
 
     def _cut(self) -> CutOutput:
         self._output_enabled = False
+        self.interlocks.expect_output(False)
         self._sent_ua = 0
         return CutOutput()
 

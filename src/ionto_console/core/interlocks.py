@@ -49,6 +49,9 @@ class TripKind(str, enum.Enum):
     LOST_TELEMETRY = "lost_telemetry"
     LOST_SAMPLES = "lost_samples"
     BOARD_CLOCK = "board_clock"
+    #: Raised by the engine, not by ``Interlocks.check``: the delivered dose reached the prescription's cap.
+    DOSE_CAP = "dose_cap"
+    OUTPUT_LOST = "output_lost"
 
 
 class TripAction(enum.IntEnum):
@@ -101,6 +104,14 @@ class InterlockLimits:
     open_circuit_window_s: float = 0.05
     telemetry_timeout_s: float = 0.2
     max_lost_burst: int = 20
+    #: The board reports its output off while the engine has it enabled (no cut, no STOP sent):
+    #: output lost, once every sample for this long says so (one glitching flag never trips)...
+    output_lost_window_s: float = 0.05
+    #: ...counting from the first sample that showed the output on after the engine enabled it,
+    #: or, when none did, from this long after the enable. WHY not the ICD's 20 ms: the engine's
+    #: "enabled" time is when it decided, before the setup commands and OUTPUT 1 were answered
+    #: (each may be retried once at 250 ms on a loaded host); samples read meanwhile say "off".
+    output_on_grace_s: float = 1.0
 
     @classmethod
     def from_protocol(cls, protocol: Protocol, **overrides: Any) -> "InterlockLimits":
@@ -130,7 +141,21 @@ class Interlocks:
         self._z_history: deque[tuple[float, float]] = deque()
         self._density_warned = False
         self._open_since: float | None = None  # first sample of the present run of open-circuit evidence
+        self._output_expected_since: float | None = None  # the engine enabled the output then (see expect_output)
+        self._output_off_since: float | None = None  # first sample of the present run of "output off" evidence
+        self._output_confirmed = False
         self.lost_total = 0
+
+    def expect_output(self, on: bool, now: float = 0.0) -> None:
+        """The engine enabled the output at ``now`` (``on``), or cut it / asked for a STOP ramp.
+
+        WHY the engine says so: only it knows whether an output off on the board is its own
+        doing (OUTPUT 0, a STOP ramp ending, a polarity reversal) or the output lost under a
+        running session. Lost, the session ran on as "treating" with no current, and a board
+        that enabled itself again would have resumed without the therapist."""
+        self._output_expected_since = now if on else None
+        self._output_confirmed = False  # a sample has shown the output on since the enable
+        self._output_off_since = None
 
     def arm(self, now: float) -> None:
         """Start the lost-telemetry clock (a session that never receives a sample must trip too)."""
@@ -179,6 +204,8 @@ class Interlocks:
 
         if s.fault_code:
             trips.append(self._board_fault(s))
+        else:  # a latched fault names why the output is off: that trip says it
+            self._judge_output_lost(s, trips)
 
         self._update_output_model(s, max(dt, 0.0))
         if s.output_on:
@@ -195,6 +222,29 @@ class Interlocks:
             self._z_history.clear()
             self._open_since = None
         return trips
+
+    def _judge_output_lost(self, s: Sample, trips: list[Trip]) -> None:
+        """The board reports its output off (bit0 clear, no STOP ramp bit6) while the engine has
+        it enabled: a CUT trip once that held for ``output_lost_window_s``. Evidence counts once a
+        sample has shown the output on since the enable, or ``output_on_grace_s`` after it (a board
+        that never enabled is lost too)."""
+        since = self._output_expected_since
+        lim = self.limits
+        if since is not None and s.output_on:
+            self._output_confirmed = True
+        if (since is None or s.output_on or s.stop_ramp
+                or (not self._output_confirmed and s.t < since + lim.output_on_grace_s)):
+            self._output_off_since = None
+            return
+        if self._output_off_since is None or s.t < self._output_off_since:
+            self._output_off_since = s.t
+        held = s.t - self._output_off_since
+        if held >= lim.output_lost_window_s:
+            trips.append(Trip(TripKind.OUTPUT_LOST, TripAction.CUT,
+                              "The board switched its output off by itself during the treatment: "
+                              "output lost, the session is ended", s.t,
+                              {"off_for_s": held, "window_s": lim.output_lost_window_s,
+                               "enabled_at": since, "fault_latched": s.fault_latched}))
 
     def _judge_open_circuit(self, s: Sample, opens: list[Trip], trips: list[Trip]) -> None:
         """Open circuit is decided over ``open_circuit_window_s``, not on one sample.

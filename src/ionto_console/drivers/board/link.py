@@ -40,6 +40,7 @@ from . import messages as m
 from .errors import BoardDisconnected, BoardNakError, ReplyTimeout, command_name
 from .framing import FrameDecoder, RawFrame, encode_frame
 from .ports import resolve_port
+from .sequence import Kind, judge
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +56,12 @@ _READ_POLL_S = 0.05
 #: and the board's watchdog ends any output meanwhile.
 _WRITE_TIMEOUT_S = 3.0
 _HELLO_ATTEMPTS = 3
-_HALF = _U32 // 2
 #: A board that restarts again and again is re-identified at most this often (one HELLO
 #: per interval, one warning per log throttle window), not once per telemetry frame.
 REHANDSHAKE_MIN_INTERVAL_S = 1.0
 #: After a link fault the next connection attempt waits at least this long, so a board
 #: that keeps sending contradictory telemetry is not re-handshaken at the telemetry rate.
 FAULT_HOLDOFF_S = 1.0
-#: ICD section 3 "Reboot": after a restart the counter and board time start again from 0.
-#: A counter that went back is a restart only when it, and the board clock, look freshly
-#: started: the counter below this and the clock no further than the slowest rate allows.
-RESTART_MAX_COUNTER = 36_000
-_SLOWEST_PERIOD_US = 100_000  # 10 Hz, the lowest SET_RATE
-_FASTEST_PERIOD_US = 1_000  # 1000 Hz, the highest SET_RATE
-_RESTART_SLACK_US = 1_000_000  # boot and self-test before the first sample
 #: A heartbeat this late means our own process was not scheduled (loaded host).
 _STARVED_S = 0.2
 _REPLY_TYPES = {
@@ -110,6 +103,7 @@ class LinkStats:
     frames_dropped: int = 0  # rejected by the decoder: bad COBS/CRC/length
     frames_rejected: int = 0  # CRC-valid but unknown type, wrong size or direction
     telemetry_received: int = 0
+    telemetry_duplicates: int = 0  # exact repeats of the previous TELEMETRY frame, dropped (sequence.judge)
     samples_lost: int = 0
     board_reboots: int = 0
     replies_unmatched: int = 0  # late or stray ACK/NAK/reply frames
@@ -259,10 +253,11 @@ class BoardLink:
 
         self._last_counter: int | None = None
         self._last_time_us: int | None = None
+        self._last_telemetry_at: float | None = None  # host time the last accepted TELEMETRY was read
         self._next_rehandshake = -math.inf
         self._fault_holdoff_until = -math.inf
         self._counts = dict.fromkeys(
-            ("frames_received", "frames_dropped", "frames_rejected", "telemetry_received",
+            ("frames_received", "frames_dropped", "frames_rejected", "telemetry_received", "telemetry_duplicates",
              "samples_lost", "board_reboots", "replies_unmatched", "reconnects", "rehandshakes",
              "link_faults"),
             0,
@@ -806,54 +801,26 @@ class BoardLink:
 
     def _on_telemetry(self, msg: m.Telemetry, now: float, session: _Session) -> None:
         self._counts["telemetry_received"] += 1
-        verdict = self._judge_sequence(msg, session)
+        last = None if self._last_counter is None or self._last_time_us is None else (
+            self._last_counter, self._last_time_us)
+        gap = None if self._last_telemetry_at is None else now - self._last_telemetry_at
+        verdict = judge(last, msg.counter, msg.board_time_us, session.resync, gap)
         session.resync = False
-        if isinstance(verdict, str):
-            self._link_fault(session, verdict)
+        if verdict.kind is Kind.FAULT:
+            self._link_fault(session, verdict.problem)
             return  # a frame that breaks the ICD's counter/clock rules is not delivered
-        lost, rebooted = verdict
+        if verdict.kind is Kind.DUPLICATE:
+            self._counts["telemetry_duplicates"] += 1  # the same sample again: counted once, not a restart
+            return
+        rebooted = verdict.kind is Kind.RESTART
         self._last_counter, self._last_time_us = msg.counter, msg.board_time_us
-        self._counts["samples_lost"] += lost
-        event = TelemetryEvent(msg, now, lost, rebooted)
+        self._last_telemetry_at = now
+        self._counts["samples_lost"] += verdict.lost
+        event = TelemetryEvent(msg, now, verdict.lost, rebooted)
         if rebooted:
             self._on_reboot(session)
         for cb in self._telemetry_listeners:
             self._call(cb, event)
-
-    def _judge_sequence(self, msg: m.Telemetry, session: _Session) -> tuple[int, bool] | str:
-        """``(samples lost, restarted)`` for a frame that follows the ICD, else why it does not.
-
-        The ICD's rules (section 3): the counter steps by one per sample, a gap is
-        lost samples; after a restart counter and board time begin again from 0; board
-        time otherwise only increases (wrapping at 2^32 µs). WHY the clock bounds the
-        gap: a counter that jumps further than the board's own clock allows at the
-        fastest rate is corrupt, not a loss (one such jump once counted 2^31 lost
-        samples). Within a connection a break is a link fault; the first frame after
-        a (re)connect only re-baselines, as the board ran on while the port was closed."""
-        last_c, last_t = self._last_counter, self._last_time_us
-        c, t = msg.counter, msg.board_time_us
-        if last_c is None or last_t is None:
-            return 0, False
-        step = (c - last_c) & _U32
-        dt = (t - last_t) & _U32
-        if step == 0 or step > _HALF:
-            if c <= RESTART_MAX_COUNTER and t <= _RESTART_SLACK_US + c * _SLOWEST_PERIOD_US:
-                return 0, True
-            if session.resync:
-                return 0, False
-            return f"the telemetry sample counter went back from {last_c} to {c} without a restart"
-        if dt > _HALF:
-            if session.resync:
-                return 0, False
-            return (f"board time went back by {((last_t - t) & _U32) / 1000:.1f} ms while the sample "
-                    f"counter advanced from {last_c} to {c}")
-        lost = step - 1
-        if lost > dt // _FASTEST_PERIOD_US + 1:
-            if session.resync:
-                return 0, False
-            return (f"the telemetry sample counter jumped by {step} in {dt / 1000:.1f} ms of board "
-                    "time, more than the fastest telemetry rate allows")
-        return lost, False
 
     def _on_reboot(self, session: _Session) -> None:
         """The board restarted: defaults are back; it is re-identified by the supervisor.
