@@ -42,3 +42,18 @@ def wait_for_value(get: Callable[[], T], ok: Callable[[T], bool], what: str, dea
         time.sleep(0.01)
         value = get()
     return value
+
+
+def account(db, username: str, display_name: str) -> str:
+    """An active account row to sign with (records-level: no password hashing); returns the user name."""
+    import datetime as _dt
+
+    from ionto_console.records.users import UserAccount
+
+    with db.write() as s:
+        if s.query(UserAccount).filter_by(username=username).first() is None:
+            now = _dt.datetime.now(_dt.timezone.utc)
+            s.add(UserAccount(username=username, display_name=display_name, role="therapist", password_hash="x",
+                              active=True, created_at=now, password_changed_at=now, must_change_password=False,
+                              failed_count=0))
+    return username

@@ -165,7 +165,8 @@ class SessionRecorder:
             board_serial=ident.serial_number,
             calibration=Calibration(ident.cal_gain, ident.cal_offset_ua, cal_date),
             checklist=plan.checklist_record,
-            overrides={"overridden": plan.checklist_record.get("overridden", [])},
+            overrides={"overridden": plan.checklist_record.get("overridden", []),
+                       **({"cosigned_by": plan.cosigned_by} if plan.cosigned_by else {})},
             started_at=self._wall0,
             simulated=simulated,
         ))

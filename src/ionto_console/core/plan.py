@@ -27,3 +27,5 @@ class SessionPlan:
     checklist_record: dict
     date_of_birth: dt.date | None = None
     patient_notes: str = ""
+    #: The second account that co-signed a contraindication override (where the clinic requires it).
+    cosigned_by: str = ""

@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..data_folder import create_private_file, secure_sqlite_files
 from .errors import RecordsUnavailable, plain_message
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,16 @@ def user_data_folder() -> Path:
 
 
 def default_url() -> str:
-    """SQLite file in the user's data directory (created if missing)."""
+    """SQLite file in the user's data directory (the folder created 0700 if missing).
+
+    Raises ``RecordsUnavailable`` when the folder is one other users can change (``data_folder``)."""
+    from ..data_folder import UnsafeDataFolder, secure_folder
+
     folder = user_data_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        secure_folder(folder)
+    except UnsafeDataFolder as exc:
+        raise RecordsUnavailable(str(exc)) from None
     return f"sqlite:///{folder / DB_FILENAME}"
 
 
@@ -135,7 +143,7 @@ def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
 
 
 #: The newest migration's revision (a test checks it against Alembic's head).
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"  # chained after 0006 (record digests), merged first
 
 
 def _alembic_config(connection: Any) -> Any:
@@ -210,6 +218,8 @@ def open_database(url: str | None = None, *, integrity_check: bool = False,
         raise RecordsUnavailable(plain_message(exc)) from exc
     if is_sqlite:
         engine.dispose()
+        if parsed.database and parsed.database != ":memory:":
+            secure_sqlite_files(Path(parsed.database))  # the hashes and records are the owner's alone
         engine = _sqlite_engine(url, SQLITE_BUSY_TIMEOUT_S)
         write_engine = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
     else:

@@ -27,14 +27,17 @@ class CalibrationTab(QWidget):
     says so, and the records keep it only in the demo database)."""
 
     def __init__(self, interval_days: int, engineer: str, ports: list[str], records_url: str | None,
-                 lender: BoardLender | None = None, *, simulated: bool = False) -> None:
+                 lender: BoardLender | None = None, *, simulated: bool = False,
+                 account: str | None = None) -> None:
+        """``engineer``: the signed-in account's printed full name (shown, not editable: the signed-in
+        account authors the certificate); ``account``: its user name, for the audit trail."""
         super().__init__()
         self._settings = RunnerSettings(interval_days=interval_days, simulated=simulated)
         self._engineer = engineer
         self._ports = ports
         self._lender = lender
         #: one records connection for every result this tab stores (opened on the first)
-        self.sink = None if records_url is None else RecordsCalibrationSink(records_url)
+        self.sink = None if records_url is None else RecordsCalibrationSink(records_url, who=account)
         self._store: Callable[[CalibrationResult], str] | None = None if self.sink is None else self.sink.store
         self._layout = QVBoxLayout(self)
         self.wizard = self._new_wizard()
@@ -45,6 +48,7 @@ class CalibrationTab(QWidget):
                                    runner_factory=self._runner)
         wizard.setWindowFlags(Qt.WindowType.Widget)
         wizard.connect_page.engineer.setText(self._engineer)
+        wizard.connect_page.engineer.setReadOnly(True)  # the author is the signed-in account, not a typed name
         wizard.finished.connect(self._renew)
         self._layout.addWidget(wizard)
         wizard.show()

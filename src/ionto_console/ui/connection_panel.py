@@ -89,7 +89,9 @@ class ConnectionPanel(QGroupBox):
         if key is not None:
             self.connect_requested.emit(key)
 
-    def show_board(self, board: BoardView, calibration_interval_days: int, today: dt.date) -> None:
+    def show_board(self, board: BoardView, calibration_interval_days: int, today: dt.date,
+                   certificate_due: dt.date | None = None) -> None:
+        """``certificate_due``: the board's certificate due date as the desk knows it (from the records)."""
         self.state_label.setStyleSheet(
             "padding:6px; font-size:13pt; font-weight:bold; " + STATE_STYLE[board.status]
         )
@@ -100,12 +102,14 @@ class ConnectionPanel(QGroupBox):
             self.calibration_label.setText("")
             return
         self.ident_label.setText(ident.summary)
-        text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today)
+        text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today, certificate_due)
         self.calibration_label.setText(text)
         self.calibration_label.setStyleSheet("" if ok else "color:#b71c1c; font-weight:bold;")
 
 
-def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date) -> tuple[str, bool]:
-    """One plain line about calibration, and whether it is still valid (``core.calibration``'s rule)."""
-    status = calibration_status(cal_date_unix, interval_days, today)
+def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date,
+                     certificate_due: dt.date | None = None) -> tuple[str, bool]:
+    """One plain line about calibration, and whether it is still valid (``core.calibration``'s rule; the
+    board's certificate in the records, as the desk knows it, wins)."""
+    status = calibration_status(cal_date_unix, interval_days, today, certificate_due)
     return status.text, status.valid

@@ -78,6 +78,8 @@ class SessionSetup(QGroupBox):
         self._checklist_waiting = False
         self._today = today
         self._checklist: PrecheckResult | None = None
+        #: The second account that co-signed this checklist's override (cleared with the checklist).
+        self.cosigned_by = ""
         self.patient_id = QLineEdit()
         self.patient_id.setObjectName("patient_id")
         self.patient_name = QLineEdit()
@@ -206,11 +208,13 @@ class SessionSetup(QGroupBox):
 
     def accept_checklist(self, result: PrecheckResult) -> None:
         self._checklist = result
+        self.cosigned_by = ""
         self.checklist_state.setText("Checklist complete" if result.can_start else "Checklist blocks the start")
         self.plan_changed.emit()
 
     def _invalidate(self) -> None:
         """A different patient or protocol needs a new checklist."""
+        self.cosigned_by = ""
         if self._checklist is not None:
             self._checklist = None
             self.checklist_state.setText("Checklist not done")
@@ -241,4 +245,5 @@ class SessionSetup(QGroupBox):
             checklist_record=checklist.as_record() if checklist else {},
             date_of_birth=self.birth_date(),
             patient_notes=self.patient_notes.text().strip(),
+            cosigned_by=self.cosigned_by,
         )
