@@ -231,7 +231,7 @@ def sign_in_engineer(args: argparse.Namespace, ask: Callable[[str], str]) -> tup
     from .records.clinic_settings import load_clinic_settings
 
     try:
-        db = open_database(args.database)
+        db = open_database(args.database or os.environ.get("IONTO_DATABASE_URL"))
     except RecordsError as exc:
         print(f"ionto-cal: refused: nobody can sign in while the records are unavailable: {exc}", file=sys.stderr)
         return None

@@ -83,7 +83,7 @@ def test_cli_sim_refuses_a_records_database(capsys) -> None:
     assert exc.value.code == 2 and "--sim never writes to a records database" in capsys.readouterr().err
 
 
-def test_cli_verify_of_the_factory_board_fails_with_exit_code_1(qapp, capsys) -> None:
+def test_cli_verify_of_the_factory_board_fails_with_exit_code_1(qapp, capsys, ravi) -> None:
     assert calibration_cli.main(["verify", "--sim", *ravi, *QUICK]) == 1
     assert "RESULT: FAIL" in capsys.readouterr().out
 
