@@ -45,15 +45,21 @@ def wait_for_value(get: Callable[[], T], ok: Callable[[T], bool], what: str, dea
 
 
 def account(db, username: str, display_name: str) -> str:
-    """An active account row to sign with (records-level: no password hashing); returns the user name."""
-    import datetime as _dt
+    """An active account to sign with, made as the console makes one (its audit entry included, so the
+    trail still verifies), with cheap hashing parameters; returns the user name."""
+    from argon2 import PasswordHasher
 
+    from ionto_console import accounts
     from ionto_console.records.users import UserAccount
 
-    with db.write() as s:
-        if s.query(UserAccount).filter_by(username=username).first() is None:
-            now = _dt.datetime.now(_dt.timezone.utc)
-            s.add(UserAccount(username=username, display_name=display_name, role="therapist", password_hash="x",
-                              active=True, created_at=now, password_changed_at=now, must_change_password=False,
-                              failed_count=0))
+    with db.read() as s:
+        if s.query(UserAccount).filter_by(username=username).first() is not None:
+            return username
+    real, accounts.HASHER = accounts.HASHER, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        with db.write() as s:
+            accounts._insert(s, username, display_name, accounts.Role.THERAPIST, "a signer for tests", "test",
+                             "signer for a record test")
+    finally:
+        accounts.HASHER = real
     return username

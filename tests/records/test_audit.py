@@ -45,9 +45,9 @@ def test_every_change_is_audited_and_the_chain_verifies(db):
     _populate(db)
     actions = [(h["entity"], h["action"]) for h in audit_history(db)]
     assert actions == [("patient", "create"), ("session", "start"), ("event", "add"), ("side_effect", "add"),
-                       ("session", "close"), ("note", "add"), ("session", "sign")]
+                       ("session", "close"), ("note", "add"), ("user", "create user"), ("session", "sign")]
     verdict = verify_audit(db)
-    assert verdict.ok and verdict.entries == 7 and verdict.first_broken_entry_id is None
+    assert verdict.ok and verdict.entries == 8 and verdict.first_broken_entry_id is None
     assert verdict.head_hash == audit_history(db)[-1]["hash"]
 
 
