@@ -96,9 +96,10 @@ def test_deleting_the_first_entry_shows(db):
 
 def test_a_failed_change_leaves_neither_record_nor_audit_entry(db):
     pid = new_patient(db)
+    signer = account(db, "dana", "Dana")
     before = len(audit_history(db))
     with pytest.raises(InvalidRecord):
-        sign_session(db, start_session(db, session_start(pid)), username=account(db, "dana", "Dana"), meaning="")
+        sign_session(db, start_session(db, session_start(pid)), username=signer, meaning="")
     assert len(audit_history(db)) == before + 1  # only the session start
     with pytest.raises(RuntimeError):
         with db.write() as s:

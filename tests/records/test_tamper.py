@@ -278,7 +278,7 @@ def test_records_from_before_tamper_evidence_are_counted_then_sealed(tdb, monkey
     monkeypatch.undo()
     verdict = verify_audit(tdb)
     assert verdict.ok and verdict.unsealed == 3 and "before tamper evidence" in verdict.reason
-    assert sorted(seal_legacy(tdb, who="ada")) == ["patient:1", f"session:{sid}", "user:dana"]
+    assert sorted(seal_legacy(tdb, who="ada")) == ["account:dana", "patient:1", f"session:{sid}"]
     verdict = verify_audit(tdb)
     assert verdict.ok and verdict.unsealed == 0
     assert seal_legacy(tdb, who="ada") == []
