@@ -42,3 +42,24 @@ def wait_for_value(get: Callable[[], T], ok: Callable[[T], bool], what: str, dea
         time.sleep(0.01)
         value = get()
     return value
+
+
+def account(db, username: str, display_name: str) -> str:
+    """An active account to sign with, made as the console makes one (its audit entry included, so the
+    trail still verifies), with cheap hashing parameters; returns the user name."""
+    from argon2 import PasswordHasher
+
+    from ionto_console import accounts
+    from ionto_console.records.users import UserAccount
+
+    with db.read() as s:
+        if s.query(UserAccount).filter_by(username=username).first() is not None:
+            return username
+    real, accounts.HASHER = accounts.HASHER, PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        with db.write() as s:
+            accounts._insert(s, username, display_name, accounts.Role.THERAPIST, "a signer for tests", "test",
+                             "signer for a record test")
+    finally:
+        accounts.HASHER = real
+    return username

@@ -46,7 +46,14 @@ CLINICAL_STATION = textwrap.dedent("""
     assert db is not None and problem == "" and recovered == []
     desk = TreatmentDesk(sources.station, db=db)
     assert "The treatment board is not connected." in desk.blockers()
-    code = ionto_cal(["verify", "--engineer", "R", "--board", str(folder / "none"),
+    from ionto_console.accounts import create_first_admin
+
+    create_first_admin(db, "ravi", "Ravi Menon", "he calibrates boards")  # an administrator calibrates too
+    secret = folder / "ravi.pw"
+    secret.write_text("he calibrates boards\\n")
+    secret.chmod(0o600)
+    code = ionto_cal(["verify", "--user", "ravi", "--password-file", str(secret),
+                      "--database", f"sqlite:///{folder / 'records.sqlite3'}", "--board", str(folder / "none"),
                       "--dmm", "TCPIP::127.0.0.1::1::SOCKET", "--load", "TCPIP::127.0.0.1::1::SOCKET"])
     assert code == 2  # a real bench that is not there: an error, not a crash for want of the simulator
     db.close()

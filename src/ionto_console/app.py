@@ -20,7 +20,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from .accounts import AccountError, User, authenticate, autologin, can_calibrate, can_treat, ensure_demo_users
+from .accounts import (AccountError, User, audit_refusal, autologin, can_calibrate, can_treat, ensure_demo_users,
+                       sign_in)
+from .cli_sign_in import read_password_file
+from .data_folder import UnsafeDataFolder, secure_folder
 from .control.station import Station
 from .control.treatment_desk import TreatmentDesk
 from .core.plan import SessionPlan
@@ -28,6 +31,7 @@ from .core.protocols import AgentKind, Protocol, load_custom, load_library
 from .records import Database, RecordsError, open_database, recover_interrupted
 from .records.database import user_data_folder
 from .records.demo import claim_for_demo, default_demo_url, refuse_demo, will_create
+from .records.clinic_settings import ClinicSettings, load_clinic_settings
 from .drivers.board.ports import discover_ports, usb_selector
 from .settings import Settings
 from .station_identity import station_id as station_identity
@@ -240,39 +244,51 @@ def prepare_accounts(db: Database | None, demo: bool) -> None:
         log.warning("demo accounts created (%s) in the demo database", created)
 
 
-def sign_in_without_dialog(args: argparse.Namespace, db: Database | None, demo: bool = False
-                           ) -> tuple[User | None, str]:
+def sign_in_without_dialog(args: argparse.Namespace, db: Database | None, demo: bool = False,
+                           station: str = "station-1") -> tuple[User | None, str]:
     """``--user``/``--password-file``, or in demo mode ``IONTO_AUTOLOGIN``: (user, "") or (None, why) if refused.
 
-    (None, "") means: no such option given, ask with the dialog."""
+    (None, "") means: no such option given, ask with the dialog. A password file others can read,
+    and a wrong password (audited, slowed down, locked) are refused."""
     if args.user:
         if args.password_file is None:
             return None, "--user needs --password-file"
-        try:
-            lines = args.password_file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            return None, f"cannot read the password file: {exc.strerror or exc}"
         if db is None:
             return None, "the records database is unavailable, nobody can sign in"
         try:
-            user = authenticate(db, args.user, lines[0] if lines else "")
+            password = read_password_file(args.password_file)
+        except AccountError as exc:
+            try:
+                audit_refusal(db, who=args.user, what="ionto-console --password-file", why=str(exc))
+            except RecordsError as records:
+                log.error("refusal not audited: %s", records)
+            return None, str(exc)
+        try:
+            user = sign_in(db, args.user, password, station=station)
+        except AccountError as exc:
+            return None, str(exc)
         except RecordsError as exc:
             return None, f"records unavailable: {exc}"
-        return (user, "") if user else (None, "wrong user name or password")
+        if user.must_change_password:
+            return None, (f"{user.username} must choose a new password first (an administrator set it): "
+                          "sign in once with the dialog")
+        return user, ""
     if db is not None:
         try:
             return autologin(db, demo=demo), ""
+        except AccountError as exc:
+            return None, str(exc)
         except RecordsError as exc:
             log.error("autologin failed: %s", exc)
     return None, ""
 
 
-def ask_sign_in(db: Database | None, db_problem: str) -> User | None:
+def ask_sign_in(db: Database | None, db_problem: str, station: str = "station-1") -> User | None:
     """The sign-in dialog (or first-administrator form); None if the user quits."""
     from .control.sign_in_service import SignInService
     from .ui.sign_in import SignInDialog
 
-    service = SignInService(db, db_problem)
+    service = SignInService(db, db_problem, station=station)
     dialog = SignInDialog(service)
     try:
         dialog.exec()
@@ -341,7 +357,7 @@ def open_records_and_sign_in(args: argparse.Namespace, settings: Settings) -> Re
     url = settings.database_url or (default_demo_url() if settings.demo else None)
     db, db_problem, recovered = open_records(url, settings.station_name, demo=settings.demo)
     prepare_accounts(db, settings.demo)
-    user, refused = sign_in_without_dialog(args, db, settings.demo)
+    user, refused = sign_in_without_dialog(args, db, settings.demo, settings.station_name)
     return RecordsAndSignIn(db, db_problem, recovered, user, refused)
 
 
@@ -357,6 +373,11 @@ def main(argv: list[str] | None = None, *, launched: float | None = None) -> int
         )
     except ValueError as exc:
         print(f"ionto-console: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    try:
+        secure_folder(user_data_folder())
+    except (UnsafeDataFolder, OSError) as exc:
+        print(f"ionto-console: not started: {exc}", file=sys.stderr)
         return 2
     station = Station()
     sources = BoardSources(station, settings)
@@ -389,23 +410,28 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
         return 2
     if user is None:
         gc.enable()  # start-up is over while a person types: the collector need not wait for the window
-        user = ask_sign_in(db, db_problem)
+        user = ask_sign_in(db, db_problem, settings.station_name)
         if user is None:
             return 0
     log.info("signed in: %s (%s)", user.username, user.role.value)
 
     protocols, protocol_problems = load_protocols(settings.protocols_dir or default_protocols_dir())
+    interval_days = calibration_interval(settings, db)
+    idle_lock_s = clinic_idle_lock_s(db)
+    cosign = clinic_requires_cosignature(db)
     first = True
     while user is not None:
-        desk = TreatmentDesk(station, calibration_interval_days=settings.calibration_interval_days, db=db,
+        desk = TreatmentDesk(station, calibration_interval_days=interval_days, db=db,
                              db_problem=db_problem, station_name=settings.station_name, demo=settings.demo,
                              station_id=station_identity() if db is not None else None,
                              data_folder=user_data_folder(),
                              prepare_board=sources.match_simulated_load,
-                             operator=lambda name=user.display_name: name)
+                             operator=lambda name=user.display_name: name, signer=lambda u=user: u,
+                             override_cosignature=cosign)
         window = MainWindow(station, sources, desk, protocols, user=user,
-                            calibration_interval_days=settings.calibration_interval_days,
-                            calibration_ports=[p.device for p in discover_ports()] if can_calibrate(user.role) else [])
+                            calibration_interval_days=interval_days,
+                            calibration_ports=[p.device for p in discover_ports()] if can_calibrate(user.role) else [],
+                            idle_lock_s=idle_lock_s, station_name=settings.station_name)
         if can_treat(user.role):  # patient records are for the people who treat
             window.add_page(DeferredPage(lambda: records_browser(db)), "Records")
         notices = [RECOVERED_NOTICE.format(ids=", ".join(map(str, recovered)))] if recovered and first else []
@@ -433,8 +459,44 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
         if not signed_out:
             return code
         log.info("signed out: %s", user.username)
-        user = ask_sign_in(db, db_problem)
+        user = ask_sign_in(db, db_problem, settings.station_name)
     return 0
+
+
+def clinic_requires_cosignature(db: Database | None) -> bool:
+    """The clinic's ``override_cosignature`` setting (records down: no treatment starts anyway)."""
+    if db is None:
+        return False
+    try:
+        return load_clinic_settings(db).override_cosignature
+    except RecordsError:
+        return False
+
+
+def clinic_idle_lock_s(db: Database | None) -> float:
+    """The clinic's idle time before the station locks, in seconds (the default when records are down)."""
+    minutes = ClinicSettings().idle_lock_minutes
+    if db is not None:
+        try:
+            minutes = load_clinic_settings(db).idle_lock_minutes
+        except RecordsError as exc:
+            log.error("clinic settings unavailable, using the defaults: %s", exc)
+    return minutes * 60.0
+
+
+def calibration_interval(settings: Settings, db: Database | None) -> int:
+    """The interval that may shorten a board's certificate: the clinic's setting (records), or the station's
+    ``IONTO_CALIBRATION_INTERVAL_DAYS`` when shorter; neither ever lengthens it (``core.calibration.lapse_date``)."""
+    clinic = ClinicSettings().calibration_interval_days
+    if db is not None:
+        try:
+            clinic = load_clinic_settings(db).calibration_interval_days
+        except RecordsError as exc:
+            log.error("clinic settings unavailable, using the defaults: %s", exc)
+    if settings.calibration_interval_days > clinic:
+        log.warning("IONTO_CALIBRATION_INTERVAL_DAYS=%d ignored: it cannot lengthen the clinic's %d days",
+                    settings.calibration_interval_days, clinic)
+    return min(settings.calibration_interval_days, clinic)
 
 
 def records_browser(db: Database | None) -> QWidget:

@@ -1,6 +1,6 @@
 """Calibration and verification from the command line (production line, scripted bench work).
 
-    python -m ionto_console.calibration_cli calibrate|verify --engineer NAME
+    python -m ionto_console.calibration_cli calibrate|verify --user NAME [--password-file FILE]
         (--sim | --board URL --dmm VISA --load VISA [--lcr VISA])
         [--pdf out.pdf] [--json out.json] [--tray] [--currents-ma 0.1,1,4] [--loads-ohm 1000,3300]
         [--interval-days 365] [--visa-backend @py] [--visa-timeout-ms 2000]
@@ -12,18 +12,30 @@ database: ``--sim`` opens none (``--database`` is refused with it), so a
 clinic's records stay untouched. Exit code: 0 pass, 1 fail
 (the run completed and the board is out of tolerance), 2 error (the run could
 not complete, or bad arguments). Ctrl-C cancels: output off, nothing written.
+
+The engineer signs in (``cli_sign_in``: ``--user`` with a private
+``--password-file`` or a prompt; an engineer or administrator account): the
+signed-in account's full name goes on the certificate and the record, and the
+audit entry names the account. ``--engineer NAME`` no longer names anyone: it
+is refused (audited), since a typed name proves nothing (issue 13). The
+certificate's interval (``--interval-days``) may be shortened by the clinic's
+``calibration_interval_days`` setting, never lengthened.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Iterator, Sequence, TextIO
+from typing import Callable, Iterator, Sequence, TextIO
 
 from pydantic import ValidationError
+
+from .accounts import AccountError, User, audit_refusal, can_calibrate
+from .cli_sign_in import add_sign_in_arguments, sign_in_from_cli
 
 from .control.calibration import (BenchSpec, CalibrationRunner, FitReady, Identified, PhaseChanged, PointMeasured,
                                   RunEvent, RunFinished, RunnerSettings, records_audit_head,
@@ -49,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ionto-cal", description="Calibrate or verify an IONTO-1 board's "
                                      "current measurement against a DMM in series and a decade resistor.")
     parser.add_argument("mode", choices=[m.value for m in Mode])
-    parser.add_argument("--engineer", required=True, help="name for the record and the certificate")
+    add_sign_in_arguments(parser, "an engineer or administrator")
+    parser.add_argument("--engineer", help=argparse.SUPPRESS)  # refused: the signed-in account is the author
     parser.add_argument("--sim", action="store_true", help="start and use the simulated bench")
     parser.add_argument("--board", help="board serial port or pyserial URL")
     parser.add_argument("--dmm", help="VISA resource of the DMM in series (Keysight 34461A/65A)")
@@ -139,14 +152,15 @@ def _bench(args: argparse.Namespace, plan: SweepPlan) -> Iterator[BenchSpec]:
                         visa_timeout_ms=args.visa_timeout_ms)
 
 
-def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+def run(args: argparse.Namespace, engineer: User, interval_days: int, out: TextIO | None = None) -> int:
+    """One run by the signed-in ``engineer``; the certificate names the account's printed full name."""
     plan = plan_from_args(args)
     printer = _Printer(out if out is not None else sys.stdout)
     with _bench(args, plan) as spec:
-        settings = RunnerSettings(plan=plan, interval_days=args.interval_days, simulated=args.sim)
+        settings = RunnerSettings(plan=plan, interval_days=interval_days, simulated=args.sim)
         runner = CalibrationRunner(spec.connect, settings,
                                    on_event=printer, board_url=spec.board_url)
-        runner.start(Mode(args.mode), args.engineer)
+        runner.start(Mode(args.mode), engineer.display_name)
         try:
             while runner.busy:
                 runner.wait(0.2)
@@ -165,7 +179,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         printer.line(f"record: {args.json}")
     # Stored first, so the certificate can print the audit head that covers this result.
     database = args.database or os.environ.get("IONTO_DATABASE_URL")
-    stored = None if args.sim or args.no_record else store_calibration_result(result, database)
+    stored = (None if args.sim or args.no_record
+              else store_calibration_result(result, database, who=engineer.username))
     if args.pdf:
         from .reports.calibration_certificate import write_certificate
 
@@ -180,7 +195,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, ask: Callable[[str], str] = getpass.getpass) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.sim and (args.board or args.dmm or args.load):
@@ -189,19 +204,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--sim never writes to a records database: leave out --database")
     if not args.sim and not (args.board and args.dmm and args.load):
         parser.error("give --board, --dmm and --load (or --sim)")
-    if not args.engineer.strip():
-        parser.error("--engineer must name the engineer")
     if args.interval_days < 1:
         parser.error("--interval-days must be at least 1")
     try:
         plan_from_args(args)
     except ValidationError as exc:
         parser.error("; ".join(err["msg"] for err in exc.errors()))
+    signed_in = sign_in_engineer(args, ask)
+    if signed_in is None:
+        return 2
+    engineer, interval_days = signed_in
     try:
-        return run(args)
+        return run(args, engineer, interval_days)
     except Exception as exc:  # exit code 1 means "board failed": a crash must not look like that
         print(f"ionto-cal: error: {exc}", file=sys.stderr)
         return 2
+
+
+ENGINEER_REFUSED = ("--engineer no longer names the author of a calibration: sign in with --user (and "
+                    "--password-file or the prompt); the signed-in account signs the certificate and the record.")
+
+
+def sign_in_engineer(args: argparse.Namespace, ask: Callable[[str], str]) -> tuple[User, int] | None:
+    """(the signed-in engineer, the certificate's interval in days), or None after saying why (and auditing)."""
+    from .records import RecordsError, open_database
+    from .records.clinic_settings import load_clinic_settings
+
+    try:
+        db = open_database(args.database or os.environ.get("IONTO_DATABASE_URL"))
+    except RecordsError as exc:
+        print(f"ionto-cal: refused: nobody can sign in while the records are unavailable: {exc}", file=sys.stderr)
+        return None
+    try:
+        if args.engineer is not None:
+            audit_refusal(db, who=args.user, what="ionto-cal --engineer", why=ENGINEER_REFUSED)
+            print(f"ionto-cal: refused: {ENGINEER_REFUSED}", file=sys.stderr)
+            return None
+        engineer = sign_in_from_cli(db, args.user, args.password_file, ask, program="ionto-cal",
+                                    allowed=can_calibrate, role_words="an engineer or administrator")
+        clinic_days = load_clinic_settings(db).calibration_interval_days
+    except (AccountError, RecordsError) as exc:
+        print(f"ionto-cal: refused: {exc}", file=sys.stderr)
+        return None
+    finally:
+        db.close()
+    if args.interval_days > clinic_days:
+        print(f"ionto-cal: the clinic's calibration interval is {clinic_days} days: the certificate uses it "
+              f"(not {args.interval_days})", file=sys.stderr)
+    return engineer, min(args.interval_days, clinic_days)
 
 
 if __name__ == "__main__":

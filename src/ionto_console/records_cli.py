@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Callable
 
 from .accounts import AccountError, Role, User, authenticate
+from .cli_sign_in import station_name
 from .records import Database, RecordsError, open_database
 from .settings import Settings
 
@@ -135,7 +136,7 @@ def read_password_file(path: Path) -> str:
 def sign_in(db: Database, args: argparse.Namespace, ask: Ask) -> User:
     """The signed-in account, allowed this command (as ``ionto-users`` signs its administrator in)."""
     password = read_password_file(args.password_file) if args.password_file else ask(f"Password of {args.user}: ")
-    user = authenticate(db, args.user, password)
+    user = authenticate(db, args.user, password, station=station_name("ionto-records"))  # counted, audited
     if user is None:
         raise Refused("Wrong user name or password.")
     allowed = ALLOWED[args.command]

@@ -22,13 +22,34 @@ from ionto_console.reports.calibration_certificate import title_of, write_certif
 from cal_helpers import clinic_database, database_state
 
 QUICK = ["--currents-ma", "0.1,1,4", "--loads-ohm", "1000", "--samples", "10"]
+RAVI_PW = "he calibrates boards"
 
 
-def test_cli_calibrates_the_simulated_bench_and_leaves_the_clinic_records_untouched(qapp, tmp_path, capsys) -> None:
+@pytest.fixture
+def ravi(tmp_path, fast_passwords):
+    """An engineer account in the test's records database, and its private password file: the sign-in args."""
+    from ionto_console.accounts import Role, change_own_password, create_first_admin, create_user, sign_in
+
+    db = open_database(os.environ["IONTO_DATABASE_URL"])
+    create_first_admin(db, "boss", "Clinic Manager", "manager pass phrase")
+    create_user(db, "ravi", "Ravi Menon", Role.ENGINEER, "given by the boss", who="boss")
+    change_own_password(db, sign_in(db, "ravi", "given by the boss", station="t"), "given by the boss", RAVI_PW,
+                        station="t")
+    db.close()
+    secret = tmp_path / "ravi.pw"
+    secret.write_text(RAVI_PW + "\n")
+    secret.chmod(0o600)
+    return ["--user", "ravi", "--password-file", str(secret)]
+
+
+
+
+def test_cli_calibrates_the_simulated_bench_and_leaves_the_clinic_records_untouched(qapp, tmp_path, capsys,
+                                                                                   ravi) -> None:
     clinic_url = os.environ["IONTO_DATABASE_URL"]  # where a plain ionto-cal run would store its record
     before = clinic_database(clinic_url)
     pdf, record = tmp_path / "cert.pdf", tmp_path / "cal.json"
-    code = calibration_cli.main(["calibrate", "--sim", "--engineer", "Ravi", *QUICK, "--pdf", str(pdf),
+    code = calibration_cli.main(["calibrate", "--sim", *ravi, *QUICK, "--pdf", str(pdf),
                                  "--json", str(record)])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -42,7 +63,12 @@ def test_cli_calibrates_the_simulated_bench_and_leaves_the_clinic_records_untouc
     assert "records: not stored (simulated bench" in out and "stored as calibration" not in out
     db = open_database(clinic_url)
     try:
-        assert database_state(db) == before  # row counts and audit entries unchanged
+        counts, audit = database_state(db)
+        # row counts and audit entries unchanged, but for the engineer's sign-in (who ran it)
+        assert {t: n for t, n in counts.items() if t != "audit_log"} == {
+            t: n for t, n in before[0].items() if t != "audit_log"}
+        assert audit[:len(before[1])] == before[1]
+        assert [entry[4] for entry in audit[len(before[1]):]] == ["sign in"]
         assert calibrations_of(db, data["board_serial"]) == [] and verify_audit(db).ok
     finally:
         db.close()
@@ -53,31 +79,69 @@ def test_cli_calibrates_the_simulated_bench_and_leaves_the_clinic_records_untouc
 
 def test_cli_sim_refuses_a_records_database(capsys) -> None:
     with pytest.raises(SystemExit) as exc:
-        calibration_cli.main(["calibrate", "--sim", "--engineer", "R", "--database", "sqlite:////tmp/x.sqlite3"])
+        calibration_cli.main(["calibrate", "--sim", "--user", "R", "--database", "sqlite:////tmp/x.sqlite3"])
     assert exc.value.code == 2 and "--sim never writes to a records database" in capsys.readouterr().err
 
 
-def test_cli_verify_of_the_factory_board_fails_with_exit_code_1(qapp, capsys) -> None:
-    assert calibration_cli.main(["verify", "--sim", "--engineer", "Ravi", *QUICK]) == 1
+def test_cli_verify_of_the_factory_board_fails_with_exit_code_1(qapp, capsys, ravi) -> None:
+    assert calibration_cli.main(["verify", "--sim", *ravi, *QUICK]) == 1
     assert "RESULT: FAIL" in capsys.readouterr().out
 
 
-def test_cli_error_exit_code_2_for_an_unreachable_board(tmp_path, capsys) -> None:
-    code = calibration_cli.main(["verify", "--engineer", "Ravi", "--board", str(tmp_path / "none"),
+def test_cli_error_exit_code_2_for_an_unreachable_board(tmp_path, capsys, ravi) -> None:
+    code = calibration_cli.main(["verify", *ravi, "--board", str(tmp_path / "none"),
                                  "--dmm", "TCPIP::127.0.0.1::1::SOCKET", "--load", "TCPIP::127.0.0.1::1::SOCKET"])
     assert code == 2 and "RESULT: ERROR: No board" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, words", [
-    (["calibrate", "--engineer", "R"], "give --board, --dmm and --load"),
-    (["calibrate", "--engineer", "R", "--sim", "--board", "x"], "--sim starts its own bench"),
-    (["calibrate", "--sim", "--engineer", "R", "--currents-ma", "1,20", "--loads-ohm", "10000"], "needs 200 V"),
-    (["calibrate", "--sim"], "--engineer"),
+    (["calibrate", "--user", "R"], "give --board, --dmm and --load"),
+    (["calibrate", "--user", "R", "--sim", "--board", "x"], "--sim starts its own bench"),
+    (["calibrate", "--sim", "--user", "R", "--currents-ma", "1,20", "--loads-ohm", "10000"], "needs 200 V"),
+    (["calibrate", "--sim"], "--user"),
 ])
 def test_cli_refuses_bad_arguments_with_exit_code_2(args, words, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         calibration_cli.main(args)
     assert exc.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_tried_a_typed_engineer_name_without_sign_in_is_refused_and_audited(capsys, ravi) -> None:
+    """Issue 13: `ionto-cal calibrate --sim --engineer "anyone"` stored a calibration by "anyone"."""
+    from ionto_console.records import audit_history
+
+    assert calibration_cli.main(["calibrate", "--sim", "--engineer", "anyone", *ravi, *QUICK]) == 2
+    assert "--engineer no longer names the author" in capsys.readouterr().err
+    wrong = ravi[:-1] + [ravi[-1] + ".missing"]
+    assert calibration_cli.main(["calibrate", "--sim", *wrong, *QUICK]) == 2
+    assert "Cannot read the password file" in capsys.readouterr().err
+    db = open_database(os.environ["IONTO_DATABASE_URL"])
+    try:
+        assert not audit_history(db, entity="calibration")
+        refusals = [e["after"]["requested"] for e in audit_history(db) if e["action"] == "refused"]
+        assert refusals == ["ionto-cal --engineer", "ionto-cal --password-file"]
+    finally:
+        db.close()
+
+
+def test_tried_a_therapist_cannot_calibrate_and_a_wrong_password_is_audited(capsys, ravi) -> None:
+    from ionto_console.accounts import Role, create_user
+    from ionto_console.records import audit_history
+
+    db = open_database(os.environ["IONTO_DATABASE_URL"])
+    create_user(db, "dana", "Dana Weber", Role.THERAPIST, "tendon heals slowly", who="boss")
+    db.close()
+    assert calibration_cli.main(["calibrate", "--sim", "--user", "dana", *QUICK],
+                                ask=lambda prompt: "tendon heals slowly") == 2
+    assert "Dana Weber is not an engineer or administrator" in capsys.readouterr().err
+    assert calibration_cli.main(["calibrate", "--sim", "--user", "ravi", *QUICK], ask=lambda prompt: "guess") == 2
+    assert "Wrong user name or password" in capsys.readouterr().err
+    db = open_database(os.environ["IONTO_DATABASE_URL"])
+    try:
+        (failed,) = [e for e in audit_history(db, entity="user", entity_id="ravi") if e["action"] == "sign-in failed"]
+        assert failed["after"]["station"].startswith("ionto-cal@")
+    finally:
+        db.close()
 
 
 def test_cli_runs_as_a_module() -> None:

@@ -32,3 +32,12 @@ def session_start(patient_id: int, protocol: str = DEXA, *, started_at: dt.datet
                         station="station-1", board_serial="IONTO1-000042", calibration=CAL,
                         checklist={"pacemaker": False, "pregnant": False, "broken_skin": False,
                                    "informed": True}, started_at=started_at, **extra)
+
+
+
+def account(db, username: str, display_name: str) -> str:
+    """An active account to sign with (``support.account``; imported when called, so child processes
+    that import this module without the tests folder on their path still can)."""
+    from support import account as make
+
+    return make(db, username, display_name)

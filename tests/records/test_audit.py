@@ -19,7 +19,7 @@ from ionto_console.records import (
 from ionto_console.records.audit import append_audit, canonical_json
 from ionto_console.records.models import AuditEntry, Patient
 
-from records_helpers import new_patient, session_start
+from records_helpers import account, new_patient, session_start
 
 
 def _populate(db) -> int:
@@ -32,7 +32,7 @@ def _populate(db) -> int:
     record_side_effect(db, sid, kind="nausea", who="dana")
     finish_session(db, sid, state="stopped", reason="Nausea", dose_delivered_ma_min=3, who="dana")
     add_note(db, sid, "Nauseous after 4 min", author="dana")
-    sign_session(db, sid, name="Dana", meaning="performed")
+    sign_session(db, sid, username=account(db, "dana", "Dana"), meaning="performed")
     return sid
 
 
@@ -45,9 +45,9 @@ def test_every_change_is_audited_and_the_chain_verifies(db):
     _populate(db)
     actions = [(h["entity"], h["action"]) for h in audit_history(db)]
     assert actions == [("patient", "create"), ("session", "start"), ("event", "add"), ("side_effect", "add"),
-                       ("session", "close"), ("note", "add"), ("session", "sign")]
+                       ("session", "close"), ("note", "add"), ("user", "create user"), ("session", "sign")]
     verdict = verify_audit(db)
-    assert verdict.ok and verdict.entries == 7 and verdict.first_broken_entry_id is None
+    assert verdict.ok and verdict.entries == 8 and verdict.first_broken_entry_id is None
     assert verdict.head_hash == audit_history(db)[-1]["hash"]
 
 
@@ -96,9 +96,10 @@ def test_deleting_the_first_entry_shows(db):
 
 def test_a_failed_change_leaves_neither_record_nor_audit_entry(db):
     pid = new_patient(db)
+    signer = account(db, "dana", "Dana")
     before = len(audit_history(db))
     with pytest.raises(InvalidRecord):
-        sign_session(db, start_session(db, session_start(pid)), name="Dana", meaning="")
+        sign_session(db, start_session(db, session_start(pid)), username=signer, meaning="")
     assert len(audit_history(db)) == before + 1  # only the session start
     with pytest.raises(RuntimeError):
         with db.write() as s:

@@ -17,7 +17,7 @@ from ionto_console.records import (
 )
 from ionto_console.records.content import session_content_digest
 
-from records_helpers import new_patient, session_start
+from records_helpers import account, new_patient, session_start
 
 
 def _session(db) -> int:
@@ -37,7 +37,7 @@ def test_digest_is_stable_and_ignores_signatures(db):
     first = session_content_digest(db, sid)
     assert len(first) == 64 and int(first, 16) >= 0
     assert session_content_digest(db, sid) == first
-    sign_session(db, sid, name="Dana", meaning="performed")
+    sign_session(db, sid, username=account(db, "dana", "Dana"), meaning="performed")
     assert session_content_digest(db, sid) == first
 
 

@@ -27,7 +27,7 @@ from ionto_console.records import (
 from ionto_console.records.fhir_export import bundle_dict
 from ionto_console.records.queries import load_session
 
-from records_helpers import UTC, new_patient, session_start
+from records_helpers import account, UTC, new_patient, session_start
 
 T0 = dt.datetime(2026, 5, 4, 8, 10, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ def finished(db) -> int:
     finish_session(db, sid, state="stopped", reason="Dizziness", dose_delivered_ma_min=21.5, who="dana",
                    ended_at=T0 + dt.timedelta(minutes=9, seconds=30))
     add_note(db, sid, "Dizzy at 9 min.", author="dana")
-    sign_session(db, sid, name="Dana Miller", meaning="performed")
+    sign_session(db, sid, username=account(db, "dana", "Dana Miller"), meaning="performed")
     return sid
 
 
@@ -72,7 +72,7 @@ def test_fhir_bundle_validates_and_carries_procedure_dose_and_side_effects(db, f
     assert isinstance(bundle, Bundle)
     parsed = Bundle.model_validate_json(fhir_bundle_json(db, finished))  # round-trips through JSON
     kinds = [e.resource.get_resource_type() for e in parsed.entry]
-    assert kinds == ["Patient", "Procedure", "Observation", "Observation"]
+    assert kinds == ["Patient", "Procedure", "Observation", "Observation", "Provenance"]
     procedure = parsed.entry[1].resource
     assert procedure.status == "stopped" and procedure.statusReason.text == "Dizziness"
     assert procedure.code.coding[0].code == "97033"

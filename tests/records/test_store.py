@@ -31,7 +31,7 @@ from ionto_console.records import (
     verify_audit,
 )
 
-from records_helpers import CAL, DEXA, TAP_WATER, UTC, load_protocol, new_patient, session_start
+from records_helpers import account, CAL, DEXA, TAP_WATER, UTC, load_protocol, new_patient, session_start
 
 T0 = dt.datetime(2026, 5, 4, 8, 10, tzinfo=UTC)
 
@@ -98,15 +98,15 @@ def test_notes_amend_by_appending_and_signatures_append(db):
     pid = new_patient(db)
     sid = start_session(db, session_start(pid))
     with pytest.raises(InvalidRecord, match="running"):
-        sign_session(db, sid, name="Dana", meaning="performed")
+        sign_session(db, sid, username=account(db, "dana", "Dana Miller"), meaning="performed")
     finish_session(db, sid, state="stopped", reason="Dizziness", dose_delivered_ma_min=10, who="dana")
     first = add_note(db, sid, "Patient dizzy at 9 min.", author="dana")
     with pytest.raises(InvalidRecord, match="reason"):
         add_note(db, sid, "x", author="dana", amends=first)
     add_note(db, sid, "Patient dizzy at 9 min; fine after 5 min rest.", author="dana", amends=first,
              why="added follow-up")
-    sign_session(db, sid, name="Dana Miller", meaning="performed the treatment")
-    sign_session(db, sid, name="Dr. Ravi", meaning="reviewed")
+    sign_session(db, sid, username=account(db, "dana", "Dana Miller"), meaning="performed the treatment")
+    sign_session(db, sid, username=account(db, "ravi", "Dr. Ravi"), meaning="reviewed")
     summary = load_session(db, sid)
     assert [n.text for n in summary.notes] == ["Patient dizzy at 9 min.",
                                                "Patient dizzy at 9 min; fine after 5 min rest."]

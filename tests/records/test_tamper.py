@@ -33,7 +33,7 @@ from ionto_console.records.audit import GENESIS_HASH, _hashed_fields, canonical_
 from ionto_console.records.content import digest_of_parts, record_parts
 from ionto_console.records.models import AuditEntry
 
-from records_helpers import new_patient, session_start
+from records_helpers import account, new_patient, session_start
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def _record(db) -> int:
     record_side_effect(db, sid, kind="tingling", who="dana")
     finish_session(db, sid, state="complete", reason="", dose_delivered_ma_min=40.0, who="dana")
     add_note(db, sid, "Tolerated well", author="dana")
-    sign_session(db, sid, name="Dana Therapist", meaning="performed and reviewed")
+    sign_session(db, sid, username=account(db, "dana", "Dana Therapist"), meaning="performed and reviewed")
     return sid
 
 
@@ -88,8 +88,9 @@ def test_an_untouched_record_verifies(tdb):
     _record(tdb)
     verdict = verify_audit(tdb)
     assert verdict.ok, verdict.problems
-    # One head anchored per audited commit: the writer's one commit holds both events (8 entries, 7 commits).
-    assert verdict.records == 2 and verdict.unsealed == 0 and verdict.entries == 8 and verdict.anchored == 7
+    # One head anchored per audited commit: the writer's one commit holds both events (9 entries, 8 commits;
+    # the signer's account is the third record, issue 13: a session is signed by an account).
+    assert verdict.records == 3 and verdict.unsealed == 0 and verdict.entries == 9 and verdict.anchored == 8
 
 
 @pytest.mark.parametrize(("column", "value"), [
@@ -276,8 +277,8 @@ def test_records_from_before_tamper_evidence_are_counted_then_sealed(tdb, monkey
     sid = _record(tdb)
     monkeypatch.undo()
     verdict = verify_audit(tdb)
-    assert verdict.ok and verdict.unsealed == 2 and "before tamper evidence" in verdict.reason
-    assert sorted(seal_legacy(tdb, who="ada")) == ["patient:1", f"session:{sid}"]
+    assert verdict.ok and verdict.unsealed == 3 and "before tamper evidence" in verdict.reason
+    assert sorted(seal_legacy(tdb, who="ada")) == ["account:dana", "patient:1", f"session:{sid}"]
     verdict = verify_audit(tdb)
     assert verdict.ok and verdict.unsealed == 0
     assert seal_legacy(tdb, who="ada") == []

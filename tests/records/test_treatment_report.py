@@ -33,7 +33,7 @@ from ionto_console.reports.treatment_report import (
 
 from ionto_console.records.demo import mark_as_demo
 
-from records_helpers import UTC, new_patient, session_start
+from records_helpers import account, UTC, new_patient, session_start
 
 T0 = dt.datetime(2026, 5, 4, 8, 10, tzinfo=UTC)
 OVERRIDES = {"overridden": [{"check": "consecutive_corticosteroid",
@@ -65,7 +65,7 @@ def recorded_session(db, *, minutes: float = 9.5, notes: int = 1, alarms: int = 
                    ended_at=T0 + dt.timedelta(minutes=minutes))
     for i in range(notes):
         add_note(db, sid, f"Dizzy at 9 min, note {i}. " + "Patient rested and recovered. " * 3, author="dana")
-    sign_session(db, sid, name="Dana Miller", meaning="performed and reviewed")
+    sign_session(db, sid, username=account(db, "dana", "Dana Miller"), meaning="performed and reviewed")
     return sid
 
 

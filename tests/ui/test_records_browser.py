@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import event
+from support import account
 
 from ionto_console.control import exporters
 from ionto_console.control.exporters import Exporter, ExportResult, ExportTarget, Scope
@@ -75,7 +76,7 @@ def record(db, patient_id: int, protocol_name: str, started: dt.datetime, *, sta
     finish_session(db, sid, state=state, reason=reason, dose_delivered_ma_min=4.5, who="dana",
                    ended_at=started + dt.timedelta(minutes=minutes))
     add_note(db, sid, "Patient rested 10 min.", author="dana", at=started + dt.timedelta(minutes=minutes + 1))
-    sign_session(db, sid, name="Dana Miller", meaning="performed and reviewed",
+    sign_session(db, sid, username=account(db, "dana", "Dana Miller"), meaning="performed and reviewed",
                  at=started + dt.timedelta(minutes=minutes + 2))
     return sid
 
@@ -245,7 +246,7 @@ def test_selecting_a_row_shows_summary_course_and_plots(qtbot, browser, sessions
     text = browser.summary_view.toPlainText()
     for needle in ("Ann Example (P-0001)", "STOPPED: Dizziness", "dana", "station-1", "IONTO1-000042",
                    "gain 1.0020", "2026-03-01", "dizziness — pale", "Corticosteroid yesterday",
-                   "Physician ordered it", "Patient rested 10 min.", "Dana Miller — performed and reviewed",
+                   "Physician ordered it", "Patient rested 10 min.", "Dana Miller (dana) — performed and reviewed",
                    "6,000"):
         assert needle in text, needle
     assert browser.plots.curve_points() > 0

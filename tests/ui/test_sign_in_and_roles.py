@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ionto_console.accounts import Role, User, create_user, has_users, list_users
+from ionto_console.accounts import Role, User, create_first_admin, create_user, has_users, list_users
 from ionto_console.app import load_protocols, open_records_and_sign_in, sign_in_without_dialog
 from ionto_console.records import open_database
 from ionto_console.records.demo import is_demo
@@ -41,20 +41,20 @@ def test_first_start_creates_the_administrator_and_signs_in(qtbot, db):
     assert box.first_run and box.ok_button.text() == "Create administrator"
     box.username.setText("dana")
     box.display_name.setText("Dana Weber")
-    box.password.setText("correct horse")
-    box.repeat.setText("correct horse!")
+    box.password.setText("correct horse battery")
+    box.repeat.setText("correct horse battery!")
     submit(qtbot, box)
     assert box.user is None and "differ" in box.error.text()
     assert box.password.text() == ""  # a refused password is never left in the field
-    box.password.setText("correct horse")
-    box.repeat.setText("correct horse")
+    box.password.setText("correct horse battery")
+    box.repeat.setText("correct horse battery")
     submit(qtbot, box)
     assert box.user is not None and box.user.role is Role.ADMIN and box.user.display_name == "Dana Weber"
     assert not dialog(qtbot, db).first_run  # the next start asks to sign in
 
 
 def test_wrong_name_and_wrong_password_get_the_same_line(qtbot, db):
-    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "therapy-2026", who="test")
+    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "therapy in 2026", who="test")
     box = dialog(qtbot, db)
     assert not box.first_run
     box.username.setText("sam")
@@ -62,13 +62,9 @@ def test_wrong_name_and_wrong_password_get_the_same_line(qtbot, db):
     submit(qtbot, box)
     wrong_password = box.error.text()
     box.username.setText("nobody")
-    box.password.setText("therapy-2026")
+    box.password.setText("therapy in 2026")
     submit(qtbot, box)
     assert box.error.text() == wrong_password == WRONG and box.user is None
-    box.username.setText("sam")
-    box.password.setText("therapy-2026")
-    submit(qtbot, box)
-    assert box.user is not None and box.user.username == "sam"
 
 
 def test_without_records_nobody_signs_in_and_the_dialog_says_why(qtbot):
@@ -126,22 +122,59 @@ def args(**values) -> argparse.Namespace:
 
 
 def test_password_file_sign_in_for_kiosks(db, tmp_path):
-    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "therapy-2026", who="test")
+    from ionto_console.accounts import change_own_password, sign_in
+
+    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "given by admin 1", who="test")
     secret = tmp_path / "pw"
-    secret.write_text("therapy-2026\n", encoding="utf-8")
+    secret.write_text("given by admin 1\n", encoding="utf-8")
+    secret.chmod(0o600)
+    user, why = sign_in_without_dialog(args(user="sam", password_file=secret), db)
+    assert user is None and "must choose a new password" in why
+    change_own_password(db, sign_in(db, "sam", "given by admin 1", station="t"), "given by admin 1",
+                        "therapy in 2026", station="t")
+    secret.write_text("therapy in 2026\n", encoding="utf-8")
     user, why = sign_in_without_dialog(args(user="sam", password_file=secret), db)
     assert user is not None and user.username == "sam" and why == ""
+    secret.chmod(0o644)  # issue 13 "Tried": a 0644 password file was accepted without a word
+    user, why = sign_in_without_dialog(args(user="sam", password_file=secret), db)
+    assert user is None and "can be read or changed by other users (mode 0644)" in why
+    secret.chmod(0o600)
     secret.write_text("nope\n", encoding="utf-8")
-    assert sign_in_without_dialog(args(user="sam", password_file=secret), db) == (None, "wrong user name or password")
+    assert sign_in_without_dialog(args(user="sam", password_file=secret), db) == (None,
+                                                                                 "Wrong user name or password.")
     assert sign_in_without_dialog(args(user="sam"), db) == (None, "--user needs --password-file")
     user, why = sign_in_without_dialog(args(user="sam", password_file=tmp_path / "missing"), db)
-    assert user is None and why.startswith("cannot read the password file")
+    assert user is None and why.startswith("Cannot read the password file")
 
 
 def test_no_option_and_no_demo_means_the_dialog(db, monkeypatch):
     monkeypatch.setenv("IONTO_AUTOLOGIN", "therapist")
     assert sign_in_without_dialog(args(), db) == (None, "")
     assert sign_in_without_dialog(args(), db, demo=False) == (None, "")
+
+
+def test_an_administrator_set_password_is_changed_in_the_dialog_before_the_window(qtbot, db):
+    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "given by admin 1", who="ada")
+    box = dialog(qtbot, db)
+    box.username.setText("sam")
+    box.password.setText("given by admin 1")
+    submit(qtbot, box)
+    assert box.user is None and "Choose your own" in box.heading.text()
+    box.password.setText("my own choice now")
+    box.repeat.setText("my own choice now")
+    submit(qtbot, box)
+    assert box.user is not None and not box.user.must_change_password
+
+
+def test_the_dialog_says_when_an_account_is_slowed_down(qtbot, db):
+    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "therapy in 2026", who="test")
+    box = dialog(qtbot, db)
+    box.username.setText("sam")
+    box.password.setText("wrong password")
+    submit(qtbot, box)
+    box.password.setText("therapy in 2026")
+    submit(qtbot, box)
+    assert box.user is None and box.error.text().startswith("Wait")
 
 
 def test_custom_protocols_join_the_library_and_bad_files_are_named(tmp_path):
@@ -225,7 +258,7 @@ def test_start_up_worker_refuses_a_kiosk_password_file_it_cannot_read(db, tmp_pa
     found = open_records_and_sign_in(args(user="sam", password_file=tmp_path / "missing"),
                                      Settings(database_url=db.url))
     try:
-        assert found.user is None and found.refused.startswith("cannot read the password file")
+        assert found.user is None and found.refused.startswith("Cannot read the password file")
     finally:
         if found.db is not None:
             found.db.close()
@@ -238,16 +271,16 @@ def test_the_password_check_runs_off_the_gui_thread_while_the_dialog_shows_busy(
 
     import ionto_console.control.sign_in_service as service_module
 
-    create_user(db, "sam", "Sam Lee", Role.THERAPIST, "therapy-2026", who="test")
+    create_first_admin(db, "sam", "Sam Lee", "therapy-2026")  # no password change due at sign-in
     box = dialog(qtbot, db)
     checked_on: list[threading.Thread] = []
     gate = threading.Event()
     real = service_module.authenticate
 
-    def slow_authenticate(*args):
+    def slow_authenticate(*args, **kwargs):
         checked_on.append(threading.current_thread())
         gate.wait(10)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(service_module, "authenticate", slow_authenticate)
     box.username.setText("sam")

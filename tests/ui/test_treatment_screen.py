@@ -196,11 +196,17 @@ def test_electrode_lift_trips_an_interlock_with_output_off(qtbot, screen, source
     assert not screen.desk.alarms.audio_should_sound(time.monotonic())
 
 
+DANA_PW = "tendon heals slowly"
+
+
 @pytest.fixture
-def recorded_screen(qtbot, sources, tmp_path):
+def recorded_screen(qtbot, sources, tmp_path, fast_passwords):
+    from ionto_console.accounts import create_first_admin
+
     db = open_database(sqlite_url(tmp_path / "records.sqlite3"))
     mark_as_demo(db)  # the demo's records: the only ones that take a session on the simulated board
-    desk = TreatmentDesk(sources.station, db=db, operator=lambda: "Dana Therapist", demo=True)
+    dana = create_first_admin(db, "dana", "Dana Therapist", DANA_PW)
+    desk = TreatmentDesk(sources.station, db=db, operator=lambda: "Dana Therapist", demo=True, signer=lambda: dana)
     win = MainWindow(sources.station, sources, desk, [small_protocol(dose_target_ma_min=5.0)],
                      alarm_player=RecordingPlayer())
     qtbot.addWidget(win)
@@ -223,13 +229,35 @@ def test_a_stopped_session_is_recorded_whole_and_signed(qtbot, recorded_screen):
     wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.9)
     qtbot.mousePress(win.treatment.stops.buttons[SideEffect.DIZZINESS.value], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.treatment.sign_button.isEnabled(), timeout=WAIT_MS)
-    win.treatment.sign_with("Dana Therapist", "Performed and reviewed", "Patient felt dizzy; lay down 10 min.")
-    qtbot.waitUntil(lambda: win.treatment.message.text().startswith("Session signed"), timeout=WAIT_MS)
+    note = "Patient felt dizzy; lay down 10 min."
+
+    def sign(*answers) -> str:
+        win.treatment.sign_with(*answers)
+        qtbot.waitUntil(lambda: not win.treatment._signing, timeout=WAIT_MS)
+        win.treatment.refresh()
+        return win.treatment.message.text()
+
+    # Issue 13 "Tried": a typed name of somebody else, and no password: refused, audited, nothing signed
+    assert "Only the signed-in account (dana) can sign" in sign("Performed and reviewed", note, "",
+                                                                 "Dr. Chief Physician (not signed in)")
+    assert "Wrong user name or password" in sign("Performed and reviewed", note, "not her password", "dana")
+    assert not load_session(db, win.desk.recorder.session_id).signatures
+    assert sign("Performed and reviewed", note, DANA_PW, "dana").startswith("Wait")  # slowed down
+    assert not load_session(db, win.desk.recorder.session_id).signatures
+    signed_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)  # past the 1 s slow-down
+    manifestation = win.desk.sign("Performed and reviewed", DANA_PW, note, username="dana", now=signed_at)
+    assert win.desk.signing_needs_user_name() is False  # later signings: the password only
     summary = load_session(db, win.desk.recorder.session_id)
     assert summary.state == "stopped" and summary.simulated  # the record says its board was simulated
     assert "Dizziness" in summary.reason
     assert [effect.kind for effect in summary.side_effects] == ["dizziness"]
-    assert summary.signatures and summary.signatures[0].name == "Dana Therapist"
+    (signature,) = summary.signatures
+    assert signature.name == "Dana Therapist" and signature.username == "dana" and signature.covers
+    assert manifestation.startswith("Dana Therapist (dana) — Performed and reviewed — ")
+    from ionto_console.records import audit_history
+
+    refused = [e["action"] for e in audit_history(db, entity="user", entity_id="dana")]
+    assert "signature refused" in refused and "sign-in failed" in refused
     samples = load_samples(db, win.desk.recorder.session_id)
     assert len(samples) > 50 and samples.current_ma.max() > 0.9
     assert verify_audit(db).ok

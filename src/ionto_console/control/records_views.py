@@ -148,7 +148,7 @@ def summary_html(summary: SessionSummary) -> str:
     section("Notes", [f"{clock(n.at, summary.started_at)}  {n.author}: {n.text}"
                       + (f" (amends an earlier note: {n.why})" if n.amends_id is not None else "")
                       for n in summary.current_notes], "None.")
-    section("Signatures", [f"{g.name} — {g.meaning} — {when(g.at)}" for g in summary.signatures], "Not signed yet.")
+    section("Signatures", [g.manifestation for g in summary.signatures], "Not signed yet.")
     if summary.amendments:
         section("Corrections", [f"{a.field} → {a.value} by {a.who} ({a.why}), {when(a.at)}"
                                 for a in summary.amendments], "")

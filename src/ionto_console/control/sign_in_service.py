@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..accounts import AccountError, User, authenticate, create_first_admin, has_users
+from ..accounts import AccountError, User, authenticate, change_own_password, create_first_admin, has_users
 from ..records import Database, RecordsError
 from .background import Outcome, Worker
 
@@ -52,9 +52,11 @@ class SignInService:
 
     ``db`` None: the records are unavailable (``problem`` says why) and nobody can sign in."""
 
-    def __init__(self, db: Database | None, problem: str = "", worker: Worker | None = None) -> None:
+    def __init__(self, db: Database | None, problem: str = "", worker: Worker | None = None, *,
+                 station: str = "station-1") -> None:
         self._db = db
         self._problem = problem
+        self._station = station
         self.worker = worker or Worker("sign-in")
 
     def state(self, on_done: Callable[[Outcome[SignInState]], None]) -> None:
@@ -73,8 +75,20 @@ class SignInService:
         self.worker.submit(job, on_done)
 
     def sign_in(self, username: str, password: str, on_done: Callable[[Outcome[SignInAnswer]], None]) -> None:
-        """``accounts.authenticate`` -> ``SignInAnswer`` (``WRONG`` when name or password is wrong)."""
-        self._run(lambda db: authenticate(db, username, password), on_done)
+        """``accounts.authenticate`` -> ``SignInAnswer`` (``WRONG`` when name or password is wrong; a locked or
+        slowed-down account gets ``accounts``' own line). Every attempt is counted and audited with the station."""
+        self._run(lambda db: authenticate(db, username, password, station=self._station), on_done)
+
+    def change_password(self, user: User, old: str, new: str, repeat: str,
+                        on_done: Callable[[Outcome[SignInAnswer]], None]) -> None:
+        """First sign-in after an administrator set the password: the person's own (typed twice)."""
+
+        def job(db: Database) -> User:
+            if new != repeat:
+                raise AccountError("The two passwords differ.")
+            return change_own_password(db, user, old, new, station=self._station)
+
+        self._run(job, on_done)
 
     def create_first_admin(self, username: str, display_name: str, password: str, repeat: str,
                            on_done: Callable[[Outcome[SignInAnswer]], None]) -> None:

@@ -15,6 +15,7 @@ import datetime as dt
 import threading
 import time
 from pathlib import Path
+from dataclasses import replace
 from typing import Callable
 
 from ..core.alarms import AlarmManager, AlarmPriority
@@ -30,7 +31,9 @@ from ..drivers.board.errors import BoardError
 from ..drivers.board.link import LinkState
 from .board_port import BoardPort
 from .station import Station
-from ..records import Database, RecordsError, add_note, sign_session
+from ..accounts import (AccountError, User, can_treat, confirm_signer, record_handover, record_override_cosignature,
+                        sign_in)
+from ..records import Database, RecordsError, add_note, calibrations_of, load_session, sign_session
 from .background import Outcome, Worker
 from .patient_history import UNKNOWN, PatientHistory, PatientMatch, patient_history, search_patients
 from .records_health import RECORDS_CHECK_S, RecordsHealth
@@ -44,6 +47,16 @@ NO_PLAN = "Choose a patient and a protocol."
 
 # SessionPlan's home is core.plan, RECORDS_CHECK_S's records_health: both re-exported here.
 __all__ = ["NO_PLAN", "RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk"]
+
+
+def certificate_due(db: Database | None, board_serial: str) -> dt.date | None:
+    """The due date on the newest passing calibration certificate of this board in the records (None: none)."""
+    if db is None:
+        return None
+    for record in calibrations_of(db, board_serial):
+        if record.verdict == "pass" and record.due_date is not None:
+            return record.due_date
+    return None
 
 #: Board watchdog during treatments: ten heartbeats (50 ms) of margin, so a busy
 #: host does not cause nuisance trips, yet a dead console ends the output in half a second.
@@ -70,6 +83,8 @@ class TreatmentDesk:
         station_id: str | None = None,
         data_folder: Path | None = None,
         prepare_board: Callable[[SessionPlan], None] | None = None,
+        signer: Callable[[], User | None] = lambda: None,
+        override_cosignature: bool = False,
     ) -> None:
         """``db`` None with ``db_problem`` set: the records database could not be opened, and
         treatments are refused (never run unrecorded). Both None/empty: no records (tests).
@@ -91,6 +106,15 @@ class TreatmentDesk:
         self._interval_days = calibration_interval_days
         self._today = today
         self._clock = clock
+        self._signer = signer
+        #: Clinic setting: a contraindication override needs a second account's co-signature.
+        self._override_cosignature = override_cosignature
+        self._certificate_key: tuple[str, int] | None = None
+        self._certificate: dt.date | None = None
+        #: The board's certificate is being looked up: no start until it is known (it may be due earlier).
+        self._certificate_pending = False
+        #: 21 CFR 11.200(a)(1)(i): the first signing of a continuous session asks for the user name too.
+        self._signed_in_this_session = False
         self.recorder: SessionRecorder | None = None
         self.plan: SessionPlan | None = None
         self.controller: TreatmentController | None = None
@@ -114,7 +138,10 @@ class TreatmentDesk:
             simulator = self._simulator_refused(link.ident.serial_number)
             if simulator:
                 problems.append(simulator)
-            calibration = calibration_status(link.ident.cal_date, self._interval_days, self._today())
+            calibration = calibration_status(link.ident.cal_date, self._interval_days, self._today(),
+                                             self.board_certificate_due())
+            if self._certificate_pending:
+                problems.append("Looking up the board's calibration certificate in the records.")
             if calibration.lapsed:
                 problems.append(calibration.blocker)
             if self._latched_fault() == BoardFault.SELF_TEST:
@@ -131,6 +158,8 @@ class TreatmentDesk:
             problems.append(NO_PLAN)
         elif not plan.checklist_passed:
             problems.append("The pre-treatment checklist is not complete.")
+        elif self.needs_cosignature(plan):
+            problems.append("This clinic requires a second person's co-signature for a contraindication override.")
         if self._output_expected():  # IDLE included: a begun session's start intent may still be queued
             problems.append("A treatment is already running.")
         return problems
@@ -158,6 +187,48 @@ class TreatmentDesk:
                     "it. Start the console with --demo for the simulated bench.")
         return ""
 
+    def calibration_due_date(self) -> dt.date | None:
+        """When the connected board's calibration lapses (its certificate in the records wins)."""
+        link = self.station.link
+        ident = link.ident if link is not None else None
+        if ident is None:
+            return None
+        return calibration_status(ident.cal_date, self._interval_days, self._today(), self.board_certificate_due()).due
+
+    def board_certificate_due(self) -> dt.date | None:
+        """The connected board's certificate due date from the records (None: none, or not known yet);
+        looked up on the worker when a new board appears (no GUI-thread I/O), cached per board."""
+        link = self.station.link
+        ident = link.ident if link is not None else None
+        if ident is None:
+            return None
+        key = (ident.serial_number, ident.cal_date)
+        if self._certificate_key != key:  # a new board: look its certificate up on the worker (no GUI-thread I/O)
+            self._certificate_key, self._certificate = key, None
+            if self.db is not None:
+                self._certificate_pending = True
+                db, serial = self.db, ident.serial_number
+                self.worker.submit(lambda: certificate_due(db, serial),
+                                   lambda outcome, k=key: self._certificate_found(k, outcome))
+        return self._certificate
+
+    def _settle_certificate(self) -> None:
+        """At the start itself (which writes the record anyway): a look-up still under way is done now,
+        so a start never waits on the worker's answer being drained, nor goes ahead without it."""
+        self.board_certificate_due()
+        if self._certificate_pending and self.db is not None and self._certificate_key is not None:
+            try:
+                self._certificate = certificate_due(self.db, self._certificate_key[0])
+            except RecordsError:
+                return  # stays pending: blockers() refuses, and the records problem says why
+            self._certificate_pending = False
+
+    def _certificate_found(self, key: tuple[str, int], outcome: Outcome) -> None:
+        if key != self._certificate_key:
+            return  # another board was connected meanwhile
+        self._certificate = outcome.value if outcome.ok else None
+        self._certificate_pending = False
+
     def _records_problem(self) -> str:
         """Why records cannot be written now ("" if they can), as last checked in the background."""
         return self.records_health.problem()
@@ -173,6 +244,7 @@ class TreatmentDesk:
             return self._begin(plan)
 
     def _begin(self, plan: SessionPlan) -> TreatmentController:
+        self._settle_certificate()
         problems = self.blockers(plan)
         if problems:
             raise ValueError(" ".join(problems))
@@ -216,6 +288,7 @@ class TreatmentDesk:
         except (ValueError, BoardError) as exc:
             return str(exc)
         return ""
+
     def lend(self, port: str) -> BoardPort | None:
         """The station's port for a calibration of the board at ``port`` (None: not connected there).
 
@@ -284,20 +357,115 @@ class TreatmentDesk:
         if self.recorder is not None and self.db is not None and text.strip():
             add_note(self.db, self.recorder.session_id, text.strip(), author=self._operator())
 
-    def sign(self, name: str, meaning: str, note: str = "") -> None:
-        """Sign the ended session (name, time, meaning); raises RecordsError with a plain message."""
+    def needs_cosignature(self, plan: SessionPlan | None) -> bool:
+        """The plan overrides a contraindication, the clinic requires a co-signature, and none was given."""
+        return bool(self._override_cosignature and plan is not None and plan.checklist_record.get("overridden")
+                    and not plan.cosigned_by)
+
+    def cosign_override(self, plan: SessionPlan, username: str, password: str, *,
+                        now: dt.datetime | None = None) -> SessionPlan:
+        """A second signed-in account (who can treat, not the therapist) co-signs the plan's override:
+        its password checked (counted, audited), the co-signature audited; returns the co-signed plan."""
+        if self.db is None:
+            raise RecordsError("The records are unavailable: nobody can co-sign.")
+        cosigner = sign_in(self.db, username, password, station=self._station_name, now=now)
+        therapist = self._signer()
+        if therapist is not None and cosigner.username == therapist.username:
+            raise AccountError("The co-signature must be a second person's account, not yours.")
+        if not can_treat(cosigner.role):
+            raise AccountError(f"{cosigner.display_name} cannot run treatments, so cannot co-sign an override.")
+        record_override_cosignature(self.db, cosigner=cosigner.username,
+                                    therapist=therapist.username if therapist else self._operator(),
+                                    patient=plan.patient_id, overridden=plan.checklist_record.get("overridden", []),
+                                    station=self._station_name)
+        return replace(plan, cosigned_by=cosigner.username)
+
+    def cosign_later(self, plan: SessionPlan, username: str, password: str,
+                     on_done: Callable[[str, SessionPlan | None], None]) -> None:
+        """``cosign_override`` on the desk's worker (an argon2 check takes a moment by design);
+        ``on_done(error, co-signed plan)``."""
+        self.worker.submit(lambda: self.cosign_override(plan, username, password),
+                           lambda outcome: on_done(outcome.error, outcome.value),
+                           describe=lambda exc: str(exc) if isinstance(exc, (AccountError, RecordsError))
+                           else f"The co-signature could not be checked: {exc}")
+
+    def signing_needs_user_name(self) -> bool:
+        """True until the signed-in person has signed once in this continuous session (then: password only)."""
+        return not self._signed_in_this_session
+
+    def end_continuous_session(self) -> None:
+        """The station locked or the person left: the next signing asks for the user name again."""
+        self._signed_in_this_session = False
+
+    def hand_over(self, to: User, *, station: str | None = None) -> None:
+        """Another signed-in therapist takes over the running treatment: audited, and from now on notes,
+        signatures and the record's operator name are theirs. Raises ``AccountError`` or ``RecordsError``."""
+        before = self._signer()
+        if not can_treat(to.role):
+            raise AccountError(f"{to.display_name} cannot run treatments: no handover.")
+        session_id = self.recorder.session_id if self.recorder is not None else None
+        if self.db is not None:
+            record_handover(self.db, session_id, from_user=before.username if before else self._operator(),
+                            to_user=to.username, station=station or self._station_name)
+        self._signer = lambda: to
+        self._operator = lambda: to.display_name
+        self._signed_in_this_session = False
+
+    def unlock_later(self, username: str, password: str, current: User,
+                     on_done: Callable[[str, User | None], None], *, now: dt.datetime | None = None) -> None:
+        """The idle lock's sign-in, on the desk's worker: the same person unlocks; another therapist takes a
+        running treatment over (``hand_over``, audited); anyone else is refused in plain words.
+        ``on_done(error, user)``; every attempt is counted and audited like a sign-in."""
+
+        def job() -> User:
+            if self.db is None:
+                raise RecordsError("The records database is unavailable: nobody can sign in.")
+            user = sign_in(self.db, username, password, station=self._station_name, now=now)
+            if user.username != current.username:
+                if not (self.active and can_treat(user.role)):
+                    raise AccountError(f"{user.display_name} is not the person signed in here: use Sign out, "
+                                       "then sign in.")
+                self.hand_over(user)
+            return user
+
+        self.worker.submit(job, lambda outcome: on_done(outcome.error, outcome.value),
+                           describe=lambda exc: str(exc) if isinstance(exc, (AccountError, RecordsError))
+                           else f"Sign-in failed: {exc}")
+
+    def signer(self) -> User | None:
+        """The signed-in account that signs here (None: nobody, signing refused)."""
+        return self._signer()
+
+    def sign(self, meaning: str, password: str, note: str = "", *, username: str | None = None,
+             now: dt.datetime | None = None) -> str:
+        """Sign the ended session as the signed-in account, proven again by its password (and user name at the
+        first signing of the continuous session); returns the manifestation line.
+
+        Raises ``AccountError`` (wrong password, another person's name, a locked account: each audited)
+        or ``RecordsError``, both in plain words. Nothing is written unless the password is right."""
         if self.recorder is None or self.db is None:
             raise RecordsError("There is no recorded session to sign.")
+        user = self._signer()
+        if user is None:
+            raise AccountError("Sign in to sign: a signature is always a signed-in account's.")
+        if self.signing_needs_user_name() and not (username or "").strip():
+            raise AccountError("The first signature after signing in needs your user name and your password.")
+        confirm_signer(self.db, user, password, username=username if self.signing_needs_user_name() else None,
+                       station=self._station_name, now=now)
+        self._signed_in_this_session = True
         self.recorder.close()
         self.add_note(note)
-        sign_session(self.db, self.recorder.session_id, name=name, meaning=meaning)
+        sign_session(self.db, self.recorder.session_id, username=user.username, meaning=meaning, at=now)
+        (latest, *_) = reversed(load_session(self.db, self.recorder.session_id).signatures)
+        return latest.manifestation
 
-    def sign_later(self, name: str, meaning: str, note: str, on_done: Callable[[str], None]) -> None:
-        """``sign`` on the desk's worker (it waits for the record to close, then writes);
-        ``on_done(error)`` with "" on success, else the plain reason."""
-        self.worker.submit(lambda: self.sign(name, meaning, note),
-                           lambda outcome: on_done(outcome.error),
-                           describe=lambda exc: str(exc) if isinstance(exc, RecordsError)
+    def sign_later(self, meaning: str, password: str, note: str, username: str | None,
+                   on_done: Callable[[str, str], None]) -> None:
+        """``sign`` on the desk's worker (the password check, the record closing, then the write);
+        ``on_done(error, manifestation)``: error "" on success, else the plain reason."""
+        self.worker.submit(lambda: self.sign(meaning, password, note, username=username),
+                           lambda outcome: on_done(outcome.error, outcome.value or ""),
+                           describe=lambda exc: str(exc) if isinstance(exc, (AccountError, RecordsError))
                            else f"The signature could not be saved: {exc}")
 
     def note_later(self, text: str, on_done: Callable[[str], None] = lambda error: None) -> None:

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # The due date and lapse rule lives in ``calibration_due`` (light enough for start-up); re-exported here.
 from .calibration_due import (DEFAULT_INTERVAL_DAYS, CalibrationRuleError, CalibrationStatus, calibration_status,
+                              lapse_date,
                               next_due)
 from .samples import MV_PER_V, UA_PER_MA, impedance_kohm
 

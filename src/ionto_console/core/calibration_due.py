@@ -32,6 +32,20 @@ def next_due(calibrated: dt.date | dt.datetime, interval_days: int = DEFAULT_INT
     return day + dt.timedelta(days=interval_days)
 
 
+def lapse_date(board_calibrated: dt.date | None, certificate_due: dt.date | None,
+               interval_days: int = DEFAULT_INTERVAL_DAYS) -> dt.date | None:
+    """The day a board's calibration lapses (None: never calibrated).
+
+    WHY nothing lengthens it (issue 13: ``IONTO_CALIBRATION_INTERVAL_DAYS=3650`` let a board calibrated
+    three years ago treat): the due date on the board's certificate, set by the engineer who calibrated
+    it and kept in the records, is the limit; a clinic's (or a station's) interval can only bring it
+    earlier, and without a certificate in the records the standard interval is the most allowed."""
+    if board_calibrated is None:
+        return None
+    by_interval = board_calibrated + dt.timedelta(days=max(1, min(interval_days, DEFAULT_INTERVAL_DAYS)))
+    return by_interval if certificate_due is None else min(certificate_due, by_interval)
+
+
 @dataclass(frozen=True)
 class CalibrationStatus:
     """Whether a board's calibration is in force on a given day, with the words to say so.
@@ -53,12 +67,15 @@ class CalibrationStatus:
         return not self.lapsed
 
 
-def calibration_status(cal_date_unix: int, interval_days: int, today: dt.date) -> CalibrationStatus:
+def calibration_status(cal_date_unix: int, interval_days: int, today: dt.date,
+                       certificate_due: dt.date | None = None) -> CalibrationStatus:
     """The one home of the calibration lapse rule (desk blocker, connection panel, verification run).
 
     ``cal_date_unix`` is the board's stored calibration time (ICD IDENT/READ_CAL: Unix
     seconds, 0 = never calibrated); its calendar day is taken in UTC, as it was written.
-    ``today`` is the caller's day (core takes time as an argument).
+    ``today`` is the caller's day (core takes time as an argument). ``certificate_due``: the due date
+    on the board's newest passing certificate in the records, which wins (``lapse_date``: nothing
+    lengthens it, an interval only shortens it).
     """
     if cal_date_unix <= 0:
         return CalibrationStatus(
@@ -66,7 +83,8 @@ def calibration_status(cal_date_unix: int, interval_days: int, today: dt.date) -
             "Calibration: never calibrated. Treatments are blocked until an engineer calibrates it.",
             "The board has never been calibrated.")
     calibrated = dt.datetime.fromtimestamp(cal_date_unix, dt.timezone.utc).date()
-    due = next_due(calibrated, interval_days)
+    due = lapse_date(calibrated, certificate_due, interval_days)
+    assert due is not None
     if today > due:
         return CalibrationStatus(
             calibrated, due, True,

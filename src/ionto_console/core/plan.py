@@ -35,6 +35,8 @@ class SessionPlan:
     #: dose left of it: this run's target instead of the protocol's.
     continues_session_id: int | None = None
     dose_target_ma_min: float | None = None
+    #: The second account that co-signed a contraindication override (where the clinic requires it).
+    cosigned_by: str = ""
 
     def engine_protocol(self) -> Protocol:
         """The protocol the engine runs: the prescription's remainder when continuing."""

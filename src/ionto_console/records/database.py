@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..data_folder import create_private_file, secure_sqlite_files
 from .errors import RecordsUnavailable, plain_message
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,16 @@ def user_data_folder() -> Path:
 
 
 def default_url() -> str:
-    """SQLite file in the user's data directory (created if missing)."""
+    """SQLite file in the user's data directory (the folder created 0700 if missing).
+
+    Raises ``RecordsUnavailable`` when the folder is one other users can change (``data_folder``)."""
+    from ..data_folder import UnsafeDataFolder, secure_folder
+
     folder = user_data_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        secure_folder(folder)
+    except UnsafeDataFolder as exc:
+        raise RecordsUnavailable(str(exc)) from None
     return f"sqlite:///{folder / DB_FILENAME}"
 
 
@@ -168,7 +176,7 @@ PG_CONNECT_ARGS: dict[str, Any] = {
     "tcp_user_timeout": 1500,
     "options": "-c idle_in_transaction_session_timeout=5000 -c lock_timeout=5000",
 }
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0007"  # the chain: 0003 > 0004 > 0008 > 0006 > 0005 > 0009 > 0007 (merge order)
 
 
 def _alembic_config(connection: Any) -> Any:
@@ -247,6 +255,8 @@ def open_database(url: str | None = None, *, integrity_check: bool = False,
         raise RecordsUnavailable(plain_message(exc)) from exc
     if is_sqlite:
         engine.dispose()
+        if parsed.database and parsed.database != ":memory:":
+            secure_sqlite_files(Path(parsed.database))  # the hashes and records are the owner's alone
         engine = _sqlite_engine(url, SQLITE_BUSY_TIMEOUT_S)
         write_engine = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
     else:

@@ -9,11 +9,14 @@ URLs derived from the session's uid, so exporting twice gives the same ids.
 Content: Procedure (CPT 97033, status from the final state, period,
 performer, ICD-10 reason, agent as ``used``, notes), an Observation of the
 delivered dose (mA·min, UCUM ``mA.min``, with the target as a component),
-and one Observation per side effect, each ``partOf`` the Procedure.
+and one Observation per side effect, each ``partOf`` the Procedure; one
+Provenance per electronic signature (signer's account and printed name, time,
+meaning as an ASTM E1762 signature type, the content digest it binds).
 """
 
 from __future__ import annotations
 
+import base64
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from fhir.resources.bundle import Bundle
 from .billing import CPT_DISPLAY, CPT_IONTOPHORESIS
 from .database import Database
 from .errors import InvalidRecord
-from .queries import SessionSummary, load_session
+from .queries import SessionSummary, SignatureInfo, load_session
 from .safe_text import fhir_clean
 
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
@@ -110,10 +113,46 @@ def bundle_dict(summary: SessionSummary) -> dict[str, Any]:
         if effect.note:
             observation["note"] = [{"text": effect.note}]
         entries.append({"fullUrl": _urn(uid, f"side-effect-{index}"), "resource": observation})
+    for index, signature in enumerate(summary.signatures):
+        entries.append({"fullUrl": _urn(uid, f"signature-{index}"), "resource": _provenance(signature, procedure_url)})
     # Every string without control characters (names and notes are typed by people).
     return fhir_clean({"resourceType": "Bundle", "type": "collection",
                        "timestamp": (summary.ended_at or summary.started_at).isoformat(),
                        "identifier": {"system": f"{LOCAL}:export", "value": uid}, "entry": entries})
+
+
+#: ASTM E1762-95 signature types (the FHIR Signature Type value set) for the console's meanings.
+SIGNATURE_TYPE_SYSTEM = "urn:iso-astm:E1762-95:2013"
+_SIGNATURE_TYPES = {"performed": ("1.2.840.10065.1.12.1.1", "Author's Signature"),
+                    "reviewed": ("1.2.840.10065.1.12.1.5", "Verification Signature")}
+
+
+def _provenance(signature: SignatureInfo, target: str) -> dict[str, Any]:
+    """A signature as a Provenance with its Signature element: who (account and printed name), when, what
+    it means, and the content digest it binds (``covers`` false: the record changed after it)."""
+    meaning = signature.meaning.lower()
+    codes = [{"system": SIGNATURE_TYPE_SYSTEM, "code": code, "display": display}
+             for word, (code, display) in _SIGNATURE_TYPES.items() if word in meaning]
+    who: dict[str, Any] = {"display": signature.name}
+    if signature.username:
+        who["identifier"] = {"system": f"{LOCAL}:account", "value": signature.username}
+    resource: dict[str, Any] = {
+        "resourceType": "Provenance",
+        "target": [{"reference": target}],
+        "recorded": signature.at.isoformat(),
+        "activity": {"text": signature.meaning},
+        "agent": [{"who": who}],
+        "signature": [{"type": codes or [{"system": SIGNATURE_TYPE_SYSTEM, "code": "1.2.840.10065.1.12.1.1",
+                                          "display": "Author's Signature"}],
+                       "when": signature.at.isoformat(), "who": who, "sigFormat": "text/plain",
+                       "data": base64.b64encode(signature.manifestation.encode("utf-8")).decode("ascii")}],
+    }
+    if signature.content_sha256:
+        resource["entity"] = [{"role": "source", "what": {
+            "identifier": {"system": f"{LOCAL}:content-sha256", "value": signature.content_sha256},
+            "display": "record content signed" + ("" if signature.covers else
+                                                  " (the record changed after this signature)")}}]
+    return resource
 
 
 def _agent_text(protocol: dict[str, Any]) -> str:

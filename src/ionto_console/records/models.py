@@ -199,9 +199,25 @@ class Signature(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    #: The signer's printed full name (the account's display name at signing).
     name: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     meaning: Mapped[str] = mapped_column(String(200))
+    #: The signed-in account that signed (None only on signatures made before accounts signed).
+    username: Mapped[str | None] = mapped_column(String(64))
+    #: ``records.content.session_content_digest`` at signing: the record this signature covers.
+    content_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ClinicSetting(Base):
+    """One clinic setting (idle time, lockout, co-signature, calibration interval), changed by an administrator."""
+
+    __tablename__ = "clinic_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    changed_by: Mapped[str] = mapped_column(String(64))
 
 
 class Amendment(Base):

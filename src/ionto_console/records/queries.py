@@ -67,9 +67,27 @@ class NoteInfo:
 
 @dataclass(frozen=True)
 class SignatureInfo:
+    """A signature's manifestation (21 CFR 11.50): printed name, account, date and time with zone, meaning.
+
+    ``covers`` says whether the record's content still has the digest the signature bound
+    (None: a signature made before signatures bound the content)."""
+
     name: str
     at: dt.datetime
     meaning: str
+    username: str | None = None
+    content_sha256: str = ""
+    covers: bool | None = None
+
+    @property
+    def manifestation(self) -> str:
+        """One line for the screen, the PDF and the FHIR export."""
+        local = self.at.astimezone()
+        account = f" ({self.username})" if self.username else " (no account: signed before sign-in was required)"
+        line = f"{self.name}{account} — {self.meaning} — {local.strftime('%Y-%m-%d %H:%M:%S %Z (UTC%z)')}"
+        if self.covers is False:
+            line += " — THE RECORD CHANGED AFTER THIS SIGNATURE: it no longer covers the record"
+        return line
 
 
 @dataclass(frozen=True)
@@ -239,11 +257,28 @@ def load_session(db: Database, session_id: int) -> SessionSummary:
             diagnosis_code=str(effective_value(row, "diagnosis_code")),
             side_effects=tuple(SideEffectInfo(e.at, e.kind, e.note) for e in row.side_effects),
             notes=tuple(NoteInfo(n.id, n.at, n.author, n.text, n.amends_id, n.why) for n in row.notes),
-            signatures=tuple(SignatureInfo(g.name, g.at, g.meaning) for g in row.signatures),
+            signatures=_signatures(db, row),
             amendments=tuple(AmendmentInfo(a.field, a.value, a.at, a.who, a.why) for a in row.amendments),
             sample_count=row.sample_count, samples_sha256=row.samples_sha256, simulated=row.simulated,
             site=row.site, side=row.side, continues_session_id=row.continues_session_id,
         )
+
+
+def _signatures(db: Database, row: TreatmentSession) -> tuple[SignatureInfo, ...]:
+    """The session's signatures, each checked against the record's content now."""
+    if not row.signatures:
+        return ()
+    from .content import session_content_digest
+
+    current = session_content_digest(db, row.id)
+    return tuple(SignatureInfo(g.name, g.at, g.meaning, g.username, g.content_sha256,
+                               (g.content_sha256 == current) if g.content_sha256 else None)
+                 for g in row.signatures)
+
+
+def verify_signatures(db: Database, session_id: int) -> list[SignatureInfo]:
+    """Every signature of the session with ``covers`` (False: the record changed after it was signed)."""
+    return list(load_session(db, session_id).signatures)
 
 
 def load_events(db: Database, session_id: int, *, alarms_only: bool = False) -> list[EventInfo]:

@@ -63,7 +63,8 @@ def report_data(db: Database, session_id: int, *, plot_points: int = PLOT_POINTS
         "events": [{"at": e.at, "t": e.t, "kind": e.kind, "message": e.message} for e in events],
         "notes": [{"at": n.at, "author": n.author, "text": n.text, "amended": n.amends_id is not None}
                   for n in summary.current_notes],
-        "signatures": [{"name": g.name, "at": g.at, "meaning": g.meaning} for g in summary.signatures],
+        "signatures": [{"name": g.name, "at": g.at, "meaning": g.meaning, "username": g.username,
+                        "covers": g.covers, "manifestation": g.manifestation} for g in summary.signatures],
         "amendments": [{"field": a.field, "value": a.value, "at": a.at, "who": a.who, "why": a.why}
                        for a in summary.amendments],
         "billing": {"cpt": CPT_IONTOPHORESIS, "attended_minutes": minutes, "units": cpt_units(minutes),

@@ -455,19 +455,36 @@ def add_note(db: Database, session_id: int, text: str, *, author: str, amends: i
         return note.id
 
 
-def sign_session(db: Database, session_id: int, *, name: str, meaning: str, at: dt.datetime | None = None) -> int:
-    """Sign (name, time, meaning e.g. "performed and reviewed"); signatures append, never replace."""
-    with db.write() as s:
+def sign_session(db: Database, session_id: int, *, username: str, meaning: str,
+                 at: dt.datetime | None = None) -> int:
+    """Sign as the account ``username`` (its printed full name, the time, the meaning e.g. "performed and
+    reviewed"), binding the record's content digest; signatures append, never replace.
+
+    WHY the name comes from the account, never from the caller (21 CFR 11.50, 11.70): a typed name
+    proves nothing, and the digest lets ``verify_signatures`` show a later change the signature does
+    not cover (a change landing between the digest and the insert shows there the same way).
+    The caller (``control``) has proven the account's password first."""
+    from .content import session_content_digest
+    from .users import UserAccount
+
+    meaning = _need(meaning, "Meaning of the signature")
+    with db.read() as s:
         row = _session_row(s, session_id)
         if row.state == RUNNING:
             raise InvalidRecord("A running session cannot be signed; end it first.")
-        signature = Signature(session_id=session_id, name=_need(name, "Signer's name"),
-                              meaning=_need(meaning, "Meaning of the signature"), at=_aware(at, "Signature time"))
+    digest = session_content_digest(db, session_id)
+    with db.write() as s:
+        account = s.scalars(select(UserAccount).where(UserAccount.username == username)).first()
+        if account is None or not account.active:
+            raise InvalidRecord(f"Only an active account can sign; {username!r} is not one.")
+        signature = Signature(session_id=session_id, name=account.display_name, username=account.username,
+                              meaning=meaning, at=_aware(at, "Signature time"), content_sha256=digest)
         s.add(signature)
         s.flush()
-        append_audit(s, who=signature.name, action="sign", entity="session", entity_id=session_id,
+        append_audit(s, who=account.username, action="sign", entity="session", entity_id=session_id,
                      after=row_dict(signature), why=signature.meaning)
         return signature.id
+
 
 
 def amend_session(db: Database, session_id: int, field_name: str, value: Any, *, who: str, why: str,

@@ -238,8 +238,7 @@ class _Report(PdfPage):
         self.items("Checklist overrides", overrides_lines(d["overrides"]), "None.", reserve_after=80)
         self.items("Notes", [f"{clock(n['at'], session['started_at'])}  {n['author']}: {n['text']}" + (" (amended)" if n["amended"] else "")
                              for n in d["notes"]], "None.", reserve_after=40)
-        self.items("Signatures", [f"{g['name']} — {g['meaning']} — {when(g['at'])}" for g in d["signatures"]],
-                   "Not signed yet.")
+        self.items("Signatures", [g["manifestation"] for g in d["signatures"]], "Not signed yet.")
         self.signature_block()
 
     def signature_block(self) -> None:

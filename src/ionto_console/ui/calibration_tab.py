@@ -31,7 +31,9 @@ class CalibrationTab(QWidget):
 
     def __init__(self, interval_days: int, engineer: str, ports: list[str], records_url: str | None,
                  lender: BoardLender | None = None, *, simulated: bool = False,
-                 connected_port: Callable[[], str] = lambda: "") -> None:
+                 connected_port: Callable[[], str] = lambda: "", account: str | None = None) -> None:
+        """``engineer``: the signed-in account's printed full name (shown, not editable: the signed-in
+        account authors the certificate); ``account``: its user name, for the audit trail."""
         super().__init__()
         self._connected_port = connected_port
         self._resources: list[str] = []
@@ -44,7 +46,7 @@ class CalibrationTab(QWidget):
         self._ports = ports
         self._lender = lender
         #: one records connection for every result this tab stores (opened on the first)
-        self.sink = None if records_url is None else RecordsCalibrationSink(records_url)
+        self.sink = None if records_url is None else RecordsCalibrationSink(records_url, who=account)
         self._store: Callable[[CalibrationResult], str] | None = None if self.sink is None else self.sink.store
         self._layout = QVBoxLayout(self)
         self.wizard = self._new_wizard()
@@ -55,6 +57,7 @@ class CalibrationTab(QWidget):
                                    runner_factory=self._runner)
         wizard.setWindowFlags(Qt.WindowType.Widget)
         wizard.connect_page.engineer.setText(self._engineer)
+        wizard.connect_page.engineer.setReadOnly(True)  # the author is the signed-in account, not a typed name
         wizard.connect_page.offer(offered_ports(self._connected_port(), self._ports), self._resources)
         wizard.finished.connect(self._renew)
         self._layout.addWidget(wizard)

@@ -104,7 +104,9 @@ class ConnectionPanel(QGroupBox):
         if key is not None:
             self.connect_requested.emit(key)
 
-    def show_board(self, board: BoardView, calibration_interval_days: int, today: dt.date) -> None:
+    def show_board(self, board: BoardView, calibration_interval_days: int, today: dt.date,
+                   certificate_due: dt.date | None = None) -> None:
+        """``certificate_due``: the board's certificate due date as the desk knows it (from the records)."""
         ident = board.identity
         ok = True
         if ident is None:
@@ -112,7 +114,7 @@ class ConnectionPanel(QGroupBox):
             self.calibration_label.setText("")
         else:
             self.ident_label.setText(ident.summary)
-            text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today)
+            text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today, certificate_due)
             self.calibration_label.setText(text)
             self.calibration_label.setStyleSheet("" if ok else "color:#b71c1c; font-weight:bold;")
         # connected but not fit to treat (calibration lapsed) is not shown in reassuring green
@@ -121,7 +123,9 @@ class ConnectionPanel(QGroupBox):
         self.state_label.setText(board.status_text)
 
 
-def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date) -> tuple[str, bool]:
-    """One plain line about calibration, and whether it is still valid (``core.calibration``'s rule)."""
-    status = calibration_status(cal_date_unix, interval_days, today)
+def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date,
+                     certificate_due: dt.date | None = None) -> tuple[str, bool]:
+    """One plain line about calibration, and whether it is still valid (``core.calibration``'s rule; the
+    board's certificate in the records, as the desk knows it, wins)."""
+    status = calibration_status(cal_date_unix, interval_days, today, certificate_due)
     return status.text, status.valid

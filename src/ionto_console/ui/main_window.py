@@ -7,12 +7,14 @@ snapshot and history; nothing here runs on any other thread.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import TYPE_CHECKING, Callable
 from typing import Protocol as TypingProtocol
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..accounts import Role, User, can_calibrate, can_treat
+from ..core.idle_lock import IdleLock
 from ..control.board_status import BoardView, board_view
 from ..control.station import Station
 from ..control.treatment_desk import TreatmentDesk
@@ -35,6 +38,8 @@ from .alarm_banner import AlarmBanner
 from .alarm_sound import CommandLinePlayer, Player
 from .connection_panel import ConnectionPanel
 from .deferred_page import DeferredPage
+from .background_pump import BackgroundPump
+from .lock_bar import LockBar
 from .live_plots import LivePlots
 from .readouts import Readout, ReflowGrid, current_text, format_number
 from .session_setup import SessionSetup
@@ -95,7 +100,13 @@ class MainWindow(QMainWindow):
         calibration_ports: list[str] | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         alarm_player: Player | None = None,
+        idle_lock_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        station_name: str = "station-1",
+        wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
     ) -> None:
+        """``idle_lock_s``: lock to the sign-in bar after this long without a key or click (None: never;
+        the clinic's ``idle_lock_minutes``); ``clock`` (idle time) and ``wall_clock`` (sign-in slow-down) are injectable so tests need not wait."""
         super().__init__()
         self.user = user or DEFAULT_USER
         self.setWindowTitle(f"Ionto Console — {self.user.title}")
@@ -118,7 +129,8 @@ class MainWindow(QMainWindow):
             self.calibration = CalibrationTab(calibration_interval_days, self.user.display_name,
                                               calibration_ports or [], desk.db.url if desk.db else None,
                                               lender=desk, simulated=desk.demo,
-                                              connected_port=lambda: board_view(self.station.snapshot()).port)
+                                              connected_port=lambda: board_view(self.station.snapshot()).port,
+                                              account=self.user.username)
         self.alarm_banner = AlarmBanner(desk.alarms, alarm_player or CommandLinePlayer())
 
         self.connection = ConnectionPanel()
@@ -163,10 +175,25 @@ class MainWindow(QMainWindow):
         self.sign_out_action.triggered.connect(self.request_sign_out)
         account_menu = self.menuBar().addMenu(self.user.display_name)
         account_menu.addAction(self.sign_out_action)
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._station_name = station_name
+        self.idle = IdleLock(idle_lock_s, last_activity=clock()) if idle_lock_s else None
+        if self.treatment is None:  # the treatment screen drains the desk's worker; without it, the window does
+            self._desk_pump = BackgroundPump(desk.worker, self)
+        self.lock_bar = LockBar()
+        self.lock_bar.hide()
+        self.lock_bar.unlock_requested.connect(self.unlock_as)
+        self.lock_bar.sign_out_requested.connect(self._sign_out_from_lock)
+        if self.idle is not None:
+            app = QApplication.instance()
+            if app is not None:
+                app.installEventFilter(self)
         central = QWidget()
         self.left_column = QWidget()
         left = QVBoxLayout(self.left_column)
         left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.lock_bar)  # shown while the station is locked; STOP stays beside it
         left.addWidget(self.connection)
         left.addWidget(self.tabs, 1)
         layout = QHBoxLayout(central)
@@ -194,10 +221,18 @@ class MainWindow(QMainWindow):
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() in (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.LayoutRequest):
+    #: Events that move or resize the alarm banner's area: it is laid over the left column again.
+    PLACEMENT = (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show, QEvent.Type.LayoutRequest)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Keeps the alarm banner over the left column, and counts any key or click anywhere in the
+        application as activity for the idle lock (when the clinic set one). Never consumes an event."""
+        kind = event.type()
+        if self.idle is not None and kind in self.ACTIVITY:
+            self.idle.touch(self._clock())
+        if kind in self.PLACEMENT and (watched is self.alarm_banner or watched is self.left_column):
             self._place_banner()
-        return super().eventFilter(watched, event)
+        return False
 
     def _place_banner(self) -> None:
         """Lay the alarm banner over the top of the left column (tabs and board panel), never over STOP."""
@@ -271,6 +306,65 @@ class MainWindow(QMainWindow):
         self.sign_out_requested.emit()
         return True
 
+    # --- idle lock ----------------------------------------------------------------
+
+    ACTIVITY = (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.Wheel, QEvent.Type.TouchBegin)
+
+    @property
+    def locked(self) -> bool:
+        return self.idle is not None and self.idle.locked
+
+    def lock(self) -> None:
+        """Lock to the sign-in bar: the treatment stays on screen with STOP and side effects working."""
+        if self.idle is None or self.idle.locked:
+            return
+        self.idle.locked = True
+        self.desk.end_continuous_session()
+        if self.treatment is not None:
+            self.tabs.setCurrentWidget(self.treatment)
+            self.treatment.set_locked(True)
+        self.tabs.tabBar().setEnabled(False)
+        for index in range(self.tabs.count()):
+            if self.tabs.widget(index) is not self.treatment:
+                self.tabs.widget(index).setEnabled(False)
+        self.connection.setEnabled(False)
+        self.menuBar().setEnabled(False)
+        self.lock_bar.show_locked(self.user.title, self.desk.active)
+
+    def unlock_as(self, username: str, password: str) -> None:
+        """The lock bar's sign-in (checked by the desk off the GUI thread): the same person unlocks; another
+        therapist takes over a running treatment (an audited handover); refusals stay on the bar."""
+        self.lock_bar.unlock_button.setEnabled(False)
+        self.desk.unlock_later(username, password, self.user, self._unlock_answered, now=self._wall_clock())
+
+    def _unlock_answered(self, error: str, user: User | None) -> None:
+        self.lock_bar.unlock_button.setEnabled(True)
+        if error or user is None:
+            self.lock_bar.refuse(error or "Wrong user name or password.")
+            return
+        if user.username != self.user.username:
+            self.user = user
+            self.setWindowTitle(f"Ionto Console — {user.title}")
+            self.statusBar().showMessage(f"Treatment handed over to {user.title}.", 15000)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        assert self.idle is not None
+        self.idle.locked = False
+        self.idle.touch(self._clock())
+        self.lock_bar.hide()
+        self.tabs.tabBar().setEnabled(True)
+        for index in range(self.tabs.count()):
+            self.tabs.widget(index).setEnabled(True)
+        self.connection.setEnabled(True)
+        self.menuBar().setEnabled(True)
+        if self.treatment is not None:
+            self.treatment.set_locked(False)
+
+    def _sign_out_from_lock(self) -> None:
+        if not self.request_sign_out():
+            self.lock_bar.refuse("A treatment is running: sign in to take it over, or stop it first.")
+
     def refresh_ports(self) -> None:
         self.connection.set_choices(self._sources.choices())
         self.connection.set_notice(self._sources.notice())
@@ -282,7 +376,9 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         """Poll the station and redraw; must never raise into the event loop."""
         board = board_view(self.station.snapshot())
-        self.connection.show_board(board, self._interval_days, self._today())
+        if self.idle is not None and self.idle.due(self._clock(), bool(board.live and board.live.output_on)):
+            self.lock()
+        self.connection.show_board(board, self._interval_days, self._today(), self.desk.board_certificate_due())
         self._show_live(board)
         if self.tabs.currentWidget() is self.monitor:  # draw the monitor only when it is visible
             self.plots.show_history(self.station.buffer.view())

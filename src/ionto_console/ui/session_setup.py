@@ -112,6 +112,8 @@ class SessionSetup(QGroupBox):
         self.results.setObjectName("patient_results")
         self.results.setMaximumHeight(140)
         self.results.setVisible(False)
+        #: The second account that co-signed this checklist's override (cleared with the checklist).
+        self.cosigned_by = ""
         self.patient_id = QLineEdit()
         self.patient_id.setObjectName("patient_id")
         self.patient_name = QLineEdit()
@@ -445,6 +447,7 @@ class SessionSetup(QGroupBox):
 
     def accept_checklist(self, result: PrecheckResult) -> None:
         self._checklist = result
+        self.cosigned_by = ""
         self.checklist_state.setText("Checklist complete" if result.can_start else "Checklist blocks the start")
         self.plan_changed.emit()
 
@@ -478,6 +481,7 @@ class SessionSetup(QGroupBox):
 
     def _invalidate(self) -> None:
         """A different patient or protocol needs a new checklist."""
+        self.cosigned_by = ""
         if self._checklist is not None:
             self._checklist = None
             self.checklist_state.setText("Checklist not done")
@@ -510,4 +514,5 @@ class SessionSetup(QGroupBox):
             checklist_record=checklist.as_record() if checklist else {},
             date_of_birth=self.birth_date(),
             patient_notes=self.patient_notes.text().strip(),
+            cosigned_by=self.cosigned_by,
         )

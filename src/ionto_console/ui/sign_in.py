@@ -1,12 +1,13 @@
 """The sign-in dialog shown before the main window, and the first-run "create the administrator" form.
 
-It shows state and sends intents: checking passwords, roles and the
-first-admin rule are ``ionto_console.accounts``', run off the GUI thread by
+It shows state and sends intents: checking passwords, roles, the lockout and
+the first-admin rule are ``ionto_console.accounts``', run off the GUI thread by
 ``control.sign_in_service`` (an argon2 check takes a noticeable moment by
 design; the dialog says "Checking…" meanwhile). A wrong name and a wrong
 password get the same plain line, so the dialog does not reveal which user
 names exist. Any records problem becomes one line on the dialog, never an
-exception in the Qt event loop.
+exception in the Qt event loop. An account whose password an administrator
+set chooses its own here ("Change password and sign in") before the window.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class SignInDialog(QDialog):
         super().__init__(parent)
         self.service = service
         self.user: User | None = None
+        #: Signed in with an administrator-set password: (the account, that password) until it is changed.
+        self._changing: tuple[User, str] | None = None
         self.first_run = False
         self.ready = False
         self._pump = BackgroundPump(service.worker, self)
@@ -133,7 +136,10 @@ class SignInDialog(QDialog):
         if not self.ready or self.busy:
             return
         self.error.setText("")
-        if self.first_run:
+        if self._changing is not None:
+            user, old = self._changing
+            self.service.change_password(user, old, self.password.text(), self.repeat.text(), self._answered)
+        elif self.first_run:
             self.service.create_first_admin(self.username.text(), self.display_name.text(), self.password.text(),
                                             self.repeat.text(), self._answered)
         else:
@@ -145,8 +151,24 @@ class SignInDialog(QDialog):
         if answer.user is None:
             self._refuse(answer.refusal or WRONG)
             return
+        if answer.user.must_change_password:
+            self._ask_new_password(answer.user)
+            return
         self.user = answer.user
         self.accept()
+
+    def _ask_new_password(self, user: User) -> None:
+        """An administrator set this password: the person chooses their own (twice) before going on."""
+        self._changing = (user, self.password.text())
+        self.heading.setText(f"{user.display_name}: your password was set by an administrator. Choose your own "
+                             "(at least 12 characters; a few words make a good one).")
+        self.form.setRowVisible(self.repeat, True)
+        self.form.labelForField(self.password).setText("New password")
+        self.username.setReadOnly(True)
+        self.ok_button.setText("Change password and sign in")
+        self.password.clear()
+        self.repeat.clear()
+        self.password.setFocus()
 
     def _refuse(self, message: str) -> None:
         self.error.setText(message)

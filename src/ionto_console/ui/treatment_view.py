@@ -73,14 +73,19 @@ MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "st
 
 
 class SignDialog(QDialog):
-    """Electronic signature of the session record: who, what it means, an optional note."""
+    """Electronic signature of the session record by the signed-in account: its password again (and its
+    user name at the first signing since sign-in), what the signature means, an optional note."""
 
     MEANINGS = ("Performed and reviewed", "Performed", "Reviewed")
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, signer_title: str, ask_user_name: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign the session")
-        self.name = QLineEdit()
+        self.username = QLineEdit()
+        self.username.setObjectName("sign_username")
+        self.password = QLineEdit()
+        self.password.setObjectName("sign_password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.meaning = QComboBox()
         self.meaning.addItems(self.MEANINGS)
         self.note = QPlainTextEdit()
@@ -88,13 +93,41 @@ class SignDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow("Your name", self.name)
+        form.addRow("Signing as", QLabel(signer_title))
+        if ask_user_name:
+            form.addRow("Your user name", self.username)
+        form.addRow("Your password", self.password)
         form.addRow("Meaning", self.meaning)
         form.addRow("Note", self.note)
         form.addRow(buttons)
+        self._ask_user_name = ask_user_name
 
-    def values(self) -> tuple[str, str, str]:
-        return self.name.text().strip(), self.meaning.currentText(), self.note.toPlainText()
+    def values(self) -> tuple[str, str, str, str | None]:
+        """(meaning, note, password, user name or None when only the password is asked)."""
+        return (self.meaning.currentText(), self.note.toPlainText(), self.password.text(),
+                self.username.text().strip() if self._ask_user_name else None)
+
+
+class CosignDialog(QDialog):
+    """A second person co-signs a contraindication override (clinic setting): user name and password."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Co-sign the override")
+        self.username = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow(QLabel("This clinic requires a second person to co-sign a contraindication override."))
+        form.addRow("Their user name", self.username)
+        form.addRow("Their password", self.password)
+        form.addRow(buttons)
+
+    def values(self) -> tuple[str, str]:
+        return self.username.text().strip(), self.password.text()
 
 
 def format_duration(seconds: float | None) -> str:
@@ -146,6 +179,8 @@ class TreatmentView(QWidget):
         self._signing = False
         self._signed_recorder = None
         self._other_text = ""
+        #: The station is locked: only STOP and the side-effect buttons act (the readouts keep showing).
+        self._locked = False
 
         self.patient_banner = QLabel("")
         self.patient_banner.setObjectName("patient_banner")
@@ -256,7 +291,7 @@ class TreatmentView(QWidget):
         self.stops.update_shortcuts()
         active = self.desk.active
         for shortcut in getattr(self, "_step_keys", []):
-            shortcut.setEnabled(active)
+            shortcut.setEnabled(active and not self._locked)  # locked: only the stops act
 
     def _place_setup(self) -> None:
         """Beside the readouts when the page is wide, above them (folded while treating) when narrow."""
@@ -275,12 +310,37 @@ class TreatmentView(QWidget):
     def start(self) -> None:
         self._notice, self._notice_ok = "", False
         self._other_text = ""
-        problem = self.desk.try_begin(self.setup.plan())
+        plan = self.setup.plan()
+        if self.desk.needs_cosignature(plan):
+            self.ask_cosignature(plan)  # starts once the second person's password is checked
+            self.refresh()
+            return
+        problem = self.desk.try_begin(plan)
         if problem:
             self.message.setText(problem)
         else:
             self.setup.checklist_used()
         self.refresh()
+
+    def ask_cosignature(self, plan) -> None:
+        """The clinic requires a second person to co-sign this override: their name and password."""
+        dialog = CosignDialog(self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.cosign_with(plan, *dialog.values())
+
+    def cosign_with(self, plan, username: str, password: str) -> None:
+        """Check the co-signer on the desk's worker; once co-signed, start (a refusal stays on screen)."""
+        self._notice = "Checking the co-signature…"
+        self.desk.cosign_later(plan, username, password, self._cosigned)
+
+    def _cosigned(self, error: str, plan) -> None:
+        if error or plan is None:
+            self._notice = error or "The co-signature was not given."
+            self.refresh()
+            return
+        self.setup.cosigned_by = plan.cosigned_by
+        self._notice = ""
+        self.start()
 
     def stop(self, key: str) -> None:
         """A stop button: the output is stopped first; only then may we ask anything."""
@@ -298,16 +358,21 @@ class TreatmentView(QWidget):
         self.desk.stop(reason)
 
     def sign(self) -> None:
-        dialog = SignDialog(self)
+        signer = self.desk.signer()
+        if signer is None:
+            self.message.setText("Sign in to sign: a signature is always a signed-in account's.")
+            return
+        dialog = SignDialog(signer.title, self.desk.signing_needs_user_name(), self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.sign_with(*dialog.values())
 
-    def sign_with(self, name: str, meaning: str, note: str) -> None:
-        """Sign on the desk's worker (the record closes first); the answer shows when it comes."""
+    def sign_with(self, meaning: str, note: str, password: str, username: str | None = None) -> None:
+        """Sign as the signed-in account on the desk's worker (the password is checked there, the record
+        closes first); the answer, or the plain refusal, shows when it comes."""
         self._signing = True
         self.sign_button.setEnabled(False)
-        self._notice, self._notice_ok = "Saving the signature…", True
-        self.desk.sign_later(name, meaning, note, lambda error: self._signed(name, meaning, error))
+        self._notice, self._notice_ok = "Checking the password and saving the signature…", True
+        self.desk.sign_later(meaning, password, note, username, self._signed)
 
     def _describe_other(self, text: str) -> None:
         """The typed words become the side effect (record and banner), not a separate note."""
@@ -319,11 +384,11 @@ class TreatmentView(QWidget):
         """The last session's record is closed and nobody has signed it on this screen."""
         return self.desk.can_sign() and self._signed_recorder is not self.desk.recorder
 
-    def _signed(self, name: str, meaning: str, error: str) -> None:
+    def _signed(self, error: str, manifestation: str) -> None:
         self._signing = False
         if not error:
             self._signed_recorder = self.desk.recorder
-        self._notice = error or f"Session signed by {name} ({meaning})."
+        self._notice = error or f"Session signed: {manifestation}."
         self._notice_ok = not error
         self.refresh()
 
@@ -342,6 +407,11 @@ class TreatmentView(QWidget):
             return
         paused = controller.snapshot().state is SessionState.PAUSED
         (controller.resume if paused else controller.pause)()
+
+    def set_locked(self, locked: bool) -> None:
+        """The idle lock: every control but the stop panel is disabled until someone signs in again."""
+        self._locked = locked
+        self.refresh()
 
     # --- display ------------------------------------------------------------------
 
@@ -384,6 +454,10 @@ class TreatmentView(QWidget):
         self.pause_button.setText("Resume" if state is SessionState.PAUSED else "Pause")
         self.end_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
         self.sign_button.setEnabled(self.desk.can_sign() and not self._signing)
+        if self._locked:
+            for widget in (self.start_button, self.setup, self.up_button, self.down_button, self.pause_button,
+                           self.end_button, self.sign_button):
+                widget.setEnabled(False)
         self._update_keys()
         self._place_setup()
         if controller is not None:

@@ -423,5 +423,3 @@ class CalibrationRunner:
         except RunAborted as exc:
             log.warning("could not confirm the output off: %s", exc)
             return False
-
-

@@ -30,8 +30,12 @@ class RecordsCalibrationSink:
     Failures are reported in the returned line, never raised: the result files
     (JSON, certificate) stand on their own. Thread-safe."""
 
-    def __init__(self, database_url: str | None = None, *, db: "Database | None" = None) -> None:
+    def __init__(self, database_url: str | None = None, *, db: "Database | None" = None,
+                 who: str | None = None) -> None:
+        """``who``: the signed-in account's user name, for the audit trail (the result carries the
+        printed full name for the certificate)."""
         self._url = database_url
+        self._who = who
         self._db = db
         self._owns_db = db is None
         self._lock = threading.Lock()
@@ -43,7 +47,8 @@ class RecordsCalibrationSink:
             try:
                 if self._db is None:
                     self._db = open_database(self._url)
-                record_id = record_calibration(self._db, result.model_dump(mode="json"), who=result.engineer)
+                record_id = record_calibration(self._db, result.model_dump(mode="json"),
+                                               who=self._who or result.engineer)
             except RecordsError as exc:
                 return f"NOT stored in the records ({exc}): keep the JSON and PDF files."
         return f"Saved in the records as calibration record {record_id}."
@@ -71,9 +76,10 @@ class RecordsCalibrationSink:
                 db.close()
 
 
-def store_calibration_result(result: CalibrationResult, database_url: str | None) -> str:
-    """Keep one result in the records database (a one-shot sink: ``ionto-cal`` stores one result)."""
-    sink = RecordsCalibrationSink(database_url)
+def store_calibration_result(result: CalibrationResult, database_url: str | None, *, who: str | None = None) -> str:
+    """Keep one result in the records database (a one-shot sink: ``ionto-cal`` stores one result),
+    audited as done by the signed-in account ``who``."""
+    sink = RecordsCalibrationSink(database_url, who=who)
     try:
         return sink.store(result)
     finally:
