@@ -35,13 +35,12 @@ import datetime as dt
 import getpass
 import os
 import sqlite3
-import stat
 import sys
 from pathlib import Path
 from typing import Callable
 
-from .accounts import AccountError, Role, User, authenticate
-from .cli_sign_in import station_name
+from .accounts import AccountError, Role, User
+from .cli_sign_in import sign_in_from_cli
 from .records import Database, RecordsError, open_database
 from .settings import Settings
 
@@ -118,27 +117,12 @@ def _month(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a month (YYYY-MM): {text!r}") from None
 
 
-def read_password_file(path: Path) -> str:
-    """The first line of a password file that only its owner can read (refused otherwise)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        raise Refused(f"the password file {path} cannot be read: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
-        raise Refused(f"the password file {path} is not a regular file")
-    if mode & 0o077:
-        raise Refused(f"the password file {path} can be read or changed by other users (mode "
-                      f"{stat.S_IMODE(mode):04o}); make it private with: chmod 600 {path}")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return lines[0] if lines else ""
-
-
 def sign_in(db: Database, args: argparse.Namespace, ask: Ask) -> User:
-    """The signed-in account, allowed this command (as ``ionto-users`` signs its administrator in)."""
-    password = read_password_file(args.password_file) if args.password_file else ask(f"Password of {args.user}: ")
-    user = authenticate(db, args.user, password, station=station_name("ionto-records"))  # counted, audited
-    if user is None:
-        raise Refused("Wrong user name or password.")
+    """The signed-in account, allowed this command: the one terminal sign-in every entry point uses
+    (``cli_sign_in``: private password file or prompt, counted and audited, lockout, first-sign-in
+    password change), then this command's roles."""
+    user = sign_in_from_cli(db, args.user, args.password_file, ask, program="ionto-records",
+                            allowed=lambda role: True, role_words="signed in")
     allowed = ALLOWED[args.command]
     if user.role not in allowed:
         roles = " or ".join(sorted(role.value for role in allowed))

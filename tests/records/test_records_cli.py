@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from ionto_console.accounts import create_first_admin, create_user
+from ionto_console.accounts import change_own_password, create_first_admin, create_user
 from ionto_console.records import SampleWriter, finish_session, open_database, start_session
 from ionto_console.records_cli import main
 
@@ -26,8 +26,11 @@ def url(tmp_path):
     db = open_database(link)
     try:
         create_first_admin(db, "ada", "Ada Admin", "admin pass phrase 1")
-        create_user(db, "dana", "Dana Miller", "therapist", "therapy in 2026", who="ada")
-        create_user(db, "ravi", "Ravi Rao", "engineer", "engineer in 2026", who="ada")
+        for name, shown, role, own in (("dana", "Dana Miller", "therapist", "therapy in 2026"),
+                                       ("ravi", "Ravi Rao", "engineer", "engineer in 2026")):
+            # set by the administrator, then changed by its owner at the first sign-in (as the CLI asks)
+            given = create_user(db, name, shown, role, "given by ada 2026", who="ada")
+            change_own_password(db, given, "given by ada 2026", own, station="test")
         pid = new_patient(db, name='=HYPERLINK("http://x","y")')
         start = dt.datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
         sid = start_session(db, session_start(pid, started_at=start, diagnosis_code="L74.510"))
@@ -149,3 +152,20 @@ def test_seal_is_for_admins_and_seals_nothing_new(url, capsys):
     assert "may not seal" in capsys.readouterr().err
     assert run(url, "ada", "admin pass phrase 1", "seal") == 0
     assert "sealed 0 record(s)" in capsys.readouterr().out
+
+
+def test_an_account_the_administrator_set_up_chooses_its_own_password_at_first_sign_in(url, capsys):
+    """ionto-records signs in as every entry point does (cli_sign_in): an administrator-set password
+    must be replaced by the person's own before any command runs."""
+    db = open_database(url)
+    try:
+        create_user(db, "mei", "Mei Chen", "therapist", "set by ada 2026", who="ada")
+    finally:
+        db.close()
+    # an empty new password is refused: nothing runs until the person has chosen a good one
+    assert main(["--database", url, "--user", "mei", "list"], ask=answers("set by ada 2026", "", "")) == 1
+    assert "refused" in capsys.readouterr().err
+    assert main(["--database", url, "--user", "mei", "list"],
+                ask=answers("set by ada 2026", "quiet harbour lantern 26", "quiet harbour lantern 26")) == 0
+    assert run(url, "mei", "quiet harbour lantern 26", "list") == 0
+    assert run(url, "mei", "set by ada 2026", "list") == 1

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialog
 from ionto_console.core.session import SessionState, SideEffect
 from ionto_console.ui.checklist_dialog import ChecklistDialog
 from test_treatment_screen import (  # noqa: F401 (fixtures)
+    DANA_PW,
     WAIT_MS,
     board_current_ma,
     fill_setup,
@@ -111,7 +112,7 @@ def test_closing_with_an_unsigned_session_warns_and_a_signed_one_closes_quietly(
     win.confirm = lambda title, question: asked.append(question) or False
     win.close()
     assert asked and "not signed" in asked[0] and win.isVisible()
-    win.treatment.sign_with("Dana Therapist", "Performed", "")
+    win.treatment.sign_with("Performed", "", DANA_PW, "dana")  # the signed-in account, its password again
     qtbot.waitUntil(lambda: win.treatment.message.text().startswith("Session signed"), timeout=WAIT_MS)
     asked.clear()
     win.close()
