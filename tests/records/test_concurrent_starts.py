@@ -59,17 +59,17 @@ class _Plan:
 def test_the_same_new_patient_started_at_two_stations_is_one_patient(db, monkeypatch):
     """The other station creates the patient between our look-up and our insert: we take its row
     (before: InvalidRecord / IntegrityError escaped into TreatmentView.start)."""
-    real_find = session_recorder.find_patients
+    real_find = session_recorder.patient_by_identifier
     calls = []
 
-    def find_then_race(database, text):
-        calls.append(text)
+    def find_then_race(database, identifier):
+        calls.append(identifier)
         if len(calls) == 1:
             new_patient(database, identifier="P-RACE", name="Rae Race")  # the other station, just now
-            return []
-        return real_find(database, text)
+            return None
+        return real_find(database, identifier)
 
-    monkeypatch.setattr(session_recorder, "find_patients", find_then_race)
+    monkeypatch.setattr(session_recorder, "patient_by_identifier", find_then_race)
     pid = session_recorder.patient_id_for(db, _Plan(), "dana")
     assert [p.id for p in find_patients(db, "P-RACE")] == [pid]
 
@@ -80,16 +80,16 @@ def test_a_unique_violation_on_the_new_patient_resolves_to_the_existing_row(db, 
     from ionto_console.records import store
 
     existing = new_patient(db, identifier="P-RACE", name="Rae Race")
-    real_find = session_recorder.find_patients
+    real_find = session_recorder.patient_by_identifier
     calls = []
 
-    def miss_once(database, text):
-        calls.append(text)
-        return [] if len(calls) == 1 else real_find(database, text)
+    def miss_once(database, identifier):
+        calls.append(identifier)
+        return None if len(calls) == 1 else real_find(database, identifier)
 
     def insert_loses(*args, **kwargs):
         raise IntegrityError("INSERT INTO patients", {}, Exception("duplicate key value violates unique constraint"))
 
-    monkeypatch.setattr(session_recorder, "find_patients", miss_once)
+    monkeypatch.setattr(session_recorder, "patient_by_identifier", miss_once)
     monkeypatch.setattr(store, "_insert_patient", insert_loses)
     assert session_recorder.patient_id_for(db, _Plan(), "dana") == existing
