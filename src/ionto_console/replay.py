@@ -421,13 +421,16 @@ def replay_virtual(records: Sequence[WireRecord], protocol: Protocol, *, speed: 
 
 def replay(records: Sequence[WireRecord], protocol: Protocol, *, speed: float = math.inf,
            ident: m.Ident = REPLAY_IDENT, tolerance_s: float = DEFAULT_TOLERANCE_S,
-           actions: Sequence[Action] = (), realtime: bool = False) -> ReplayReport:
+           actions: Sequence[Action] = (), realtime: bool = False,
+           on_frame: Callable[[float], None] | None = None) -> ReplayReport:
     """``realtime``: through a real ``BoardLink`` at ``speed`` (see ``replay_through_link``);
-    otherwise in virtual time, paced to ``speed`` (``inf``: as fast as possible)."""
+    otherwise in virtual time, paced to ``speed`` (``inf``: as fast as possible; ``on_frame``
+    see ``replay_virtual``)."""
     if realtime:
         return replay_through_link(records, protocol, speed=1.0 if math.isinf(speed) else speed, ident=ident, tolerance_s=tolerance_s,
                                    actions=actions)
-    return replay_virtual(records, protocol, speed=speed, tolerance_s=tolerance_s, actions=actions)
+    return replay_virtual(records, protocol, speed=speed, tolerance_s=tolerance_s, actions=actions,
+                          on_frame=on_frame)
 
 
 def _apply_to_controller(controller, action: Action) -> None:
