@@ -1,31 +1,42 @@
-"""``ionto-replay``: play a session's recorded serial stream back through the console's link and
-engine, and say where this console decides differently from the one that was recorded.
+"""``ionto-replay``: play a session's recorded serial stream back through the console's decoder,
+sequence rule and engine, and say where this console decides differently from the one recorded.
 
-    ionto-replay FILE.ionto-wire --protocol ID [--speed 10] [--serial SN] [--tolerance 0.25]
-    ionto-replay --database URL --session N [--speed 10]
+    ionto-replay FILE.ionto-wire --protocol ID [--speed max|N] [--serial SN] [--tolerance 0.25]
+    ionto-replay --database URL --session N [--speed max|N] [--realtime]
 
 WHY: a field report ("it cut for no reason at 3 s") comes with the session's
 black box (``records.wire_log``). Replaying it is how the report is judged and
-how a fix is shown: the board's side of the recording (TELEMETRY and FAULT
-frames, byte for byte, at their recorded times, scaled by ``--speed``) is
-served to a real ``BoardLink`` over a local socket; a real
-``TreatmentController`` with a fresh ``TreatmentEngine`` for the session's
-protocol is started at the recorded start and judges every sample. The replay
-board answers the console's own commands (HELLO with an IDENT, everything else
-with ACK) without changing what it plays: the recording is the board.
+how a fix is shown, so the answer must not depend on the host that replays it.
+
+Virtual time (the default): the recording's board-to-host frames are decoded
+with the console's ``FrameDecoder``, judged by the link's own sequence rule
+(``drivers.board.sequence.judge``), turned into samples by the controller's
+``SampleConverter`` and fed to a fresh ``TreatmentEngine`` for the session's
+protocol, with the controller's tick (``TICK_S``) in between; the clock is each
+frame's recorded arrival time. The engine takes time as an argument, so a host
+stall delays the answer and never changes it: ``--speed max`` (as fast as
+possible), ``--speed 1`` and ``--speed 10`` decide the same.
+
+``--realtime``: the board's side of the recording (TELEMETRY and FAULT frames,
+byte for byte, at their recorded times, scaled by ``--speed``) is served to a
+real ``BoardLink`` over a local socket and a real ``TreatmentController``; the
+replay board answers the console's commands (HELLO with an IDENT, the rest
+with ACK) without changing what it plays. That proves the transport path; it
+runs on the wall clock, so a stall of this process is a silence to the engine
+(at ``--speed 10`` a 20 ms stall is 200 ms: LOST_TELEMETRY, seen as "no
+measurement for 474 ms" on a shared machine).
+
+Therapist actions (raise, lower, pause, resume, end early, side-effect and
+emergency stops) come from the session's recorded events (``--database``), or,
+from a file alone with ``--wire-stops``, the quick-ramp STOPs its host-to-board
+commands show (``actions_from_wire``: a STOP_RAMP trip sends the same STOP, so
+only on request); both modes make them at their recorded times.
 
 The decisions compared are the ones that switch current: OUTPUT 1 (enable),
 STOP (ramp down), OUTPUT 0 (cut). A recorded decision with no decision of the
 same kind by this console within ``--tolerance`` seconds (recorded time), and
 one this console made that the recording does not have, are differences. Exit
 status 0: the same decisions; 1: differences (printed); 2: bad input.
-With ``--speed`` above 1 the link and the controller run on one scaled clock,
-so the engine sees the recording's time, not the replay's; the console's own
-latencies (an ACK's round trip, a scheduling delay) are then stretched by the
-same factor: a 20 ms stall of this process at ``--speed 10`` is a 200 ms silence
-to the engine, which trips LOST_TELEMETRY (seen here: "no measurement for 474
-ms" at 10x on a shared machine, none at 1x). Accelerated replays are therefore
-only a quick look; judge decisions at the default ``--speed 1``.
 """
 
 from __future__ import annotations
@@ -246,9 +257,10 @@ def actions_from_events(events: Iterable[tuple[float | None, str, str, dict]]) -
 
 def actions_from_wire(records: Sequence[WireRecord], protocol: Protocol,
                       quick_ramp_ms: int = 250) -> list[Action]:
-    """The stops a wire log alone shows (no records database): a STOP with the quick ramp is a
-    side effect (which one the wire does not say: "other"), OUTPUT 0 before any engine reason is
-    unknowable and is left to the comparison. Raises and pauses are not recognisable on the wire
+    """The stops a wire log alone may show (no records database): a STOP with the quick ramp, taken
+    for a side effect (which one the wire does not say: "other"). WHY only on request
+    (``--wire-stops``): the engine's own STOP_RAMP trips send the very same STOP, so replaying
+    one as a therapist's stop would hide a trip this console no longer makes (or a new one). Raises and pauses are not recognisable on the wire
     (the engine's own ramp sends the same SET_TARGETs), so they are not replayed from here.
     Times are since the first board sample after the console began (as the record counts them)."""
     host = frames_of(records, TO_BOARD)
@@ -543,7 +555,7 @@ def _load(args: argparse.Namespace) -> tuple[list[WireRecord], Protocol, m.Ident
     if not matches:
         raise ValueError(f"no protocol {args.protocol!r} in the library")
     ident = m.Ident(1, 0, 0, 0, args.serial[:16], 25_000, 90_000, 1.0, 0.0, 1)
-    return records, matches[0], ident, actions_from_wire(records, matches[0])
+    return records, matches[0], ident, actions_from_wire(records, matches[0]) if args.wire_stops else []
 
 
 def _speed(text: str) -> float:
@@ -571,6 +583,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--realtime", action="store_true",
                         help="play through a real board link over a local socket in wall-clock time "
                              "(scaled by --speed, default 1): proves the transport path, load-sensitive")
+    parser.add_argument("--wire-stops", action="store_true",
+                        help="without --database: replay each quick-ramp STOP of the recording as a "
+                             "therapist's side-effect stop (a STOP_RAMP trip sends the same STOP)")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_S,
                         help="seconds within which two decisions of one kind are the same")
     args = parser.parse_args(argv)

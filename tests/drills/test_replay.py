@@ -8,7 +8,7 @@ from ionto_console.core.protocols import Protocol
 from ionto_console.core.session import SessionState, SideEffect
 from ionto_console.records import load_events, load_session, load_wire_log
 from ionto_console.records.wire_log import decode
-from ionto_console.replay import actions_from_events, main, replay
+from ionto_console.replay import actions_from_events, actions_from_wire, main, replay
 from drill_bench import TREATING_MA, drill_plan, drill_protocol
 from support import small_protocol, wait_for
 
@@ -63,7 +63,17 @@ def test_a_session_with_a_raise_and_a_side_effect_stop_replays_to_the_same_decis
     stalled = replay(records, stored, actions=actions, speed=20.0,
                      on_frame=lambda t: time.sleep(0.02) if int(t * 1000) % 500 == 0 else None)
     assert stalled.replayed == report.replayed
+    through_link = replay(records, stored, actions=actions, realtime=True)  # the controller's own intents
+    assert through_link.same, through_link.differences()
     url = f"sqlite:///{tmp_path / 'records.sqlite3'}"
     assert main(["--database", url, "--session", str(bench.session_id)]) == 0
     out = capsys.readouterr().out
     assert "same decisions" in out and "step_up at" in out and "stop at" in out
+    # the wire alone: its stop only on request (a STOP_RAMP trip sends the same STOP); the raise
+    # cannot be told from the engine's own ramp there, so only the stop is compared
+    assert any(d.kind == "stop" for d in without.missing), without.differences()
+    wire_stops = actions_from_wire(records, stored)
+    assert [(a.name, a.reason) for a in wire_stops] == [("stop", SideEffect.OTHER)]
+    assert abs(wire_stops[0].t - actions[1].t) < 0.05
+    from_wire = replay(records, stored, actions=wire_stops)
+    assert not [d for d in from_wire.missing + from_wire.extra if d.kind == "stop"], from_wire.differences()
