@@ -357,7 +357,10 @@ def replay_virtual(records: Sequence[WireRecord], protocol: Protocol, *, speed: 
         raise ValueError("the recording has no telemetry from the board")
     start_t = min((t for t, msg in host if not isinstance(msg, m.Heartbeat)), default=board[0][0])
     last_board_t = board[-1][0]
-    end_t = last_board_t + TAIL_S
+    # The recording's last record (either direction) is the last instant whose decisions it knows:
+    # a cut the console scheduled (the end of a stop's ramp) after the tap closed is in no recording.
+    # In virtual time a decision on the last sample has that sample's own time, so needs no tail.
+    end_t = max(record.t for record in records)
     console = _VirtualConsole(protocol)
     pending = sorted(actions, key=lambda a: a.t)
     started = False
