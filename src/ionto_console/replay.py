@@ -255,13 +255,13 @@ def actions_from_events(events: Iterable[tuple[float | None, str, str, dict]]) -
     return sorted(out, key=lambda a: a.t)
 
 
-def actions_from_wire(records: Sequence[WireRecord], protocol: Protocol,
-                      quick_ramp_ms: int = 250) -> list[Action]:
+def actions_from_wire(records: Sequence[WireRecord], quick_ramp_ms: int = 250) -> list[Action]:
     """The stops a wire log alone may show (no records database): a STOP with the quick ramp, taken
     for a side effect (which one the wire does not say: "other"). WHY only on request
     (``--wire-stops``): the engine's own STOP_RAMP trips send the very same STOP, so replaying
-    one as a therapist's stop would hide a trip this console no longer makes (or a new one). Raises and pauses are not recognisable on the wire
-    (the engine's own ramp sends the same SET_TARGETs), so they are not replayed from here.
+    one as a therapist's stop would hide a trip this console no longer makes (or a new one).
+    Raises and pauses are not recognisable on the wire (the engine's own ramp sends the same
+    SET_TARGETs), so they are not replayed from here.
     Times are since the first board sample after the console began (as the record counts them)."""
     host = frames_of(records, TO_BOARD)
     board = [(t, data) for t, msg, data in frames_of(records, FROM_BOARD) if isinstance(msg, m.Telemetry)]
@@ -442,8 +442,8 @@ def replay(records: Sequence[WireRecord], protocol: Protocol, *, speed: float = 
     otherwise in virtual time, paced to ``speed`` (``inf``: as fast as possible; ``on_frame``
     see ``replay_virtual``)."""
     if realtime:
-        return replay_through_link(records, protocol, speed=1.0 if math.isinf(speed) else speed, ident=ident, tolerance_s=tolerance_s,
-                                   actions=actions)
+        return replay_through_link(records, protocol, speed=1.0 if math.isinf(speed) else speed, ident=ident,
+                                   tolerance_s=tolerance_s, actions=actions)
     return replay_virtual(records, protocol, speed=speed, tolerance_s=tolerance_s, actions=actions,
                           on_frame=on_frame)
 
@@ -558,7 +558,7 @@ def _load(args: argparse.Namespace) -> tuple[list[WireRecord], Protocol, m.Ident
     if not matches:
         raise ValueError(f"no protocol {args.protocol!r} in the library")
     ident = m.Ident(1, 0, 0, 0, args.serial[:16], 25_000, 90_000, 1.0, 0.0, 1)
-    return records, matches[0], ident, actions_from_wire(records, matches[0]) if args.wire_stops else []
+    return records, matches[0], ident, actions_from_wire(records) if args.wire_stops else []
 
 
 def _speed(text: str) -> float:

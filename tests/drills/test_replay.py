@@ -75,7 +75,7 @@ def test_a_session_with_a_raise_and_a_side_effect_stop_replays_to_the_same_decis
     # the wire alone: its stop only on request (a STOP_RAMP trip sends the same STOP); the raise
     # cannot be told from the engine's own ramp there, so only the stop is compared
     assert any(d.kind == "stop" for d in without.missing), without.differences()
-    wire_stops = actions_from_wire(records, stored)
+    wire_stops = actions_from_wire(records)
     assert [(a.name, a.reason) for a in wire_stops] == [("stop", SideEffect.OTHER)]
     assert abs(wire_stops[0].t - actions[1].t) < 0.05
     from_wire = replay(records, stored, actions=wire_stops)
