@@ -426,8 +426,8 @@ def replay_virtual(records: Sequence[WireRecord], protocol: Protocol, *, speed: 
         if console.stopping:
             console.engine.stop_written()
         console.execute(console.engine.on_sample(sample), sample.t)
-        if started and console.first_sample_t is None and console.engine.state.name != "IDLE":
-            console.first_sample_t = sample.t
+        if started and console.first_sample_t is None:
+            console.first_sample_t = sample.t  # the recorder's time 0: its first sample of the session
     due(end_t, inclusive=True)
     mine = [d for d in console.decisions if d.t <= end_t]
     recorded = [d for d in recorded if d.t <= end_t]
