@@ -52,6 +52,7 @@ RUNS: dict[str, tuple[list[str], list[str], float]] = {
     "record_integrity.py": (["--minutes", "30"], ["--minutes", "5"], 600),
     "memory_session.py": (["--minutes", "30"], ["--minutes", "10"], 300),
     "records_tab_stall.py": (["--sessions", "12", "--minutes", "20"], ["--sessions", "4", "--minutes", "5"], 300),
+    "replay_speed.py": (["--runs", "10"], ["--runs", "3"], 120),
 }
 #: scripts in this folder that run_all leaves out (they have their own documented command)
 NOT_RUN = {"soak.py": "one hour at 1000 Hz: run it on its own (see README.md)"}

@@ -1,36 +1,48 @@
-"""``ionto-replay``: play a session's recorded serial stream back through the console's link and
-engine, and say where this console decides differently from the one that was recorded.
+"""``ionto-replay``: play a session's recorded serial stream back through the console's decoder,
+sequence rule and engine, and say where this console decides differently from the one recorded.
 
-    ionto-replay FILE.ionto-wire --protocol ID [--speed 10] [--serial SN] [--tolerance 0.25]
-    ionto-replay --database URL --session N [--speed 10]
+    ionto-replay FILE.ionto-wire --protocol ID [--speed max|N] [--serial SN] [--tolerance 0.25]
+    ionto-replay --database URL --session N [--speed max|N] [--realtime]
 
 WHY: a field report ("it cut for no reason at 3 s") comes with the session's
 black box (``records.wire_log``). Replaying it is how the report is judged and
-how a fix is shown: the board's side of the recording (TELEMETRY and FAULT
-frames, byte for byte, at their recorded times, scaled by ``--speed``) is
-served to a real ``BoardLink`` over a local socket; a real
-``TreatmentController`` with a fresh ``TreatmentEngine`` for the session's
-protocol is started at the recorded start and judges every sample. The replay
-board answers the console's own commands (HELLO with an IDENT, everything else
-with ACK) without changing what it plays: the recording is the board.
+how a fix is shown, so the answer must not depend on the host that replays it.
+
+Virtual time (the default): the recording's board-to-host frames are decoded
+with the console's ``FrameDecoder``, judged by the link's own sequence rule
+(``drivers.board.sequence.judge``), turned into samples by the controller's
+``SampleConverter`` and fed to a fresh ``TreatmentEngine`` for the session's
+protocol, with the controller's tick (``TICK_S``) in between; the clock is each
+frame's recorded arrival time. The engine takes time as an argument, so a host
+stall delays the answer and never changes it: ``--speed max`` (as fast as
+possible), ``--speed 1`` and ``--speed 10`` decide the same.
+
+``--realtime``: the board's side of the recording (TELEMETRY and FAULT frames,
+byte for byte, at their recorded times, scaled by ``--speed``) is served to a
+real ``BoardLink`` over a local socket and a real ``TreatmentController``; the
+replay board answers the console's commands (HELLO with an IDENT, the rest
+with ACK) without changing what it plays. That proves the transport path; it
+runs on the wall clock, so a stall of this process is a silence to the engine
+(at ``--speed 10`` a 20 ms stall is 200 ms: LOST_TELEMETRY, seen as "no
+measurement for 474 ms" on a shared machine).
+
+Therapist actions (raise, lower, pause, resume, end early, side-effect and
+emergency stops) come from the session's recorded events (``--database``), or,
+from a file alone with ``--wire-stops``, the quick-ramp STOPs its host-to-board
+commands show (``actions_from_wire``: a STOP_RAMP trip sends the same STOP, so
+only on request); both modes make them at their recorded times.
 
 The decisions compared are the ones that switch current: OUTPUT 1 (enable),
 STOP (ramp down), OUTPUT 0 (cut). A recorded decision with no decision of the
 same kind by this console within ``--tolerance`` seconds (recorded time), and
 one this console made that the recording does not have, are differences. Exit
 status 0: the same decisions; 1: differences (printed); 2: bad input.
-With ``--speed`` above 1 the link and the controller run on one scaled clock,
-so the engine sees the recording's time, not the replay's; the console's own
-latencies (an ACK's round trip, a scheduling delay) are then stretched by the
-same factor: a 20 ms stall of this process at ``--speed 10`` is a 200 ms silence
-to the engine, which trips LOST_TELEMETRY (seen here: "no measurement for 474
-ms" at 10x on a shared machine, none at 1x). Accelerated replays are therefore
-only a quick look; judge decisions at the default ``--speed 1``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import sys
 import threading
@@ -41,6 +53,7 @@ from typing import Callable, Iterable, Sequence
 
 from .core.engine import TreatmentEngine
 from .core.protocols import Protocol
+from .core.session import SideEffect, StopCause, StopReason
 from .drivers.board import messages as m
 from .drivers.board.framing import FrameDecoder, encode_frame
 from .drivers.board.link import WIRE_TO_BOARD, BoardLink, LinkState
@@ -198,9 +211,256 @@ class ReplayBoard:
         self.finished.set()
 
 
-def replay(records: Sequence[WireRecord], protocol: Protocol, *, speed: float = 1.0,
-           ident: m.Ident = REPLAY_IDENT, tolerance_s: float = DEFAULT_TOLERANCE_S) -> ReplayReport:
-    """Play ``records`` through a real link and controller; compare the decisions (see the module)."""
+# --- therapist actions ---------------------------------------------------------------------
+
+#: The intents a recorded session's events can ask of the engine again.
+ACTION_NAMES = ("step_up", "step_down", "pause", "resume", "end_early", "stop")
+#: The stop causes by the label the record keeps (a label with words is "<label>: <words>").
+_STOP_BY_LABEL = {StopReason(r, "-").label[:-len(": -")]: r for r in (*SideEffect, *StopCause)}
+
+
+@dataclass(frozen=True)
+class Action:
+    """One therapist action, at seconds since the session's first recorded sample (the record's t)."""
+
+    t: float
+    name: str  # one of ACTION_NAMES
+    reason: SideEffect | StopCause | None = None  # for "stop"
+    text: str = ""
+
+
+def actions_from_events(events: Iterable[tuple[float | None, str, str, dict]]) -> list[Action]:
+    """The therapist's actions among a session's recorded events ``(t, kind, message, evidence)``.
+
+    WHY from the events: the engine records each action it took (``action:step_up`` ...,
+    ``stop`` with the stop's label); an early end is the ramp-down that no ``dose_reached``
+    event explains. Without them a replay of a session with actions differs for no reason."""
+    rows = [(t, kind, message, evidence) for t, kind, message, evidence in events if t is not None]
+    dose_reached = [t for t, kind, _, _ in rows if kind == "dose_reached"]
+    out = []
+    for t, kind, message, evidence in rows:
+        if kind.startswith("action:") and kind[len("action:"):] in ACTION_NAMES:
+            out.append(Action(t, kind[len("action:"):]))
+        elif kind == "stop":
+            label, _, words = message.partition(": ")
+            reason = _STOP_BY_LABEL.get(label, SideEffect.OTHER)  # unknown words: an "Other…" stop
+            words = words if label in _STOP_BY_LABEL else message
+            if reason is StopCause.ENDED_EARLY:
+                out.append(Action(t, "end_early"))
+            else:
+                out.append(Action(t, "stop", reason, words or ("" if reason is not SideEffect.OTHER else "-")))
+        elif (kind == "state" and evidence.get("event") == "begin_ramp_down"
+              and not any(abs(d - t) < 0.05 for d in dose_reached)):
+            out.append(Action(t, "end_early"))
+    return sorted(out, key=lambda a: a.t)
+
+
+def actions_from_wire(records: Sequence[WireRecord], quick_ramp_ms: int = 250) -> list[Action]:
+    """The stops a wire log alone may show (no records database): a STOP with the quick ramp, taken
+    for a side effect (which one the wire does not say: "other"). WHY only on request
+    (``--wire-stops``): the engine's own STOP_RAMP trips send the very same STOP, so replaying
+    one as a therapist's stop would hide a trip this console no longer makes (or a new one).
+    Raises and pauses are not recognisable on the wire (the engine's own ramp sends the same
+    SET_TARGETs), so they are not replayed from here.
+    Times are since the first board sample after the console began (as the record counts them)."""
+    host = frames_of(records, TO_BOARD)
+    board = [(t, data) for t, msg, data in frames_of(records, FROM_BOARD) if isinstance(msg, m.Telemetry)]
+    start_t = min((t for t, msg, _ in host if not isinstance(msg, m.Heartbeat)), default=0.0)
+    t0 = _record_t0(board, start_t)
+    return [Action(t - t0, "stop", SideEffect.OTHER, "side effect (from the wire log)")
+            for t, msg, _ in host if isinstance(msg, m.Stop) and msg.ramp_ms == quick_ramp_ms]
+
+
+def _record_t0(board: Sequence[tuple[float, object]], start_t: float) -> float:
+    """Recording time of the first board frame at or after the console began: the record's time 0."""
+    return next((t for t, _ in board if t >= start_t), start_t)
+
+
+# --- virtual time --------------------------------------------------------------------------
+
+
+class _VirtualConsole:
+    """The treatment controller's decisions, made on the recording's clock.
+
+    Mirrors ``TreatmentController``: samples through ``SampleConverter``, a tick every
+    ``TICK_S``, engine commands through ``to_messages``; once a stop is on the wire only
+    current-ending commands go out; a link fault or a board restart interrupts. Every
+    non-ending command counts as ACKed (the replay board ACKs everything in real time too)."""
+
+    def __init__(self, protocol: Protocol) -> None:
+        from .control.samples import SampleConverter
+
+        self.engine = TreatmentEngine(protocol)
+        self.converter = SampleConverter()
+        self.decisions: list[Decision] = []
+        self.stopping = False
+        self.first_sample_t: float | None = None  # the record's time 0 (first sample after start)
+
+    def execute(self, commands: list, now: float, satisfied: m.Message | None = None) -> None:
+        from .control.treatment import TREATMENT_RATE_HZ, to_messages
+
+        for command in commands:
+            for msg in to_messages(command, TREATMENT_RATE_HZ):
+                ends = isinstance(msg, m.Stop) or (isinstance(msg, m.Output) and msg.enable == 0)
+                if ends and satisfied is not None and msg == satisfied:
+                    satisfied = None
+                    continue
+                if not ends and self.stopping:
+                    continue
+                self.decisions.extend(decisions([(now, msg)]))
+
+    def intent(self, action: Action, now: float) -> None:
+        from .core.session import IllegalTransition
+
+        satisfied = None
+        try:
+            if action.name == "stop":
+                reason = action.reason or SideEffect.OTHER
+                satisfied = m.Output(0) if reason is StopCause.EMERGENCY else m.Stop(self.engine.quick_ramp_ms)
+                self.stopping = True
+                self.decisions.extend(decisions([(now, satisfied)]))  # written at once, as stop() does
+                commands = self.engine.stop(reason, action.text, now)
+            else:
+                commands = getattr(self.engine, action.name)(now)
+        except (IllegalTransition, ValueError, RuntimeError):
+            return  # refused, as the console would refuse it now: no command
+        self.execute(commands, now, satisfied)
+
+    def interrupt(self, detail: str, now: float) -> None:
+        from .core.session import SessionState
+
+        if not (self.engine.state is SessionState.IDLE or self.engine.state.terminal):
+            self.execute(self.engine.interrupt(detail, now), now)
+
+
+def replay_virtual(records: Sequence[WireRecord], protocol: Protocol, *, speed: float = math.inf,
+                   tolerance_s: float = DEFAULT_TOLERANCE_S, actions: Sequence[Action] = (),
+                   on_frame: Callable[[float], None] | None = None) -> ReplayReport:
+    """Replay in virtual time: the recording's board-frame timestamps are the clock.
+
+    WHY: the engine takes time as an argument, so nothing here reads the host clock for a
+    decision. Frames are decoded with the console's ``FrameDecoder`` and judged by the link's
+    own sequence rule (``sequence.judge``); the controller's tick runs every ``TICK_S`` of
+    recorded time between them. A host stall delays the answer, never changes it: ``speed``
+    (recorded seconds per wall second; ``inf`` = as fast as possible) only paces the loop.
+    ``on_frame``: called with each board frame's time before it is judged (a test's stall)."""
+    from .control.treatment import TICK_S
+    from .drivers.board.link import TelemetryEvent
+    from .drivers.board.sequence import Kind, judge
+
+    if not speed > 0:
+        raise ValueError("speed must be positive")
+    host = [(t, msg) for t, msg, _ in frames_of(records, TO_BOARD)]
+    recorded = decisions(host)
+    board = [(t, msg) for t, msg, _ in frames_of(records, FROM_BOARD) if isinstance(msg, m.Telemetry)]
+    if not board:
+        raise ValueError("the recording has no telemetry from the board")
+    start_t = min((t for t, msg in host if not isinstance(msg, m.Heartbeat)), default=board[0][0])
+    last_board_t = board[-1][0]
+    # The recording's last record (either direction) is the last instant whose decisions it knows:
+    # a cut the console scheduled (the end of a stop's ramp) after the tap closed is in no recording.
+    # In virtual time a decision on the last sample has that sample's own time, so needs no tail.
+    end_t = max(record.t for record in records)
+    console = _VirtualConsole(protocol)
+    pending = sorted(actions, key=lambda a: a.t)
+    started = False
+    next_tick = start_t
+    last: tuple[int, int] | None = None
+    last_at: float | None = None
+    linked = True
+    wall0 = time.monotonic()
+    t_first = board[0][0]
+
+    def pace(t: float) -> None:
+        if math.isfinite(speed):
+            ahead = (t - t_first) / speed - (time.monotonic() - wall0)
+            if ahead > 0:
+                time.sleep(ahead)
+
+    def due(until: float, inclusive: bool) -> None:
+        """Everything the console's clock does up to ``until``: start, actions, ticks, in time order."""
+        nonlocal started, next_tick
+        while True:
+            candidates = []
+            if not started and start_t <= until:
+                candidates.append((start_t, 0))
+            if started and pending and console.first_sample_t is not None:
+                at = console.first_sample_t + pending[0].t
+                if at < until or (inclusive and at <= until):
+                    candidates.append((at, 1))
+            if started and (next_tick < until or (inclusive and next_tick <= until)):
+                candidates.append((next_tick, 2))
+            if not candidates:
+                return
+            at, what = min(candidates)
+            if what == 0:
+                started = True
+                console.execute(console.engine.start(start_t), start_t)
+                next_tick = start_t + TICK_S
+            elif what == 1:
+                console.intent(pending.pop(0), at)
+            else:
+                console.execute(console.engine.on_tick(at), at)
+                next_tick = at + TICK_S
+
+    for t, msg in board:
+        if on_frame is not None:
+            on_frame(t)
+        pace(t)
+        due(t, inclusive=False)
+        if not linked:
+            continue
+        gap = None if last_at is None else t - last_at
+        verdict = judge(last, msg.counter, msg.board_time_us, False, gap)
+        if verdict.kind is Kind.FAULT:
+            linked = False  # the link faults and disconnects: the controller interrupts
+            console.interrupt(verdict.problem, t)
+            continue
+        if verdict.kind is Kind.DUPLICATE:
+            continue
+        last, last_at = (msg.counter, msg.board_time_us), t
+        rebooted = verdict.kind is Kind.RESTART
+        sample = console.converter.convert(TelemetryEvent(msg, t, verdict.lost, rebooted))
+        if rebooted:
+            console.interrupt("board rebooted", t)
+        if console.stopping:
+            console.engine.stop_written()
+        console.execute(console.engine.on_sample(sample), sample.t)
+        if started and console.first_sample_t is None:
+            console.first_sample_t = sample.t  # the recorder's time 0: its first sample of the session
+    due(end_t, inclusive=True)
+    mine = [d for d in console.decisions if d.t <= end_t]
+    recorded = [d for d in recorded if d.t <= end_t]
+    return compare(recorded, mine, tolerance_s)
+
+
+def replay(records: Sequence[WireRecord], protocol: Protocol, *, speed: float = math.inf,
+           ident: m.Ident = REPLAY_IDENT, tolerance_s: float = DEFAULT_TOLERANCE_S,
+           actions: Sequence[Action] = (), realtime: bool = False,
+           on_frame: Callable[[float], None] | None = None) -> ReplayReport:
+    """``realtime``: through a real ``BoardLink`` at ``speed`` (see ``replay_through_link``);
+    otherwise in virtual time, paced to ``speed`` (``inf``: as fast as possible; ``on_frame``
+    see ``replay_virtual``)."""
+    if realtime:
+        return replay_through_link(records, protocol, speed=1.0 if math.isinf(speed) else speed, ident=ident,
+                                   tolerance_s=tolerance_s, actions=actions)
+    return replay_virtual(records, protocol, speed=speed, tolerance_s=tolerance_s, actions=actions,
+                          on_frame=on_frame)
+
+
+def _apply_to_controller(controller, action: Action) -> None:
+    """One recorded action through the real controller's intents (any thread, as the GUI does)."""
+    if action.name == "stop":
+        controller.stop(action.reason or SideEffect.OTHER, action.text)
+    else:
+        getattr(controller, action.name)()
+
+def replay_through_link(records: Sequence[WireRecord], protocol: Protocol, *, speed: float = 1.0,
+                        ident: m.Ident = REPLAY_IDENT, tolerance_s: float = DEFAULT_TOLERANCE_S,
+                        actions: Sequence[Action] = ()) -> ReplayReport:
+    """Play ``records`` through a real link and controller in (scaled) wall-clock time; compare
+    the decisions (see the module). The therapist's ``actions`` are made through the controller's
+    own intents when their time comes. Proves the transport path; judge decisions in virtual time."""
     from .control.treatment import TreatmentController  # the control layer only when replaying
 
     if not speed > 0:
@@ -248,7 +508,12 @@ def replay(records: Sequence[WireRecord], protocol: Protocol, *, speed: float = 
         while clock() - origin[0] < start_t:
             time.sleep(0.001)
         controller.start()
-        server.finished.wait()
+        pending = sorted(actions, key=lambda a: a.t)
+        t0 = _record_t0(board, start_t)
+        while not server.finished.is_set():
+            while pending and clock() - origin[0] >= t0 + pending[0].t:
+                _apply_to_controller(controller, pending.pop(0))
+            time.sleep(0.002)
         end = clock() + TAIL_S
         while clock() < end:
             time.sleep(0.005)
@@ -266,11 +531,11 @@ def replay(records: Sequence[WireRecord], protocol: Protocol, *, speed: float = 
     return compare(recorded, mine, tolerance_s)
 
 
-def _load(args: argparse.Namespace) -> tuple[list[WireRecord], Protocol, m.Ident]:
+def _load(args: argparse.Namespace) -> tuple[list[WireRecord], Protocol, m.Ident, list[Action]]:
     from .core.protocols import load_library
 
     if args.database:
-        from .records import load_session, load_wire_log, open_database
+        from .records import load_events, load_session, load_wire_log, open_database
 
         db = open_database(args.database)
         try:
@@ -279,11 +544,13 @@ def _load(args: argparse.Namespace) -> tuple[list[WireRecord], Protocol, m.Ident
                 raise ValueError(f"session {args.session} has no recorded serial stream")
             summary = load_session(db, args.session)
             records = list(decode(row.data))
+            actions = actions_from_events((ev.t, ev.kind, ev.message, ev.evidence)
+                                          for ev in load_events(db, args.session))
         finally:
             db.close()
         protocol = Protocol.model_validate(summary.protocol)
         ident = m.Ident(1, 0, 0, 0, summary.board_serial[:16] or "REPLAY", 25_000, 90_000, 1.0, 0.0, 1)
-        return records, protocol, ident
+        return records, protocol, ident, actions
     if not args.file or not args.protocol:
         raise ValueError("give a recording FILE and --protocol ID, or --database URL --session N")
     records = list(decode(Path(args.file).read_bytes()))
@@ -291,7 +558,19 @@ def _load(args: argparse.Namespace) -> tuple[list[WireRecord], Protocol, m.Ident
     if not matches:
         raise ValueError(f"no protocol {args.protocol!r} in the library")
     ident = m.Ident(1, 0, 0, 0, args.serial[:16], 25_000, 90_000, 1.0, 0.0, 1)
-    return records, matches[0], ident
+    return records, matches[0], ident, actions_from_wire(records) if args.wire_stops else []
+
+
+def _speed(text: str) -> float:
+    if text.strip().lower() == "max":
+        return math.inf
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed takes a number or 'max', not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("--speed must be above 0")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -301,18 +580,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--serial", default="REPLAY", help="board serial number to announce")
     parser.add_argument("--database", help="records database URL (with --session)")
     parser.add_argument("--session", type=int, help="session id in --database")
-    parser.add_argument("--speed", type=float, default=1.0, help="1 = real time, 10 = ten times faster")
+    parser.add_argument("--speed", type=_speed, default=math.inf,
+                        help="recorded seconds per second in virtual time: 'max' (default, as fast as "
+                             "possible), 1 = real time, 10 = ten times faster; the decisions do not depend on it")
+    parser.add_argument("--realtime", action="store_true",
+                        help="play through a real board link over a local socket in wall-clock time "
+                             "(scaled by --speed, default 1): proves the transport path, load-sensitive")
+    parser.add_argument("--wire-stops", action="store_true",
+                        help="without --database: replay each quick-ramp STOP of the recording as a "
+                             "therapist's side-effect stop (a STOP_RAMP trip sends the same STOP)")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_S,
                         help="seconds within which two decisions of one kind are the same")
     args = parser.parse_args(argv)
     try:
-        records, protocol, ident = _load(args)
-        report = replay(records, protocol, speed=args.speed, ident=ident, tolerance_s=args.tolerance)
+        records, protocol, ident, actions = _load(args)
+        speed = 1.0 if args.realtime and math.isinf(args.speed) else args.speed
+        report = replay(records, protocol, speed=speed, ident=ident, tolerance_s=args.tolerance,
+                        actions=actions, realtime=args.realtime)
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"ionto-replay: {exc}", file=sys.stderr)
         return 2
     print(f"recorded decisions: {', '.join(map(str, report.recorded)) or 'none'}")
     print(f"this console:       {', '.join(map(str, report.replayed)) or 'none'}")
+    if actions:
+        print(f"therapist actions:  {', '.join(f'{a.name} at {a.t:.3f} s' for a in actions)}")
     if report.same:
         print("same decisions")
         return 0

@@ -13,10 +13,11 @@ simulator and Qt are imported only when a fixture that needs them is used):
     ``stall_link(seconds)``, ``unplug()``, ``replug()``, ``reboot()``,
     ``press_hw_stop()``, ``send_garbage(nbytes)``.
 ``replayed_recording``
-    ``replayed_recording(recording, protocol_id, speed=1.0)``: replays a
+    ``replayed_recording(recording, protocol_id, speed=math.inf)``: replays a
     session's black box (a path to an exported ``.ionto-wire`` file, or its
-    bytes) through a real link and controller (``ionto_console.replay``) and
-    returns the ``ReplayReport``: ``recorded`` and ``replayed`` decisions,
+    bytes) through the console's decoder, sequence rule and engine on the
+    recording's own clock (``ionto_console.replay``; ``realtime=True``: through
+    a real link and controller in wall-clock time) and returns the ``ReplayReport``: ``recorded`` and ``replayed`` decisions,
     ``missing``, ``extra``, ``same``, ``differences()``.
 ``console_main_window``
     The real ``MainWindow`` under pytest-qt's ``qtbot``, shown and connected
@@ -100,12 +101,12 @@ def fault_injection(simulated_station: SimulatedStation) -> FaultInjector:
 
 @pytest.fixture
 def replayed_recording() -> Callable[..., Any]:
-    """``replayed_recording(recording, protocol_id, speed=1.0)`` -> ``ReplayReport``."""
+    """``replayed_recording(recording, protocol_id, speed=math.inf)`` -> ``ReplayReport``."""
     from .core.protocols import load_library
     from .records.wire_log import decode
     from .replay import replay
 
-    def run(recording: str | Path | bytes, protocol_id: str, speed: float = 1.0, **kwargs: Any) -> Any:
+    def run(recording: str | Path | bytes, protocol_id: str, speed: float = float("inf"), **kwargs: Any) -> Any:
         data = recording if isinstance(recording, bytes) else Path(recording).read_bytes()
         protocol = next((p for p in load_library() if p.id == protocol_id), None)
         if protocol is None:
