@@ -45,11 +45,9 @@ roles, unlocks accounts and changes clinic settings, each audited.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import functools
 import os
 import re
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Mapping
 
@@ -59,6 +57,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .core.roles import Role, User, can_calibrate, can_manage_users, can_treat  # noqa: F401 (re-exported: their home is core.roles)
 from .core.sign_in_lockout import CLEAR, LockoutPolicy, LockState, after_failure, refusal
 from .records.audit import append_audit
 from .records.clinic_settings import ClinicSettings, load_clinic_settings, store_clinic_setting
@@ -78,12 +77,6 @@ DEFAULT_AUTOLOGIN = "therapist"
 ENTITY = "user"
 
 
-class Role(enum.StrEnum):
-    THERAPIST = "therapist"
-    ENGINEER = "engineer"
-    ADMIN = "admin"
-
-
 #: Demo accounts (username -> display name, role, password). The passwords are public: demo only.
 DEMO_USERS: dict[str, tuple[str, Role, str]] = {
     "therapist": ("Demo Therapist", Role.THERAPIST, "therapist"),
@@ -98,35 +91,6 @@ class AccountError(ValueError):
 class SignInRefused(AccountError):
     """A sign-in refused before the password was checked: the account is locked or must wait."""
 
-
-@dataclass(frozen=True)
-class User:
-    """A signed-in (or listed) account; never carries the password hash."""
-
-    id: int
-    username: str
-    display_name: str
-    role: Role
-    active: bool = True
-    #: An administrator set the password: the person chooses their own before anything else.
-    must_change_password: bool = False
-
-    @property
-    def title(self) -> str:
-        """How the window names the user: "Dana Weber (therapist)"."""
-        return f"{self.display_name} ({self.role.value})"
-
-
-def can_treat(role: Role) -> bool:
-    return role in (Role.THERAPIST, Role.ADMIN)
-
-
-def can_calibrate(role: Role) -> bool:
-    return role in (Role.ENGINEER, Role.ADMIN)
-
-
-def can_manage_users(role: Role) -> bool:
-    return role is Role.ADMIN
 
 
 def _now() -> dt.datetime:

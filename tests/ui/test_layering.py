@@ -19,7 +19,9 @@ import ionto_console.ui
 UI = Path(ionto_console.ui.__file__).parent
 PACKAGE = "ionto_console"
 FORBIDDEN = ("ionto_console.drivers", "ionto_console.records", "ionto_console.reports", "sqlalchemy",
-             "ionto_sim", "serial", "pyvisa")
+             "ionto_sim", "serial", "pyvisa",
+             # the accounts store and the composition root read and write the records: roles are core.roles
+             "ionto_console.accounts", "ionto_console.app", "argon2")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..accounts import Role, User, can_calibrate, can_treat
+from ..core.roles import Role, User, can_calibrate, can_treat
 from ..core.idle_lock import IdleLock
 from ..control.board_status import BoardView, board_view
 from ..control.station import Station

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
                                QWidget)
 
-from ..accounts import User
+from ..core.roles import User
 from ..control.background import Outcome
 from ..control.sign_in_service import WRONG, SignInAnswer, SignInService, SignInState
 from .background_pump import BackgroundPump
