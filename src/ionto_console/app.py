@@ -416,7 +416,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
     log.info("signed in: %s (%s)", user.username, user.role.value)
 
     protocols, protocol_problems = load_protocols(settings.protocols_dir or default_protocols_dir())
-    interval_days = calibration_interval(settings, db)
+    interval_days, interval_notice = calibration_interval(settings, db, who=user.username)
     idle_lock_s = clinic_idle_lock_s(db)
     cosign = clinic_requires_cosignature(db)
     first = True
@@ -435,6 +435,8 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
         if can_treat(user.role):  # patient records are for the people who treat
             window.add_page(DeferredPage(lambda: records_browser(db)), "Records")
         notices = [RECOVERED_NOTICE.format(ids=", ".join(map(str, recovered)))] if recovered and first else []
+        if interval_notice:
+            notices.append(interval_notice)
         if protocol_problems:
             notices.append(f"{len(protocol_problems)} custom protocol file(s) left out: "
                            + "; ".join(protocol_problems))
@@ -484,19 +486,31 @@ def clinic_idle_lock_s(db: Database | None) -> float:
     return minutes * 60.0
 
 
-def calibration_interval(settings: Settings, db: Database | None) -> int:
+def calibration_interval(settings: Settings, db: Database | None, who: str = "") -> tuple[int, str]:
     """The interval that may shorten a board's certificate: the clinic's setting (records), or the station's
-    ``IONTO_CALIBRATION_INTERVAL_DAYS`` when shorter; neither ever lengthens it (``core.calibration.lapse_date``)."""
+    ``IONTO_CALIBRATION_INTERVAL_DAYS`` when shorter; neither ever lengthens it (``core.calibration.lapse_date``).
+
+    Returns (days, notice): a longer station setting is refused in plain words (the window shows the
+    notice) and the refusal is audited with who started the console (issue 13: a setting that would
+    weaken safety is refused, not silently taken)."""
     clinic = ClinicSettings().calibration_interval_days
     if db is not None:
         try:
             clinic = load_clinic_settings(db).calibration_interval_days
         except RecordsError as exc:
             log.error("clinic settings unavailable, using the defaults: %s", exc)
-    if settings.calibration_interval_days > clinic:
-        log.warning("IONTO_CALIBRATION_INTERVAL_DAYS=%d ignored: it cannot lengthen the clinic's %d days",
-                    settings.calibration_interval_days, clinic)
-    return min(settings.calibration_interval_days, clinic)
+    if settings.calibration_interval_days <= clinic:
+        return settings.calibration_interval_days, ""
+    notice = (f"IONTO_CALIBRATION_INTERVAL_DAYS={settings.calibration_interval_days} is refused: a station setting "
+              f"cannot lengthen the clinic's calibration interval ({clinic} days).")
+    log.warning("%s", notice)
+    if db is not None:
+        try:
+            audit_refusal(db, who=who, what=f"IONTO_CALIBRATION_INTERVAL_DAYS={settings.calibration_interval_days}",
+                          why=notice)
+        except RecordsError as exc:
+            log.error("the refused setting could not be audited: %s", exc)
+    return clinic, notice
 
 
 def records_browser(db: Database | None) -> QWidget:

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from ionto_console.app import calibration_interval
 from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.records import record_calibration
+from ionto_console.records.audit import audit_history
 from ionto_console.settings import Settings
 
 UTC = dt.timezone.utc
@@ -29,10 +30,20 @@ def station_with(serial: str, calibrated: dt.date) -> SimpleNamespace:
 
 def test_tried_a_long_station_interval_does_not_let_an_old_board_treat(db, monkeypatch):
     monkeypatch.setenv("IONTO_CALIBRATION_INTERVAL_DAYS", "3650")
-    interval = calibration_interval(Settings.from_sources({}), db)
+    interval, notice = calibration_interval(Settings.from_sources({}), db, who="dana")
     assert interval == 365
+    # refused in plain words (the window shows it) and audited with who started the console
+    assert "IONTO_CALIBRATION_INTERVAL_DAYS=3650 is refused" in notice and "365 days" in notice
+    entries = [e for e in audit_history(db, "entry point") if e["action"] == "refused"]
+    assert len(entries) == 1 and entries[0]["who"] == "dana" and "3650" in entries[0]["entity_id"]
     desk = TreatmentDesk(station_with("B-1", dt.date(2023, 11, 30)), db=db, calibration_interval_days=interval)
     assert due_after_lookup(desk) == dt.date(2024, 11, 29)
+
+
+def test_a_shorter_station_interval_is_taken_without_a_word(db, monkeypatch):
+    monkeypatch.setenv("IONTO_CALIBRATION_INTERVAL_DAYS", "180")
+    assert calibration_interval(Settings.from_sources({}), db, who="dana") == (180, "")
+    assert not [e for e in audit_history(db, "entry point") if e["action"] == "refused"]
 
 
 def test_the_certificate_due_date_in_the_records_wins(db):
