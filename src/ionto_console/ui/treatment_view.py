@@ -275,11 +275,16 @@ class TreatmentView(QWidget):
     def start(self) -> None:
         self._notice, self._notice_ok = "", False
         self._other_text = ""
-        problem = self.desk.try_begin(self.setup.plan())
+        # the record and the board's fault clearing run on the desk's worker; a failure comes back here
+        problem = self.desk.try_begin(self.setup.plan(), on_failed=self._start_failed)
         if problem:
             self.message.setText(problem)
         else:
             self.setup.checklist_used()
+        self.refresh()
+
+    def _start_failed(self, problem: str) -> None:
+        self._notice, self._notice_ok = problem, False
         self.refresh()
 
     def stop(self, key: str) -> None:
@@ -353,6 +358,8 @@ class TreatmentView(QWidget):
         snap = controller.snapshot() if controller else None
         state = snap.state if snap else SessionState.IDLE
         text, background, colour = STATE_TEXT[state]
+        if snap is None and self.desk.starting:
+            text = "Starting — preparing the session's record"
         line = state_line(snap) if snap else text
         if self._other_text and OTHER_PENDING in line:
             line = line.replace(OTHER_PENDING, self._other_text)
@@ -376,7 +383,7 @@ class TreatmentView(QWidget):
         self._show_patient(snap)
         self._show_numbers(snap)
         active = state.output_active or state is SessionState.RAMPING_DOWN
-        self.start_button.setEnabled(not active and not blockers)
+        self.start_button.setEnabled(not active and not blockers and not self.desk.starting)
         self.setup.setEnabled(not active)
         self.up_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING))
         self.down_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
