@@ -48,7 +48,8 @@ class Readout(QFrame):
         self._title.setText(f"{self._title_text} ({unit})" if unit else self._title_text)
 
     def set_value(self, text: str) -> None:
-        self._value.setText(text)
+        """Repaint only when the text changes (the screens call this 30 times a second)."""
+        set_text(self._value, text)
 
     def text(self) -> str:
         return self._value.text()
@@ -101,6 +102,20 @@ class ReflowGrid(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self._lay_out(event.size().width() // max(self._column_width(), 1))
         super().resizeEvent(event)
+
+
+def set_text(label: QLabel, text: str) -> None:
+    """``label.setText(text)`` unless it already shows ``text`` (no layout, no repaint then)."""
+    if label.text() != text:
+        label.setText(text)
+
+
+def set_style(widget: QWidget, css: str) -> None:
+    """``widget.setStyleSheet(css)`` unless it already has ``css``: WHY: every setStyleSheet
+    re-polishes the widget (style resolution, a relayout and a repaint), even with the same
+    text; the screens refresh at 30 Hz and their banners change colour a few times a session."""
+    if widget.styleSheet() != css:
+        widget.setStyleSheet(css)
 
 
 def format_number(value: float | None, decimals: int) -> str:

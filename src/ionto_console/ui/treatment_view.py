@@ -38,7 +38,7 @@ from ..core.session import EMERGENCY, SessionState, SideEffect
 from .background_pump import BackgroundPump
 from .live_plots import LivePlots
 from .session_setup import SessionSetup
-from .readouts import BIG_PT, Readout, ReflowGrid, current_text, format_number
+from .readouts import BIG_PT, Readout, ReflowGrid, current_text, format_number, set_style, set_text
 from .stop_panel import EMERGENCY as EMERGENCY_KEY, StopPanel
 
 SIDE_EFFECT_BUTTONS: list[tuple[str, str]] = [
@@ -363,8 +363,8 @@ class TreatmentView(QWidget):
         line = state_line(snap) if snap else text
         if self._other_text and OTHER_PENDING in line:
             line = line.replace(OTHER_PENDING, self._other_text)
-        self.state_banner.setText(line)
-        self.state_banner.setStyleSheet(
+        set_text(self.state_banner, line)
+        set_style(self.state_banner,
             f"font-size:20pt; font-weight:bold; padding:8px; background:{background}; color:{colour};"
         )
         message = controller.message() if controller else ""
@@ -378,8 +378,8 @@ class TreatmentView(QWidget):
             self.setup.offer_continuation(
                 self.desk.continuation(self.setup.patient_identifier(), protocol.id) if protocol else None)
         blockers = [] if self.desk.active else self._blockers()
-        self.message.setText(message or " ".join(blockers))
-        self.message.setStyleSheet(f"color:{'#1b5e20' if notice_ok and message else '#b71c1c'}; font-size:13pt;")
+        set_text(self.message, message or " ".join(blockers))
+        set_style(self.message, f"color:{'#1b5e20' if notice_ok and message else '#b71c1c'}; font-size:13pt;")
         self._show_patient(snap)
         self._show_numbers(snap)
         active = state.output_active or state is SessionState.RAMPING_DOWN
