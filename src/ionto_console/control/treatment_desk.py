@@ -38,7 +38,7 @@ from .records_health import RECORDS_CHECK_S, RecordsHealth
 from .black_box import WireTap
 from ..core.continuation import Continuation, continuation_after
 from .session_recorder import SessionRecorder
-from .treatment import TreatmentController
+from .treatment import TREATMENT_RATE_HZ, TreatmentController
 
 #: Why Start is refused without a plan (the set-up screen says which field is missing first).
 NO_PLAN = "Choose a patient and a protocol."
@@ -95,6 +95,7 @@ class TreatmentDesk:
         data_folder: Path | None = None,
         prepare_board: Callable[[SessionPlan], None] | None = None,
         recorder_factory: RecorderFactory = SessionRecorder,
+        treatment_rate_hz: int = TREATMENT_RATE_HZ,
     ) -> None:
         """``db`` None with ``db_problem`` set: the records database could not be opened, and
         treatments are refused (never run unrecorded). Both None/empty: no records (tests).
@@ -124,6 +125,8 @@ class TreatmentDesk:
         #: check, so a calibration (lent on its own thread) and a treatment can never both pass.
         self._owner_lock = threading.Lock()
         self._recorder_factory = recorder_factory
+        #: telemetry rate asked of the board during a session (benchmarks run the board at 1 kHz)
+        self._rate_hz = treatment_rate_hz
         #: Orders a Stop against the worker publishing a new controller (see ``_Start``).
         self._start_lock = threading.Lock()
         self._starting: _Start | None = None
@@ -288,7 +291,7 @@ class TreatmentDesk:
                 tap.finish()
                 raise ValueError(f"Session records are unavailable: {exc}") from exc
         engine = TreatmentEngine(plan.engine_protocol(), watchdog_ms=TREATMENT_WATCHDOG_MS)
-        controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms)
+        controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms, rate_hz=self._rate_hz)
         if recorder is not None:
             # the record closes on the engine's DoseFinal event; this is read only if none comes
             recorder.dose_from(lambda: controller.snapshot().dose_delivered_ma_min)

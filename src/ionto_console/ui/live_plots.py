@@ -27,9 +27,15 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from ..control.envelope import BASE, columns
 from ..control.telemetry_buffer import PLOTTED as CHANNELS, TelemetryView, envelope_of
 
-MEASURED_PEN = pg.mkPen("#1f6fb2", width=2)
+#: WHY 1-pixel pens for the dense curves: pyqtgraph draws a pen wider than 1 pixel through
+#: its thick-line path (QPainter.drawLines per segment, pyqtgraph #533 / #2011), which
+#: measured twice the GUI thread's CPU per frame with ~3,500 points (8 ms against 4 ms,
+#: ``benchmarks/plot_frame_time.py``). The min/max envelope draws a noisy current as a
+#: band of vertical strokes, legible at 1 pixel in a dark colour. The target (a step
+#: line of a few dozen points once flat runs are dropped) keeps its 2-pixel dashes.
+MEASURED_PEN = pg.mkPen("#0d47a1", width=1)
 TARGET_PEN = pg.mkPen("#e07b00", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
-IMPEDANCE_PEN = pg.mkPen("#2e7d32", width=2)
+IMPEDANCE_PEN = pg.mkPen("#1b5e20", width=1)
 #: grid lines: an opaque light grey, because pyqtgraph's default translucent grid
 #: (showGrid alpha) costs about as much to paint as all the curves together
 GRID_PEN = pg.mkPen("#e6e6e6")
