@@ -36,6 +36,10 @@ from _common import quick_protocol, wait_until  # noqa: E402
 from plot_frame_time import synthetic_session  # noqa: E402
 
 
+#: a GUI task longer than this is counted by its receiver and event type
+SLOW_MS = 4.0
+
+
 def timed_application() -> Any:
     """A QApplication that times every event it delivers at the top level (not nested ones).
 
@@ -50,7 +54,10 @@ def timed_application() -> Any:
         def __init__(self, argv: list[str]) -> None:
             super().__init__(argv)
             self.durations: list[float] = []
+            self.ends: list[float] = []  # perf_counter at the end of each task in durations
             self.recording = False
+            #: (receiver class, event type) -> durations (ms) of tasks over SLOW_MS, to find the cause
+            self.slow: dict[tuple[str, str], list[float]] = {}
             self._depth = 0
 
         def notify(self, receiver: Any, event: Any) -> bool:
@@ -63,8 +70,26 @@ def timed_application() -> Any:
             finally:
                 self._depth = 0
                 if self.recording:
-                    self.durations.append((time.perf_counter() - t0) * 1e3)
+                    ms = (time.perf_counter() - t0) * 1e3
+                    self.durations.append(ms)
+                    self.ends.append(time.perf_counter())
+                    if ms > SLOW_MS:
+                        key = (type(receiver).__name__, str(event.type()).split(".")[-1])
+                        self.slow.setdefault(key, []).append(ms)
 
+    def longest_per_frame(self, frame_ms: float = 33.0) -> list[float]:
+        """The longest task ending in each ``frame_ms`` window of the recorded time (0 when
+        none): what a click arriving in that frame could have had to wait behind."""
+        if not self.ends:
+            return []
+        start = self.ends[0]
+        longest: dict[int, float] = {}
+        for end, ms in zip(self.ends, self.durations):
+            frame = int((end - start) * 1e3 // frame_ms)
+            longest[frame] = max(longest.get(frame, 0.0), ms)
+        return [longest.get(i, 0.0) for i in range(max(longest) + 1) if i in longest]
+
+    TimedApplication.longest_per_frame = longest_per_frame
     existing = QApplication.instance()
     if existing is not None:
         raise RuntimeError("timed_application() must create the process's QApplication")
@@ -130,6 +155,7 @@ class ConsoleBench:
             """A session whose plots already hold ``session_minutes`` of history (before t = 0)."""
 
             def __init__(self, *args: Any, **kwargs: Any) -> None:
+                kwargs["rate_hz"] = rate  # the board's telemetry rate for the session
                 super().__init__(*args, **kwargs)
                 if session_block is not None:
                     fill(self.history, session_block)  # before the controller thread starts: one writer
@@ -137,8 +163,7 @@ class ConsoleBench:
         treatment_desk.TreatmentController = PrefilledController  # what the desk builds per session
         self.station = Station()
         self.sources = BoardSources(self.station, Settings())
-        self.desk = TreatmentDesk(self.station, db=self.db, treatment_rate_hz=rate,
-                                  operator=lambda: "Bench Therapist")
+        self.desk = TreatmentDesk(self.station, db=self.db, operator=lambda: "Bench Therapist")
         self.protocol = quick_protocol(dose_target_ma_min=40.0)  # 40 min at 1 mA: still running when each stop comes
         self.window = MainWindow(self.station, self.sources, self.desk, [self.protocol],
                                  alarm_player=RecordingPlayer())

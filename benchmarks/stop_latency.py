@@ -299,7 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     print(summary_line("input event waited in the queue", results.queued))
     print(summary_line("input event -> zero in telemetry", results.to_zero))
     print(summary_line("on the wire -> zero in telemetry", results.wire_to_zero))
+    frames = bench.tasks.longest_per_frame()
     print(summary_line("GUI thread task while treating", tasks))
+    print(summary_line("longest GUI task per 33 ms frame", frames))
+    slow = sorted(bench.tasks.slow.items(), key=lambda item: -sum(item[1]))[:6]
+    if slow:
+        print("  GUI tasks over 4 ms by receiver and event: " + "; ".join(
+            f"{cls} {ev} x{len(ms)} (max {max(ms):.0f} ms)" for (cls, ev), ms in slow))
     med, p99, worst = summary(results.to_wire)
     print(f"RESULT stop {name} click to wire median: {med:.2f} ms")
     print(f"RESULT stop {name} click to wire p99: {p99:.2f} ms (goal < {GOAL_CLICK_TO_WIRE_P99_MS:g})")
@@ -310,10 +316,11 @@ def main(argv: list[str] | None = None) -> int:
           f"(goal < {GOAL_ZERO_P99_MS[args.reason]:g})")
     print(f"RESULT stop {name} click to zero in telemetry max: {worst:.2f} ms")
     print(f"RESULT stop {name} wire to zero in telemetry p99: {summary(results.wire_to_zero)[1]:.2f} ms")
-    med, p99, worst = summary(tasks)
-    print(f"RESULT stop {name} GUI task median: {med:.2f} ms")
-    print(f"RESULT stop {name} GUI task p99: {p99:.2f} ms (goal < {GOAL_GUI_TASK_P99_MS:g})")
-    print(f"RESULT stop {name} GUI task max: {worst:.2f} ms")
+    print(f"RESULT stop {name} GUI task p99: {summary(tasks)[1]:.2f} ms")
+    med, p99, worst = summary(frames)
+    print(f"RESULT stop {name} GUI longest task per frame median: {med:.2f} ms")
+    print(f"RESULT stop {name} GUI longest task per frame p99: {p99:.2f} ms (goal < {GOAL_GUI_TASK_P99_MS:g})")
+    print(f"RESULT stop {name} GUI longest task max: {worst:.2f} ms")
     print(f"RESULT stop {name} stops measured: {len(results.to_zero)} stops")
     print(f"RESULT stop {name} failures: {results.failures} stops (goal 0)")
     return 0

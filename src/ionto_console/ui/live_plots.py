@@ -21,6 +21,8 @@ from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
+import time
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -45,6 +47,11 @@ GRID_PEN = pg.mkPen("#e6e6e6")
 BUCKETS_PER_PIXEL = 1
 #: plot width assumed before the widget has been laid out
 FALLBACK_WIDTH_PX = 1000
+#: shortest time between two redraws of the curves while data arrives (a pan or zoom by the
+#: user redraws at once). WHY: the screens poll at 30 Hz for their numbers, but a plot's
+#: column spans 67 ms of a 1-minute view and 2 s of a 30-minute one, and each repaint of
+#: the plots is the GUI thread's longest task (a Stop click queued behind it waits)
+MIN_REDRAW_S = 0.1
 
 
 def bucket_size(samples: int, width_px: int) -> int:
@@ -97,8 +104,13 @@ def _configure(plot: pg.PlotItem, y_label: str, units: str) -> None:
 class LivePlots(QWidget):
     """Current (measured and target) above impedance, sharing the time axis."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, min_redraw_s: float = MIN_REDRAW_S) -> None:
         super().__init__(parent)
+        self.min_redraw_s = min_redraw_s
+        self._drawn_at = -float("inf")
+        self._deferred = QTimer(self)
+        self._deferred.setSingleShot(True)
+        self._deferred.timeout.connect(self._redraw_last)
         pg.setConfigOptions(antialias=False, background="w", foreground="#333")
         self._graphics = pg.GraphicsLayoutWidget()
         self.current_plot = self._graphics.addPlot(row=0, col=0)
@@ -118,6 +130,7 @@ class LivePlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._graphics)
         self._shown_key: tuple | None = None
+        self._shown_points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._adopted: tuple[tuple, TelemetryView] | None = None
         self._last_view: TelemetryView | None = None
         self._redraw_pending = False
@@ -131,6 +144,7 @@ class LivePlots(QWidget):
 
     def _forget(self) -> None:
         self._shown_key = None
+        self._shown_points.clear()
         self._last_view = None
 
     def show_history(self, view: TelemetryView) -> None:
@@ -153,12 +167,41 @@ class LivePlots(QWidget):
         key = (view.generation, total, lo, hi, size)
         if key == self._shown_key:
             return
+        now = time.monotonic()
+        wait = self._drawn_at + self.min_redraw_s - now
+        if wait > 0 and self._only_new_samples(key):
+            # only new samples since the last redraw, and it was recent: draw them a little later
+            if not self._deferred.isActive():
+                self._deferred.start(max(1, int(wait * 1000)))
+            return
+        self._drawn_at = now
         self._shown_key = key
         x, ys = self._decimate(view, lo, hi, size)
-        self.measured_curve.setData(*_drop_flat_runs(x, ys["current_ma"]), skipFiniteCheck=True)
-        self.target_curve.setData(*_drop_flat_runs(x, ys["target_ma"]), skipFiniteCheck=True)
+        self._set(self.measured_curve, *_drop_flat_runs(x, ys["current_ma"]), skipFiniteCheck=True)
+        self._set(self.target_curve, *_drop_flat_runs(x, ys["target_ma"]), skipFiniteCheck=True)
         # NaN where the current is too small for an impedance; connect="finite" leaves a gap.
-        self.impedance_curve.setData(*_drop_flat_runs(x, ys["impedance_kohm"]), connect="finite")
+        self._set(self.impedance_curve, *_drop_flat_runs(x, ys["impedance_kohm"]), connect="finite")
+
+    def _set(self, curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, **options) -> None:
+        """``curve.setData`` only when the points differ from those it shows.
+
+        WHY: a column of a 30-minute plot is about two seconds of samples; between two
+        frames new samples rarely change the columns' min/max, and pyqtgraph's setData
+        costs a bounds and auto-range pass, a scene update and a repaint of the plot
+        with its axes even for identical points."""
+        shown = self._shown_points.get(id(curve))
+        if shown is not None and np.array_equal(shown[0], x) and np.array_equal(shown[1], y, equal_nan=True):
+            return
+        self._shown_points[id(curve)] = (x, y)
+        curve.setData(x, y, **options)
+
+    def _only_new_samples(self, key: tuple) -> bool:
+        """Since the last redraw only samples arrived: the same history, and the same visible
+        range (or the x axis follows the data); not a pan, a zoom or another session."""
+        shown = self._shown_key
+        if shown is None or key[0] != shown[0] or key[1] < shown[1]:
+            return False
+        return key[2:] == shown[2:] or self.current_plot.getViewBox().autoRangeEnabled()[0]
 
     def curve_points(self) -> int:
         data = self.measured_curve.getData()[0]

@@ -36,7 +36,7 @@ from .alarm_sound import CommandLinePlayer, Player
 from .connection_panel import ConnectionPanel
 from .deferred_page import DeferredPage
 from .live_plots import LivePlots
-from .readouts import Readout, ReflowGrid, current_text, format_number, set_style, set_text
+from .readouts import LiveText, Readout, ReflowGrid, current_text, format_number, set_style, set_text
 from .session_setup import SessionSetup
 from .treatment_view import TreatmentView
 
@@ -136,7 +136,8 @@ class MainWindow(QMainWindow):
         self.fault_label.setStyleSheet("color:#b71c1c; font-size:12pt;")
         self.fault_label.setWordWrap(True)
         self._monitor_plots = DeferredPage(LivePlots)  # built when the Board monitor tab is first opened
-        self.link_stats = QLabel("")
+        # counts change every refresh: LiveText repaints itself without a relayout of the window
+        self.link_stats = LiveText("")
         # a long statistics line must not set the window's minimum width
         self.link_stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.link_stats.setMinimumWidth(1)
