@@ -1,6 +1,6 @@
 """An all-day station: 8 hours at 1 kHz on the Board monitor, faster than real time.
 
-    python benchmarks/all_day.py [--hours 8] [--rate 1000] [--speed 200] [--size 1280x800]
+    python benchmarks/all_day.py [--hours 8] [--rate 1000] [--speed 200] [--end-seconds 30] [--size 1280x800]
 
 The console's ``MainWindow`` shows its Board monitor tab (the station's plots,
 refreshed by the window's own 30 Hz timer) while a feeder thread appends the
@@ -10,6 +10,12 @@ time, one second of samples per ``extend``. Nothing is connected: the history
 is what this measures (the per-sample path at 1 kHz is in ``stop_latency.py``).
 At the end the plot shows the whole day (decimated: the envelope keeps it) and
 the newest half hour stays at full resolution (raw samples).
+
+Then the day goes on in real time for ``--end-seconds``: one ``append`` per
+sample at ``--rate`` Hz, as the reader thread does, with the whole day on the
+plot. The frame budget is judged there; during the fast feed the feeder holds
+the interpreter 200 times more than a real board's reader would, so the GUI
+figures of that phase are printed without a goal.
 
 Figures: the process's resident memory (RSS) every simulated 15 minutes, its
 peak and its growth over the second half of the day (the day's envelope grows
@@ -89,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--speed", type=float, default=200.0, help="times faster than real time")
+    parser.add_argument("--end-seconds", type=float, default=30.0,
+                        help="real-time seconds at the end of the day, where the frame budget is judged")
     parser.add_argument("--size", default="1280x800", help="window size in pixels, WxH")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -127,13 +135,30 @@ def main(argv: list[str] | None = None) -> int:
     poll.timeout.connect(lambda: feeder.done.is_set() and app.quit())
     poll.start(200)
     app.exec()
+    poll.stop()
     app.processEvents()
     wall = time.perf_counter() - wall0
+    app.recording = False
+    fast_frames = app.longest_per_frame()
+    fast_tasks = list(app.durations)
+    # the end of the day in real time: one append per sample, as the board link's reader does
+    from plot_frame_time import Feeder
+
+    app.durations.clear()
+    app.ends.clear()
+    app.recording = True
+    live = Feeder(station.buffer, feeder.fed, args.rate)
+    live.start()
+    QTimer.singleShot(int(args.end_seconds * 1000), app.quit)
+    app.exec()
+    live.stopping.set()
+    live.join()
     app.recording = False
     view = station.buffer.view()
     x, _ = plots.measured_curve.getData()
     frames = app.longest_per_frame()
     desk.shutdown()
+    rss_end = rss_mb()
 
     hours_fed = feeder.fed / args.rate / 3600
     rss = feeder.rss
@@ -147,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{x.max() / 3600:.2f} h with {len(x):,} points; {redraws['n']} redraws")
     print("  RSS (MB) by simulated hour: " + ", ".join(f"{h:.2f} h {mb:.0f}" for h, mb in rss[::4] + rss[-1:]))
     print(f"  RSS at start {rss_start:.0f} MB, peak {peak:.0f} MB, growth over the second half {growth:.1f} MB")
+    print(f"  fast feed ({hours_fed * 3600 / wall:.0f}x real time): GUI figures without a goal (the feeder "
+          "holds the interpreter far more than a real board's reader)")
+    print(summary_line("GUI thread task", fast_tasks))
+    print(summary_line("longest GUI task per 33 ms frame", fast_frames))
+    print(f"  then {args.end_seconds:g} s in real time at {args.rate} Hz ({live.appended:,} appends), "
+          f"whole day on the plot; RSS at the end {rss_end:.0f} MB")
     print(summary_line("GUI thread task", app.durations))
     print(summary_line("longest GUI task per 33 ms frame", frames))
     print(f"RESULT all-day hours fed: {hours_fed:.2f} h")
@@ -155,8 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RESULT all-day RSS peak: {peak:.0f} MB (goal < {GOAL_RSS_MB:g})")
     print(f"RESULT all-day RSS growth second half: {growth:.1f} MB (goal < {GOAL_SECOND_HALF_GROWTH_MB:g})")
     med, p99, worst = summary(frames)
-    print(f"RESULT all-day GUI longest task per frame p99: {p99:.2f} ms (goal < {GOAL_GUI_TASK_P99_MS:g})")
-    print(f"RESULT all-day GUI longest task max: {worst:.2f} ms")
+    print(f"RESULT all-day real-time end GUI longest task per frame median: {med:.2f} ms")
+    print(f"RESULT all-day real-time end GUI longest task per frame p99: {p99:.2f} ms "
+          f"(goal < {GOAL_GUI_TASK_P99_MS:g})")
+    print(f"RESULT all-day real-time end GUI longest task max: {worst:.2f} ms")
+    print(f"RESULT all-day fast feed GUI longest task per frame p99: {summary(fast_frames)[1]:.2f} ms")
     return 0
 
 

@@ -93,6 +93,14 @@ class TelemetryBuffer:
         self._offset = 0  # absolute index of the raw arrays' first sample
         self._fed = 0  # raw samples already given to the envelope
         self._arrays = self._allocate(initial_capacity if max_samples is None else min(initial_capacity, max_samples))
+        self._publish()
+
+    def _publish(self) -> None:
+        """What readers see, replaced as one tuple (writer, under the lock, after the slots are
+        filled). WHY not a lock on the read path: the writer holds its lock while it drops the
+        older half of a bounded history (allocating and copying tens of MB), and the GUI
+        thread must never wait for that."""
+        self._published = (self._arrays, self._count, self._offset, self._generation, self._envelope)
 
     @staticmethod
     def _allocate(capacity: int) -> dict[str, np.ndarray]:
@@ -118,6 +126,7 @@ class TelemetryBuffer:
             self._count = i + 1
             if self._count - self._fed >= FEED_BATCH:
                 self._feed()
+            self._publish()
 
     def _feed(self) -> None:
         """Give the envelope the raw samples it has not had (writer, under the lock)."""
@@ -162,6 +171,7 @@ class TelemetryBuffer:
             for name in CHANNELS:
                 self._arrays[name][i : i + n] = block[name]
             self._count = self._fed = i + n
+            self._publish()
 
     def _make_room(self) -> None:
         """Double the arrays, or at ``max_samples`` keep the newest half in fresh arrays.
@@ -188,14 +198,17 @@ class TelemetryBuffer:
             self._count = self._fed = self._offset = 0
             self._envelope = Envelope(PLOTTED)
             self._generation = next(_generations)
+            self._publish()
 
     def __len__(self) -> int:
-        return self._count
+        return self._published[1]
 
     def view(self) -> TelemetryView:
-        """Raw samples, offset and envelope as of one instant (the writer's lock is held for
-        microseconds: a few slices and the envelope's level list, no copy of samples)."""
-        with self._lock:
-            count, arrays = self._count, self._arrays
-            return TelemetryView(**{name: arrays[name][:count] for name in CHANNELS}, generation=self._generation,
-                                 offset=self._offset, envelope=self._envelope.snapshot())
+        """Raw samples, offset and envelope as of one instant, without waiting for the writer.
+
+        The raw state is one published tuple; the envelope is read after it, so it may hold
+        a few newer buckets, never fewer than the raw samples need: a bounded history drops
+        only its older half, long after the envelope has those samples."""
+        arrays, count, offset, generation, envelope = self._published
+        return TelemetryView(**{name: arrays[name][:count] for name in CHANNELS}, generation=generation,
+                             offset=offset, envelope=envelope.snapshot())
