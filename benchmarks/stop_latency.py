@@ -34,12 +34,11 @@ Prints figures; it does not pass or fail (run_all judges the goals).
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import threading
 import time
 from typing import Any, Callable
-
-import random
 
 from _common import load_line, quick_protocol, summary, summary_line, wait_until
 from ionto_console.control.treatment import TreatmentController
