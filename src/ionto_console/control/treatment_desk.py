@@ -46,8 +46,6 @@ NO_PLAN = "Choose a patient and a protocol."
 # SessionPlan's home is core.plan, RECORDS_CHECK_S's records_health: both re-exported here.
 __all__ = ["NO_PLAN", "RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk"]
 
-log = logging.getLogger(__name__)
-
 #: The blocker shown while a start is being prepared on the desk's worker.
 STARTING = "A treatment is starting."
 
@@ -250,6 +248,9 @@ class TreatmentDesk:
 
         def done(outcome: Outcome) -> None:
             if not outcome.ok:
+                with self._start_lock:  # a job refused by a closed worker never ran to clear it
+                    if self._starting is attempt:
+                        self._starting = None
                 on_failed(outcome.error)
 
         self.worker.submit(lambda: self._start(attempt), done,
