@@ -219,9 +219,11 @@ def measure_window(args: argparse.Namespace) -> tuple[WindowResults, object]:
             watcher.arm()
             wired.clear()
             taken: list[float] = []
+            ended_before: list[bool] = []
 
             def press() -> None:
                 taken.append(time.perf_counter())
+                ended_before.append(controller.snapshot().state.terminal)
                 if args.input == "esc":
                     QTest.keyClick(bench.window, Qt.Key.Key_Escape)
                 else:
@@ -230,11 +232,16 @@ def measure_window(args: argparse.Namespace) -> tuple[WindowResults, object]:
 
             t0 = time.perf_counter()
             bench.post(press)
-            if not wait_until(lambda: any(t >= t0 for t, _ in wired), 3.0):
+            if not wait_until(lambda: taken and any(t >= taken[0] for t, _ in wired), 3.0):
                 print(f"stop {i}: nothing written within 3 s of the input event", file=sys.stderr)
                 out.failures += 1
+            elif ended_before[0]:  # a trip or an interruption ended the session before the press
+                snap = controller.snapshot()
+                print(f"stop {i}: the session had already ended before the press ({snap.state.value}: "
+                      f"{snap.active_trip.message if snap.active_trip else controller.message()})", file=sys.stderr)
+                out.failures += 1
             else:
-                t_wire = next(t for t, _ in wired if t >= t0)
+                t_wire = next(t for t, _ in wired if t >= taken[0])
                 out.to_wire.append((t_wire - t0) * 1e3)
                 out.queued.append((taken[0] - t0) * 1e3)
                 if watcher.done.wait(3.0) and watcher.zero_at is not None:
