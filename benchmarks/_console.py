@@ -149,6 +149,10 @@ class ConsoleBench:
         self.session_minutes, self.monitor_hours = session_minutes, monitor_hours
         self._tmp = tempfile.TemporaryDirectory(prefix="ionto-bench-")
         self.db = open_database(sqlite_url(Path(self._tmp.name) / "records.sqlite3"))
+        # the simulated board treats only in demo mode, into a database marked as the demo's
+        from ionto_console.records.demo import claim_for_demo
+
+        claim_for_demo(self.db)
         session_block = history_block(session_minutes, rate) if session_minutes > 0 else None
 
         class PrefilledController(TreatmentController):
@@ -162,8 +166,8 @@ class ConsoleBench:
 
         treatment_desk.TreatmentController = PrefilledController  # what the desk builds per session
         self.station = Station()
-        self.sources = BoardSources(self.station, Settings())
-        self.desk = TreatmentDesk(self.station, db=self.db, operator=lambda: "Bench Therapist")
+        self.sources = BoardSources(self.station, Settings(demo=True))
+        self.desk = TreatmentDesk(self.station, db=self.db, operator=lambda: "Bench Therapist", demo=True)
         self.protocol = quick_protocol(dose_target_ma_min=40.0)  # 40 min at 1 mA: still running when each stop comes
         self.window = MainWindow(self.station, self.sources, self.desk, [self.protocol],
                                  alarm_player=RecordingPlayer())
