@@ -150,9 +150,9 @@ class ConsoleBench:
         self._tmp = tempfile.TemporaryDirectory(prefix="ionto-bench-")
         self.db = open_database(sqlite_url(Path(self._tmp.name) / "records.sqlite3"))
         # the simulated board treats only in demo mode, into a database marked as the demo's
-        from ionto_console.records.demo import claim_for_demo
+        from ionto_console.records.demo import mark_as_demo
 
-        claim_for_demo(self.db)
+        mark_as_demo(self.db)
         session_block = history_block(session_minutes, rate) if session_minutes > 0 else None
 
         class PrefilledController(TreatmentController):
