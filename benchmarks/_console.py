@@ -259,6 +259,8 @@ class ConsoleBench:
             setup.patient_id.setText("P-BENCH")
             setup.patient_name.setText("Bench Patient")
             setup.protocol.setCurrentIndex(0)
+            if hasattr(setup, "side"):  # the session setup asks for the side treated (since the screen merge)
+                setup.side.setCurrentText("left")
             setup.look_up_patient()
 
         self.gui(fill_setup)
@@ -280,10 +282,9 @@ class ConsoleBench:
         from PySide6.QtTest import QTest
 
         button = self.window.treatment.start_button
+        self.prepare_plan()  # every run needs its own checklist
         if not wait_until(lambda: self.gui(button.isEnabled)[0], 20.0, poll=0.05):
-            self.prepare_plan()
-            if not wait_until(lambda: self.gui(button.isEnabled)[0], 20.0, poll=0.05):
-                raise TimeoutError(f"Start stayed disabled: {self.gui(self.window.treatment.message.text)[0]}")
+            raise TimeoutError(f"Start stayed disabled: {self.gui(self.window.treatment.message.text)[0]}")
         self.gui(lambda: QTest.mouseClick(button, Qt.MouseButton.LeftButton))
 
     def close(self) -> None:
