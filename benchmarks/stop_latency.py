@@ -1,42 +1,46 @@
-"""Stop latency: from ``TreatmentController.stop()`` to the wire and to zero output, with the GUI busy.
+"""Stop latency: from a real input event on the console's main window to the wire and to zero output.
 
-    python benchmarks/stop_latency.py [--stops 200] [--reason emergency|dizziness] [--rate 1000]
-                                      [--no-gui] [--history-minutes 30] [--redraw-ms 33]
+    python benchmarks/stop_latency.py [--stops 200] [--reason emergency|dizziness] [--input click|esc]
+                                      [--rate 1000] [--history-minutes 30] [--monitor-hours 8]
+                                      [--no-gui]
 
-For each stop: a treatment starts against the board simulator on a real
-pseudo-terminal (simulator in this process), the current rises to 1 mA, then
-``stop(reason)`` is called. Figures per stop:
+Default: the console's real ``MainWindow`` (``_console.ConsoleBench``) for a
+therapist, with the Records tab built, treating against the simulator process
+at ``--rate`` Hz; every session starts with a 30-minute history on both
+treatment plots and the Board monitor holds an all-day history (8 hours). For
+each stop: Start is clicked (QTest, a real mouse click), the current reaches
+1 mA, the treatment runs for a random 0.3-1 s, then a real input event is
+queued to the GUI thread at a random instant, as the window system would
+deliver it: a QTest mouse press on the stop button (``--input click``: STOP
+for an emergency, the side effect's button otherwise) or an Esc key press on
+the window (``--input esc``, emergency only). Figures per stop:
 
-- to wire: until ``stop()`` returned, by which time STOP/OUTPUT 0 has been
-  written to the port;
-- to board: until the simulator decoded the command (pty transfer included);
-- to zero telemetry: until the first telemetry sample with the output
-  disabled and under 50 µA reached the console.
-
-GUI busy (default; ``--no-gui`` turns it off): the main thread is a Qt GUI
-thread redrawing the treatment screen's ``LivePlots`` every 33 ms (as the
-treatment view does) with a 30-minute 1000 Hz history that keeps growing by
-1000 samples/s from a feeder thread, each frame a real paint (``grab()`` on
-the offscreen platform). ``stop()`` is then called *on that GUI thread*, queued
-behind whatever it is drawing, exactly as the stop button's clicked handler
-would; the time the click waited in the event queue is printed separately
-(it is not part of "stop() to wire"). With ``--no-gui`` stop() is called from
-the benchmark thread with no GUI in the process.
+- click to wire: from the input event being queued to STOP/OUTPUT 0 written
+  to the port (the time it waited behind the GUI thread's work included);
+- click queued: how long the event waited before the GUI thread took it;
+- click to zero in telemetry: until the first telemetry sample with the
+  output disabled and under 50 µA reached the console;
+- the GUI thread's tasks while treating (``GuiTasks``: each stretch of work
+  between two waits of the event loop), with the plots, readouts and banner
+  refreshing at 30 Hz.
 
 An emergency stop cuts at once; a side-effect stop ramps down over the
 engine's quick ramp (250 ms), so its time to zero is that ramp by design.
+``--no-gui``: no GUI at all, ``stop()`` called from the benchmark thread on a
+controller against an in-process simulator (the floor the GUI adds to).
 Prints figures; it does not pass or fail (run_all judges the goals).
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import threading
 import time
 from typing import Any, Callable
 
-from _common import BusyGui, load_line, quick_protocol, summary, summary_line, wait_until
+from _common import load_line, quick_protocol, summary, summary_line, wait_until
 from ionto_console.control.treatment import TreatmentController
 from ionto_console.core.engine import TreatmentEngine
 from ionto_console.core.session import EMERGENCY, SessionState, SideEffect
@@ -53,6 +57,9 @@ from ionto_sim.pty_server import SimulatedBoardServer
 GOAL_WIRE_MEDIAN_MS = 1.0
 GOAL_WIRE_P99_MS = 5.0
 GOAL_ZERO_P99_MS = {"emergency": 20.0, "dizziness": 300.0}
+#: input event to STOP on the wire, and the GUI thread's longest task, p99 (ms)
+GOAL_CLICK_TO_WIRE_P99_MS = 10.0
+GOAL_GUI_TASK_P99_MS = 8.0
 
 Invoke = Callable[[Callable[[], Any]], tuple[Any, float]]
 
@@ -153,52 +160,173 @@ def measure(args: argparse.Namespace, invoke: Invoke) -> Results:
     return out
 
 
+class WindowResults:
+    def __init__(self) -> None:
+        self.to_wire: list[float] = []
+        self.queued: list[float] = []
+        self.to_zero: list[float] = []
+        self.wire_to_zero: list[float] = []
+        self.failures = 0
+
+
+def measure_window(args: argparse.Namespace) -> tuple[WindowResults, object]:
+    """The stops on the real main window (see the module doc)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from _console import ConsoleBench
+    from ionto_console.ui.stop_panel import EMERGENCY as EMERGENCY_KEY
+
+    bench = ConsoleBench(rate=args.rate, session_minutes=args.history_minutes, monitor_hours=args.monitor_hours)
+    link = bench.station.link
+    wired: list[tuple[float, m.Message]] = []
+    write_now = link.write_now
+
+    def stamped_write_now(msg: m.Message) -> int:  # the controller and the desk write stops through this
+        seq = write_now(msg)
+        wired.append((time.perf_counter(), msg))
+        return seq
+
+    link.write_now = stamped_write_now
+    watcher = ZeroWatcher()
+    link.add_telemetry_listener(watcher)
+    key = EMERGENCY_KEY if args.reason == "emergency" else SideEffect.DIZZINESS.value
+    panel = bench.window.treatment.stops
+    button = panel.emergency if key == EMERGENCY_KEY else panel.buttons[key]
+    rng = random.Random(7)
+    out = WindowResults()
+
+    def work() -> WindowResults:
+        bench.prepare_plan()
+        for i in range(args.stops):
+            try:
+                bench.click_start()
+            except TimeoutError as exc:
+                print(f"stop {i}: {exc}", file=sys.stderr)
+                out.failures += 1
+                continue
+            if not wait_until(lambda: bench.desk.controller is not None and watcher.current_ma > 0.9, 20.0):
+                controller = bench.desk.controller
+                print(f"stop {i}: no current before the stop: "
+                      f"{controller.snapshot().state.value if controller else 'no controller'}", file=sys.stderr)
+                out.failures += 1
+                bench.desk.stop(EMERGENCY)
+                wait_until(lambda: not bench.desk.active, 5.0)
+                continue
+            controller = bench.desk.controller
+            bench.tasks.recording = True
+            time.sleep(rng.uniform(0.3, 1.0))  # treating, the screen refreshing, until the press comes
+            watcher.arm()
+            wired.clear()
+            taken: list[float] = []
+            ended_before: list[bool] = []
+
+            def press() -> None:
+                taken.append(time.perf_counter())
+                ended_before.append(controller.snapshot().state.terminal)
+                if args.input == "esc":
+                    QTest.keyClick(bench.window, Qt.Key.Key_Escape)
+                else:
+                    QTest.mousePress(button, Qt.MouseButton.LeftButton)
+                    QTest.mouseRelease(button, Qt.MouseButton.LeftButton)
+
+            t0 = time.perf_counter()
+            bench.post(press)
+            if not wait_until(lambda: taken and any(t >= taken[0] for t, _ in wired), 3.0):
+                print(f"stop {i}: nothing written within 3 s of the input event", file=sys.stderr)
+                out.failures += 1
+            elif ended_before[0]:  # a trip or an interruption ended the session before the press
+                snap = controller.snapshot()
+                print(f"stop {i}: the session had already ended before the press ({snap.state.value}: "
+                      f"{snap.active_trip.message if snap.active_trip else controller.message()})", file=sys.stderr)
+                out.failures += 1
+            else:
+                t_wire = next(t for t, _ in wired if t >= taken[0])
+                out.to_wire.append((t_wire - t0) * 1e3)
+                out.queued.append((taken[0] - t0) * 1e3)
+                if watcher.done.wait(3.0) and watcher.zero_at is not None:
+                    out.to_zero.append((watcher.zero_at - t0) * 1e3)
+                    out.wire_to_zero.append((watcher.zero_at - t_wire) * 1e3)
+                else:
+                    print(f"stop {i}: no zero-output sample within 3 s", file=sys.stderr)
+                    out.failures += 1
+            bench.tasks.recording = False
+            wait_until(lambda: controller.snapshot().state.terminal, 3.0)
+            recorder = bench.desk.recorder
+            if recorder is not None:
+                recorder.finished.wait(10.0)  # the record is closed before the next session
+        return out
+
+    try:
+        return bench.run(work), bench
+    finally:
+        bench.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stops", type=int, default=200)
     parser.add_argument("--reason", choices=["emergency", "dizziness"], default="emergency")
+    parser.add_argument("--input", choices=["click", "esc"], default="click",
+                        help="the input event: a mouse press on the stop button, or Esc (emergency)")
     parser.add_argument("--rate", type=int, default=1000, help="telemetry rate during the treatment (Hz)")
     parser.add_argument("--gui", action=argparse.BooleanOptionalAction, default=True,
-                        help="keep a GUI thread busy redrawing live plots and call stop() on it (default: on)")
-    parser.add_argument("--history-minutes", type=float, default=30.0, help="plot history length with --gui")
-    parser.add_argument("--redraw-ms", type=int, default=33, help="plot redraw period with --gui")
+                        help="drive the console's main window (default); --no-gui: controller only")
+    parser.add_argument("--history-minutes", type=float, default=30.0, help="history on the treatment plots")
+    parser.add_argument("--monitor-hours", type=float, default=8.0, help="history on the Board monitor")
     args = parser.parse_args(argv)
+    if args.input == "esc" and args.reason != "emergency":
+        parser.error("Esc is the emergency stop")
 
-    gui = None
-    if args.gui:
-        gui = BusyGui(args.history_minutes, args.rate, args.redraw_ms)
-        results = gui.run(lambda: measure(args, gui.call))
-    else:
+    name = args.reason if args.input == "click" else f"{args.reason} esc"
+    if not args.gui:
         results = measure(args, lambda fn: (fn(), 0.0))
+        print(f"stop latency over {len(results.to_wire)} stops ({args.reason}, telemetry {args.rate} Hz, "
+              f"simulator in-process, no GUI; {load_line()})")
+        for label, key, values in (("stop() -> on the wire", "wire", results.to_wire),
+                                   ("stop() -> board decoded", "board decoded", results.to_board),
+                                   ("stop() -> zero in telemetry", "zero in telemetry", results.to_zero)):
+            print(summary_line(label, values))
+            med, p99, worst = summary(values)
+            goal = f" (goal < {GOAL_WIRE_P99_MS if key == 'wire' else GOAL_ZERO_P99_MS[args.reason]:g})" \
+                if key != "board decoded" else ""
+            print(f"RESULT stop {name} no GUI {key} p99: {p99:.2f} ms{goal}")
+        print(f"RESULT stop {name} no GUI failures: {results.failures} stops (goal 0)")
+        return 0
 
-    print(f"stop latency over {len(results.to_wire)} stops ({args.reason}, telemetry {args.rate} Hz, "
-          f"simulator in-process; {load_line()})")
-    if gui is not None:
-        print(f"  {gui.describe()}")
-        print("  stop() called on the GUI thread, queued like a click behind the redraws")
-    else:
-        print("  GUI: none (--no-gui); stop() called from the benchmark thread")
-    name = args.reason
-    for label, key, values in (("stop() -> on the wire", "wire", results.to_wire),
-                               ("stop() -> board decoded", "board decoded", results.to_board),
-                               ("stop() -> zero in telemetry", "zero in telemetry", results.to_zero)):
-        print(summary_line(label, values))
-        if not values:
-            continue
-        med, p99, worst = summary(values)
-        if key == "board decoded":  # the pty's share; the median and max are in the text above
-            print(f"RESULT stop {name} {key} p99: {p99:.2f} ms")
-            continue
-        goal_med = f" (goal < {GOAL_WIRE_MEDIAN_MS:g})" if key == "wire" else ""
-        goal_p99 = f" (goal < {GOAL_WIRE_P99_MS if key == 'wire' else GOAL_ZERO_P99_MS[name]:g})"
-        print(f"RESULT stop {name} {key} median: {med:.2f} ms{goal_med}")
-        print(f"RESULT stop {name} {key} p99: {p99:.2f} ms{goal_p99}")
-        print(f"RESULT stop {name} {key} max: {worst:.2f} ms")
-    if gui is not None:
-        print(summary_line("click waited behind the GUI", results.click_wait))
-        print(f"RESULT stop {name} click queued behind GUI p99: {summary(results.click_wait)[1]:.2f} ms")
-        print(f"RESULT stop {name} GUI frame p99 during stops: {summary(gui.frames)[1]:.1f} ms")
-    print(f"  stops without a zero-output sample within 3 s: {results.failures}")
+    results, bench = measure_window(args)
+    tasks = bench.tasks.durations
+    print(f"stop latency over {len(results.to_wire)} stops ({args.reason}, input: {args.input}, telemetry "
+          f"{args.rate} Hz; {load_line()})")
+    print(f"  console MainWindow with the Records tab built, simulator process; treatment plots with a "
+          f"{args.history_minutes:g}-minute history, Board monitor with {args.monitor_hours:g} h "
+          f"(filled in {bench.monitor_fill_s:.0f} s); {bench.wall:.0f} s in all")
+    print(summary_line("input event -> on the wire", results.to_wire))
+    print(summary_line("input event waited in the queue", results.queued))
+    print(summary_line("input event -> zero in telemetry", results.to_zero))
+    print(summary_line("on the wire -> zero in telemetry", results.wire_to_zero))
+    frames = bench.tasks.longest_per_frame()
+    print(summary_line("GUI thread task while treating", tasks))
+    print(summary_line("longest GUI task per 33 ms frame", frames))
+    slow = sorted(bench.tasks.slow.items(), key=lambda item: -sum(item[1]))[:6]
+    if slow:
+        print("  GUI tasks over 4 ms by receiver and event: " + "; ".join(
+            f"{cls} {ev} x{len(ms)} (max {max(ms):.0f} ms)" for (cls, ev), ms in slow))
+    med, p99, worst = summary(results.to_wire)
+    print(f"RESULT stop {name} click to wire median: {med:.2f} ms")
+    print(f"RESULT stop {name} click to wire p99: {p99:.2f} ms (goal < {GOAL_CLICK_TO_WIRE_P99_MS:g})")
+    print(f"RESULT stop {name} click to wire max: {worst:.2f} ms")
+    print(f"RESULT stop {name} click queued p99: {summary(results.queued)[1]:.2f} ms")
+    med, p99, worst = summary(results.to_zero)
+    print(f"RESULT stop {name} click to zero in telemetry p99: {p99:.2f} ms "
+          f"(goal < {GOAL_ZERO_P99_MS[args.reason]:g})")
+    print(f"RESULT stop {name} click to zero in telemetry max: {worst:.2f} ms")
+    print(f"RESULT stop {name} wire to zero in telemetry p99: {summary(results.wire_to_zero)[1]:.2f} ms")
+    print(f"RESULT stop {name} GUI task p99: {summary(tasks)[1]:.2f} ms")
+    med, p99, worst = summary(frames)
+    print(f"RESULT stop {name} GUI longest task per frame median: {med:.2f} ms")
+    print(f"RESULT stop {name} GUI longest task per frame p99: {p99:.2f} ms (goal < {GOAL_GUI_TASK_P99_MS:g})")
+    print(f"RESULT stop {name} GUI longest task max: {worst:.2f} ms")
     print(f"RESULT stop {name} stops measured: {len(results.to_zero)} stops")
     print(f"RESULT stop {name} failures: {results.failures} stops (goal 0)")
     return 0

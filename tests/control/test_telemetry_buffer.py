@@ -5,7 +5,8 @@ import threading
 import numpy as np
 from hypothesis import given, strategies as st
 
-from ionto_console.control.telemetry_buffer import TelemetryBuffer
+from ionto_console.control.envelope import BASE
+from ionto_console.control.telemetry_buffer import FEED_BATCH, TelemetryBuffer
 
 
 @given(st.lists(st.tuples(st.floats(-30, 30), st.floats(0, 90)), max_size=300), st.integers(1, 16))
@@ -100,11 +101,34 @@ def test_a_bounded_history_keeps_its_newest_samples_and_memory_stays_flat():
     view = buffer.view()
     assert 500 <= len(view) <= 1000 and view.t[-1] == 4_999.0
     assert (np.diff(view.t) == 1.0).all()  # contiguous, newest at the end
-    assert view.generation != first.generation  # plot caches start over after a drop
+    assert view.generation == first.generation  # the same history: indices are absolute
+    assert view.offset + len(view) == 5_000 and view.t[0] == float(view.offset)
+    assert view.envelope.covered >= 5_000 - FEED_BATCH - BASE  # the envelope keeps what the raw arrays dropped
     assert early.t[-1] == 700.0 and not np.isnan(early.t).any()  # an old view stays valid
     buffer.extend(np.arange(5_000, 8_000, dtype=float), np.ones(3_000), np.ones(3_000), np.ones(3_000))
     view = buffer.view()
     assert len(view) <= 1000 and view.t[-1] == 7_999.0 and (np.diff(view.t) == 1.0).all()
+    assert view.total == 8_000 and view.envelope.samples_fed == 8_000  # a block is fed whole
+    assert view.envelope.levels[0].t[0] == 0.0  # the day's first bucket is still there
+
+
+def test_the_whole_day_stays_in_the_envelope_at_bounded_raw_memory():
+    """An all-day board monitor: raw samples bounded, every sample in the envelope, in order."""
+    buffer = TelemetryBuffer(initial_capacity=1024, max_samples=4096)
+    rng = np.random.default_rng(5)
+    current = rng.normal(1.0, 0.1, 50_000)
+    current[12_345] = 9.0  # one spike, long since dropped from the raw arrays
+    for i in range(20_000):
+        buffer.append(float(i), float(current[i]), 5.0, 1.0)
+    buffer.extend(np.arange(20_000, 50_000, dtype=float), current[20_000:], np.full(30_000, 5.0), np.ones(30_000))
+    view = buffer.view()
+    assert len(view) <= 4096 and view.total == 50_000
+    level0 = view.envelope.levels[0]
+    assert level0.count == 50_000 // BASE
+    np.testing.assert_array_equal(level0.t[: level0.count], np.arange(0, level0.count * BASE, BASE, dtype=float))
+    np.testing.assert_array_equal(level0.maxs["current_ma"][: level0.count],
+                                  current[: level0.count * BASE].astype(np.float32).reshape(-1, BASE).max(axis=1))
+    assert max(level.maxs["current_ma"][: level.count].max() for level in view.envelope.levels) == np.float32(9.0)
 
 
 def test_an_unbounded_history_keeps_everything():

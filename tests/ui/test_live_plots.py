@@ -14,7 +14,7 @@ N_LONG = 1_800_000  # 30 minutes at 1000 Hz
 
 @pytest.fixture
 def plots(qtbot):
-    widget = LivePlots()
+    widget = LivePlots(min_redraw_s=0.0)  # every call draws (the pacing has its own test)
     qtbot.addWidget(widget)
     widget.resize(1280, 560)
     widget.show()
@@ -156,7 +156,7 @@ def test_incremental_envelope_equals_a_fresh_one(plots, chunks, seed):
         buf.extend(t, current, current * 4.0, np.ones(n), output_on=rng.random(n) > 0.1)
         total += n
         plots.show_history(buf.view())
-    fresh = LivePlots()
+    fresh = LivePlots(min_redraw_s=0.0)
     fresh.resize(plots.size())
     fresh.show()
     fresh.show_history(buf.view())
@@ -175,3 +175,37 @@ def test_bucket_size_keeps_at_least_one_bucket_per_pixel_column():
         size = bucket_size(samples, 1000)
         assert size & (size - 1) == 0  # a power of two
         assert 1000 <= samples / size < 2 * 1000 + 1
+
+
+def test_new_samples_are_drawn_at_most_every_min_redraw_s_and_never_lost(qtbot):
+    """Samples arriving faster than the pacing are drawn a little later, the newest included;
+    a zoom by the user is drawn at once."""
+    plots = LivePlots(min_redraw_s=0.2)
+    qtbot.addWidget(plots)
+    plots.resize(1280, 560)
+    plots.show()
+    buf = long_buffer(np.ones(5_000, np.float32))
+    plots.show_history(buf.view())
+    drawn = plotted(plots.measured_curve)[0].max()
+    buf.append(5.0, 3.0, 15.0, 1.0)  # a new sample, right after the last redraw
+    plots.show_history(buf.view())
+    assert plotted(plots.measured_curve)[0].max() == drawn  # not yet
+    qtbot.waitUntil(lambda: plotted(plots.measured_curve)[1].max() == 3.0, timeout=2_000)
+    plots.current_plot.setXRange(1.0, 2.0, padding=0)
+    plots.show_history(buf.view())
+    x, _ = plotted(plots.measured_curve)
+    assert x.min() >= 0.99 and x.max() <= 2.01  # the zoom did not wait
+
+
+def test_identical_points_are_not_handed_to_pyqtgraph_again(plots, monkeypatch):
+    """A new sample that changes no column's min or max costs no setData (and no repaint)."""
+    current = np.ones(1_800_000, np.float32)
+    current[::1000] = 2.0
+    buf = long_buffer(current)
+    plots.show_history(buf.view())
+    calls = []
+    monkeypatch.setattr(plots.measured_curve, "setData", lambda *a, **k: calls.append(a))
+    n = len(buf)
+    buf.append(n / 1000, 1.0, 5.0, 1.0)  # within the last column's min and max: nothing visible changes
+    plots.show_history(buf.view())
+    assert calls == []

@@ -50,7 +50,7 @@ from .records_views import (
     session_row,
     summary_html,
 )
-from .telemetry_buffer import TelemetryView
+from .telemetry_buffer import TelemetryView, envelope_of
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +74,11 @@ def failure_text(doing: str, exc: BaseException) -> str:
 
 
 def telemetry_view(series: SampleSeries, generation: int) -> TelemetryView:
-    """The stored samples as the live plots' history view (no copy of the arrays)."""
+    """The stored samples as the live plots' history view (no copy of the arrays), with their
+    min/max envelope reduced here on the worker, not on the GUI thread when first drawn."""
     return TelemetryView(series.t, series.current_ma, series.voltage_v, series.target_ma, series.impedance_kohm,
-                         generation)
+                         generation, envelope=envelope_of(series.t, series.current_ma, series.target_ma,
+                                                          series.impedance_kohm))
 
 
 class RecordsService:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from dataclasses import replace
 from typing import Callable
@@ -40,7 +41,7 @@ from .records_health import RECORDS_CHECK_S, RecordsHealth
 from .black_box import WireTap
 from ..core.continuation import Continuation, continuation_after
 from .session_recorder import SessionRecorder
-from .treatment import TreatmentController
+from .treatment import TREATMENT_RATE_HZ, TreatmentController
 
 #: Why Start is refused without a plan (the set-up screen says which field is missing first).
 NO_PLAN = "Choose a patient and a protocol."
@@ -57,6 +58,26 @@ def certificate_due(db: Database | None, board_serial: str) -> dt.date | None:
         if record.verdict == "pass" and record.due_date is not None:
             return record.due_date
     return None
+#: The blocker shown while a start is being prepared on the desk's worker.
+STARTING = "A treatment is starting."
+
+#: Makes a session's record (the real one writes the records database; tests may pass a stand-in).
+RecorderFactory = Callable[..., SessionRecorder]
+
+
+@dataclass
+class _Start:
+    """One start under way on the desk's worker (the desk's "starting" state).
+
+    ``cancel``: set (under the desk's start lock) by a Stop pressed before the
+    controller exists: (reason, text), or ("interrupt", detail) when the console
+    closes. The worker reads it under the same lock when it publishes the
+    controller, so a Stop either finds the controller (and stops it) or is seen
+    by the worker (which then never starts it): never both, never neither."""
+
+    plan: SessionPlan
+    cancel: tuple | None = None
+
 
 #: Board watchdog during treatments: ten heartbeats (50 ms) of margin, so a busy
 #: host does not cause nuisance trips, yet a dead console ends the output in half a second.
@@ -85,6 +106,8 @@ class TreatmentDesk:
         prepare_board: Callable[[SessionPlan], None] | None = None,
         signer: Callable[[], User | None] = lambda: None,
         override_cosignature: bool = False,
+        recorder_factory: RecorderFactory = SessionRecorder,
+        treatment_rate_hz: int = TREATMENT_RATE_HZ,
     ) -> None:
         """``db`` None with ``db_problem`` set: the records database could not be opened, and
         treatments are refused (never run unrecorded). Both None/empty: no records (tests).
@@ -118,10 +141,17 @@ class TreatmentDesk:
         self.recorder: SessionRecorder | None = None
         self.plan: SessionPlan | None = None
         self.controller: TreatmentController | None = None
-        #: Who may drive the board's output: held by ``begin`` from its blockers until its controller
-        #: exists, and by ``lend`` around its check, so a calibration (lent on its own thread) and a
-        #: treatment (begun on the GUI thread) can never both pass their checks.
+        #: Who may drive the board's output: held by a start from its blockers until it is in its
+        #: "starting" state (which owns the output from then on), and by ``lend`` around its
+        #: check, so a calibration (lent on its own thread) and a treatment can never both pass.
         self._owner_lock = threading.Lock()
+        self._recorder_factory = recorder_factory
+        #: telemetry rate asked of the board during a session (benchmarks run the board at 1 kHz)
+        self._rate_hz = treatment_rate_hz
+        #: Orders a Stop against the worker publishing a new controller (see ``_Start``).
+        self._start_lock = threading.Lock()
+        self._starting: _Start | None = None
+        self._shut = False
         #: One alarm model for the station: alarms outlive the session that raised them.
         self.alarms = AlarmManager()
         station.output_expected = self._output_expected
@@ -160,7 +190,9 @@ class TreatmentDesk:
             problems.append("The pre-treatment checklist is not complete.")
         elif self.needs_cosignature(plan):
             problems.append("This clinic requires a second person's co-signature for a contraindication override.")
-        if self._output_expected():  # IDLE included: a begun session's start intent may still be queued
+        if self.starting:
+            problems.append(STARTING)
+        elif self._output_expected():  # IDLE included: a begun session's start intent may still be queued
             problems.append("A treatment is already running.")
         return problems
 
@@ -234,26 +266,90 @@ class TreatmentDesk:
         return self.records_health.problem()
 
     @property
+    def starting(self) -> bool:
+        """A start is being prepared on the worker (record, fault clearing): no controller yet."""
+        return self._starting is not None
+
+    @property
     def active(self) -> bool:
+        """A session is starting or running (its output may be, or may soon be, on)."""
+        if self._starting is not None:
+            return True
         c = self.controller
         return c is not None and not (c.snapshot().state.terminal or c.snapshot().state is SessionState.IDLE)
 
     def begin(self, plan: SessionPlan) -> TreatmentController:
-        """Start a session: refuses (ValueError with the reasons) unless every blocker is clear."""
+        """Start a session on the calling thread (tools, drills; screens use ``try_begin``):
+        refuses (ValueError with the reasons) unless every blocker is clear."""
         with self._owner_lock:
-            return self._begin(plan)
+            # the calling thread may wait for the records (never the GUI's): a certificate
+            # look-up still under way is done now, so the start neither waits nor goes without it
+            self._settle_certificate()
+            problems = self.blockers(plan)
+            if problems:
+                raise ValueError(" ".join(problems))
+            attempt = _Start(plan)
+            with self._start_lock:
+                self._starting = attempt
+        controller = self._start(attempt)
+        assert controller is not None
+        return controller
 
-    def _begin(self, plan: SessionPlan) -> TreatmentController:
-        self._settle_certificate()
-        problems = self.blockers(plan)
-        if problems:
-            raise ValueError(" ".join(problems))
+    def try_begin(self, plan: SessionPlan | None,
+                  on_failed: Callable[[str], None] = lambda problem: None) -> str:
+        """Start a session from a screen without waiting: "" when the start was accepted, else
+        why not in plain words.
+
+        WHY asynchronous: starting writes the session's record (database) and may clear
+        a latched fault on the board (a request with a reply): I/O that must not run on
+        the GUI thread, where it would delay a Stop click. The desk is "starting"
+        (``starting``, ``active``, a blocker) until the worker has published the
+        controller; a Stop pressed meanwhile cuts the output at once and the session
+        is recorded as stopped, never started (see ``_Start``). A start that fails on
+        the worker calls ``on_failed(problem)`` when the screen drains the worker."""
+        if plan is None:
+            return NO_PLAN
+        with self._owner_lock:  # blockers and the starting state at once: a calibration sees one or the other
+            problems = self.blockers(plan)
+            if problems:
+                return " ".join(problems)
+            attempt = _Start(plan)
+            with self._start_lock:
+                if self._starting is not None or self._shut:
+                    return STARTING if not self._shut else "The console is shutting down."
+                self._starting = attempt
+
+        def done(outcome: Outcome) -> None:
+            if not outcome.ok:
+                with self._start_lock:  # a job refused by a closed worker never ran to clear it
+                    if self._starting is attempt:
+                        self._starting = None
+                on_failed(outcome.error)
+
+        self.worker.submit(lambda: self._start(attempt), done,
+                           describe=lambda exc: str(exc) if isinstance(exc, (ValueError, BoardError))
+                           else f"The treatment could not start: {exc}")
+        return ""
+
+    def _start(self, attempt: _Start) -> TreatmentController | None:
+        """The start's slow part (worker thread, or the caller's for ``begin``): the record,
+        fault clearing, then the controller, published under the start lock."""
+        try:
+            return self._start_unguarded(attempt)
+        finally:
+            with self._start_lock:
+                if self._starting is attempt:
+                    self._starting = None
+
+    def _start_unguarded(self, attempt: _Start) -> TreatmentController | None:
+        plan = attempt.plan
         self.close_session()
         if self._prepare_board is not None:
             self._prepare_board(plan)
         link = self.station.link
-        assert link is not None  # blockers() checked it
-        if self._latched_fault() != BoardFault.NONE:
+        if link is None or link.state is not LinkState.CONNECTED or link.ident is None:
+            raise ValueError("The treatment board is not connected.")
+        if attempt.cancel is None and self._latched_fault() != BoardFault.NONE:
             # Starting a new run acknowledges the last fault (the therapist has seen the
             # alarm and fixed the cause); the new run starts again from the low start value.
             link.request(m.ClearFault())
@@ -261,33 +357,39 @@ class TreatmentDesk:
         if self.db is not None:
             tap = WireTap(link)  # the black box: from before the first command of the session
             try:  # the record exists before any current is asked for: never treat unrecorded
-                recorder = SessionRecorder(self.db, plan, link.ident, operator=self._operator(),
-                                           station=self._station_name, on_failure=self._records_failed,
-                                           simulated=self.simulated, wire=tap,
-                                           station_id=self._station_id, data_folder=self._data_folder)
+                recorder = self._recorder_factory(self.db, plan, link.ident, operator=self._operator(),
+                                                  station=self._station_name, on_failure=self._records_failed,
+                                                  simulated=self.simulated, wire=tap,
+                                                  station_id=self._station_id, data_folder=self._data_folder)
             except RecordsError as exc:
                 tap.finish()
                 raise ValueError(f"Session records are unavailable: {exc}") from exc
-        self.plan = plan
         engine = TreatmentEngine(plan.engine_protocol(), watchdog_ms=TREATMENT_WATCHDOG_MS)
-        controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms)
+        controller = TreatmentController(link, engine, sink=recorder, alarms=self.alarms, rate_hz=self._rate_hz)
         if recorder is not None:
             # the record closes on the engine's DoseFinal event; this is read only if none comes
             recorder.dose_from(lambda: controller.snapshot().dose_delivered_ma_min)
-        self.recorder, self.controller = recorder, controller
-        controller.start_thread()
-        controller.start()
+        with self._start_lock:
+            # From here a Stop finds this controller; before here it set attempt.cancel.
+            cancel = attempt.cancel
+            shut = self._shut
+            self.plan = plan
+            self.recorder, self.controller = recorder, controller
+            self._starting = None
+            controller.start_thread()
+            if cancel is None:
+                controller.start()
+            else:
+                # Stopped while starting: the output was cut by stop(); the engine goes
+                # through its prechecks (no output enabled there) to a recorded stop.
+                controller.prepare()
+                if cancel[0] == "interrupt":
+                    controller.interrupt(cancel[1])
+                else:
+                    controller.stop(*cancel)
+        if shut:
+            self.close_session()
         return controller
-
-    def try_begin(self, plan: SessionPlan | None) -> str:
-        """``begin`` for a screen: "" when the session started, else why not in plain words."""
-        if plan is None:
-            return NO_PLAN
-        try:
-            self.begin(plan)
-        except (ValueError, BoardError) as exc:
-            return str(exc)
-        return ""
 
     def lend(self, port: str) -> BoardPort | None:
         """The station's port for a calibration of the board at ``port`` (None: not connected there).
@@ -481,8 +583,11 @@ class TreatmentDesk:
             controller.interrupt(reason)
 
     def _output_expected(self) -> bool:
-        """A session owns the output: from ``begin`` (its controller is created before it enables
-        the output, and publishes its state only after the commands went out) until it ended."""
+        """A session owns the output: from its start (the "starting" state, then its controller,
+        created before it enables the output, publishes its state only after the commands went
+        out) until it ended."""
+        if self._starting is not None:
+            return True
         c = self.controller
         return c is not None and not c.snapshot().state.terminal
 
@@ -493,10 +598,21 @@ class TreatmentDesk:
         self.alarms.clear("unexpected_output", now)
 
     def stop(self, reason: SideEffect | StopCause, text: str = "") -> None:
-        """Stop now. Without a session it still commands the output off (never refused)."""
-        if self.controller is not None:
-            self.controller.stop(reason, text)
+        """Stop now. Without a session it still commands the output off (never refused).
+
+        While a start is under way (``starting``) the output is cut here and the start
+        is cancelled: the worker then records a stopped session and never starts it."""
+        with self._start_lock:
+            attempt = self._starting
+            controller = self.controller
+            if attempt is not None and attempt.cancel is None:
+                attempt.cancel = (reason, text)
+        if attempt is None and controller is not None:
+            controller.stop(reason, text)
             return
+        self._cut_without_session()
+
+    def _cut_without_session(self) -> None:
         link = self.station.link
         if link is not None:
             try:
@@ -539,6 +655,13 @@ class TreatmentDesk:
             recorder.close()
 
     def shutdown(self) -> None:
+        with self._start_lock:
+            self._shut = True
+            attempt = self._starting
+            if attempt is not None and attempt.cancel is None:
+                attempt.cancel = ("interrupt", "console closed while the session was starting")
+        if attempt is not None:
+            self._cut_without_session()
         controller, self.controller = self.controller, None
         if controller is not None:
             controller.close()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from ..control.board_status import BoardStatus, BoardView
 from ..core.calibration_due import calibration_status
+from .readouts import set_style, set_text
 
 STATE_STYLE = {
     BoardStatus.CONNECTED: "background:#e6f4ea; color:#1b5e20;",
@@ -106,21 +107,22 @@ class ConnectionPanel(QGroupBox):
 
     def show_board(self, board: BoardView, calibration_interval_days: int, today: dt.date,
                    certificate_due: dt.date | None = None) -> None:
-        """``certificate_due``: the board's certificate due date as the desk knows it (from the records)."""
+        """Called 30 times a second: touches a label only when its text or style changes.
+        ``certificate_due``: the board's certificate due date as the desk knows it (from the records)."""
         ident = board.identity
         ok = True
         if ident is None:
-            self.ident_label.setText("")
-            self.calibration_label.setText("")
+            set_text(self.ident_label, "")
+            set_text(self.calibration_label, "")
         else:
-            self.ident_label.setText(ident.summary)
+            set_text(self.ident_label, ident.summary)
             text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today, certificate_due)
-            self.calibration_label.setText(text)
-            self.calibration_label.setStyleSheet("" if ok else "color:#b71c1c; font-weight:bold;")
+            set_text(self.calibration_label, text)
+            set_style(self.calibration_label, "" if ok else "color:#b71c1c; font-weight:bold;")
         # connected but not fit to treat (calibration lapsed) is not shown in reassuring green
         style = STATE_STYLE[board.status] if ok else STATE_STYLE[BoardStatus.CONNECTING]
-        self.state_label.setStyleSheet("padding:4px; font-size:13pt; font-weight:bold; " + style)
-        self.state_label.setText(board.status_text)
+        set_style(self.state_label, "padding:4px; font-size:13pt; font-weight:bold; " + style)
+        set_text(self.state_label, board.status_text)
 
 
 def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date,

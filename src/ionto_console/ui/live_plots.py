@@ -3,32 +3,41 @@
 Refresh happens on a GUI timer that reads the history (never one Qt signal per
 sample, never a pyqtgraph call off the GUI thread).
 
-WHY our own decimation: a 30-minute 1000 Hz session is 1.8 M points per
-channel. pyqtgraph's clip-to-view + peak downsampling re-scan (and copy) the
-whole arrays on every frame, for bounds, finiteness and the downsampling
-itself: hundreds of milliseconds per frame on a 2-core machine. Here the
-visible part of the history is reduced to a min/max ("peak") envelope of about
-two buckets per pixel column before pyqtgraph sees it, so every single-sample
-spike stays visible. The envelope of completed buckets is cached per bucket
-size (the history only grows), so a frame only reduces the newest samples; a
+WHY the envelope: a 30-minute 1000 Hz session is 1.8 M points per channel (an
+all-day board monitor 28.8 M). pyqtgraph's clip-to-view + peak downsampling
+re-scan the whole arrays on every frame. Here the history's writer thread has
+already reduced it to a multi-resolution min/max envelope
+(``control/envelope.py``); a frame takes the visible range at about one or two
+buckets per pixel column from the level that fits, so it costs in proportion
+to the pixel columns, not to the samples, and every single-sample spike stays
+visible. Zoomed in to fewer samples than columns, the raw samples are drawn. A
 frame with no new sample and the same visible range does nothing.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
+import time
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ..control.telemetry_buffer import TelemetryView
+from ..control.envelope import BASE, columns
+from ..control.telemetry_buffer import PLOTTED as CHANNELS, TelemetryView, envelope_of
 
-MEASURED_PEN = pg.mkPen("#1f6fb2", width=2)
+#: WHY 1-pixel pens for the dense curves: pyqtgraph draws a pen wider than 1 pixel through
+#: its thick-line path (QPainter.drawLines per segment, pyqtgraph #533 / #2011), which
+#: measured twice the GUI thread's CPU per frame with ~3,500 points (8 ms against 4 ms,
+#: ``benchmarks/plot_frame_time.py``). The min/max envelope draws a noisy current as a
+#: band of vertical strokes, legible at 1 pixel in a dark colour. The target (a step
+#: line of a few dozen points once flat runs are dropped) keeps its 2-pixel dashes.
+MEASURED_PEN = pg.mkPen("#0d47a1", width=1)
 TARGET_PEN = pg.mkPen("#e07b00", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
-IMPEDANCE_PEN = pg.mkPen("#2e7d32", width=2)
+IMPEDANCE_PEN = pg.mkPen("#1b5e20", width=1)
 #: grid lines: an opaque light grey, because pyqtgraph's default translucent grid
 #: (showGrid alpha) costs about as much to paint as all the curves together
 GRID_PEN = pg.mkPen("#e6e6e6")
@@ -36,57 +45,13 @@ GRID_PEN = pg.mkPen("#e6e6e6")
 #: min/max buckets per pixel column, at least: one bucket never spans two columns, so
 #: the envelope is exact at screen resolution (2 to 4 points per column)
 BUCKETS_PER_PIXEL = 1
-#: smaller buckets are reduced from the raw visible slice each time (it is short
-#: then: under 2 * BUCKETS_PER_PIXEL * width * 16 samples); larger ones are cached
-CACHE_MIN_BUCKET = 16
 #: plot width assumed before the widget has been laid out
 FALLBACK_WIDTH_PX = 1000
-
-CHANNELS = ("current_ma", "target_ma", "impedance_kohm")
-
-
-@dataclass
-class _Level:
-    """Cached min and max of every completed bucket of one size, for one channel."""
-
-    mins: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
-    maxs: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
-    done: int = 0  # buckets computed so far
-
-
-def _reduce(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of consecutive buckets of ``size`` samples (len(values) is a multiple).
-    fmin/fmax skip NaN, so a bucket is a gap (NaN) only when all of it is a gap."""
-    blocks = values.reshape(-1, size)
-    return np.fmin.reduce(blocks, axis=1), np.fmax.reduce(blocks, axis=1)
-
-
-class PeakEnvelope:
-    """Min/max envelope of one append-only channel, cached per bucket size. Qt-free."""
-
-    def __init__(self) -> None:
-        self._levels: dict[int, _Level] = {}
-
-    def reset(self) -> None:
-        self._levels.clear()
-
-    def buckets(self, values: np.ndarray, first: int, stop: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Min and max of buckets ``first`` .. ``stop - 1`` of ``size`` samples; all of them
-        must be complete in ``values`` (stop * size <= len(values))."""
-        if size < CACHE_MIN_BUCKET:
-            return _reduce(values[first * size : stop * size], size)
-        level = self._levels.setdefault(size, _Level())
-        complete = len(values) // size
-        if complete > level.done:
-            if complete > len(level.mins):
-                capacity = max(complete, 2 * len(level.mins), 64)
-                level.mins = np.resize(level.mins, capacity)
-                level.maxs = np.resize(level.maxs, capacity)
-            lo, hi = _reduce(values[level.done * size : complete * size], size)
-            level.mins[level.done : complete] = lo
-            level.maxs[level.done : complete] = hi
-            level.done = complete
-        return level.mins[first:stop], level.maxs[first:stop]
+#: shortest time between two redraws of the curves while data arrives (a pan or zoom by the
+#: user redraws at once). WHY: the screens poll at 30 Hz for their numbers, but a plot's
+#: column spans 67 ms of a 1-minute view and 2 s of a 30-minute one, and each repaint of
+#: the plots is the GUI thread's longest task (a Stop click queued behind it waits)
+MIN_REDRAW_S = 0.1
 
 
 def bucket_size(samples: int, width_px: int) -> int:
@@ -94,6 +59,20 @@ def bucket_size(samples: int, width_px: int) -> int:
     history grows) giving BUCKETS_PER_PIXEL to twice that many buckets per pixel column."""
     per_bucket = samples / max(1, BUCKETS_PER_PIXEL * width_px)
     return 1 if per_bucket <= 1 else 1 << math.floor(math.log2(per_bucket))
+
+
+def _index_at(view: TelemetryView, t: float, side: str) -> int:
+    """Absolute index of time ``t``: exact among the raw samples, to the envelope's finest
+    bucket before them (an all-day history keeps only its newest samples raw)."""
+    if len(view.t) and (t >= view.t[0] or view.envelope is None):
+        return view.offset + int(np.searchsorted(view.t, t, side=side))
+    assert view.envelope is not None
+    return min(view.envelope.index_of(t, side), view.offset)
+
+
+def _with_envelope(view: TelemetryView) -> TelemetryView:
+    """``view`` with an envelope reduced from its raw samples (a view that came without one)."""
+    return replace(view, envelope=envelope_of(view.t, view.current_ma, view.target_ma, view.impedance_kohm))
 
 
 def _drop_flat_runs(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,8 +104,13 @@ def _configure(plot: pg.PlotItem, y_label: str, units: str) -> None:
 class LivePlots(QWidget):
     """Current (measured and target) above impedance, sharing the time axis."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, min_redraw_s: float = MIN_REDRAW_S) -> None:
         super().__init__(parent)
+        self.min_redraw_s = min_redraw_s
+        self._drawn_at = -float("inf")
+        self._deferred = QTimer(self)
+        self._deferred.setSingleShot(True)
+        self._deferred.timeout.connect(self._redraw_last)
         pg.setConfigOptions(antialias=False, background="w", foreground="#333")
         self._graphics = pg.GraphicsLayoutWidget()
         self.current_plot = self._graphics.addPlot(row=0, col=0)
@@ -145,10 +129,9 @@ class LivePlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._graphics)
-        self._envelopes = {name: PeakEnvelope() for name in CHANNELS}
-        self._generation: int | None = None
-        self._cached_count = 0
         self._shown_key: tuple | None = None
+        self._shown_points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._adopted: tuple[tuple, TelemetryView] | None = None
         self._last_view: TelemetryView | None = None
         self._redraw_pending = False
         # a pan/zoom by the user changes what is visible: redraw that range at its resolution
@@ -160,36 +143,65 @@ class LivePlots(QWidget):
         self._forget()
 
     def _forget(self) -> None:
-        for envelope in self._envelopes.values():
-            envelope.reset()
-        self._generation = None
-        self._cached_count = 0
         self._shown_key = None
+        self._shown_points.clear()
         self._last_view = None
 
     def show_history(self, view: TelemetryView) -> None:
         """Redraw from the history (nothing to do when it and the visible range are unchanged)."""
-        count = len(view)
-        if count == 0:
+        total = view.total
+        if total == 0:
             if self._shown_key is not None or self._last_view is not None:
                 self.clear()
             return
-        if view.generation != self._generation or count < self._cached_count:
-            self._forget()  # another history, or this one was cleared: the cached buckets are stale
-            self._generation = view.generation
-        self._cached_count = count
+        if view.envelope is None:  # a view made without one (tests, tools): reduce it here once
+            key = (view.generation, id(view.t), len(view.t))
+            if self._adopted is None or self._adopted[0] != key:
+                self._adopted = (key, _with_envelope(view))
+            view = self._adopted[1]
         self._last_view = view
-        lo, hi = self._visible_indices(view.t)
+        lo, hi = self._visible_indices(view)
         size = bucket_size(hi - lo, self._width_px())
-        key = (view.generation, count, lo, hi, size)
+        if size < BASE and lo < view.offset:
+            size = BASE  # older than the raw samples kept: the envelope's finest buckets
+        key = (view.generation, total, lo, hi, size)
         if key == self._shown_key:
             return
+        now = time.monotonic()
+        wait = self._drawn_at + self.min_redraw_s - now
+        if wait > 0 and self._only_new_samples(key):
+            # only new samples since the last redraw, and it was recent: draw them a little later
+            if not self._deferred.isActive():
+                self._deferred.start(max(1, int(wait * 1000)))
+            return
+        self._drawn_at = now
         self._shown_key = key
         x, ys = self._decimate(view, lo, hi, size)
-        self.measured_curve.setData(*_drop_flat_runs(x, ys["current_ma"]), skipFiniteCheck=True)
-        self.target_curve.setData(*_drop_flat_runs(x, ys["target_ma"]), skipFiniteCheck=True)
+        self._set(self.measured_curve, *_drop_flat_runs(x, ys["current_ma"]), skipFiniteCheck=True)
+        self._set(self.target_curve, *_drop_flat_runs(x, ys["target_ma"]), skipFiniteCheck=True)
         # NaN where the current is too small for an impedance; connect="finite" leaves a gap.
-        self.impedance_curve.setData(*_drop_flat_runs(x, ys["impedance_kohm"]), connect="finite")
+        self._set(self.impedance_curve, *_drop_flat_runs(x, ys["impedance_kohm"]), connect="finite")
+
+    def _set(self, curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, **options) -> None:
+        """``curve.setData`` only when the points differ from those it shows.
+
+        WHY: a column of a 30-minute plot is about two seconds of samples; between two
+        frames new samples rarely change the columns' min/max, and pyqtgraph's setData
+        costs a bounds and auto-range pass, a scene update and a repaint of the plot
+        with its axes even for identical points."""
+        shown = self._shown_points.get(id(curve))
+        if shown is not None and np.array_equal(shown[0], x) and np.array_equal(shown[1], y, equal_nan=True):
+            return
+        self._shown_points[id(curve)] = (x, y)
+        curve.setData(x, y, **options)
+
+    def _only_new_samples(self, key: tuple) -> bool:
+        """Since the last redraw only samples arrived: the same history, and the same visible
+        range (or the x axis follows the data); not a pan, a zoom or another session."""
+        shown = self._shown_key
+        if shown is None or key[0] != shown[0] or key[1] < shown[1]:
+            return False
+        return key[2:] == shown[2:] or self.current_plot.getViewBox().autoRangeEnabled()[0]
 
     def curve_points(self) -> int:
         data = self.measured_curve.getData()[0]
@@ -201,38 +213,33 @@ class LivePlots(QWidget):
         width = self.current_plot.getViewBox().width()
         return int(width) if width >= 50 else FALLBACK_WIDTH_PX
 
-    def _visible_indices(self, t: np.ndarray) -> tuple[int, int]:
-        """Index range to draw: all of it while the x axis follows the data, else the
+    def _visible_indices(self, view: TelemetryView) -> tuple[int, int]:
+        """Absolute index range to draw: all of it while the x axis follows the data, else the
         visible time range plus one sample either side so lines reach the edges."""
         box = self.current_plot.getViewBox()
+        total = view.total
         if box.autoRangeEnabled()[0]:
-            return 0, len(t)
+            return 0, total
         x0, x1 = box.viewRange()[0]
-        lo = max(0, int(np.searchsorted(t, x0, side="left")) - 1)
-        hi = min(len(t), int(np.searchsorted(t, x1, side="right")) + 1)
+        lo = _index_at(view, x0, "left") - 1
+        hi = _index_at(view, x1, "right") + 1
+        lo, hi = max(0, lo), min(total, hi)
         return (lo, hi) if hi > lo else (max(0, hi - 1), hi)
 
     def _decimate(self, view: TelemetryView, lo: int, hi: int, size: int) -> tuple[np.ndarray, dict]:
-        """x and per-channel y of the envelope of samples lo..hi-1: for each bucket its
-        min then its max at the bucket's first time; raw samples when size is 1."""
+        """x and per-channel y of samples lo..hi-1 (absolute indices): raw samples when size
+        is 1, else for each column of ``size`` samples its min then its max at the column's
+        first time."""
         if size == 1:
-            return view.t[lo:hi], {name: getattr(view, name)[lo:hi] for name in CHANNELS}
-        first, stop = lo // size, hi // size  # complete buckets; hi may end inside a partial one
-        starts = np.arange(first, stop) * size
-        partial = hi > stop * size
-        if partial:
-            starts = np.append(starts, stop * size)
-        x = np.repeat(view.t[starts], 2)
+            a, b = lo - view.offset, hi - view.offset
+            return view.t[a:b], {name: getattr(view, name)[a:b] for name in CHANNELS}
+        assert view.envelope is not None
+        t, mins, maxs = columns(view.envelope, view.raw_tail(), lo // size, -(-hi // size), size)
+        x = np.repeat(t, 2)
         ys = {}
         for name in CHANNELS:
-            values = getattr(view, name)
-            mins, maxs = self._envelopes[name].buckets(values, first, stop, size)
-            if partial:
-                tail = values[stop * size : hi]
-                mins = np.append(mins, np.fmin.reduce(tail))
-                maxs = np.append(maxs, np.fmax.reduce(tail))
-            y = np.empty(2 * len(mins), np.float32)
-            y[0::2], y[1::2] = mins, maxs
+            y = np.empty(2 * len(t), np.float32)
+            y[0::2], y[1::2] = mins[name], maxs[name]
             ys[name] = y
         return x, ys
 

@@ -41,7 +41,7 @@ from .deferred_page import DeferredPage
 from .background_pump import BackgroundPump
 from .lock_bar import LockBar
 from .live_plots import LivePlots
-from .readouts import Readout, ReflowGrid, current_text, format_number
+from .readouts import LiveText, Readout, ReflowGrid, current_text, format_number, set_style, set_text
 from .session_setup import SessionSetup
 from .treatment_view import TreatmentView
 
@@ -148,7 +148,8 @@ class MainWindow(QMainWindow):
         self.fault_label.setStyleSheet("color:#b71c1c; font-size:12pt;")
         self.fault_label.setWordWrap(True)
         self._monitor_plots = DeferredPage(LivePlots)  # built when the Board monitor tab is first opened
-        self.link_stats = QLabel("")
+        # counts change every refresh: LiveText repaints itself without a relayout of the window
+        self.link_stats = LiveText("")
         # a long statistics line must not set the window's minimum width
         self.link_stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.link_stats.setMinimumWidth(1)
@@ -382,7 +383,7 @@ class MainWindow(QMainWindow):
         self._show_live(board)
         if self.tabs.currentWidget() is self.monitor:  # draw the monitor only when it is visible
             self.plots.show_history(self.station.buffer.view())
-        self.link_stats.setText(board.link_stats)
+        set_text(self.link_stats, board.link_stats)
 
     def _show_live(self, board: BoardView) -> None:
         live = board.live
@@ -391,9 +392,9 @@ class MainWindow(QMainWindow):
         self.voltage.set_value(format_number(live and live.voltage_v, 1))
         self.impedance.set_value(format_number(live.impedance_kohm if live else None, 1))
         on = bool(live and live.output_on)
-        self.output_state.setText("Output ON" if on else "Output OFF")
-        self.output_state.setStyleSheet(
+        set_text(self.output_state, "Output ON" if on else "Output OFF")
+        set_style(self.output_state, 
             "font-size:18pt; font-weight:bold; padding:8px; "
             + ("background:#fff3e0; color:#e65100;" if on else "background:#eceff1; color:#37474f;")
         )
-        self.fault_label.setText((live and live.fault_text) or board.last_fault)
+        set_text(self.fault_label, (live and live.fault_text) or board.last_fault)

@@ -3,18 +3,67 @@
 WHY the unit sits beside the title rather than the number: the number alone
 then sets the readout's width, so three 48-point readouts share a row on a
 1366-pixel screen and reflow to fewer columns on a smaller one.
+
+WHY ``LiveText`` instead of a QLabel for a value that changes at the screen's
+30 Hz: QLabel.setText always asks for a new layout (updateGeometry), and the
+request climbs to the main window, which lays out and repaints the whole window
+(measured: every widget of the treatment screen repainted about 20 times a
+second while the current's last digit and the remaining time jittered; each
+such repaint was the GUI thread's longest task). ``LiveText`` repaints only
+itself when its text changes, and asks for a layout only when a text is wider
+than any it has shown.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont, QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
 
 #: Point size of the numbers a therapist reads across the room (current, dose, remaining time).
 BIG_PT = 48
 #: Point size of the secondary numbers (goal, voltage, impedance, elapsed time).
 SMALL_PT = 24
+
+
+class LiveText(QWidget):
+    """One line of text that repaints itself on change without a new layout of the window."""
+
+    MARGIN_PX = 2
+
+    def __init__(self, text: str = "", alignment: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft
+                 | Qt.AlignmentFlag.AlignVCenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = text
+        self._widest = text  # the widest text shown so far: what the size hint makes room for
+        self._alignment = alignment
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name, so callers need not care)
+        if text == self._text:
+            return
+        self._text = text
+        metrics = self.fontMetrics()
+        if metrics.horizontalAdvance(text) > metrics.horizontalAdvance(self._widest):
+            self._widest = text
+            self.updateGeometry()  # rare: only a text wider than any before needs more room
+        self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        metrics = self.fontMetrics()
+        return QSize(metrics.horizontalAdvance(self._widest) + 2 * self.MARGIN_PX,
+                     metrics.height() + 2 * self.MARGIN_PX)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return self.sizeHint()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setPen(self.palette().windowText().color())
+        painter.drawText(self.rect().adjusted(self.MARGIN_PX, 0, -self.MARGIN_PX, 0), self._alignment, self._text)
 
 
 class Readout(QFrame):
@@ -26,14 +75,13 @@ class Readout(QFrame):
         self.setObjectName(f"readout_{title.lower().replace(' ', '_')}")
         self._title_text = title
         self._title = QLabel()
-        self._value = QLabel("--")
+        self._value = LiveText("--", Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._value.setObjectName("value")
         self.set_unit(unit)
         big = QFont()
         big.setPointSize(point_size)
         big.setBold(True)
         self._value.setFont(big)
-        self._value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._title.setStyleSheet("color: #444; font-size: 12pt;")
         self._title.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -48,6 +96,7 @@ class Readout(QFrame):
         self._title.setText(f"{self._title_text} ({unit})" if unit else self._title_text)
 
     def set_value(self, text: str) -> None:
+        """Repaints only this value, and only when the text changes (called 30 times a second)."""
         self._value.setText(text)
 
     def text(self) -> str:
@@ -101,6 +150,20 @@ class ReflowGrid(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self._lay_out(event.size().width() // max(self._column_width(), 1))
         super().resizeEvent(event)
+
+
+def set_text(label: QLabel | LiveText, text: str) -> None:
+    """``label.setText(text)`` unless it already shows ``text`` (no layout, no repaint then)."""
+    if label.text() != text:
+        label.setText(text)
+
+
+def set_style(widget: QWidget, css: str) -> None:
+    """``widget.setStyleSheet(css)`` unless it already has ``css``: WHY: every setStyleSheet
+    re-polishes the widget (style resolution, a relayout and a repaint), even with the same
+    text; the screens refresh at 30 Hz and their banners change colour a few times a session."""
+    if widget.styleSheet() != css:
+        widget.setStyleSheet(css)
 
 
 def format_number(value: float | None, decimals: int) -> str:

@@ -18,10 +18,8 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QGridLayout,
     QLineEdit,
     QPlainTextEdit,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QPushButton,
@@ -38,7 +36,7 @@ from ..core.session import EMERGENCY, SessionState, SideEffect
 from .background_pump import BackgroundPump
 from .live_plots import LivePlots
 from .session_setup import SessionSetup
-from .readouts import BIG_PT, Readout, ReflowGrid, current_text, format_number
+from .readouts import BIG_PT, Readout, ReflowGrid, current_text, format_number, set_style, set_text
 from .stop_panel import EMERGENCY as EMERGENCY_KEY, StopPanel
 
 SIDE_EFFECT_BUTTONS: list[tuple[str, str]] = [
@@ -315,7 +313,8 @@ class TreatmentView(QWidget):
             self.ask_cosignature(plan)  # starts once the second person's password is checked
             self.refresh()
             return
-        problem = self.desk.try_begin(plan)
+        # the record and the board's fault clearing run on the desk's worker; a failure comes back here
+        problem = self.desk.try_begin(plan, on_failed=self._start_failed)
         if problem:
             self.message.setText(problem)
         else:
@@ -341,6 +340,10 @@ class TreatmentView(QWidget):
         self.setup.cosigned_by = plan.cosigned_by
         self._notice = ""
         self.start()
+
+    def _start_failed(self, problem: str) -> None:
+        self._notice, self._notice_ok = problem, False
+        self.refresh()
 
     def stop(self, key: str) -> None:
         """A stop button: the output is stopped first; only then may we ask anything."""
@@ -423,11 +426,13 @@ class TreatmentView(QWidget):
         snap = controller.snapshot() if controller else None
         state = snap.state if snap else SessionState.IDLE
         text, background, colour = STATE_TEXT[state]
+        if snap is None and self.desk.starting:
+            text = "Starting — preparing the session's record"
         line = state_line(snap) if snap else text
         if self._other_text and OTHER_PENDING in line:
             line = line.replace(OTHER_PENDING, self._other_text)
-        self.state_banner.setText(line)
-        self.state_banner.setStyleSheet(
+        set_text(self.state_banner, line)
+        set_style(self.state_banner,
             f"font-size:20pt; font-weight:bold; padding:8px; background:{background}; color:{colour};"
         )
         message = controller.message() if controller else ""
@@ -441,12 +446,12 @@ class TreatmentView(QWidget):
             self.setup.offer_continuation(
                 self.desk.continuation(self.setup.patient_identifier(), protocol.id) if protocol else None)
         blockers = [] if self.desk.active else self._blockers()
-        self.message.setText(message or " ".join(blockers))
-        self.message.setStyleSheet(f"color:{'#1b5e20' if notice_ok and message else '#b71c1c'}; font-size:13pt;")
+        set_text(self.message, message or " ".join(blockers))
+        set_style(self.message, f"color:{'#1b5e20' if notice_ok and message else '#b71c1c'}; font-size:13pt;")
         self._show_patient(snap)
         self._show_numbers(snap)
         active = state.output_active or state is SessionState.RAMPING_DOWN
-        self.start_button.setEnabled(not active and not blockers)
+        self.start_button.setEnabled(not active and not blockers and not self.desk.starting)
         self.setup.setEnabled(not active)
         self.up_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING))
         self.down_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
