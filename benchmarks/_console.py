@@ -172,6 +172,8 @@ class ConsoleBench:
         self.window = MainWindow(self.station, self.sources, self.desk, [self.protocol],
                                  alarm_player=RecordingPlayer())
         self.window.add_page(console_app.records_browser(self.db), "Records")  # built, as after a first visit
+        # the benchmark's sessions are never signed: closing (also by app.quit) must not wait on a question
+        self.window.confirm = lambda title, question: True
         self.window.resize(*size)
         self.window.show()
         self.window.activateWindow()
@@ -254,9 +256,14 @@ class ConsoleBench:
         """Patient, protocol and a passed checklist on the session setup (GUI thread)."""
         from ionto_console.core.prechecks import Check
 
+        # a new patient for every run: the same patient twice a day is (rightly) refused a second
+        # corticosteroid run by the checklist's consecutive-day rule
+        self._runs = getattr(self, "_runs", 0) + 1
+        patient = f"P-BENCH-{self._runs:04d}"
+
         def fill_setup() -> None:
             setup = self.window.setup
-            setup.patient_id.setText("P-BENCH")
+            setup.patient_id.setText(patient)
             setup.patient_name.setText("Bench Patient")
             setup.protocol.setCurrentIndex(0)
             if hasattr(setup, "side"):  # the session setup asks for the side treated (since the screen merge)
