@@ -36,6 +36,7 @@ from ..core.interlocks import TripAction
 from ..core.protocols import electrode_polarity_text
 from ..core.session import EMERGENCY, SessionState, SideEffect
 from .background_pump import BackgroundPump
+from .fields import keep_readable
 from .live_plots import LivePlots
 from .session_setup import SessionSetup
 from .readouts import BIG_PT, Readout, ReflowGrid, current_text, format_number
@@ -89,6 +90,7 @@ class SignDialog(QDialog):
         self.meaning = QComboBox()
         self.meaning.addItems(self.MEANINGS)
         self.note = QPlainTextEdit()
+        keep_readable(self.username, self.password, self.meaning)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -117,6 +119,7 @@ class CosignDialog(QDialog):
         self.username = QLineEdit()
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        keep_readable(self.username, self.password)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
