@@ -42,6 +42,7 @@ class ChecklistDialog(QDialog):
         drug_name: str | None,
         last_corticosteroid_session: dt.date | None,
         today: dt.date,
+        tap_water: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -51,8 +52,9 @@ class ChecklistDialog(QDialog):
             last_corticosteroid_session=last_corticosteroid_session,
             today=today,
             drug_name=drug_name,
+            tap_water=tap_water,
         )
-        self.questions = questions_for(is_corticosteroid=is_corticosteroid, drug_name=drug_name)
+        self.questions = questions_for(is_corticosteroid=is_corticosteroid, drug_name=drug_name, tap_water=tap_water)
         self.yes: dict[str, QRadioButton] = {}
         self.no: dict[str, QRadioButton] = {}
         self.reasons: dict[str, QLineEdit] = {}
