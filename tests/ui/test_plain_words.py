@@ -43,3 +43,31 @@ def test_a_correction_names_the_field_in_words_not_its_column():
         assert field not in line and "_" not in line.split("→")[0]
     assert correction_line(SimpleNamespace(field="diagnosis_code", value="L74.510", who="Dana", why="typo",
                                            at=at)).startswith("Diagnosis code → L74.510 by Dana (typo)")
+
+
+def test_the_checklist_columns_hold_still_while_it_is_answered(qtbot):
+    """New-user pass at 1366x768: as answers shortened the list of what is missing, the questions' scroll
+    bar vanished, the questions widened and the Yes/No columns moved ~14 px under the mouse."""
+    import datetime as dt
+
+    from PySide6.QtCore import QPoint
+
+    from ionto_console.ui.checklist_dialog import ChecklistDialog
+
+    dialog = ChecklistDialog(is_corticosteroid=True, drug_name="dexamethasone sodium phosphate",
+                             last_corticosteroid_session=None, today=dt.date(2026, 11, 30))
+    qtbot.addWidget(dialog)
+    dialog.resize(870, 620)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+
+    def columns() -> list[tuple[int, int]]:
+        return [(dialog.yes[k].mapTo(dialog, QPoint(0, 0)).x(), dialog.no[k].mapTo(dialog, QPoint(0, 0)).x())
+                for k in dialog.yes]
+
+    before = columns()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
+        qtbot.wait(1)
+        assert columns() == before
+    assert dialog.result_value().can_start

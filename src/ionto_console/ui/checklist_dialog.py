@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -115,6 +116,9 @@ class ChecklistDialog(QDialog):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Always there: a scroll bar that vanished as the verdict list shrank widened the questions and moved
+        # the Yes/No columns ~14 px under the mouse mid-checklist (new-user pass, 1366x768).
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         scroll.setWidget(answers)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
