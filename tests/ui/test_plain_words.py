@@ -47,7 +47,8 @@ def test_a_correction_names_the_field_in_words_not_its_column():
 
 def test_the_checklist_columns_hold_still_while_it_is_answered(qtbot):
     """New-user pass at 1366x768: as answers shortened the list of what is missing, the questions' scroll
-    bar vanished, the questions widened and the Yes/No columns moved ~14 px under the mouse."""
+    bar vanished, the questions widened and the Yes/No columns moved ~14 px under the mouse; the rows
+    spread downwards as the questions' area grew."""
     import datetime as dt
 
     from PySide6.QtCore import QPoint
@@ -61,8 +62,8 @@ def test_the_checklist_columns_hold_still_while_it_is_answered(qtbot):
     dialog.show()
     qtbot.waitExposed(dialog)
 
-    def columns() -> list[tuple[int, int]]:
-        return [(dialog.yes[k].mapTo(dialog, QPoint(0, 0)).x(), dialog.no[k].mapTo(dialog, QPoint(0, 0)).x())
+    def columns() -> list[tuple[QPoint, QPoint]]:
+        return [(dialog.yes[k].mapTo(dialog, QPoint(0, 0)), dialog.no[k].mapTo(dialog, QPoint(0, 0)))
                 for k in dialog.yes]
 
     before = columns()

@@ -96,6 +96,9 @@ class ChecklistDialog(QDialog):
                 widget.toggled.connect(self._update)
             reason.textChanged.connect(self._update)
             self.yes[key], self.no[key], self.reasons[key] = yes, no, reason
+        # Spare height goes below the last question: spread over the rows, it moved every row down as the
+        # list of what is missing shrank and the questions' area grew.
+        grid.setRowStretch(len(self.questions), 1)
         self.confirm = QCheckBox("I confirm the cautions listed here with the prescriber's approval")
         self.confirm.setObjectName("confirm_cautions")
         self.confirm.setEnabled(False)
