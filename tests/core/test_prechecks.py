@@ -49,6 +49,23 @@ def test_the_checklist_asks_every_contraindication_in_plain_words():
         assert word in texts[Check.PATIENT_INFORMED]
 
 
+def test_a_tap_water_protocol_asks_about_skin_and_metal_reactions_not_an_allergy_to_water():
+    texts = {q.check: q.text for q in questions_for(is_corticosteroid=False, drug_name="tap water", tap_water=True)}
+    allergy = texts[Check.DRUG_ALLERGY]
+    assert "allergic to tap water" not in allergy and "tap water?" not in allergy
+    assert "skin" in allergy and "metal" in allergy and "earlier tap-water treatment" in allergy
+    answers = all_clear()
+    answers[Check.DRUG_ALLERGY] = True
+    blocked = evaluate(answers, is_corticosteroid=False, last_corticosteroid_session=None, today=TODAY,
+                       drug_name="tap water", tap_water=True)
+    (finding,) = blocked.blockers
+    assert finding.check == Check.DRUG_ALLERGY.value and finding.overridable
+    assert "tap water." not in finding.message and "metal" in finding.message
+    unanswered = evaluate({}, is_corticosteroid=False, last_corticosteroid_session=None, today=TODAY,
+                          drug_name="tap water", tap_water=True)
+    assert f"Not answered: {allergy}" in {f.message for f in unanswered.blockers}
+
+
 def test_caution_questions_only_for_corticosteroids():
     plain = {q.check for q in questions_for(is_corticosteroid=False)}
     steroid = {q.check for q in questions_for(is_corticosteroid=True)}

@@ -75,3 +75,29 @@ def test_course_view_from_the_database_with_a_planned_session(db):
     assert [e.label for e in courses[TAP_WATER].entries] == ["Session 1"]
     assert view.last_corticosteroid_at == D0 + dt.timedelta(days=7)
     assert [(w.session_id, "consecutive" in w.message) for w in view.warnings] == [(None, True)]
+
+
+def test_a_course_reads_as_its_protocol_name_and_the_id_stays_the_grouping_key(db):
+    """Issue 14 item 21: the therapist read "course dexamethasone-4mgml-40"; the course keeps the
+    protocol id as its key, and the screen, the summary line and the PDF show the protocol's name."""
+    from ionto_console.control.records_views import course_html, position_line
+    from ionto_console.records import load_session, report_data
+
+    pid = new_patient(db)
+    sids = []
+    for day in (0, 7):
+        sid = start_session(db, session_start(pid, DEXA, started_at=D0 + dt.timedelta(days=day),
+                                              course_planned_sessions=6))
+        finish_session(db, sid, state="complete", reason="", dose_delivered_ma_min=40, who="dana")
+        sids.append(sid)
+    name = load_protocol(DEXA)["name"]
+    view = course_view(db, pid)
+    (course,) = view.courses
+    assert course.name == DEXA and course.title == name
+    page = course_html(view, sids[1])
+    line, _ = position_line(load_session(db, sids[1]), view)
+    for text in (page, line):
+        assert DEXA not in text
+    assert f"Course: {name}" in page
+    assert line.endswith(f"Session 2 of 6 of the course {name}")
+    assert report_data(db, sids[1], plot_points=50)["session"]["course_position"] == "Session 2 of 6"

@@ -347,3 +347,25 @@ def test_the_electrode_is_the_one_the_protocol_was_made_for(qtbot, sources):
             assert f"{protocol.electrode_area_cm2:g} cm²" in win.setup.electrode.currentText()
     finally:
         desk.shutdown()
+
+
+def test_a_side_effect_stop_keeps_its_outcome_in_view_on_a_small_screen(qtbot, recorded_screen):
+    """New-user pass at 1366x768: Raise had the focus; the stop disabled it, the focus went to "Sign
+    session…" below the fold and the treatment area scrolled "Stopped — output off: Dizziness" out of view.
+    Whatever scrolled the area down, a run that ends brings its outcome into view."""
+    screen, _db = recorded_screen
+    screen.resize(1366, 740)  # 1366x768 at 100 %, maximised (as in the pass)
+    fill_setup(screen)
+    pass_checklist(screen, qtbot)
+    start(qtbot, screen)
+    controller = screen.desk.controller
+    wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.5)
+    view = screen.treatment
+    # scrolled down to the controls (by the therapist, or by the focus following "Sign session…")
+    view.scroll.verticalScrollBar().setValue(view.scroll.verticalScrollBar().maximum())
+    qtbot.mousePress(view.stops.buttons[SideEffect.DIZZINESS.value], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.state_banner.text().startswith("Stopped"), timeout=WAIT_MS)
+    qtbot.waitUntil(view.sign_button.isEnabled, timeout=WAIT_MS)
+    qtbot.wait(50)
+    top = view.state_banner.mapTo(view.scroll.viewport(), view.state_banner.rect().topLeft()).y()
+    assert 0 <= top and top + view.state_banner.height() <= view.scroll.viewport().height()

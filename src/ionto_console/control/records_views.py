@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..core.markers import kind_words, plot_markers
 from ..core.session import SIDE_EFFECT_KINDS
@@ -150,9 +150,19 @@ def summary_html(summary: SessionSummary) -> str:
                       for n in summary.current_notes], "None.")
     section("Signatures", [g.manifestation for g in summary.signatures], "Not signed yet.")
     if summary.amendments:
-        section("Corrections", [f"{a.field} → {a.value} by {a.who} ({a.why}), {when(a.at)}"
-                                for a in summary.amendments], "")
+        section("Corrections", [correction_line(a) for a in summary.amendments], "")
     return "".join(parts)
+
+
+#: The correctable session fields (``records.store.AMENDABLE_FIELDS``) as a therapist names them.
+FIELD_WORDS = {"diagnosis_code": "Diagnosis code", "coverage_answers": "Coverage answers",
+               "reason": "Reason for the outcome", "dose_delivered_ma_min": "Dose delivered (mA·min)"}
+
+
+def correction_line(amendment: Any) -> str:
+    """One correction in words ("Diagnosis code → L74.510 by …"), never the column's name."""
+    field = FIELD_WORDS.get(amendment.field, amendment.field.replace("_", " ").capitalize())
+    return f"{field} → {amendment.value} by {amendment.who} ({amendment.why}), {when(amendment.at)}"
 
 
 def course_html(courses: PatientCourses, session_id: int) -> str:
@@ -160,7 +170,7 @@ def course_html(courses: PatientCourses, session_id: int) -> str:
     e = html.escape
     parts = []
     for course in courses.courses:
-        parts.append(f"<p><b>Course {e(course.name)}</b></p><ul style='margin-top:0'>")
+        parts.append(f"<p><b>Course: {e(course.title or course.name)}</b></p><ul style='margin-top:0'>")
         for entry in course.entries:
             interval = "" if entry.interval_days is None else f", {entry.interval_days} day(s) after the previous"
             line = (f"{entry.label}: {when(entry.started_at)}{interval} — {entry.state}, "
@@ -186,11 +196,19 @@ def course_position(courses: PatientCourses, session_id: int) -> str:
     return ""
 
 
+def course_title(courses: PatientCourses, summary: SessionSummary) -> str:
+    """The name of the session's course as a therapist reads it: its protocol's name, never the grouping id."""
+    for course in courses.courses:
+        if course.name == summary.course and course.title:
+            return course.title
+    return summary.protocol_name
+
+
 def position_line(summary: SessionSummary, courses: PatientCourses) -> tuple[str, bool]:
     """The bold line above the summary, and whether it carries a schedule warning for this session."""
     position = course_position(courses, summary.id)
     mine = [w.message for w in courses.warnings if w.session_id == summary.id]
-    return (f"{summary.patient.name} — {position or 'session'} of course {summary.course}"
+    return (f"{summary.patient.name} — {position or 'Session'} of the course {course_title(courses, summary)}"
             + (f" — ⚠ {mine[0]}" if mine else "")), bool(mine)
 
 

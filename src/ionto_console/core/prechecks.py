@@ -127,15 +127,33 @@ _RULES: tuple[_Rule, ...] = (
 
 _PREGNANCY_CAUTION = "Corticosteroid in pregnancy: confirm that the prescriber has approved it."
 
+#: Tap water has no drug to be allergic to ("allergic to tap water?" reads as nonsense to a therapist):
+#: the allergy question asks about the real risks of tap-water trays in plain words: a skin reaction to
+#: earlier treatments, or to the metal of the electrodes and trays. Same check key, so records stay comparable.
+_TAP_WATER_ALLERGY = (
+    "Has the patient's skin reacted badly (rash, blisters, burns) to an earlier tap-water treatment, "
+    "or is the patient allergic to metal such as nickel?",
+    "Contraindication: skin reaction to an earlier tap-water treatment or allergy to metal (electrodes, trays).",
+)
+
+
+def _wording(rule: _Rule, drug: str, tap_water: bool) -> tuple[str, str]:
+    """The rule's question and finding as the therapist reads them for this protocol."""
+    if tap_water and rule.check is Check.DRUG_ALLERGY:
+        return _TAP_WATER_ALLERGY
+    return rule.text.format(drug=drug), rule.finding.format(drug=drug)
+
 
 def _asked(is_corticosteroid: bool) -> tuple[_Rule, ...]:
     return tuple(r for r in _RULES if is_corticosteroid or r.kind is not QuestionKind.CAUTION)
 
 
-def questions_for(*, is_corticosteroid: bool, drug_name: str | None = None) -> tuple[Question, ...]:
-    """The questions to ask, in order: caution questions only for a corticosteroid."""
+def questions_for(*, is_corticosteroid: bool, drug_name: str | None = None,
+                  tap_water: bool = False) -> tuple[Question, ...]:
+    """The questions to ask, in order: caution questions only for a corticosteroid; ``tap_water``
+    (a tap-water protocol) asks about skin and metal reactions instead of a drug allergy."""
     drug = drug_name or _GENERIC_DRUG
-    return tuple(Question(r.check, r.kind, r.text.format(drug=drug)) for r in _asked(is_corticosteroid))
+    return tuple(Question(r.check, r.kind, _wording(r, drug, tap_water)[0]) for r in _asked(is_corticosteroid))
 
 
 # --- result model ----------------------------------------------------------------------
@@ -239,6 +257,7 @@ def evaluate(
     overrides: Mapping[Check | str, str | None] | None = None,
     confirmed: Iterable[Caution | str] = (),
     drug_name: str | None = None,
+    tap_water: bool = False,
 ) -> PrecheckResult:
     """Judge the checklist. Never raises on bad answers: whatever is not a bool counts as unanswered.
 
@@ -247,6 +266,7 @@ def evaluate(
     reason. ``confirmed`` lists the ``Caution``s the therapist has explicitly
     confirmed. Overrides or confirmations for something that did not apply are ignored.
     ``can_start`` is True only with no blockers left and no confirmation pending.
+    ``tap_water``: the protocol uses tap water; the allergy question is worded for it.
     """
     given = {_key(k): v for k, v in answers.items()}
     reasons = {_key(k): v for k, v in (overrides or {}).items()}
@@ -277,11 +297,11 @@ def evaluate(
         value = given.get(rule.check.value)
         answer = value if isinstance(value, bool) else None
         asked[rule.check.value] = answer
-        text = rule.text.format(drug=drug)
+        text, finding = _wording(rule, drug, tap_water)
         if answer is None:
             blockers.append(Finding(check=rule.check.value, message=f"Not answered: {text}"))
         elif rule.kind is QuestionKind.CONTRAINDICATION and answer:
-            block(Finding(check=rule.check.value, message=rule.finding.format(drug=drug), overridable=True))
+            block(Finding(check=rule.check.value, message=finding, overridable=True))
         elif rule.kind is QuestionKind.CONSENT and not answer:
             blockers.append(Finding(check=rule.check.value, message=rule.finding))
         if is_corticosteroid and answer and rule.caution is not None:

@@ -79,8 +79,12 @@ class CourseWarning:
 
 @dataclass(frozen=True)
 class Course:
+    """One course: ``name`` is its grouping key (the protocol's id, e.g. ``dexamethasone-4mgml-40``), kept
+    for the records; ``title`` is what a therapist reads (the protocol's name, as of the latest session)."""
+
     name: str
     entries: tuple[CourseEntry, ...]
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,8 @@ def course_view(db: Database, patient_id: int, *, planned_at: dt.datetime | None
     courses, warnings = [], []
     for name, items in by_course.items():
         entries, course_warnings = build_course(items, tz)
-        courses.append(Course(name, tuple(entries)))
+        title = next((e.protocol_name for e in reversed(entries) if e.protocol_name), name)
+        courses.append(Course(name, tuple(entries), title))
         warnings.extend(course_warnings)
     warnings.extend(corticosteroid_warnings(sessions, tz))
     last_steroid = max((c.started_at for c in sessions if c.corticosteroid and c.session_id is not None), default=None)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .audit import verify_audit
+from .course import course_view
 from .billing import billable_minutes, cpt_units, CPT_IONTOPHORESIS, assess_coverage
 from .database import Database
 from .queries import load_events, load_samples, load_session
@@ -23,6 +24,13 @@ PLOT_POINTS = 1200
 
 def _finite(values: np.ndarray) -> np.ndarray:
     return values[np.isfinite(values)]
+
+
+def _course_position(db: Database, summary: Any) -> str:
+    """"Session 3 of 6" of this session in its course (the course's id is for grouping, not for reading)."""
+    courses = course_view(db, summary.patient.id, include_simulated=summary.simulated)
+    return next((entry.label for course in courses.courses for entry in course.entries
+                 if entry.session_id == summary.id), "")
 
 
 def report_data(db: Database, session_id: int, *, plot_points: int = PLOT_POINTS) -> dict[str, Any]:
@@ -49,7 +57,8 @@ def report_data(db: Database, session_id: int, *, plot_points: int = PLOT_POINTS
                     "ended_at": summary.ended_at, "duration_s": duration_s, "state": summary.state,
                     "reason": summary.reason, "operator": summary.operator, "station": summary.station,
                     "course": summary.course, "simulated": summary.simulated, "site": summary.site_text,
-                    "continues_session_id": summary.continues_session_id},
+                    "continues_session_id": summary.continues_session_id,
+                    "course_position": _course_position(db, summary)},
         "protocol": {"name": summary.protocol_name, "sha256": summary.protocol_sha256, "content": summary.protocol},
         "board": {"serial": summary.board_serial, "cal_gain": summary.calibration.gain,
                   "cal_offset_ua": summary.calibration.offset_ua, "cal_date": summary.calibration.date},

@@ -210,7 +210,7 @@ class _Report(PdfPage):
             ("Protocol", d["protocol"]["name"]),
             ("Site", session.get("site") or "—"),
             ("Polarity", polarity_line(d["protocol"]["content"])),
-            ("Course", session.get("course") or "—"),
+            ("Course", session.get("course_position") or "—"),
             ("Dose", dose_text(d["dose"])),
             ("Duration", duration(session.get("duration_s"))),
             ("Started", when(session["started_at"], seconds=True)),

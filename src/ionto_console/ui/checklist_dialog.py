@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -42,6 +43,7 @@ class ChecklistDialog(QDialog):
         drug_name: str | None,
         last_corticosteroid_session: dt.date | None,
         today: dt.date,
+        tap_water: bool = False,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -51,8 +53,9 @@ class ChecklistDialog(QDialog):
             last_corticosteroid_session=last_corticosteroid_session,
             today=today,
             drug_name=drug_name,
+            tap_water=tap_water,
         )
-        self.questions = questions_for(is_corticosteroid=is_corticosteroid, drug_name=drug_name)
+        self.questions = questions_for(is_corticosteroid=is_corticosteroid, drug_name=drug_name, tap_water=tap_water)
         self.yes: dict[str, QRadioButton] = {}
         self.no: dict[str, QRadioButton] = {}
         self.reasons: dict[str, QLineEdit] = {}
@@ -93,6 +96,9 @@ class ChecklistDialog(QDialog):
                 widget.toggled.connect(self._update)
             reason.textChanged.connect(self._update)
             self.yes[key], self.no[key], self.reasons[key] = yes, no, reason
+        # Spare height goes below the last question: spread over the rows, it moved every row down as the
+        # list of what is missing shrank and the questions' area grew.
+        grid.setRowStretch(len(self.questions), 1)
         self.confirm = QCheckBox("I confirm the cautions listed here with the prescriber's approval")
         self.confirm.setObjectName("confirm_cautions")
         self.confirm.setEnabled(False)
@@ -113,6 +119,9 @@ class ChecklistDialog(QDialog):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Always there: a scroll bar that vanished as the verdict list shrank widened the questions and moved
+        # the Yes/No columns ~14 px under the mouse mid-checklist (new-user pass, 1366x768).
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         scroll.setWidget(answers)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)

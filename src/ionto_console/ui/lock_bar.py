@@ -11,6 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from .fields import keep_readable
+
 
 class LockBar(QFrame):
     """Name and password fields, Unlock and Sign out; ``unlock_requested(name, password)``."""
@@ -36,6 +38,7 @@ class LockBar(QFrame):
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.unlock_button = QPushButton("Unlock")
         self.sign_out_button = QPushButton("Sign out")
+        keep_readable(self.username, self.password, self.unlock_button, self.sign_out_button)
         row = QHBoxLayout()
         for widget in (self.username, self.password, self.unlock_button, self.sign_out_button):
             row.addWidget(widget)

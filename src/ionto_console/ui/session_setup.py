@@ -53,7 +53,7 @@ from ..core.patients import birth_date_problem, normalise_patient_id, same_perso
 from ..core.continuation import Continuation
 from ..core.plan import SessionPlan
 from ..core.prechecks import PrecheckResult
-from ..core.protocols import Protocol
+from ..core.protocols import AgentKind, Protocol
 from .checklist_dialog import ChecklistDialog
 
 NO_SIDE = "(no side)"
@@ -429,6 +429,7 @@ class SessionSetup(QGroupBox):
         return ChecklistDialog(
             is_corticosteroid=is_corticosteroid(protocol),
             drug_name=protocol.agent.solution,
+            tap_water=protocol.agent.kind is AgentKind.TAP_WATER,
             last_corticosteroid_session=last,
             today=self._today(),
             parent=self,

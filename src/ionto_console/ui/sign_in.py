@@ -20,6 +20,7 @@ from ..core.roles import User
 from ..control.background import Outcome
 from ..control.sign_in_service import WRONG, SignInAnswer, SignInService, SignInState
 from .background_pump import BackgroundPump
+from .fields import keep_readable
 
 __all__ = ["WRONG", "SignInDialog"]
 
@@ -62,6 +63,7 @@ class SignInDialog(QDialog):
         self.busy_label.setStyleSheet("color:#555;")
         self.busy_label.setVisible(False)
 
+        keep_readable(self.username, self.display_name, self.password, self.repeat)
         self.form = QFormLayout()
         self.form.addRow("User name", self.username)
         self.form.addRow("Full name", self.display_name)
@@ -97,6 +99,13 @@ class SignInDialog(QDialog):
         self.form.setRowVisible(self.display_name, shown)
         self.form.setRowVisible(self.repeat, shown)
 
+    def _fit(self) -> None:
+        """At least 460 px wide and tall enough for every row shown (with the heading wrapped at that width)."""
+        width = max(self.width(), 460)
+        layout = self.layout()
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+        self.resize(width, max(self.height(), height))
+
     def _enable(self, enabled: bool) -> None:
         for widget in (self.username, self.display_name, self.password, self.repeat, self.ok_button):
             widget.setEnabled(enabled)
@@ -126,6 +135,7 @@ class SignInDialog(QDialog):
                                  "the administrator then adds therapists and engineers (ionto-users).")
         else:
             self.heading.setText("Sign in to the treatment station.")
+        self._fit()  # the rows and heading just shown get their height; the dialog was sized without them
         self._enable(not self.busy)
         self.username.setFocus()
 
@@ -166,6 +176,7 @@ class SignInDialog(QDialog):
         self.form.labelForField(self.password).setText("New password")
         self.username.setReadOnly(True)
         self.ok_button.setText("Change password and sign in")
+        self._fit()
         self.password.clear()
         self.repeat.clear()
         self.password.setFocus()

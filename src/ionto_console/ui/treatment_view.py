@@ -34,6 +34,7 @@ from ..core.interlocks import TripAction
 from ..core.protocols import electrode_polarity_text
 from ..core.session import EMERGENCY, SessionState, SideEffect
 from .background_pump import BackgroundPump
+from .fields import keep_readable
 from .live_plots import LivePlots
 from .session_setup import SessionSetup
 from .readouts import BIG_PT, Readout, ReflowGrid, current_text, format_number, set_style, set_text
@@ -63,6 +64,9 @@ STATE_TEXT = {
     SessionState.FAULTED: ("Stopped by a safety check — output off", "#fdecea", "#b71c1c"),
     SessionState.INTERRUPTED: ("Interrupted — output off", "#fdecea", "#b71c1c"),
 }
+#: A run is over: its outcome is what the therapist must see first.
+ENDED_STATES = frozenset({SessionState.COMPLETE, SessionState.STOPPED, SessionState.FAULTED,
+                          SessionState.INTERRUPTED})
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
 #: Heights (share of the plot) of consecutive markers' labels.
@@ -87,6 +91,7 @@ class SignDialog(QDialog):
         self.meaning = QComboBox()
         self.meaning.addItems(self.MEANINGS)
         self.note = QPlainTextEdit()
+        keep_readable(self.username, self.password, self.meaning)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -115,6 +120,7 @@ class CosignDialog(QDialog):
         self.username = QLineEdit()
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        keep_readable(self.username, self.password)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -171,6 +177,8 @@ class TreatmentView(QWidget):
         self._markers_shown = 0
         self._marker_items: list[pg.InfiniteLine] = []
         self._shown_controller = None
+        #: The session state on screen at the last refresh (a run that just ended scrolls its outcome into view).
+        self._shown_state = SessionState.IDLE
         #: A result the therapist must read (signature saved, or why not); kept until the next start.
         self._notice = ""
         self._notice_ok = False
@@ -465,9 +473,34 @@ class TreatmentView(QWidget):
                 widget.setEnabled(False)
         self._update_keys()
         self._place_setup()
+        if state is not self._shown_state:
+            self._shown_state = state
+            if state in ENDED_STATES:
+                self._show_outcome()
         if controller is not None:
             self.plots.show_history(controller.history.view())
             self._add_markers(controller)
+
+    def _show_outcome(self) -> None:
+        """A run just ended: scroll "Stopped — output off: …" (and the patient above it) into view.
+
+        The focused Raise button was disabled by the stop, Qt moved the focus to "Sign session…" below the
+        fold of a 1366x768 screen and the scroll area followed it, taking the outcome out of view (new-user
+        pass). Again once the layout has settled (the set-up form is re-placed on the next event loop turn)."""
+        self._scroll_to_outcome()
+        QTimer.singleShot(0, self._scroll_to_outcome)
+
+    def _scroll_to_outcome(self) -> None:
+        """The state banner at the top of the treatment area (with the patient banner above it if both fit)."""
+        banner_top = self.state_banner.mapTo(self.body, self.state_banner.rect().topLeft()).y()
+        target = banner_top - 4
+        if self.patient_banner.isVisible():
+            patient_top = self.patient_banner.mapTo(self.body, self.patient_banner.rect().topLeft()).y()
+            if patient_top <= banner_top and banner_top + self.state_banner.height() - patient_top <= \
+                    self.scroll.viewport().height():
+                target = patient_top
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(max(bar.minimum(), min(target, bar.maximum())))
 
     def _blockers(self) -> list[str]:
         """Why Start is disabled: what the set-up lacks first (it names the field), then the desk's reasons."""
