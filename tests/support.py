@@ -63,3 +63,29 @@ def account(db, username: str, display_name: str) -> str:
     finally:
         accounts.HASHER = real
     return username
+
+
+def imported_modules(source: str, package: str) -> list[tuple[int, str]]:
+    """(line, absolute module) of every import in ``source`` at any depth, relative ones resolved
+    against ``package`` (e.g. "ionto_console.ui"); ``from x import y`` also yields "x.y", since
+    "from .. import records" names the package in its alias. The layering tests' one walk."""
+    import ast
+
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.append((node.lineno, module))
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def is_under(module: str, names: tuple[str, ...]) -> bool:
+    """``module`` is one of ``names`` or inside one of them."""
+    return any(module == name or module.startswith(name + ".") for name in names)

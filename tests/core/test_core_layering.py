@@ -7,12 +7,12 @@ function would slip past a first-column pattern (the same walk as
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 import ionto_console.core
+from support import imported_modules as walk_imports, is_under
 
 CORE = Path(ionto_console.core.__file__).parent
 FORBIDDEN = ("PySide6", "pyqtgraph", "serial", "pyvisa", "sqlalchemy", "ionto_sim", "ionto_console.drivers",
@@ -20,23 +20,11 @@ FORBIDDEN = ("PySide6", "pyqtgraph", "serial", "pyvisa", "sqlalchemy", "ionto_si
 
 
 def imported_modules(source: str) -> list[tuple[int, str]]:
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative to ionto_console.core
-                base = ["ionto_console", "core"][: 2 - (node.level - 1)]
-                module = ".".join(base + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            found.append((node.lineno, module))
-            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
-    return found
+    return walk_imports(source, "ionto_console.core")
 
 
 def forbidden(module: str) -> bool:
-    return any(module == name or module.startswith(name + ".") for name in FORBIDDEN)
+    return is_under(module, FORBIDDEN)
 
 
 def test_the_walk_catches_lazy_and_relative_imports():

@@ -9,12 +9,12 @@ absolute module name and checked.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 import ionto_console.ui
+from support import imported_modules as walk_imports, is_under
 
 UI = Path(ionto_console.ui.__file__).parent
 PACKAGE = "ionto_console"
@@ -26,24 +26,11 @@ FORBIDDEN = ("ionto_console.drivers", "ionto_console.records", "ionto_console.re
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
     """(line, absolute module) of every import in the file, at any depth."""
-    found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = f"{PACKAGE}.ui".split(".")[: 2 - (node.level - 1)]
-                module = ".".join(base + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            found.append((node.lineno, module))
-            # "from .. import records" names the forbidden package in the alias
-            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
-    return found
+    return walk_imports(path.read_text(encoding="utf-8"), f"{PACKAGE}.ui")
 
 
 def forbidden(module: str) -> bool:
-    return any(module == name or module.startswith(name + ".") for name in FORBIDDEN)
+    return is_under(module, FORBIDDEN)
 
 
 def test_the_walk_resolves_relative_and_lazy_imports(tmp_path):
