@@ -16,23 +16,7 @@ from drill_bench import DRILL_STATION_ID, Bench, connect_station, sqlite_path
 @pytest.fixture
 def bench(tmp_path):
     """A 5 kΩ load (steady impedance, so only the injected fault can trip an interlock)."""
-    server = SimulatedBoardServer(load=ResistorLoad(5000.0), seed=7).start()
-    station = db = desk = None
-    try:
-        station = connect_station(server.port)
-        db = open_database(sqlite_url(sqlite_path(tmp_path)))
-        mark_as_demo(db)  # sessions on the simulated board are kept only in a demo database
-        desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station",
-                             demo=True, station_id=DRILL_STATION_ID, data_folder=tmp_path / "data")
-        yield Bench(server, station, db, desk)
-    finally:
-        if desk is not None:
-            desk.shutdown()
-        if station is not None:
-            station.disconnect()
-        if db is not None:
-            db.close()
-        server.stop()
+    yield from drill_bench_on(sqlite_url(sqlite_path(tmp_path)), tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +42,16 @@ def pg_url(drill_pg):
 @pytest.fixture
 def pg_bench(tmp_path, pg_url):
     """The drill bench on a clinic PostgreSQL database instead of the station's SQLite file."""
+    yield from drill_bench_on(pg_url, tmp_path)
+
+
+def drill_bench_on(url: str, tmp_path):
+    """The drill bench (a 5 kΩ simulated board, a demo-marked records database at ``url``), torn down after."""
     server = SimulatedBoardServer(load=ResistorLoad(5000.0), seed=7).start()
     station = db = desk = None
     try:
         station = connect_station(server.port)
-        db = open_database(pg_url)
+        db = open_database(url)
         mark_as_demo(db)  # sessions on the simulated board are kept only in a demo database
         desk = TreatmentDesk(station, db=db, operator=lambda: "Drill Therapist", station_name="drill-station",
                              demo=True, station_id=DRILL_STATION_ID, data_folder=tmp_path / "data")
