@@ -428,10 +428,23 @@ def replay_virtual(records: Sequence[WireRecord], protocol: Protocol, *, speed: 
         console.execute(console.engine.on_sample(sample), sample.t)
         if started and console.first_sample_t is None:
             console.first_sample_t = sample.t  # the recorder's time 0: its first sample of the session
-    due(end_t, inclusive=True)
-    mine = [d for d in console.decisions if d.t <= end_t]
-    recorded = [d for d in recorded if d.t <= end_t]
-    return compare(recorded, mine, tolerance_s)
+    # The console's clock runs on past the recording's end by the tolerance: a cut the recording
+    # shows at its very end may fall due on this console's next tick, a few ms later.
+    due(end_t + tolerance_s, inclusive=True)
+    return compare_until(recorded, console.decisions, end_t, tolerance_s)
+
+
+def compare_until(recorded: list[Decision], replayed: list[Decision], end_t: float,
+                  tolerance_s: float) -> ReplayReport:
+    """``compare`` for a recording that ends at ``end_t``: a replayed decision after the end may
+    still match a recorded one (within the tolerance), but is never an extra one, since the
+    recording cannot show what came after it."""
+    report = compare([d for d in recorded if d.t <= end_t],
+                     [d for d in replayed if d.t <= end_t + tolerance_s], tolerance_s)
+    after_the_end = [d for d in report.extra if d.t > end_t]
+    report.extra = [d for d in report.extra if d.t <= end_t]
+    report.replayed = [d for d in report.replayed if d not in after_the_end]
+    return report
 
 
 def replay(records: Sequence[WireRecord], protocol: Protocol, *, speed: float = math.inf,

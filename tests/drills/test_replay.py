@@ -80,3 +80,20 @@ def test_a_session_with_a_raise_and_a_side_effect_stop_replays_to_the_same_decis
     assert abs(wire_stops[0].t - actions[1].t) < 0.05
     from_wire = replay(records, stored, actions=wire_stops)
     assert not [d for d in from_wire.missing + from_wire.extra if d.kind == "stop"], from_wire.differences()
+
+
+def test_a_cut_due_just_after_the_recording_ends_still_answers_the_recorded_cut():
+    """The recorded cut closes the recording; this console's tick may make it a few ms later."""
+    from ionto_console.replay import Decision, compare_until
+
+    recorded = [Decision(0.02, "cut"), Decision(0.021, "enable"), Decision(2.987, "stop"), Decision(3.588, "cut")]
+    replayed = [Decision(0.02, "cut"), Decision(0.021, "enable"), Decision(2.98, "stop"), Decision(3.59, "cut")]
+    report = compare_until(recorded, replayed, end_t=3.588, tolerance_s=0.25)
+    assert report.same, report.differences()
+    assert [d.kind for d in report.replayed] == ["cut", "enable", "stop", "cut"]
+    # a decision after the end that the recording has no counterpart for is not held against it ...
+    late = compare_until(recorded[:3], replayed, end_t=3.0, tolerance_s=0.25)
+    assert late.same and [d.kind for d in late.replayed] == ["cut", "enable", "stop"]
+    # ... but a recorded decision this console never makes still is
+    missing = compare_until(recorded, replayed[:3], end_t=3.588, tolerance_s=0.25)
+    assert [str(d) for d in missing.missing] == ["cut at 3.588 s"]
