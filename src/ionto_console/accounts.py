@@ -482,6 +482,23 @@ def record_handover(db: Database, session_id: int | None, *, from_user: str, to_
                      why="treatment handed over at the locked station")
 
 
+#: What ``record_presence`` audits: the moments a station stops answering for its signed-in person.
+PRESENCE_ACTIONS = ("sign out", "station locked")
+
+
+def record_presence(db: Database, *, who: str, action: str, station: str, why: str = "") -> None:
+    """Audit a sign-out or an idle lock (who, where).
+
+    WHY: the trail names who was at the station; without the end of a presence, an entry made
+    after someone walked away looks as if they were still there. Unlocking is a sign-in and is
+    audited as one (``sign_in``)."""
+    if action not in PRESENCE_ACTIONS:
+        raise ValueError(f"not a presence action: {action!r}")
+    with db.write() as session:
+        append_audit(session, who=who[:100], action=action, entity=ENTITY, entity_id=who[:40],
+                     after={"station": station}, why=why)
+
+
 def record_override_cosignature(db: Database, *, cosigner: str, therapist: str, patient: str,
                                 overridden: Any, station: str) -> None:
     """Audit a second account's co-signature of a contraindication override (before the session exists)."""

@@ -103,3 +103,26 @@ def test_a_running_treatment_is_handed_over_to_another_therapist_audited(qtbot, 
     (handover,) = [e for e in audit_history(db) if e["action"] == "handover"]
     assert handover["who"] == "sam" and handover["before"] == {"operator": "dana"}
     assert handover["after"]["operator"] == "sam"
+
+
+def _presence(db) -> list[tuple[str, str, str]]:
+    return [(e["who"], e["action"], e["why"]) for e in audit_history(db)
+            if e["action"] in ("station locked", "sign out")]
+
+
+def test_the_lock_and_the_sign_out_are_in_the_audit_trail(qtbot, locked_station, db):
+    """Who was at the station, and until when: the lock and the sign-out are audited (the unlock is a sign-in)."""
+    win, desk, clock = locked_station
+    clock[0] += 301.0
+    win.refresh()
+    assert win.locked
+    qtbot.waitUntil(lambda: len(_presence(db)) == 1, timeout=10_000)
+    assert _presence(db) == [("dana", "station locked", "no key or click for the idle time")]
+    unlock(qtbot, win, "dana", DANA)
+    with qtbot.waitSignal(win.sign_out_requested):
+        assert win.request_sign_out()
+    win.close()  # what the composition root does on a sign-out: audited once, as the sign-out
+    qtbot.waitUntil(lambda: len(_presence(db)) == 2, timeout=10_000)
+    desk.worker.shutdown()
+    assert _presence(db)[1] == ("dana", "sign out", "signed out")
+    assert [e["action"] for e in audit_history(db)][-3:] == ["station locked", "sign in", "sign out"]

@@ -12,6 +12,7 @@ from one patient to the next.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ..drivers.board.link import LinkState
 from .board_port import BoardPort
 from .station import Station
 from ..accounts import (AccountError, User, can_treat, confirm_signer, record_handover, record_override_cosignature,
-                        sign_in)
+                        record_presence, sign_in)
 from ..records import Database, RecordsError, add_note, calibrations_of, load_session, sign_session
 from .background import Outcome, Worker
 from .patient_history import UNKNOWN, PatientHistory, PatientMatch, patient_history, search_patients
@@ -42,6 +43,8 @@ from .black_box import WireTap
 from ..core.continuation import Continuation, continuation_after
 from .session_recorder import SessionRecorder
 from .treatment import TREATMENT_RATE_HZ, TreatmentController
+
+log = logging.getLogger(__name__)
 
 #: Why Start is refused without a plan (the set-up screen says which field is missing first).
 NO_PLAN = "Choose a patient and a protocol."
@@ -498,6 +501,22 @@ class TreatmentDesk:
     def end_continuous_session(self) -> None:
         """The station locked or the person left: the next signing asks for the user name again."""
         self._signed_in_this_session = False
+
+    def record_presence_later(self, action: str, user: User, why: str = "") -> None:
+        """Audit a sign-out or an idle lock on the desk's worker (``accounts.record_presence``).
+
+        WHY on the worker: the GUI thread never waits on the database. A failure is logged, never
+        shown as a refusal: the person has left either way, and the next sign-in is audited."""
+        if self.db is None:
+            return
+        db, station = self.db, self._station_name
+
+        def logged(outcome: Outcome[None]) -> None:
+            if outcome.error:
+                log.warning("could not audit %s of %s: %s", action, user.username, outcome.error)
+
+        self.worker.submit(lambda: record_presence(db, who=user.username, action=action, station=station, why=why),
+                           logged)
 
     def hand_over(self, to: User, *, station: str | None = None) -> None:
         """Another signed-in therapist takes over the running treatment: audited, and from now on notes,

@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         self._wall_clock = wall_clock
         self._station_name = station_name
         self.idle = IdleLock(idle_lock_s, last_activity=clock()) if idle_lock_s else None
+        self._signing_out = False  # a sign-out closes the window: audited once, as a sign-out
         if self.treatment is None:  # the treatment screen drains the desk's worker; without it, the window does
             self._desk_pump = BackgroundPump(desk.worker, self)
         self.lock_bar = LockBar()
@@ -258,6 +259,8 @@ class MainWindow(QMainWindow):
                                 "The last session is not signed. Close the console without signing it?"):
                 event.ignore()
                 return
+        if not self._signing_out:
+            self.desk.record_presence_later("sign out", self.user, "console closed")
         event.accept()
 
     def confirm(self, title: str, question: str) -> bool:
@@ -304,6 +307,8 @@ class MainWindow(QMainWindow):
         if self.desk.active:
             self.statusBar().showMessage("Stop the treatment before signing out.", 8000)
             return False
+        self._signing_out = True
+        self.desk.record_presence_later("sign out", self.user, "signed out")
         self.sign_out_requested.emit()
         return True
 
@@ -321,6 +326,7 @@ class MainWindow(QMainWindow):
             return
         self.idle.locked = True
         self.desk.end_continuous_session()
+        self.desk.record_presence_later("station locked", self.user, "no key or click for the idle time")
         if self.treatment is not None:
             self.tabs.setCurrentWidget(self.treatment)
             self.treatment.set_locked(True)
