@@ -346,6 +346,8 @@ class RecordsAndSignIn(NamedTuple):
     recovered: list[int]
     user: User | None
     refused: str
+    #: The start-up check of the newest anchored audit head ("" = intact; ``verify.anchored_tail_problem``).
+    audit_problem: str = ""
 
 
 def open_records_and_sign_in(args: argparse.Namespace, settings: Settings) -> RecordsAndSignIn:
@@ -358,7 +360,23 @@ def open_records_and_sign_in(args: argparse.Namespace, settings: Settings) -> Re
     db, db_problem, recovered = open_records(url, settings.station_name, demo=settings.demo)
     prepare_accounts(db, settings.demo)
     user, refused = sign_in_without_dialog(args, db, settings.demo, settings.station_name)
-    return RecordsAndSignIn(db, db_problem, recovered, user, refused)
+    return RecordsAndSignIn(db, db_problem, recovered, user, refused, audit_tail_problem(db))
+
+
+def audit_tail_problem(db: Database | None) -> str:
+    """The start-up check of the audit trail's newest anchored entry, in words ("" = intact);
+    logged as an error when it fails. Never stops the start: treatments are still recorded."""
+    if db is None:
+        return ""
+    from .records.verify import anchored_tail_problem
+
+    try:
+        problem = anchored_tail_problem(db)
+    except Exception as exc:  # noqa: BLE001 - a check that cannot run is said, never a crash at start-up
+        problem = f"Records check at start-up could not run ({exc}): run \"Verify audit trail\" in the Records tab."
+    if problem:
+        log.error("%s", problem)
+    return problem
 
 
 def main(argv: list[str] | None = None, *, launched: float | None = None) -> int:
@@ -404,7 +422,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
     from .ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    db, db_problem, recovered, user, refused = records.result()
+    db, db_problem, recovered, user, refused, audit_problem = records.result()
     if refused:
         print(f"ionto-console: not signed in: {refused}", file=sys.stderr)
         return 2
@@ -435,6 +453,8 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
         if can_treat(user.role):  # patient records are for the people who treat
             window.add_page(DeferredPage(lambda: records_browser(db)), "Records")
         notices = [RECOVERED_NOTICE.format(ids=", ".join(map(str, recovered)))] if recovered and first else []
+        if audit_problem and first:
+            notices.insert(0, audit_problem)
         if interval_notice:
             notices.append(interval_notice)
         if protocol_problems:

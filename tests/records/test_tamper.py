@@ -308,3 +308,77 @@ def test_the_black_box_is_part_of_the_sealed_record(tdb):
     assert verify_audit(tdb).ok
     _sql(tdb, "UPDATE session_wire_logs SET truncated = :t", t=True)
     _broken(tdb, "its black box", record=f"session:{sid}")
+
+
+def test_the_start_up_check_catches_a_deleted_tail_a_deleted_trail_and_a_recomputed_chain(db_url, station):
+    """The cheap check the console runs when it opens its records (``anchored_tail_problem``)."""
+    from ionto_console.app import audit_tail_problem
+    from ionto_console.records.verify import anchored_tail_problem
+
+    def reopened_problem() -> str:  # the console closed, someone edited the database, the console starts
+        db = open_database(db_url, anchor_folder=station)
+        try:
+            return audit_tail_problem(db)
+        finally:
+            db.close()
+
+    db = open_database(db_url, anchor_folder=station)
+    try:
+        assert anchored_tail_problem(db) == ""  # nothing anchored yet
+        sid = _record(db)
+        assert anchored_tail_problem(db) == ""
+    finally:
+        db.close()
+    assert reopened_problem() == ""
+    db = open_database(db_url, anchor_folder=station)
+    try:
+        _recompute_chain(db, sid)
+    finally:
+        db.close()
+    assert "audit entry #9 is not the one this station recorded" in reopened_problem()
+    db = open_database(db_url, anchor_folder=station)
+    try:
+        _sql(db, "DELETE FROM audit_log WHERE seq > 5")
+    finally:
+        db.close()
+    problem = reopened_problem()
+    assert "ends at entry #5, but this station recorded entry #9" in problem and "Verify audit trail" in problem
+    db = open_database(db_url, anchor_folder=station)
+    try:  # the console goes on writing past the deleted tail: the evidence stays at every later start
+        for _ in range(5):
+            add_note(db, sid, "another note", author="dana")
+    finally:
+        db.close()
+    assert "recorded audit entry #6 twice with different contents" in reopened_problem()
+    db = open_database(db_url, anchor_folder=station)
+    try:
+        _sql(db, "DELETE FROM audit_log")
+    finally:
+        db.close()
+    assert "ends at entry #0" in reopened_problem()
+    assert audit_tail_problem(None) == ""
+
+
+def test_the_start_up_check_is_not_fooled_by_a_forged_line(tdb, station):
+    """A line not signed by this station (appended by hand) is the full verification's to name, not a false alarm."""
+    from ionto_console.records.verify import anchored_tail_problem
+
+    _record(tdb)
+    path = station / ANCHORS_FILE
+    item = json.loads(path.read_text().splitlines()[-1])
+    item.update(seq=999, head="e" * 64)
+    with path.open("a") as handle:
+        handle.write(json.dumps(item) + "\n")
+    assert anchored_tail_problem(tdb) == ""
+    assert not verify_audit(tdb).ok  # ... which names it
+
+
+def test_a_deleted_tail_the_console_wrote_past_is_still_caught(tdb):
+    """Delete the newest entries and the rows they sealed; the console then writes past that point,
+    so the newest anchored heads match the chain again: the earlier heads for those numbers stay evidence."""
+    sid = _record(tdb)
+    _sql(tdb, "DELETE FROM audit_log WHERE seq > 8")  # the last entry: the note ...
+    _sql(tdb, "DELETE FROM session_notes")  # ... and the note itself
+    for _ in range(3):
+        add_note(tdb, sid, "a later note", author="dana")  # entries #9-#11, anchored anew
+    _broken(tdb, "recorded audit entry #9 twice with different contents", record="audit trail")

@@ -109,6 +109,9 @@ def verify_records(db: Any, only: Iterable[str] | None = None) -> AuditVerdict:
         for line in lines:
             anchored[line.seq] = line
             firsts.setdefault(line.first, line)
+        twice = anchored_twice(anchor, lines)
+        if twice is not None:
+            problem("audit trail", f"The audit trail: {_twice_words(*twice)}.")
         anchor_note = (f"{len(lines)} heads anchored at this station" if lines
                        else "no heads anchored at this station yet")
 
@@ -256,3 +259,61 @@ def seal_legacy(db: Any, *, who: str) -> list[str]:
                          why="sealed as found: written before tamper evidence (migration 0006)")
         done.append(record)
     return done
+
+
+def anchored_tail_problem(db: Any) -> str:
+    """At start-up: is the newest head this station anchored still the chain's entry at that
+    number, and was no number anchored twice with different heads? "" when so (or nothing is
+    anchored here yet).
+
+    WHY at start-up: a full ``verify_records`` reads every record (seconds on a year's records),
+    so it runs when someone asks. This check reads the anchor file and two indexed rows, and
+    catches the commonest edits made behind the console's back while it was closed: the newest
+    entries deleted, the whole trail deleted, or rows edited and the chain recomputed (its newest
+    anchored hash then differs); at every later start, the same number anchored twice (the
+    console wrote past a deleted tail). Other edits are left to the full verification."""
+    from .anchor import anchor_of
+
+    installed = anchor_of(db)
+    if installed is None:
+        return ""
+    anchor, label = installed
+    lines, _unreadable = anchor.lines(label)  # a damaged line is the full verification's to name
+    if not lines:
+        return ""
+    newest = max(lines, key=lambda line: line.seq)
+    with db.read() as s:
+        at_seq = s.scalar(select(AuditEntry.hash).where(AuditEntry.seq == newest.seq))
+        tail = s.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
+    if at_seq == newest.head or not anchor.authentic(newest):  # intact, or forged (the full check names it)
+        twice = anchored_twice(anchor, lines)
+        if twice is None:
+            return ""
+        what = _twice_words(*twice)
+    elif at_seq is None:
+        what = (f"the audit trail ends at entry #{tail}, but this station recorded entry #{newest.seq} "
+                f"on {newest.at}: entries were deleted")
+    else:
+        what = (f"audit entry #{newest.seq} is not the one this station recorded on {newest.at}: "
+                "the audit trail was rewritten")
+    return (f"Records check at start-up: {what}. Run \"Verify audit trail\" in the Records tab (or "
+            "ionto-records verify) and tell the person responsible for the records.")
+
+
+
+def anchored_twice(anchor: Any, lines: list[AnchorLine]) -> tuple[AnchorLine, AnchorLine] | None:
+    """Two authentic lines for the same entry number of the same trail (same first entry) with
+    different heads, or None. WHY: the trail lost entries or was rewritten, and the console has
+    since written past that point, so the newest line for that number matches the chain again;
+    the earlier line stays evidence for good."""
+    first_seen: dict[tuple[str, int], AnchorLine] = {}
+    for line in lines:
+        earlier = first_seen.setdefault((line.first, line.seq), line)
+        if earlier.head != line.head and anchor.authentic(earlier) and anchor.authentic(line):
+            return earlier, line
+    return None
+
+
+def _twice_words(earlier: AnchorLine, later: AnchorLine) -> str:
+    return (f"this station recorded audit entry #{later.seq} twice with different contents (on {earlier.at} "
+            f"and on {later.at}): entries were deleted or rewritten in between")
