@@ -248,10 +248,12 @@ def readable_on(setup, text: str) -> bool:
 @pytest.mark.parametrize("area", [((1366, 768), 1.0, True), ((1366, 768), 1.25, True), ((1366, 768), 1.25, False),
                                   ((1920, 1080), 1.25, True)], ids=lambda a: f"{a[0][0]}x{a[0][1]}@{a[1]:g}-"
                                                                               f"{'max' if a[2] else 'win'}")
-def test_every_protocol_and_electrode_name_is_readable_whole(qtbot, window, area):
+def test_every_protocol_and_electrode_name_is_readable_whole(qtbot, sources, desk, area):
     """New-user pass: the drop-downs cut "Dexamethasone 4 mg/mL, 40 r" and "Active electrode 10 cm², rated"
-    (40 or 80? which electrode?). Each name is readable whole on the set-up, and each open list is as
-    wide as its longest item."""
+    (40 or 80? which electrode?). Each name is readable whole on the set-up of a new patient (the
+    narrowest set-up: no history lines widen it), and each open list is as wide as its longest item."""
+    window = MainWindow(sources.station, sources, desk, load_library(), alarm_player=RecordingPlayer())
+    qtbot.addWidget(window)
     screen_size, scale, maximised = area
     window.resize(*logical_area(*screen_size, scale, maximised))
     window.show()
