@@ -32,6 +32,7 @@ from ionto_console.records import open_database, sqlite_url
 from ionto_console.records.demo import mark_as_demo
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import MainWindow
+from ionto_console.ui.session_setup import electrode_text
 
 SCREENS = [(1280, 720), (1366, 768), (1920, 1080)]
 SCALES = [1.0, 1.25, 1.5]
@@ -263,7 +264,7 @@ def test_every_protocol_and_electrode_name_is_readable_whole(qtbot, sources, des
     for index, protocol in enumerate(setup._protocols):
         setup.protocol.setCurrentIndex(index)
         qtbot.wait(20)
-        for text in (protocol.name, setup.electrode.currentText()):
+        for text in (protocol.name, electrode_text(protocol), setup.electrode.currentText()):
             if not readable_on(setup, text):
                 cut.append(text)
         for combo in (setup.protocol, setup.electrode, setup.site, setup.diagnosis):

@@ -282,7 +282,9 @@ class SessionSetup(QGroupBox):
         if not self._protocols:
             return
         protocol = self.selected_protocol()
-        self.electrode.addItem(electrode_text(protocol))
+        # the row says "Electrode"; the box shows what differs between electrodes (area, rating) whole,
+        # and the plan records the full wording (the item's data)
+        self.electrode.addItem(electrode_text(protocol).removeprefix("Active electrode "), electrode_text(protocol))
         self.electrode.setToolTip(f"{electrode_text(protocol)}: the electrode the protocol is made for; "
                                   "a different one needs its own protocol")
         self.protocol.setToolTip(protocol.name)
@@ -559,7 +561,7 @@ class SessionSetup(QGroupBox):
             diagnosis_code=self.diagnosis_code(),
             continues_session_id=self._offer.session_id if self.continuing() else None,
             dose_target_ma_min=self._offer.remaining_ma_min if self.continuing() else None,
-            electrode=self.electrode.currentText(),
+            electrode=self.electrode.currentData() or self.electrode.currentText(),
             checklist_passed=bool(checklist and checklist.can_start),
             checklist_record=checklist.as_record() if checklist else {},
             date_of_birth=self.birth_date(),

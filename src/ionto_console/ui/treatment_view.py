@@ -471,6 +471,8 @@ class TreatmentView(QWidget):
         blockers = [] if self.desk.active else self._blockers()
         text, colour = self._message_line(controller, snap, state, blockers)
         set_text(self.message, text)
+        if self.message.isHidden() == bool(text):  # no empty line above the buttons while nothing is to be said
+            self.message.setVisible(bool(text))
         set_style(self.message, f"color:{colour}; font-size:13pt;")
         self._show_patient(snap)
         self._show_numbers(snap)
@@ -577,7 +579,8 @@ class TreatmentView(QWidget):
         self.impedance.set_value(format_number(snap.impedance_kohm if snap else None, 1))
         self.voltage.set_value(format_number(snap and snap.voltage_v, 1))
         self.dose.set_value("--" if snap is None else f"{snap.dose_delivered_ma_min:.1f}")
-        self.dose.set_unit("mA·min" if snap is None else f"of {snap.dose_target_ma_min:g} mA·min")
+        # to the dose's precision: a continued run's rest of 39.9737 mA·min reads "of 40"
+        self.dose.set_unit("mA·min" if snap is None else f"of {round(snap.dose_target_ma_min, 1):g} mA·min")
         self.elapsed.set_value(format_duration(snap.elapsed_s) if snap else "--")
         self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
 
