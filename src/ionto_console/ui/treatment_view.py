@@ -162,9 +162,11 @@ class TreatmentView(QWidget):
     """Readouts, plots and controls for the session the desk is running.
 
     The stop panel (``self.stops``) is made here but laid out by the main window
-    beside every tab, so it never scrolls or folds. Everything else on this page
-    scrolls; on a narrow window the set-up folds away while a treatment runs
-    (the patient banner then says who is being treated)."""
+    beside every tab, so it never scrolls or folds. The line saying what to do
+    next and the buttons for it (``self.actions``) are pinned under the scroll
+    area. Everything else on this page scrolls; on a narrow window the set-up
+    folds away while a treatment runs (the patient banner then says who is
+    being treated)."""
 
     other_stop_described = Signal(str)
 
@@ -531,9 +533,10 @@ class TreatmentView(QWidget):
     def _show_outcome(self) -> None:
         """A run just ended: scroll "Stopped — output off: …" (and the patient above it) into view.
 
-        The focused Raise button was disabled by the stop, Qt moved the focus to "Sign session…" below the
-        fold of a 1366x768 screen and the scroll area followed it, taking the outcome out of view (new-user
-        pass). Again once the layout has settled (the set-up form is re-placed on the next event loop turn)."""
+        The focused Raise button was disabled by the stop, Qt moved the focus on (once to "Sign session…"
+        below the fold of a 1366x768 screen; the buttons are pinned under the scroll area now) and the
+        scroll area could follow it, taking the outcome out of view (new-user pass). Again once the layout
+        has settled (the set-up form is re-placed on the next event loop turn)."""
         self._scroll_to_outcome()
         QTimer.singleShot(0, self._scroll_to_outcome)
 
