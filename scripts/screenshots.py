@@ -9,7 +9,8 @@ It builds the console's real pieces (the simulated board on a pty, a throwaway
 records file with a returning patient, the therapist's window), shows the
 window maximised (as large as the screen) or as a smaller window, walks
 through the screens a therapist sees (set-up with the patient's history, the
-checklist, a running treatment with a HIGH alarm, the Records tab) and grabs
+checklist, a running treatment, a real HIGH alarm (the electrode lifts off in the
+simulator), the continued run stopped for a side effect, the Records tab) and grabs
 the whole X screen after each. The window is never moved by a window
 manager: there is none under Xvfb.
 """
@@ -41,7 +42,6 @@ def main() -> int:
     from ionto_console.app import SIMULATOR_KEY, BoardSources, records_browser
     from ionto_console.control.station import Station
     from ionto_console.control.treatment_desk import TreatmentDesk
-    from ionto_console.core.alarms import AlarmPriority
     from ionto_console.core.prechecks import Check
     from ionto_console.core.protocols import load_library
     from ionto_console.records import open_database, sqlite_url
@@ -116,12 +116,33 @@ def main() -> int:
     wait(20, lambda: desk.controller is not None and desk.controller.snapshot().current_ma > 0.5)
     if desk.controller is None:
         raise SystemExit(f"the treatment did not start: {window.treatment.message.text()}")
-    desk.alarms.raise_alarm("screenshot", AlarmPriority.HIGH,
-                            "Electrode contact lost: output switched off (impedance above the limit)", time.monotonic())
-    wait(3)
+    shot("treatment-running")
+    # A real alarm, as a therapist meets it: the electrode lifts off the skin on the simulated board, the
+    # board's interlock switches the output off and the session raises its HIGH alarm. (An alarm raised
+    # by hand beside a running session staged "output switched off" next to "Treating — current flowing".)
+    sources.simulator.lift_electrode()
+    wait(10, lambda: window.alarm_banner.isVisible() and not desk.active
+         and not (station.snapshot().live and station.snapshot().live.output_on))
+    if desk.active:
+        raise SystemExit("the electrode lift did not stop the treatment")
+    wait(2)
     shot("treatment-running-alarm")
     desk.alarms.acknowledge_all(time.monotonic())
-    desk.alarms.clear("screenshot", time.monotonic())
+    sources.simulator.restore_electrode()
+    # the rest of the prescription (the screen offers it after the interruption), with its own checklist,
+    # then a side-effect stop: the outcome, the next step and Sign
+    wait(5, lambda: setup.continue_box.isVisible())
+    setup.look_up_patient()
+    wait(10, setup.history_current)
+    dialog = setup.make_checklist()
+    checklist_answers(dialog)
+    setup.accept_checklist(dialog.result_value())
+    wait(10, window.treatment.start_button.isEnabled)
+    first = desk.controller
+    window.treatment.start()
+    wait(20, lambda: (run := desk.controller) is not None and run is not first and run.snapshot().current_ma > 0.5)
+    if desk.controller is None or desk.controller is first:
+        raise SystemExit(f"the continued run did not start: {window.treatment.message.text()}")
     window.treatment.stop("dizziness")
     wait(10, lambda: not desk.active)
     shot("treatment-stopped")

@@ -7,7 +7,10 @@ out exactly as a 1093x614 window at 100 %). "maximised" is the whole screen
 less a 40-pixel taskbar; "window" also loses a 30-pixel title bar and an
 8-pixel frame. With an alarm banner up and a known patient's history shown,
 every stop button must lie inside the window, uncovered, and the window must
-not have grown past the size it was given.
+not have grown past the size it was given. The same holds for the controls a
+therapist needs next (raise, lower, pause/resume, end early while treating;
+Sign after the stop), which are pinned under the scrolling treatment area; and
+every protocol's and electrode's whole name is readable on the set-up.
 """
 
 from __future__ import annotations
@@ -15,13 +18,21 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QComboBox, QLabel, QStyle, QStyleOptionComboBox
 
+from ionto_console.app import SIMULATOR_KEY
 from ionto_console.control.patient_history import PatientHistory
+from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.core.alarms import AlarmPriority
+from ionto_console.core.prechecks import Check
 from ionto_console.core.protocols import load_library
+from ionto_console.core.session import SessionState, SideEffect
+from ionto_console.records import open_database, sqlite_url
+from ionto_console.records.demo import mark_as_demo
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import MainWindow
+from ionto_console.ui.session_setup import electrode_text
 
 SCREENS = [(1280, 720), (1366, 768), (1920, 1080)]
 SCALES = [1.0, 1.25, 1.5]
@@ -103,3 +114,179 @@ def test_the_alarm_banner_overlays_instead_of_pushing(qtbot, window):
     qtbot.wait(50)
     assert not window.alarm_banner.isVisible()
     assert rect_in(window, window.treatment.stops.emergency) == stop_before
+
+
+# --- the controls a therapist needs next, while treating and after the stop -------------------------------
+
+#: Every screen and scale of the issue, maximised or not (Qt lays out in logical pixels: one window resized).
+ALL_AREAS = [(screen, scale, maximised) for screen in SCREENS for scale in SCALES for maximised in (True, False)]
+SIGNER_PW = "tendon heals slowly"
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+def treating_window(qtbot, sources, tmp_path, fast_passwords):
+    """The demo's window with records (so the session can be signed), a known patient with a long name,
+    a real dexamethasone run on the simulator and a HIGH alarm banner up."""
+    from ionto_console.accounts import create_first_admin
+
+    db = open_database(sqlite_url(tmp_path / "records.sqlite3"))
+    mark_as_demo(db)
+    signer = create_first_admin(db, "dana", "Dana Therapist", SIGNER_PW)
+    desk = TreatmentDesk(sources.station, db=db, operator=lambda: "Dana Therapist", demo=True, signer=lambda: signer)
+    library = load_library()
+    win = MainWindow(sources.station, sources, desk, library, alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    win.resize(1280, 860)
+    win.show()
+    sources.connect(SIMULATOR_KEY)
+    qtbot.waitUntil(lambda: win.station.snapshot().live is not None, timeout=WAIT_MS)
+    setup = win.setup
+    setup.set_history_source(lambda _id, _protocol, on_done: on_done(KNOWN_PATIENT))
+    setup.patient_id.setText("P-1001")
+    setup.patient_name.setText(KNOWN_PATIENT.name)
+    setup.date_of_birth.setText("1961-04-23")
+    setup.protocol.setCurrentIndex(next(i for i, p in enumerate(library) if p.id == "dexamethasone-4mgml-40"))
+    setup.side.setCurrentText("left")
+    setup.look_up_patient()
+    dialog = setup.make_checklist()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
+    setup.accept_checklist(dialog.result_value())
+    qtbot.waitUntil(win.treatment.start_button.isEnabled, timeout=WAIT_MS)
+    win.treatment.start()
+    qtbot.waitUntil(lambda: desk.controller is not None and desk.controller.snapshot().current_ma > 0.3,
+                    timeout=WAIT_MS)
+    desk.alarms.raise_alarm("test-high", AlarmPriority.HIGH,
+                            "Output stopped: the electrode lifted off the skin (impedance above the limit)",
+                            time.monotonic())
+    win.alarm_banner.refresh()
+    yield win
+    desk.shutdown()
+    db.close()
+
+
+def misplaced(window, buttons) -> list[str]:
+    """Each button not wholly on screen and uncovered (inside the window, not under the alarm banner,
+    not clipped by a scroll area or its parents), as a line saying where it is."""
+    inside = window.rect()
+    banner = rect_in(window, window.alarm_banner)
+    problems = []
+    for button in buttons:
+        where = rect_in(window, button)
+        if not button.isVisible():
+            problems.append(f"{button.text()!r} hidden")
+        elif not inside.contains(where):
+            problems.append(f"{button.text()!r} at {where} outside {inside}")
+        elif window.alarm_banner.isVisible() and banner.intersects(where):
+            problems.append(f"{button.text()!r} at {where} under the alarm banner {banner}")
+        elif button.visibleRegion().boundingRect() != button.rect():
+            problems.append(f"{button.text()!r} at {where} clipped to {button.visibleRegion().boundingRect()}")
+        elif where.height() < 40:
+            problems.append(f"{button.text()!r} too small: {where}")
+    return problems
+
+
+def check_every_area(qtbot, window, buttons) -> list[str]:
+    problems = []
+    for screen_size, scale, maximised in ALL_AREAS:
+        width, height = logical_area(*screen_size, scale, maximised)
+        window.resize(width, height)
+        qtbot.wait(40)  # the reflowing grids and the banner settle
+        label = f"{screen_size[0]}x{screen_size[1]}@{scale:g} {'max' if maximised else 'win'}"
+        if (window.width(), window.height()) != (width, height):
+            problems.append(f"{label}: the window grew to {window.width()}x{window.height()}")
+        if window.treatment.stops.height() != window.left_column.height():
+            problems.append(f"{label}: the stop panel is {window.treatment.stops.height()} px tall, "
+                            f"not the column's {window.left_column.height()}")
+        problems += [f"{label}: {line}" for line in misplaced(window, [*buttons(), *window.treatment.stops.all_buttons()])]
+    return problems
+
+
+def test_treatment_controls_and_sign_stay_on_screen(qtbot, treating_window):
+    """New-user pass at 1366x768 (and 1920x1080 at 125 %): while treating, Pause, End early, + and -
+    were below the fold of the scroll area, and after the stop so was Sign (the green "Session
+    signed…" line ended up above it). They are pinned under the scrolling area now."""
+    win = treating_window
+    view = win.treatment
+    assert win.alarm_banner.isVisible() and view.patient_banner.isVisible()
+    assert win.setup.history_label.text().startswith("2026-11-02")
+    running = lambda: [view.down_button, view.up_button, view.pause_button, view.end_button]  # noqa: E731
+    problems = check_every_area(qtbot, win, running)
+    assert view.pause_button.isEnabled() and view.end_button.isEnabled()
+    win.resize(1280, 860)
+    controller = win.desk.controller
+    view.stop(SideEffect.DIZZINESS.value)
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    qtbot.waitUntil(view.sign_button.isEnabled, timeout=WAIT_MS)
+    problems += check_every_area(qtbot, win, lambda: [view.sign_button, view.start_button])
+    assert not problems, "\n".join(problems)
+
+
+# --- whole protocol and electrode names ------------------------------------------------------------
+
+def combo_field_width(combo: QComboBox) -> int:
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    return combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                        QStyle.SubControl.SC_ComboBoxEditField, combo).width()
+
+
+def readable_on(setup, text: str) -> bool:
+    """``text`` is shown whole on the set-up: in a visible label that wraps or is wide enough for it,
+    or as the current text of a visible drop-down whose box is wide enough for it (QFontMetrics)."""
+    for label in setup.findChildren(QLabel):
+        if label.isVisible() and text in label.text() and (
+                label.wordWrap() or label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()):
+            return True
+    for combo in setup.findChildren(QComboBox):
+        if combo.isVisible() and combo.currentText() == text and \
+                combo.fontMetrics().horizontalAdvance(text) <= combo_field_width(combo):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("area", [((1366, 768), 1.0, True), ((1366, 768), 1.25, True), ((1366, 768), 1.25, False),
+                                  ((1920, 1080), 1.25, True)], ids=lambda a: f"{a[0][0]}x{a[0][1]}@{a[1]:g}-"
+                                                                              f"{'max' if a[2] else 'win'}")
+def test_every_protocol_and_electrode_name_is_readable_whole(qtbot, sources, desk, area):
+    """New-user pass: the drop-downs cut "Dexamethasone 4 mg/mL, 40 r" and "Active electrode 10 cm², rated"
+    (40 or 80? which electrode?). Each name is readable whole on the set-up of a new patient (the
+    narrowest set-up: no history lines widen it), and each open list is as wide as its longest item."""
+    window = MainWindow(sources.station, sources, desk, load_library(), alarm_player=RecordingPlayer())
+    qtbot.addWidget(window)
+    screen_size, scale, maximised = area
+    window.resize(*logical_area(*screen_size, scale, maximised))
+    window.show()
+    qtbot.waitExposed(window)
+    setup = window.setup
+    cut = []
+    for index, protocol in enumerate(setup._protocols):
+        setup.protocol.setCurrentIndex(index)
+        qtbot.wait(20)
+        for text in (protocol.name, electrode_text(protocol), setup.electrode.currentText()):
+            if not readable_on(setup, text):
+                cut.append(text)
+        for combo in (setup.protocol, setup.electrode, setup.site, setup.diagnosis):
+            combo.showPopup()
+            widest = combo.view().sizeHintForColumn(0)
+            shown = combo.view().viewport().width()
+            combo.hidePopup()
+            if shown < widest:
+                cut.append(f"the open list of {combo.objectName()} is {shown} px for items {widest} px wide")
+    assert not cut, cut
+
+
+def test_a_closed_drop_down_elides_in_the_middle_with_the_whole_name_as_tooltip(qtbot):
+    from ionto_console.ui.session_setup import WholeNameCombo
+
+    combo = WholeNameCombo()
+    qtbot.addWidget(combo)
+    combo.addItems(["Tap water, hyperhidrosis of the hands (DC, trays)",
+                    "Tap water, hyperhidrosis of the feet (pulsed, trays)"])
+    combo.resize(200, 30)
+    combo.show()
+    combo.setCurrentIndex(1)
+    shown = combo.shown_text()
+    assert "…" in shown and shown.startswith("Tap") and shown.endswith("trays)")
+    assert combo.toolTip() == "Tap water, hyperhidrosis of the feet (pulsed, trays)"

@@ -63,6 +63,8 @@ def certificate_due(db: Database | None, board_serial: str) -> dt.date | None:
     return None
 #: The blocker shown while a start is being prepared on the desk's worker.
 STARTING = "A treatment is starting."
+#: Start's blocker while the plan has no passed checklist (the screen words the step after a run itself).
+CHECKLIST_NOT_DONE = "The pre-treatment checklist is not complete."
 
 #: Makes a session's record (the real one writes the records database; tests may pass a stand-in).
 RecorderFactory = Callable[..., SessionRecorder]
@@ -190,7 +192,7 @@ class TreatmentDesk:
         if plan is None:
             problems.append(NO_PLAN)
         elif not plan.checklist_passed:
-            problems.append("The pre-treatment checklist is not complete.")
+            problems.append(CHECKLIST_NOT_DONE)
         elif self.needs_cosignature(plan):
             problems.append("This clinic requires a second person's co-signature for a contraindication override.")
         if self.starting:

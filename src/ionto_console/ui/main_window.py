@@ -148,12 +148,16 @@ class MainWindow(QMainWindow):
         self.fault_label.setStyleSheet("color:#b71c1c; font-size:12pt;")
         self.fault_label.setWordWrap(True)
         self._monitor_plots = DeferredPage(LivePlots)  # built when the Board monitor tab is first opened
-        # counts change every refresh: LiveText repaints itself without a relayout of the window
-        self.link_stats = LiveText("")
-        # a long statistics line must not set the window's minimum width
-        self.link_stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.link_stats.setMinimumWidth(1)
-        self.statusBar().addPermanentWidget(self.link_stats, 1)
+        # The link's counters (telemetry frames, lost, dropped) are an engineer's: on the Board monitor
+        # page, and in the status bar only for the engineer role (a therapist's clinical screen showed
+        # "telemetry 1869 · lost 0 · dropped frames 0"). Counts change every refresh: LiveText repaints
+        # itself without a relayout of the window.
+        self.link_stats = self._counters_line()
+        self.link_stats.setObjectName("link_stats")
+        self.status_link_stats: LiveText | None = None
+        if self.user.role is Role.ENGINEER:
+            self.status_link_stats = self._counters_line()
+            self.statusBar().addPermanentWidget(self.status_link_stats, 1)
 
         readouts = ReflowGrid([self.current, self.target, self.voltage, self.impedance])
         self.monitor = monitor = QWidget()
@@ -161,6 +165,7 @@ class MainWindow(QMainWindow):
         monitor_layout.addWidget(self.output_state)
         monitor_layout.addWidget(readouts)
         monitor_layout.addWidget(self.fault_label)
+        monitor_layout.addWidget(self.link_stats)
         monitor_layout.addWidget(self._monitor_plots, 1)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
@@ -269,6 +274,14 @@ class MainWindow(QMainWindow):
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
+
+    @staticmethod
+    def _counters_line() -> LiveText:
+        line = LiveText("")
+        # a long statistics line must not set the window's minimum width
+        line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        line.setMinimumWidth(1)
+        return line
 
     @staticmethod
     def _cannot_treat_page() -> QWidget:
@@ -390,6 +403,8 @@ class MainWindow(QMainWindow):
         if self.tabs.currentWidget() is self.monitor:  # draw the monitor only when it is visible
             self.plots.show_history(self.station.buffer.view())
         set_text(self.link_stats, board.link_stats)
+        if self.status_link_stats is not None:
+            set_text(self.status_link_stats, board.link_stats)
 
     def _show_live(self, board: BoardView) -> None:
         live = board.live

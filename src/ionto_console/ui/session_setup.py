@@ -33,6 +33,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
     QDialog,
     QFormLayout,
     QGroupBox,
@@ -69,11 +72,57 @@ def electrode_text(protocol: Protocol) -> str:
 
 
 def protocol_facts(protocol: Protocol) -> str:
-    """The protocol's whole name with its dose, maximum current and expected time, beside the choice
-    (the list used to cut "Dexamethasone 4 mg/mL, 4…": 40 or 80?)."""
+    """The protocol's whole name with its dose, maximum current, expected time and electrode, in a line
+    that wraps under the choice (the list used to cut "Dexamethasone 4 mg/mL, 4…": 40 or 80?, and the
+    electrode "Active electrode 10 cm², rated…")."""
     minutes = protocol.planned_minutes_at_max
     return (f"{protocol.name}: {protocol.dose_target_ma_min:g} mA·min, at most {protocol.max_current_ma:g} mA, "
-            f"about {minutes:.0f} min at {protocol.max_current_ma:g} mA")
+            f"about {minutes:.0f} min at {protocol.max_current_ma:g} mA. {electrode_text(protocol)}.")
+
+
+class WholeNameCombo(QComboBox):
+    """A drop-down whose open list is as wide as its longest item, and whose closed box elides in the
+    middle (with the whole text as its tooltip) rather than cutting the end.
+
+    WHY: names in the library differ at their end ("Dexamethasone 4 mg/mL, 40 mA·min" and "…, 80 mA·min";
+    "Tap water, hyperhidrosis of the hands (DC)" and "…of the feet (pulsed)"); a box cut at the right hides
+    exactly that. The list's width is set when it opens, so items added later (the electrode and sites
+    follow the protocol) are measured too."""
+
+    #: Room for the list's frame and a vertical scroll bar beside the widest item.
+    POPUP_MARGIN_PX = 32
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # long names must not widen the window past a 1280-pixel screen: the box keeps a modest width
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(18)
+        self.view().setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.currentTextChanged.connect(self.setToolTip)
+
+    def popup_width(self) -> int:
+        """The open list's width: every item whole."""
+        return max(self.view().sizeHintForColumn(0) + self.POPUP_MARGIN_PX, self.width())
+
+    def showPopup(self) -> None:  # noqa: N802 (Qt's name)
+        self.view().setMinimumWidth(self.popup_width())
+        super().showPopup()
+
+    def shown_text(self) -> str:
+        """What the closed box shows: the current text, elided in the middle when it does not fit."""
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        return self.fontMetrics().elidedText(self.currentText(), Qt.TextElideMode.ElideMiddle, field.width())
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt's name)
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        option.currentText = self.shown_text()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
 class SessionSetup(QGroupBox):
@@ -123,11 +172,11 @@ class SessionSetup(QGroupBox):
         self.date_of_birth.setPlaceholderText("YYYY-MM-DD (new patients)")
         self.patient_notes = QLineEdit()
         self.patient_notes.setObjectName("patient_notes")
-        self.protocol = QComboBox()
+        self.protocol = WholeNameCombo()
         self.protocol.setObjectName("protocol")
         for p in protocols:
             self.protocol.addItem(p.name, p.id)
-        self.site = QComboBox()
+        self.site = WholeNameCombo()
         self.site.setObjectName("site")
         self.other_site = QLineEdit()
         self.other_site.setObjectName("other_site")
@@ -149,14 +198,13 @@ class SessionSetup(QGroupBox):
         self.protocol_facts = QLabel("")
         self.protocol_facts.setObjectName("protocol_facts")
         self.protocol_facts.setWordWrap(True)
-        self.electrode = QComboBox()
-        self.electrode.setToolTip("The electrode the protocol is made for; a different one needs its own protocol")
-        for combo in (self.protocol, self.site, self.electrode, self.diagnosis):
-            # long protocol names must not widen the window past a 1280-pixel screen; the open list shows them whole
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(18)
-            combo.view().setTextElideMode(Qt.TextElideMode.ElideNone)
-            combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
+        self.electrode = WholeNameCombo()
+        self.electrode.setObjectName("electrode")
+        # the diagnosis box is editable (a typed code): its list is as wide as its longest indication
+        self.diagnosis.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.diagnosis.setMinimumContentsLength(18)
+        self.diagnosis.view().setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0) + WholeNameCombo.POPUP_MARGIN_PX)
         #: The rest of an interrupted run's prescription, offered by the desk (None: nothing to continue).
         self._offer: Continuation | None = None
         #: The last corticosteroid date the continued run's checklist saw (the continued run itself
@@ -234,8 +282,11 @@ class SessionSetup(QGroupBox):
         if not self._protocols:
             return
         protocol = self.selected_protocol()
-        self.electrode.addItem(electrode_text(protocol))
-        self.electrode.setToolTip(electrode_text(protocol))
+        # the row says "Electrode"; the box shows what differs between electrodes (area, rating) whole,
+        # and the plan records the full wording (the item's data)
+        self.electrode.addItem(electrode_text(protocol).removeprefix("Active electrode "), electrode_text(protocol))
+        self.electrode.setToolTip(f"{electrode_text(protocol)}: the electrode the protocol is made for; "
+                                  "a different one needs its own protocol")
         self.protocol.setToolTip(protocol.name)
         self.site.addItems(sites_for(protocol))
         self.protocol_facts.setText(protocol_facts(protocol))
@@ -510,7 +561,7 @@ class SessionSetup(QGroupBox):
             diagnosis_code=self.diagnosis_code(),
             continues_session_id=self._offer.session_id if self.continuing() else None,
             dose_target_ma_min=self._offer.remaining_ma_min if self.continuing() else None,
-            electrode=self.electrode.currentText(),
+            electrode=self.electrode.currentData() or self.electrode.currentText(),
             checklist_passed=bool(checklist and checklist.can_start),
             checklist_record=checklist.as_record() if checklist else {},
             date_of_birth=self.birth_date(),

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..control.session_recorder import OTHER_PENDING
-from ..control.treatment_desk import NO_PLAN, TreatmentDesk
+from ..control.treatment_desk import CHECKLIST_NOT_DONE, NO_PLAN, TreatmentDesk
 from ..core.engine import Snapshot
 from ..core.interlocks import TripAction
 from ..core.protocols import electrode_polarity_text
@@ -67,6 +67,11 @@ STATE_TEXT = {
 #: A run is over: its outcome is what the therapist must see first.
 ENDED_STATES = frozenset({SessionState.COMPLETE, SessionState.STOPPED, SessionState.FAULTED,
                           SessionState.INTERRUPTED})
+#: Colours of the line above the buttons: a refusal, a confirmation, the next step.
+ERROR_COLOUR, OK_COLOUR, NEXT_STEP_COLOUR = "#b71c1c", "#1b5e20", "#0d47a1"
+#: After a run: what to do next, in the order a therapist does it.
+SIGN_STEP = "Next: sign the session (“Sign session…” below)."
+NEXT_RUN_STEP = "For another run, do a new pre-treatment checklist (each run needs its own)."
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
 #: Heights (share of the plot) of consecutive markers' labels.
@@ -157,9 +162,11 @@ class TreatmentView(QWidget):
     """Readouts, plots and controls for the session the desk is running.
 
     The stop panel (``self.stops``) is made here but laid out by the main window
-    beside every tab, so it never scrolls or folds. Everything else on this page
-    scrolls; on a narrow window the set-up folds away while a treatment runs
-    (the patient banner then says who is being treated)."""
+    beside every tab, so it never scrolls or folds. The line saying what to do
+    next and the buttons for it (``self.actions``) are pinned under the scroll
+    area. Everything else on this page scrolls; on a narrow window the set-up
+    folds away while a treatment runs (the patient banner then says who is
+    being treated)."""
 
     other_stop_described = Signal(str)
 
@@ -232,7 +239,12 @@ class TreatmentView(QWidget):
             button.setStyleSheet("font-size:14pt;")
             # Tab reaches them and Space presses the focused one while no treatment runs (then Space is STOP)
             button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.controls = ReflowGrid(list(buttons))
+        #: While a run is on: raise, lower, pause/resume, end early. Otherwise: Start and Sign.
+        self.run_controls = ReflowGrid([self.down_button, self.up_button, self.pause_button, self.end_button])
+        self.run_controls.setObjectName("run_controls")
+        self.idle_controls = ReflowGrid([self.start_button, self.sign_button])
+        self.idle_controls.setObjectName("idle_controls")
+        self.run_controls.setVisible(False)
 
         self.plots = LivePlots()
         self.plots.setMinimumHeight(180)
@@ -241,8 +253,7 @@ class TreatmentView(QWidget):
         live = QWidget()
         live_layout = QVBoxLayout(live)
         live_layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.state_banner, self.message, self.big_readouts, self.polarity, self.small_readouts,
-                       self.controls):
+        for widget in (self.state_banner, self.big_readouts, self.polarity, self.small_readouts):
             live_layout.addWidget(widget)
         live_layout.addWidget(self.plots, 1)
         self.body = QWidget()
@@ -258,9 +269,21 @@ class TreatmentView(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self.body)
+        # The next step and the buttons for it never scroll: at 1366x768 they were below the fold while
+        # treating (Pause, End early, + and -) and after a stop (Sign), with the outcome scrolled away.
+        self.actions = QFrame()
+        self.actions.setObjectName("treatment_actions")
+        self.actions.setFrameShape(QFrame.Shape.StyledPanel)
+        actions_layout = QVBoxLayout(self.actions)
+        actions_layout.setContentsMargins(4, 2, 4, 4)
+        actions_layout.setSpacing(2)
+        for widget in (self.message, self.run_controls, self.idle_controls):
+            actions_layout.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.scroll)
+        layout.setSpacing(2)
+        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.actions)
 
         self.start_button.clicked.connect(self.start)
         self.down_button.clicked.connect(lambda: self._send("step_down"))
@@ -443,22 +466,23 @@ class TreatmentView(QWidget):
         set_style(self.state_banner,
             f"font-size:20pt; font-weight:bold; padding:8px; background:{background}; color:{colour};"
         )
-        message = controller.message() if controller else ""
-        notice_ok = False
-        if not message:
-            message, notice_ok = self._notice, self._notice_ok
-        if not message and snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
-            message = snap.warning.message
         if not self.desk.active:
             protocol = self.setup.protocol_or_none()
             self.setup.offer_continuation(
                 self.desk.continuation(self.setup.patient_identifier(), protocol.id) if protocol else None)
         blockers = [] if self.desk.active else self._blockers()
-        set_text(self.message, message or " ".join(blockers))
-        set_style(self.message, f"color:{'#1b5e20' if notice_ok and message else '#b71c1c'}; font-size:13pt;")
+        text, colour = self._message_line(controller, snap, state, blockers)
+        set_text(self.message, text)
+        if self.message.isHidden() == bool(text):  # no empty line above the buttons while nothing is to be said
+            self.message.setVisible(bool(text))
+        set_style(self.message, f"color:{colour}; font-size:13pt;")
         self._show_patient(snap)
         self._show_numbers(snap)
         active = state.output_active or state is SessionState.RAMPING_DOWN
+        running = self.desk.active or active
+        if self.run_controls.isHidden() == running:  # the row follows the phase: run controls, or Start and Sign
+            self.run_controls.setVisible(running)
+            self.idle_controls.setVisible(not running)
         self.start_button.setEnabled(not active and not blockers and not self.desk.starting)
         self.setup.setEnabled(not active)
         self.up_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING))
@@ -481,12 +505,38 @@ class TreatmentView(QWidget):
             self.plots.show_history(controller.history.view())
             self._add_markers(controller)
 
+    def _message_line(self, controller, snap: Snapshot | None, state: SessionState,
+                      blockers: list[str]) -> tuple[str, str]:
+        """The line above the buttons and its colour: a refusal or failure (red), a result to read
+        (green when it went well), a warning, else the next step or why Start is disabled.
+
+        WHY a next step after a run: the line used to say "The pre-treatment checklist is not
+        complete." the moment a run ended; the therapist's next step then is to sign the session,
+        and the checklist is the step after it, for the next run."""
+        message = controller.message() if controller else ""
+        if message:
+            return message, ERROR_COLOUR
+        if self._notice:
+            text = self._notice
+            if self._notice_ok and state in ENDED_STATES and CHECKLIST_NOT_DONE in blockers:
+                text = f"{text} {NEXT_RUN_STEP}"
+            return text, OK_COLOUR if self._notice_ok else ERROR_COLOUR
+        if snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
+            return snap.warning.message, ERROR_COLOUR
+        if state in ENDED_STATES and CHECKLIST_NOT_DONE in blockers:
+            others = [text for text in blockers if text != CHECKLIST_NOT_DONE]
+            steps = [SIGN_STEP] if self.unsigned_session() else []
+            steps.append(NEXT_RUN_STEP)
+            return " ".join(others + steps), (ERROR_COLOUR if others else NEXT_STEP_COLOUR)
+        return " ".join(blockers), ERROR_COLOUR
+
     def _show_outcome(self) -> None:
         """A run just ended: scroll "Stopped — output off: …" (and the patient above it) into view.
 
-        The focused Raise button was disabled by the stop, Qt moved the focus to "Sign session…" below the
-        fold of a 1366x768 screen and the scroll area followed it, taking the outcome out of view (new-user
-        pass). Again once the layout has settled (the set-up form is re-placed on the next event loop turn)."""
+        The focused Raise button was disabled by the stop, Qt moved the focus on (once to "Sign session…"
+        below the fold of a 1366x768 screen; the buttons are pinned under the scroll area now) and the
+        scroll area could follow it, taking the outcome out of view (new-user pass). Again once the layout
+        has settled (the set-up form is re-placed on the next event loop turn)."""
         self._scroll_to_outcome()
         QTimer.singleShot(0, self._scroll_to_outcome)
 
@@ -532,7 +582,8 @@ class TreatmentView(QWidget):
         self.impedance.set_value(format_number(snap.impedance_kohm if snap else None, 1))
         self.voltage.set_value(format_number(snap and snap.voltage_v, 1))
         self.dose.set_value("--" if snap is None else f"{snap.dose_delivered_ma_min:.1f}")
-        self.dose.set_unit("mA·min" if snap is None else f"of {snap.dose_target_ma_min:g} mA·min")
+        # to the dose's precision: a continued run's rest of 39.9737 mA·min reads "of 40"
+        self.dose.set_unit("mA·min" if snap is None else f"of {round(snap.dose_target_ma_min, 1):g} mA·min")
         self.elapsed.set_value(format_duration(snap.elapsed_s) if snap else "--")
         self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
 
