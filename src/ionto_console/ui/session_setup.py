@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..control.indications import INDICATIONS, coverage_words
+from ..control.indications import coverage_words, indication_choices
 from ..control.patient_history import UNKNOWN, PatientHistory, PatientMatch
 from ..core.corticosteroids import is_corticosteroid
 from ..core.sites import OTHER, SIDES, sites_for
@@ -188,10 +188,8 @@ class SessionSetup(QGroupBox):
         self.diagnosis = QComboBox()
         self.diagnosis.setObjectName("diagnosis")
         self.diagnosis.setEditable(True)
-        self.diagnosis.addItem("", "")
-        for code, words in INDICATIONS:
-            self.diagnosis.addItem(f"{code}  {words}", code)
-        self.diagnosis.lineEdit().setPlaceholderText("ICD-10 code, e.g. L74.512")
+        self.diagnosis.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.diagnosis.lineEdit().setPlaceholderText("Choose, or type another ICD-10 code")
         self.coverage = QLabel("")
         self.coverage.setObjectName("coverage")
         self.coverage.setWordWrap(True)
@@ -289,8 +287,29 @@ class SessionSetup(QGroupBox):
                                   "a different one needs its own protocol")
         self.protocol.setToolTip(protocol.name)
         self.site.addItems(sites_for(protocol))
+        self._show_indications(protocol)
         self.protocol_facts.setText(protocol_facts(protocol))
         self._record_fields_changed()
+
+    def _show_indications(self, protocol: Protocol) -> None:
+        """The protocol's indications first (``core.indications``); a code already chosen or typed stays."""
+        kept = self.diagnosis.currentText()
+        self.diagnosis.blockSignals(True)
+        self.diagnosis.clear()
+        self.diagnosis.addItem("", "")
+        for choice in indication_choices(protocol):
+            self.diagnosis.addItem(choice.label, choice.code)
+            if choice.flagged:
+                self.diagnosis.setItemData(self.diagnosis.count() - 1, "The coverage guideline calls this not "
+                                           "medically necessary with this protocol", Qt.ItemDataRole.ToolTipRole)
+        code = kept.split()[0].upper() if kept.strip() else ""
+        index = self.diagnosis.findData(code) if code else 0
+        if index >= 0:
+            self.diagnosis.setCurrentIndex(index)
+        else:
+            self.diagnosis.setEditText(kept)  # another code, typed: kept as typed
+        self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0) + 24)
+        self.diagnosis.blockSignals(False)
 
     def diagnosis_code(self) -> str:
         """The chosen or typed ICD-10 code (its first word), upper case."""
