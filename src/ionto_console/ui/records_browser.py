@@ -88,7 +88,6 @@ class RecordsBrowser(QWidget):
         self._search_seq = 0
         self._session_seq = 0
         self._reselect: int | None = None
-        self._markers: list[pg.InfiniteLine] = []
         #: The last export's result (None until one succeeded).
         self.last_export: ExportResult | None = None
         #: The last audit verdict (None until checked).
@@ -367,23 +366,16 @@ class RecordsBrowser(QWidget):
             self._show(view.replay_error, error=True)
             return
         self.plots.show_history(view.samples)
-        for marker in view.markers:
-            pen = MARKER_PENS[marker.kind]
-            line = pg.InfiniteLine(pos=marker.t_s, angle=90, pen=pen, movable=False, label=marker.label,
-                                   labelOpts={"position": 0.97, "color": pen.color(), "rotateAxis": (1, 0),
-                                              "anchors": [(1, 0), (1, 0)]})  # along the line, as live
-            self.plots.current_plot.addItem(line)
-            self._markers.append(line)
+        for marker in view.markers:  # laid out as on the live plot (ui/plot_markers.py)
+            self.plots.markers.add(marker.t_s, marker.label, MARKER_PENS[marker.kind])
         self._show(view.replay_message)
 
     def _clear_markers(self) -> None:
-        for line in self._markers:
-            self.plots.current_plot.removeItem(line)
-        self._markers = []
+        self.plots.markers.clear()
 
     def markers(self) -> list[tuple[float, str]]:
         """(time in s, label) of the markers drawn on the replay."""
-        return [(float(line.value()), line.label.format) for line in self._markers]
+        return self.plots.markers.markers()
 
     # --- exports and the audit check ---------------------------------------------------
 
