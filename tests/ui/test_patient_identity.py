@@ -169,3 +169,26 @@ def test_the_site_list_follows_the_protocol(qtbot, sources):
         elif "feet" in protocol.id:
             assert sites[0].startswith("Feet"), sites
         assert sites[-1] == "Other"
+
+
+def test_after_a_run_the_patient_is_no_longer_shown_as_new(qtbot, recorded_screen):
+    """Issue 14 (new-user pass item 2): P-1001, with sessions in the records, was shown as "New patient:
+    no earlier sessions." The answer on screen was the look-up from before the patient's first run:
+    nothing looked the patient up again once the run was recorded."""
+    from test_treatment_screen import pass_checklist, start, wait_state
+
+    win, db = recorded_screen
+    setup = win.setup
+    setup.patient_id.setText("P-1001")
+    setup.patient_name.setText("Ada Example")
+    setup.side.setCurrentText("left")
+    pass_checklist(win, qtbot)
+    assert setup.history_label.text() == "New patient: no earlier sessions."  # true before the first run
+    start(qtbot, win)
+    wait_state(qtbot, win.desk.controller, lambda snap: snap.current_ma > 0.9)
+    win.treatment.stop("dizziness")
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    # the run's record is closed: the history on screen is looked up again and shows it
+    qtbot.waitUntil(lambda: setup.history_current() and "stopped" in setup.history_label.text(), timeout=WAIT_MS)
+    assert "New patient" not in setup.history_label.text()
+    assert "dizziness" in setup.history_label.text()

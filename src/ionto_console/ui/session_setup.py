@@ -142,10 +142,13 @@ class SessionSetup(QGroupBox):
         self._protocols = protocols
         self._history_of: HistorySource = history or no_history
         self._history = UNKNOWN
-        #: (patient id, protocol id) the shown history is for; None before the first answer.
-        self._history_key: tuple[str, str] | None = None
+        #: (patient id, protocol id, records generation) the shown history is for; None before the first answer.
+        self._history_key: tuple[str, str, int] | None = None
+        #: Bumped when this screen's runs change the records (``records_changed``): an answer looked up
+        #: before is out of date even for the same patient and protocol.
+        self._records_generation = 0
         self._lookups = 0  # the newest look-up's number: older answers are dropped
-        self._pending: tuple[str, str] | None = None
+        self._pending: tuple[str, str, int] | None = None
         self._checklist_waiting = False
         self._today = today
         self._checklist: PrecheckResult | None = None
@@ -329,8 +332,9 @@ class SessionSetup(QGroupBox):
             self.coverage.setStyleSheet("color:#8d6e00; font-weight:bold;" if flagged else "color:#1b5e20;")
         self.plan_changed.emit()
 
-    def _key(self) -> tuple[str, str]:
-        return self.patient_identifier(), self.selected_protocol().id if self._protocols else ""
+    def _key(self) -> tuple[str, str, int]:
+        return (self.patient_identifier(), self.selected_protocol().id if self._protocols else "",
+                self._records_generation)
 
     def patient_identifier(self) -> str:
         """The ID as typed, normalised (case, spaces): "  p-1001 " is P-1001."""
@@ -452,7 +456,18 @@ class SessionSetup(QGroupBox):
         self._history_of(self.patient_identifier(), self.selected_protocol(),
                          lambda history: self._history_arrived(number, key, history))
 
-    def _history_arrived(self, number: int, key: tuple[str, str], history: PatientHistory) -> None:
+    def records_changed(self) -> None:
+        """A run of this screen was recorded (started, or its record closed): look the patient up again.
+
+        WHY: the history on screen was the answer from before the run, so a patient's first run left
+        "New patient: no earlier sessions." on screen for the runs after it, for a patient with
+        sessions in the records (and a run still "running" in the list after it ended). The new
+        look-up goes to the desk's worker after the start's own job (one thread, in order), so it
+        sees the run's record."""
+        self._records_generation += 1
+        self.look_up_patient()
+
+    def _history_arrived(self, number: int, key: tuple[str, str, int], history: PatientHistory) -> None:
         if number != self._lookups:
             return  # the therapist typed another patient meanwhile: a newer answer is coming
         self._pending = None
@@ -533,6 +548,7 @@ class SessionSetup(QGroupBox):
             self._run_corticosteroid = self._checklist_corticosteroid
         self._checklist = None
         self.checklist_state.setText("Checklist not done (each run needs its own)")
+        self.records_changed()
         self.plan_changed.emit()
 
     def offer_continuation(self, offer: Continuation | None) -> None:

@@ -188,6 +188,8 @@ class TreatmentView(QWidget):
         self._notice_ok = False
         self._signing = False
         self._signed_recorder = None
+        #: The closed run whose record the set-up's patient history was looked up again for.
+        self._history_closed_for = None
         self._other_text = ""
         #: The station is locked: only STOP and the side-effect buttons act (the readouts keep showing).
         self._locked = False
@@ -463,6 +465,10 @@ class TreatmentView(QWidget):
         set_style(self.state_banner,
             f"font-size:20pt; font-weight:bold; padding:8px; background:{background}; color:{colour};"
         )
+        closed = self.desk.recorder if self.desk.can_sign() else None
+        if closed is not None and closed is not self._history_closed_for:
+            self._history_closed_for = closed
+            self.setup.records_changed()  # the run just closed is in the patient's history now
         if not self.desk.active:
             protocol = self.setup.protocol_or_none()
             self.setup.offer_continuation(
