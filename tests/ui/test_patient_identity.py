@@ -192,3 +192,24 @@ def test_after_a_run_the_patient_is_no_longer_shown_as_new(qtbot, recorded_scree
     qtbot.waitUntil(lambda: setup.history_current() and "stopped" in setup.history_label.text(), timeout=WAIT_MS)
     assert "New patient" not in setup.history_label.text()
     assert "dizziness" in setup.history_label.text()
+
+
+def test_without_the_records_a_patient_is_not_called_new(qtbot, sources):
+    """Issue 14 (new-user pass item 2): an answer given without the records (the database could not be
+    opened) said "New patient: no earlier sessions." for a patient who may well have sessions."""
+    from ionto_console.control.treatment_desk import TreatmentDesk
+    from ionto_console.core.protocols import load_library
+    from ionto_console.ui.alarm_sound import RecordingPlayer
+    from ionto_console.ui.main_window import MainWindow
+
+    desk = TreatmentDesk(sources.station, db=None, db_problem="the records server does not answer", demo=True)
+    win = MainWindow(sources.station, sources, desk, load_library(), alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    try:
+        win.setup.patient_id.setText("P-1001")
+        win.setup.look_up_patient()
+        qtbot.waitUntil(win.setup.history_current, timeout=WAIT_MS)
+        text = win.setup.history_label.text()
+        assert "New patient" not in text and "the records server does not answer" in text
+    finally:
+        desk.shutdown()

@@ -482,7 +482,9 @@ class SessionSetup(QGroupBox):
             if history.date_of_birth and not self.date_of_birth.text().strip():
                 self.date_of_birth.setText(history.date_of_birth.isoformat())
         self._check_details(history)
-        first = "Known patient: no earlier sessions." if history.known else "New patient: no earlier sessions."
+        first = ("Known patient: no earlier sessions." if history.known else
+                 f"The records cannot be read, so earlier sessions are unknown: {history.unreadable}"
+                 if history.unreadable else "New patient: no earlier sessions.")
         lines = list(history.recent) or ([first] if self.patient_identifier() else [])
         lines += [f"Reminder: {text}" for text in history.reminders]
         if history.last_corticosteroid:
