@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from ionto_console.core.protocols import load_library
-from ionto_console.ui.session_setup import SessionSetup
+from ionto_console.ui.session_setup import OTHER_INDICATIONS, SessionSetup
 
 HYPERHIDROSIS_PREFIXES = ("L74.51", "L74.52", "R61")
 
 
 def _codes(setup):
-    return [setup.diagnosis.itemData(i) for i in range(1, setup.diagnosis.count())]
+    """The protocol's own codes: those above the "Other indications" heading."""
+    codes = [setup.diagnosis.itemData(i) for i in range(1, setup.diagnosis.count())]
+    return codes[:codes.index(None)] if None in codes else codes  # the separator has no data
+
+
+def _others(setup):
+    codes = [setup.diagnosis.itemData(i) for i in range(1, setup.diagnosis.count())]
+    return codes[codes.index(OTHER_INDICATIONS) + 1:]
+
+
+def _text(setup, code):
+    return setup.diagnosis.itemText(setup.diagnosis.findData(code))
 
 
 def _choose(setup, protocol_id):
@@ -22,12 +33,17 @@ def test_dexamethasone_lists_musculoskeletal_codes_flagged_and_tap_water_hyperhi
     _choose(setup, "dexamethasone-4mgml-40")
     codes = _codes(setup)
     assert codes[0] == "M76.60" and not any(c.startswith(HYPERHIDROSIS_PREFIXES) for c in codes), codes
+    assert _others(setup)[0].startswith(HYPERHIDROSIS_PREFIXES)  # offered, but after the protocol's own
     # CG-MED-28: corticosteroid iontophoresis for inflammatory musculoskeletal disorders is not medically necessary
     assert "not medically necessary" in setup.diagnosis.itemText(1)
     _choose(setup, "tap-water-hands-dc")
     codes = _codes(setup)
     assert all(c.startswith(HYPERHIDROSIS_PREFIXES) for c in codes[:7]) and codes[0] == "L74.512", codes
-    assert not any("not medically necessary" in setup.diagnosis.itemText(i) for i in range(setup.diagnosis.count()))
+    assert not any("not medically necessary" in _text(setup, code) for code in codes)
+    # the guideline's not-medically-necessary ones are still offered below, flagged as such
+    assert "M26.609" in _others(setup) and "not medically necessary" in _text(setup, "M26.609")
+    heading = setup.diagnosis.findData(OTHER_INDICATIONS)
+    assert not setup.diagnosis.model().item(heading).isEnabled()  # a heading, not a choice
     _choose(setup, "lidocaine-venipuncture")
     assert _codes(setup)[0] == "Z01.812"
     setup.diagnosis.setCurrentIndex(1)

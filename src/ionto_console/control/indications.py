@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.indications import Indication, indications_for, purpose_of
+from ..core.indications import Indication, all_indications, indications_for, purpose_of
 from ..core.protocols import Protocol
 from ..records import assess_coverage
 from ..records.billing import Coverage, is_hyperhidrosis_code
@@ -27,6 +27,8 @@ class IndicationChoice:
     label: str
     #: The guideline calls this code not medically necessary with this protocol.
     flagged: bool
+    #: One of the indications the protocol is used for (listed first); else another known code.
+    own: bool = True
 
 
 def _verdict(code: str, protocol: Protocol):
@@ -35,13 +37,17 @@ def _verdict(code: str, protocol: Protocol):
 
 
 def indication_choices(protocol: Protocol) -> list[IndicationChoice]:
-    """The protocol's indications (``core.indications``), the likeliest first; those the guideline
-    calls not medically necessary are marked so in their label. Any other code may still be typed."""
+    """The protocol's indications (``core.indications``), the likeliest first, then the other known
+    codes (``own`` False); those the guideline calls not medically necessary with this protocol are
+    marked so in their label. Any other code may still be typed."""
+    own = indications_for(protocol)
+    mine = {indication.code for indication in own}
+    rest = [indication for indication in all_indications() if indication.code not in mine]
     choices = []
-    for indication in indications_for(protocol):
+    for indication, is_own in [(i, True) for i in own] + [(i, False) for i in rest]:
         flagged = _verdict(indication.code, protocol).status is Coverage.NOT_MEDICALLY_NECESSARY
         label = f"{indication.label}  {NOT_NECESSARY_MARK}" if flagged else indication.label
-        choices.append(IndicationChoice(indication.code, label, flagged))
+        choices.append(IndicationChoice(indication.code, label, flagged, is_own))
     return choices
 
 

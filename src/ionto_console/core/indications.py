@@ -149,6 +149,14 @@ def indications_for(protocol: Protocol | Mapping[str, Any]) -> list[Indication]:
     return list(_ALL_DRUG_CODES)
 
 
+def all_indications() -> list[Indication]:
+    """Every code this module knows, each once (the set-up offers those not the protocol's own after them)."""
+    seen: dict[str, Indication] = {}
+    for indication in HYPERHIDROSIS_CODES + _ALL_DRUG_CODES:
+        seen.setdefault(indication.code, indication)
+    return list(seen.values())
+
+
 def purpose_of(code: str, protocol: Protocol | Mapping[str, Any] | None) -> str | None:
     """The guideline category ``code`` stands for with this protocol (None: not one of its indications)."""
     if protocol is None:

@@ -60,6 +60,8 @@ from ..core.protocols import AgentKind, Protocol
 from .checklist_dialog import ChecklistDialog
 
 NO_SIDE = "(no side)"
+#: The heading above the indications that are not the protocol's own (a heading, never chosen).
+OTHER_INDICATIONS = "Other indications (not this protocol's usual use):"
 
 
 def electrode_text(protocol: Protocol) -> str:
@@ -301,6 +303,11 @@ class SessionSetup(QGroupBox):
         self.diagnosis.clear()
         self.diagnosis.addItem("", "")
         for choice in indication_choices(protocol):
+            if not choice.own and self.diagnosis.findData(OTHER_INDICATIONS) < 0:
+                self.diagnosis.insertSeparator(self.diagnosis.count())  # the protocol's own above, the rest below
+                self.diagnosis.addItem(OTHER_INDICATIONS, OTHER_INDICATIONS)
+                index = self.diagnosis.count() - 1
+                self.diagnosis.model().item(index).setEnabled(False)  # a heading, not a choice
             self.diagnosis.addItem(choice.label, choice.code)
             if choice.flagged:
                 self.diagnosis.setItemData(self.diagnosis.count() - 1, "The coverage guideline calls this not "
