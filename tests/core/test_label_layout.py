@@ -27,10 +27,12 @@ def test_placed_labels_never_overlap_and_stay_inside_the_plot(marks, rows):
 
 
 def test_steps_a_few_pixels_apart_are_staggered_then_thinned_and_the_first_is_always_shown():
-    boxes = place_labels([100.0, 103.0, 106.0, 109.0, 112.0], [(60.0, 12.0)] * 5, left=0, right=800, top=4, rows=3)
-    assert boxes[0] is not None and boxes[0].top == 4
-    assert [b.top for b in boxes[:3]] == sorted({b.top for b in boxes[:3]})  # three rows, one below the other
-    assert boxes[3] is None and boxes[4] is None  # no room: thinned (the caller keeps the lines)
+    anchors = [100.0 + 3 * i for i in range(8)]
+    boxes = place_labels(anchors, [(60.0, 12.0)] * 8, left=0, right=800, top=4, rows=3)
+    assert boxes[0] is not None and boxes[0].top == 4 and boxes[0].left > anchors[0]  # right of its line
+    assert boxes[1] is not None and boxes[1].right < anchors[1]  # the next one left of its line, same row
+    assert {b.top for b in boxes if b is not None} == {4.0, 4.0 + 15.0, 4.0 + 30.0}  # three rows
+    assert sum(b is None for b in boxes) == 2  # six places: the last two are thinned (their lines stay)
 
 
 def test_markers_far_apart_all_share_the_first_row():

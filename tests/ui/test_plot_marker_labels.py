@@ -62,3 +62,20 @@ def test_steps_seconds_apart_keep_their_lines_and_their_labels_do_not_overlap(qt
     for i, (_ta, a) in enumerate(zoomed):
         for _tb, b in zoomed[i + 1:]:
             assert not a.intersects(b)
+
+
+def test_a_marker_scrolled_out_of_view_leaves_its_place_to_those_in_view(qtbot):
+    from ionto_console.ui.live_plots import LivePlots
+
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.resize(800, 400)
+    plots.show()
+    plots.current_plot.getViewBox().setRange(xRange=(0, 100), yRange=(0, 4), padding=0)
+    for at in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 40.0):  # six early steps, then one in view
+        plots.markers.add(at, "+0.5 mA", "#546e7a")
+    plots.current_plot.getViewBox().setXRange(39, 139, padding=0)  # the early ones scrolled away
+    qtbot.wait(20)
+    boxes = plots.markers.label_boxes()
+    assert boxes[:6] == [None] * 6 and boxes[6] is not None
+    assert len(plots.markers) == 7  # every line stays

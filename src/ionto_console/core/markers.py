@@ -95,9 +95,9 @@ def place_labels(anchors: Sequence[float], sizes: Sequence[tuple[float, float]],
     (width, height), in the caller's drawing units (pixels on screen, points on the page);
     ``left``/``right`` bound the plot area, ``top`` is where the first row of labels starts.
 
-    Each label goes beside its line (right of it; left of it where it would cross the right
-    edge, so a late side effect is not cut off), in the first of ``rows`` rows where it
-    overlaps no label placed before it (markers are taken in the order given: oldest first)
+    Each label goes beside its line (right of it, else left of it; only left of it where it
+    would cross the right edge, so a late side effect is not cut off), in the first of
+    ``rows`` rows where it overlaps no label placed before it (markers are taken in the order given: oldest first)
     nor any of the ``avoid`` rectangles (a legend).
     A label that fits in no row is thinned: ``None`` (the caller keeps the marker's line, and
     may offer the text elsewhere, e.g. a tooltip). WHY thin rather than shrink: labels
@@ -109,15 +109,18 @@ def place_labels(anchors: Sequence[float], sizes: Sequence[tuple[float, float]],
     placed: list[LabelBox] = list(avoid)
     result: list[LabelBox | None] = []
     for anchor, (width, height) in zip(anchors, sizes):
-        x = anchor + gap
-        if x + width > right:
-            x = anchor - gap - width
-        x = max(left, min(x, right - width))
+        beside = anchor + gap  # right of the line, else left of it (never past the right edge)
+        before = anchor - gap - width
+        sides = [beside, before] if beside + width <= right else [before]
         box = None
         for row in range(max(0, rows)):
-            candidate = LabelBox(x, top + row * row_height, width, height)
-            if not any(candidate.intersects(other, gap) for other in placed):
-                box = candidate
+            for x in sides:
+                x = max(left, min(x, right - width))
+                candidate = LabelBox(x, top + row * row_height, width, height)
+                if not any(candidate.intersects(other, gap) for other in placed):
+                    box = candidate
+                    break
+            if box is not None:
                 break
         if box is not None:
             placed.append(box)

@@ -80,15 +80,14 @@ class MarkerLayer:
         if width <= 0 or x1 <= x0:
             return [None] * len(self._lines)
         per_px = (x1 - x0) / width
-        order = sorted(range(len(self._lines)), key=lambda i: float(self._lines[i].value()))
-        anchors = [(float(self._lines[i].value()) - x0) / per_px for i in order]
-        sizes = [self._size(self._labels[i]) for i in order]
-        placed = place_labels(anchors, sizes, left=0.0, right=width, top=TOP_MARGIN_PX, rows=self._rows,
-                              avoid=self._legend_box())
-        # a line outside the visible range has no label on screen
+        # only lines in view get a label (one out of view must not take a place at the edge)
+        at = {i: (float(line.value()) - x0) / per_px for i, line in enumerate(self._lines)}
+        order = sorted((i for i, px in at.items() if 0.0 <= px <= width), key=at.__getitem__)
+        placed = place_labels([at[i] for i in order], [self._size(self._labels[i]) for i in order],
+                              left=0.0, right=width, top=TOP_MARGIN_PX, rows=self._rows, avoid=self._legend_box())
         boxes: list[LabelBox | None] = [None] * len(self._lines)
-        for index, anchor, where in zip(order, anchors, placed):
-            boxes[index] = where if 0.0 <= anchor <= width else None
+        for index, where in zip(order, placed):
+            boxes[index] = where
         return boxes
 
     def _legend_box(self) -> list[LabelBox]:
