@@ -21,6 +21,8 @@ from ..core.markers import LabelBox, place_labels
 
 #: Rows of labels below the top of the plot (more would reach down into the trace).
 LABEL_ROWS = 3
+#: Marker lines are never thinner than this (pixels), so a grid line cannot hide one.
+MIN_LINE_PX = 2.0
 #: Pixels between the plot's top edge and the first row of labels.
 TOP_MARGIN_PX = 4.0
 
@@ -41,6 +43,9 @@ class MarkerLayer:
     def add(self, t_s: float, label: str, pen) -> pg.InfiniteLine:
         """A vertical line at ``t_s`` seconds with ``label`` beside it (laid out with the others)."""
         pen = pg.mkPen(pen)
+        # at least 2 pixels: the axes paint their opaque grid above the plot's items, and a 1-pixel
+        # line on a grid column (a step at a whole second, zoomed in) vanished under it
+        pen.setWidthF(max(pen.widthF(), MIN_LINE_PX))
         line = pg.InfiniteLine(pos=t_s, angle=90, pen=pen, movable=False)
         line.setToolTip(label)
         text = pg.TextItem(label, color=pen.color(), anchor=(0, 0))
