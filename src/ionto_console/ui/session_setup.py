@@ -318,7 +318,8 @@ class SessionSetup(QGroupBox):
             self.diagnosis.setCurrentIndex(index)
         else:
             self.diagnosis.setEditText(kept)  # another code, typed: kept as typed
-        self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0) + 24)
+        self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0)
+                                              + WholeNameCombo.POPUP_MARGIN_PX)
         self.diagnosis.blockSignals(False)
 
     def diagnosis_code(self) -> str:
