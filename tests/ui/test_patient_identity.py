@@ -213,3 +213,26 @@ def test_without_the_records_a_patient_is_not_called_new(qtbot, sources):
         assert "New patient" not in text and "the records server does not answer" in text
     finally:
         desk.shutdown()
+
+
+def test_a_late_answer_for_another_id_never_replaces_the_patient_on_screen(qtbot):
+    """A look-up answer that arrives after the therapist moved on to another patient (typed, or chosen
+    from the search results) is dropped, whatever order the answers come back in."""
+    from ionto_console.control.patient_history import PatientHistory, PatientMatch, UNKNOWN
+    from ionto_console.core.protocols import load_library
+    from ionto_console.ui.session_setup import SessionSetup
+
+    asked = {}
+    setup = SessionSetup(load_library(), history=lambda who, _p, reply: asked.__setitem__(who, reply))
+    qtbot.addWidget(setup)
+    setup.patient_id.setText("P-2002")
+    setup.look_up_patient()  # pending: a new patient, as it will turn out
+    setup.search.setText("Ada")
+    setup._found([PatientMatch("P-1001", "Ada Example", dt.date(1961, 4, 12))], "")
+    setup.choose_result(setup.results.item(0))
+    known = PatientHistory(True, "Ada Example", ("2026-11-30  Dexamethasone  12/40 mA·min  stopped",), None, (),
+                           dt.date(1961, 4, 12), "P-1001")
+    asked["P-1001"](known)
+    asked["P-2002"](UNKNOWN)  # the older answer, last
+    assert setup.history_current()
+    assert "Dexamethasone" in setup.history_label.text() and "New patient" not in setup.history_label.text()
