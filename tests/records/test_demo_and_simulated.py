@@ -226,3 +226,42 @@ def test_demo_mode_takes_an_empty_database_at_its_own_place(tmp_path):
     with open_database(url) as own:
         claim_for_demo(own)
         assert is_demo(own)
+
+
+def test_a_demo_session_shows_its_place_in_the_demos_course_and_a_real_one_counts_no_simulated(db):
+    """Issue 14 (new-user pass item 3): the Records tab showed demo sessions without "session N of M"
+    (their course left simulated sessions out, as it must for a clinical course), while the PDF had it."""
+    from ionto_console.control.records_service import RecordsService
+    from ionto_console.records import report_data
+
+    mark_as_demo(db)
+    pid = new_patient(db)
+    real = closed(db, pid, TAP_WATER, 0, simulated=False)
+    demo = [closed(db, pid, TAP_WATER, day, simulated=True) for day in (3, 6)]
+    service = RecordsService(db)
+    try:
+        def position(session_id: int) -> str:
+            answers = []
+            service.open_session(session_id, answers.append)
+            service.worker.wait_idle(30)
+            service.worker.drain()
+            (outcome,) = answers
+            assert outcome.ok, outcome.error
+            return outcome.value.position
+
+        import re
+
+        def number(line: str) -> int:
+            found = re.search(r"— Session (\d+) of the demo course .* \(simulated\)", line)
+            assert found, line
+            return int(found.group(1))
+
+        assert number(position(demo[1])) == number(position(demo[0])) + 1
+        assert report_data(db, demo[1], plot_points=20)["session"]["course_position"] == \
+            f"Session {number(position(demo[1]))}"  # the screen and the PDF agree
+        # the real session's course: itself alone, whatever the demo did after it
+        assert "Session 1 of the course" in position(real) and "demo" not in position(real)
+        real_courses = course_view(db, pid)
+        assert [e.session_id for c in real_courses.courses for e in c.entries] == [real]
+    finally:
+        service.close()

@@ -115,3 +115,31 @@ def test_report_data_has_what_a_one_page_report_needs(db, finished):
     assert max(v for v in report["plot"]["current_ma"]) == pytest.approx(3.0)  # the peak survives reduction
     assert report["audit"]["ok"] is True
     assert np.all(np.diff(report["plot"]["t_s"]) > 0)
+
+
+def test_fhir_bundle_of_a_continued_run_names_the_run_it_continues(db):
+    """Issue 14 (new-user pass item 4): the link between a continued run and the interrupted one it
+    continues (migration 0009) was in the database and the PDF but not in the FHIR export."""
+    pid = new_patient(db)
+    first = start_session(db, session_start(pid, started_at=T0))
+    finish_session(db, first, state="interrupted", reason="Open circuit", dose_delivered_ma_min=12.0, who="dana",
+                   ended_at=T0 + dt.timedelta(minutes=5))
+    second = start_session(db, session_start(pid, started_at=T0 + dt.timedelta(minutes=8), continues_session_id=first,
+                                             dose_target_ma_min=28.0))
+    finish_session(db, second, state="complete", reason="", dose_delivered_ma_min=28.0, who="dana",
+                   ended_at=T0 + dt.timedelta(minutes=20))
+
+    def procedure_of(session_id: int):
+        parsed = Bundle.model_validate_json(fhir_bundle_json(db, session_id))  # read back as FHIR
+        return next(e.resource for e in parsed.entry if e.resource.get_resource_type() == "Procedure")
+
+    first_procedure, continued = procedure_of(first), procedure_of(second)
+    assert len(continued.partOf) == 1
+    link = continued.partOf[0]
+    assert link.type == "Procedure"
+    # the logical reference resolves to the first run's own exported Procedure
+    assert (link.identifier.system, link.identifier.value) == (first_procedure.identifier[0].system,
+                                                               first_procedure.identifier[0].value)
+    assert link.identifier.value == load_session(db, first).uid
+    assert str(first) in link.display
+    assert first_procedure.partOf is None  # a first run continues nothing

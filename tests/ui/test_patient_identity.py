@@ -169,3 +169,70 @@ def test_the_site_list_follows_the_protocol(qtbot, sources):
         elif "feet" in protocol.id:
             assert sites[0].startswith("Feet"), sites
         assert sites[-1] == "Other"
+
+
+def test_after_a_run_the_patient_is_no_longer_shown_as_new(qtbot, recorded_screen):
+    """Issue 14 (new-user pass item 2): P-1001, with sessions in the records, was shown as "New patient:
+    no earlier sessions." The answer on screen was the look-up from before the patient's first run:
+    nothing looked the patient up again once the run was recorded."""
+    from test_treatment_screen import pass_checklist, start, wait_state
+
+    win, db = recorded_screen
+    setup = win.setup
+    setup.patient_id.setText("P-1001")
+    setup.patient_name.setText("Ada Example")
+    setup.side.setCurrentText("left")
+    pass_checklist(win, qtbot)
+    assert setup.history_label.text() == "New patient: no earlier sessions."  # true before the first run
+    start(qtbot, win)
+    wait_state(qtbot, win.desk.controller, lambda snap: snap.current_ma > 0.9)
+    win.treatment.stop("dizziness")
+    qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
+    # the run's record is closed: the history on screen is looked up again and shows it
+    qtbot.waitUntil(lambda: setup.history_current() and "stopped" in setup.history_label.text(), timeout=WAIT_MS)
+    assert "New patient" not in setup.history_label.text()
+    assert "dizziness" in setup.history_label.text()
+
+
+def test_without_the_records_a_patient_is_not_called_new(qtbot, sources):
+    """Issue 14 (new-user pass item 2): an answer given without the records (the database could not be
+    opened) said "New patient: no earlier sessions." for a patient who may well have sessions."""
+    from ionto_console.control.treatment_desk import TreatmentDesk
+    from ionto_console.core.protocols import load_library
+    from ionto_console.ui.alarm_sound import RecordingPlayer
+    from ionto_console.ui.main_window import MainWindow
+
+    desk = TreatmentDesk(sources.station, db=None, db_problem="the records server does not answer", demo=True)
+    win = MainWindow(sources.station, sources, desk, load_library(), alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    try:
+        win.setup.patient_id.setText("P-1001")
+        win.setup.look_up_patient()
+        qtbot.waitUntil(win.setup.history_current, timeout=WAIT_MS)
+        text = win.setup.history_label.text()
+        assert "New patient" not in text and "the records server does not answer" in text
+    finally:
+        desk.shutdown()
+
+
+def test_a_late_answer_for_another_id_never_replaces_the_patient_on_screen(qtbot):
+    """A look-up answer that arrives after the therapist moved on to another patient (typed, or chosen
+    from the search results) is dropped, whatever order the answers come back in."""
+    from ionto_console.control.patient_history import PatientHistory, PatientMatch, UNKNOWN
+    from ionto_console.core.protocols import load_library
+    from ionto_console.ui.session_setup import SessionSetup
+
+    asked = {}
+    setup = SessionSetup(load_library(), history=lambda who, _p, reply: asked.__setitem__(who, reply))
+    qtbot.addWidget(setup)
+    setup.patient_id.setText("P-2002")
+    setup.look_up_patient()  # pending: a new patient, as it will turn out
+    setup.search.setText("Ada")
+    setup._found([PatientMatch("P-1001", "Ada Example", dt.date(1961, 4, 12))], "")
+    setup.choose_result(setup.results.item(0))
+    known = PatientHistory(True, "Ada Example", ("2026-11-30  Dexamethasone  12/40 mA·min  stopped",), None, (),
+                           dt.date(1961, 4, 12), "P-1001")
+    asked["P-1001"](known)
+    asked["P-2002"](UNKNOWN)  # the older answer, last
+    assert setup.history_current()
+    assert "Dexamethasone" in setup.history_label.text() and "New patient" not in setup.history_label.text()

@@ -484,3 +484,44 @@ def test_a_long_name_neither_grows_the_window_nor_squeezes_the_list(qtbot, sessi
     assert browser.table.item(row, 1).toolTip().startswith(long_name)
     # the long name is elided in a column of its own width: it does not push the others away
     assert browser.table.columnWidth(COLUMNS_SHOWN.index("Patient")) <= NAME_COLUMN_PX
+
+
+def test_outcomes_are_readable_at_1366x768(qtbot, sessions, sources, desk):
+    """Issue 14 (new-user pass item 5): the outcome column showed "stoppe…". Each outcome is either whole
+    in its column or elided with the whole text in its tooltip, and the window does not grow."""
+    from PySide6.QtGui import QFontMetrics
+
+    from ionto_console.core.protocols import load_library
+    from ionto_console.ui.alarm_sound import RecordingPlayer
+    from ionto_console.ui.main_window import MainWindow
+
+    db, _ids = sessions
+    patient = create_patient(db, PatientData("P-0004", "Cleo Long"), who="dana")
+    record(db, patient, "dexamethasone-4mgml-40", dt.datetime(2026, 6, 3, 9, 0, tzinfo=UTC), state="stopped",
+           reason="Open circuit: electrode contact lost at 10:30:12")
+    window = MainWindow(sources.station, sources, desk, load_library(), alarm_player=RecordingPlayer())
+    qtbot.addWidget(window)
+    browser = RecordsBrowser(RecordsService(db))
+    window.tabs.setCurrentIndex(window.add_page(browser, "Records"))
+    size = (1366, 768 - 40)  # a 1366x768 screen, less a taskbar
+    window.resize(*size)
+    window.show()
+    settle(qtbot, browser)
+    browser.table.selectRow(0)
+    qtbot.waitUntil(lambda: browser.selected_session_id is not None, timeout=30_000)
+    settle(qtbot, browser)
+    qtbot.wait(50)
+    assert (window.width(), window.height()) == size
+    column = COLUMNS_SHOWN.index("Outcome")
+    metrics = QFontMetrics(browser.table.font())
+    room = browser.table.columnWidth(column) - 2 * browser.table.style().pixelMetric(
+        browser.table.style().PixelMetric.PM_FocusFrameHMargin) - 6
+    for row in range(browser.table.rowCount()):
+        item = browser.table.item(row, column)
+        whole = metrics.horizontalAdvance(item.text()) <= room
+        assert whole or item.toolTip() == item.text(), item.text()
+        # the short outcome words ("stopped", "complete", "faulted") are never cut
+        assert metrics.horizontalAdvance(item.text().split(":")[0]) <= room, item.text()
+    # and the column is in view: the list does not hide it behind a scroll bar
+    table = browser.table
+    assert table.columnViewportPosition(column) + min(table.columnWidth(column), 60) <= table.viewport().width()

@@ -29,6 +29,9 @@ class PatientHistory:
     date_of_birth: dt.date | None = None
     #: The identifier as recorded.
     identifier: str = ""
+    #: Why the records could not be asked at all ("" when they were): the patient is then
+    #: not known to be new, and the screen must not say so.
+    unreadable: str = ""
 
 
 @dataclass(frozen=True)

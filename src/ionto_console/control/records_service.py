@@ -25,7 +25,6 @@ from ..records import (
     RecordsError,
     RecordsUnavailable,
     SampleSeries,
-    course_view,
     load_events,
     load_samples,
     load_session,
@@ -34,6 +33,7 @@ from ..records import (
     sqlite_url,
     verify_audit,
 )
+from ..records.course import courses_of_session
 from ..records.errors import plain_message
 from ..reports.treatment_report import when
 from . import exporters as registry
@@ -147,7 +147,7 @@ class RecordsService:
         def job() -> SessionView:
             db = self._need_db()
             summary = load_session(db, session_id)
-            courses = course_view(db, summary.patient.id)
+            courses = courses_of_session(db, summary.patient.id, summary.simulated)
             position, warning = position_line(summary, courses)
             view = SessionView(summary.id, summary.patient.identifier, summary.started_at, summary_html(summary),
                                course_html(courses, session_id), position, warning)

@@ -208,7 +208,9 @@ def position_line(summary: SessionSummary, courses: PatientCourses) -> tuple[str
     """The bold line above the summary, and whether it carries a schedule warning for this session."""
     position = course_position(courses, summary.id)
     mine = [w.message for w in courses.warnings if w.session_id == summary.id]
-    return (f"{summary.patient.name} — {position or 'Session'} of the course {course_title(courses, summary)}"
+    course = f"the demo course {course_title(courses, summary)} (simulated)" if summary.simulated else \
+        f"the course {course_title(courses, summary)}"
+    return (f"{summary.patient.name} — {position or 'Session'} of {course}"
             + (f" — ⚠ {mine[0]}" if mine else "")), bool(mine)
 
 

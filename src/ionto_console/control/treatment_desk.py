@@ -432,9 +432,11 @@ class TreatmentDesk:
                         on_done: Callable[[PatientHistory], None]) -> None:
         """``patient_history`` on the desk's worker; ``on_done(history)`` runs when the screen drains it.
 
-        Without records there is nothing to read: ``on_done(UNKNOWN)`` at once."""
+        Without records there is nothing to read: ``on_done(UNKNOWN)`` at once; when the records
+        could not be opened, an answer that says so (never "new patient")."""
         if self.db is None or not identifier.strip():
-            on_done(UNKNOWN)
+            problem = self.records_health.problem() if self.db is None and identifier.strip() else ""
+            on_done(replace(UNKNOWN, unreadable=problem) if problem else UNKNOWN)
             return
 
         def done(outcome: Outcome[PatientHistory]) -> None:

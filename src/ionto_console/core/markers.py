@@ -5,8 +5,10 @@ lines on the current plot: each side effect the patient reported, and each
 alarm the console raised. WHY one home: the two drew them from two copies of
 the same arithmetic (seconds since the start, the label's wording), and a
 therapist comparing the screen with the filed page must see the same marks
-at the same times. The drawing (pens, colours, label placement) stays with
-each caller; only positions, labels and kinds are decided here.
+at the same times. The drawing (pens, colours, fonts) stays with each caller;
+positions, labels, kinds and where the labels go without overlapping
+(``place_labels``, used by the live plots, the replay and the PDF) are decided
+here.
 
 Qt-free and I/O-free: callers pass plain values from their records.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 
 class MarkerKind(str, enum.Enum):
@@ -52,3 +54,75 @@ def plot_markers(started_at: dt.datetime,
     marks += [PlotMarker(float(t) if t is not None else (at - started_at).total_seconds(), kind_words(kind),
                          MarkerKind.ALARM) for at, t, kind in alarms]
     return sorted(marks, key=lambda mark: mark.t_s)
+
+
+# --- label layout -------------------------------------------------------------------------------
+
+#: Space kept between a label and its line, and between two labels (pixels or points).
+LABEL_PAD = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class LabelBox:
+    """Where one marker's label is drawn: a rectangle in the plot's drawing units (y grows down)."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height
+
+    def intersects(self, other: "LabelBox", gap: float = 0.0) -> bool:
+        """Whether the two rectangles overlap (or come closer than ``gap``)."""
+        return (self.left < other.right + gap and other.left < self.right + gap
+                and self.top < other.bottom + gap and other.top < self.bottom + gap)
+
+
+def place_labels(anchors: Sequence[float], sizes: Sequence[tuple[float, float]], *, left: float, right: float,
+                 top: float, rows: int, gap: float = LABEL_PAD,
+                 avoid: Sequence[LabelBox] = ()) -> list[LabelBox | None]:
+    """Where to print each marker's label so that no two labels overlap: the one rule of the live
+    plots, the Records tab's replay and the PDF report.
+
+    ``anchors[i]`` is marker i's line position across the plot and ``sizes[i]`` its label's
+    (width, height), in the caller's drawing units (pixels on screen, points on the page);
+    ``left``/``right`` bound the plot area, ``top`` is where the first row of labels starts.
+
+    Each label goes beside its line (right of it, else left of it; only left of it where it
+    would cross the right edge, so a late side effect is not cut off), in the first of
+    ``rows`` rows where it overlaps no label placed before it (markers are taken in the order given: oldest first)
+    nor any of the ``avoid`` rectangles (a legend).
+    A label that fits in no row is thinned: ``None`` (the caller keeps the marker's line, and
+    may offer the text elsewhere, e.g. a tooltip). WHY thin rather than shrink: labels
+    seconds apart used to print over each other into an unreadable stack.
+    """
+    if len(anchors) != len(sizes):
+        raise ValueError("one size per anchor")
+    row_height = max((h for _w, h in sizes), default=0.0) + gap
+    placed: list[LabelBox] = list(avoid)
+    result: list[LabelBox | None] = []
+    for anchor, (width, height) in zip(anchors, sizes):
+        beside = anchor + gap  # right of the line, else left of it (never past the right edge)
+        before = anchor - gap - width
+        sides = [beside, before] if beside + width <= right else [before]
+        box = None
+        for row in range(max(0, rows)):
+            for x in sides:
+                x = max(left, min(x, right - width))
+                candidate = LabelBox(x, top + row * row_height, width, height)
+                if not any(candidate.intersects(other, gap) for other in placed):
+                    box = candidate
+                    break
+            if box is not None:
+                break
+        if box is not None:
+            placed.append(box)
+        result.append(box)
+    return result

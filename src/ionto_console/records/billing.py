@@ -37,6 +37,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import select
 
 from ..core.corticosteroids import is_corticosteroid
+from ..core.indications import purpose_of
 from .database import Database
 from .models import Patient, ProtocolCopy, TreatmentSession
 from .queries import day_bound
@@ -98,7 +99,9 @@ class CoverageNote:
         return self.status is not Coverage.MEDICALLY_NECESSARY
 
 
-def _indication(code: str, answers: Mapping[str, Any]) -> str | None:
+def _indication(code: str, answers: Mapping[str, Any], protocol: Mapping[str, Any] | None = None) -> str | None:
+    """The guideline category: as answered, else as the code says, else what the code stands for with
+    this protocol (``core.indications``: an anaesthesia code before venipuncture is covered)."""
     given = answers.get("indication")
     if given:
         return str(given)
@@ -106,14 +109,14 @@ def _indication(code: str, answers: Mapping[str, Any]) -> str | None:
         return "hyperhidrosis"
     if _TMD_CODE.match(code):
         return "temporomandibular_disorder"
-    return None
+    return purpose_of(code, protocol) if code else None
 
 
 def assess_coverage(diagnosis_code: str, answers: Mapping[str, Any],
                     protocol: Mapping[str, Any] | None = None) -> CoverageNote:
     """The CG-MED-28 coverage note for one session (see module docstring for the rules and answer keys)."""
     code = (diagnosis_code or "").strip().upper()
-    indication = _indication(code, answers)
+    indication = _indication(code, answers, protocol)
     drug = answers.get("drug_class") or ("corticosteroid" if protocol and is_corticosteroid(protocol) else None)
     C = Coverage
     if indication == "venipuncture_anesthesia":

@@ -201,3 +201,15 @@ def course_view(db: Database, patient_id: int, *, planned_at: dt.datetime | None
     warnings.extend(corticosteroid_warnings(sessions, tz))
     last_steroid = max((c.started_at for c in sessions if c.corticosteroid and c.session_id is not None), default=None)
     return PatientCourses(patient_id, tuple(courses), tuple(warnings), last_steroid)
+
+
+def courses_of_session(db: Database, patient_id: int, simulated: bool, tz: dt.tzinfo = dt.timezone.utc
+                       ) -> PatientCourses:
+    """The courses a recorded session is numbered in: the one home of "which world counts".
+
+    A real session is numbered among real sessions only: a simulated session never counts into a
+    clinical course (``course_sessions``). A session on the simulated board (the demo) is numbered
+    in the demo's own course, with the demo's sessions, so the demo shows "Session 3 of 6" as a
+    clinic would. WHY one home: the PDF report did this and the Records tab did not, so a demo
+    session showed no position on screen while its report did."""
+    return course_view(db, patient_id, tz=tz, include_simulated=simulated)

@@ -12,6 +12,18 @@ delivered dose (mA·min, UCUM ``mA.min``, with the target as a component),
 and one Observation per side effect, each ``partOf`` the Procedure; one
 Provenance per electronic signature (signer's account and printed name, time,
 meaning as an ASTM E1762 signature type, the content digest it binds).
+
+A run that continues an interrupted one (the rest of the same prescription,
+``sessions.continues_session_id``, ``core/continuation.py``) names the first
+run in ``Procedure.partOf``. WHY ``partOf`` (in Procedure since R4, kept in R5):
+it is the one element of Procedure whose target is another Procedure and whose
+meaning is "a step of a larger event": the runs together are one prescribed
+treatment, and the first run stands for it. ``basedOn`` would need a
+ServiceRequest or CarePlan the console does not keep, and an extension is
+ignored by an EHR that does not know it. The reference is logical (the first
+run's ``Procedure.identifier``, which its own export carries) rather than a
+``urn:uuid``: the first run is in another bundle, and a ``urn:uuid`` that does
+not resolve inside its bundle is a broken reference.
 """
 
 from __future__ import annotations
@@ -70,6 +82,12 @@ def bundle_dict(summary: SessionSummary) -> dict[str, Any]:
         "performer": [{"actor": {"display": summary.operator}}],
         "used": [{"concept": {"text": _agent_text(summary.protocol)}}],
     }
+    if summary.continues_session_uid:
+        procedure["partOf"] = [{
+            "type": "Procedure",
+            "identifier": {"system": f"{LOCAL}:session", "value": summary.continues_session_uid},
+            "display": f"Continues the interrupted run of session {summary.continues_session_id} "
+                       "(the rest of its prescribed dose)"}]
     if summary.state != "complete" and summary.reason:
         procedure["statusReason"] = {"text": summary.reason}
     if summary.site:

@@ -144,6 +144,8 @@ class SessionSummary:
     site: str = ""
     side: str = ""
     continues_session_id: int | None = None
+    #: The uid of the run this one continues (its ``continues_session_id``), "" for a first run.
+    continues_session_uid: str = ""
 
     @property
     def site_text(self) -> str:
@@ -261,6 +263,8 @@ def load_session(db: Database, session_id: int) -> SessionSummary:
             amendments=tuple(AmendmentInfo(a.field, a.value, a.at, a.who, a.why) for a in row.amendments),
             sample_count=row.sample_count, samples_sha256=row.samples_sha256, simulated=row.simulated,
             site=row.site, side=row.side, continues_session_id=row.continues_session_id,
+            continues_session_uid=(s.scalar(select(TreatmentSession.uid).where(
+                TreatmentSession.id == row.continues_session_id)) or "") if row.continues_session_id else "",
         )
 
 

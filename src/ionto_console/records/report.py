@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .audit import verify_audit
-from .course import course_view
+from .course import courses_of_session
 from .billing import billable_minutes, cpt_units, CPT_IONTOPHORESIS, assess_coverage
 from .database import Database
 from .queries import load_events, load_samples, load_session
@@ -28,7 +28,7 @@ def _finite(values: np.ndarray) -> np.ndarray:
 
 def _course_position(db: Database, summary: Any) -> str:
     """"Session 3 of 6" of this session in its course (the course's id is for grouping, not for reading)."""
-    courses = course_view(db, summary.patient.id, include_simulated=summary.simulated)
+    courses = courses_of_session(db, summary.patient.id, summary.simulated)
     return next((entry.label for course in courses.courses for entry in course.entries
                  if entry.session_id == summary.id), "")
 

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
-from ..core.markers import MarkerKind, kind_words, plot_markers
+from ..core.markers import MarkerKind, kind_words, place_labels, plot_markers
 from ..core.protocols import lead_text
 from ..records import Database, report_data
 from .pdf_page import MARGIN, PAGE_H, PAGE_W, SIMULATED_COLOR, SIMULATED_MARK, PdfPage, a4_pdf, ensure_gui_app
@@ -299,19 +299,21 @@ class _Report(PdfPage):
         # markers under the curves: side effects (red) and alarms (purple)
         markers = plot_markers(d["session"]["started_at"], [(e["at"], e["kind"]) for e in d["side_effects"]],
                                [(a["at"], a["t"], a["kind"]) for a in d["alarms"]])
-        label_row = 0
-        for mark in markers:
-            t_s, label = mark.t_s, mark.label
+        self.font(7)
+        # labels laid out by the one rule of the live plot and the replay (core.markers.place_labels):
+        # beside their line, never over each other; one that fits in no row is left out (its line stays,
+        # and the event is in the tables)
+        boxes = place_labels([to_xy(mark.t_s, y_max).x() for mark in markers],
+                             [(p.fontMetrics().horizontalAdvance(mark.label) + 4, 9.0) for mark in markers],
+                             left=area.left(), right=area.right(), top=area.top() + 2, rows=3, gap=1.0)
+        for mark, box in zip(markers, boxes):
             color = SIDE_EFFECT_COLOR if mark.kind is MarkerKind.SIDE_EFFECT else ALARM_COLOR
-            top, bottom = to_xy(t_s, y_max), to_xy(t_s, 0)
+            top, bottom = to_xy(mark.t_s, y_max), to_xy(mark.t_s, 0)
             p.setPen(QPen(color, 0.9, Qt.PenStyle.DotLine))
             p.drawLine(top, bottom)
-            p.setPen(color)
-            self.font(7)
-            text_w = p.fontMetrics().horizontalAdvance(label) + 4
-            x = min(top.x() + 2, area.right() - text_w)
-            p.drawText(QRectF(x, area.top() + 2 + 9 * (label_row % 3), text_w, 9), Qt.AlignmentFlag.AlignLeft, label)
-            label_row += 1
+            if box is not None:
+                p.setPen(color)
+                p.drawText(QRectF(box.left, box.top, box.width, box.height), Qt.AlignmentFlag.AlignLeft, mark.label)
 
         p.save()
         p.setClipRect(area.adjusted(-1, -1, 1, 1))

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..control.envelope import BASE, columns
 from ..control.telemetry_buffer import PLOTTED as CHANNELS, TelemetryView, envelope_of
+from .plot_markers import MarkerLayer
 
 #: WHY 1-pixel pens for the dense curves: pyqtgraph draws a pen wider than 1 pixel through
 #: its thick-line path (QPainter.drawLines per segment, pyqtgraph #533 / #2011), which
@@ -126,6 +127,8 @@ class LivePlots(QWidget):
         self.measured_curve = self.current_plot.plot(pen=MEASURED_PEN, name="measured")
         self.target_curve = self.current_plot.plot(pen=TARGET_PEN, name="target")
         self.impedance_curve = self.impedance_plot.plot(pen=IMPEDANCE_PEN)
+        #: Step and event markers on the current plot, labels laid out so they never overlap.
+        self.markers = MarkerLayer(self.current_plot)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._graphics)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -56,6 +56,12 @@ from .records_search import SearchFields
 NAME_COLUMN_PX = 200
 #: The session list never gets narrower than this (the splitter stops there).
 TABLE_MIN_PX = 320
+#: On a narrow list the names give way down to this, so the outcome column stays in view.
+NAME_COLUMN_MIN_PX = 90
+#: The share of a narrow list the outcome column may take (the rest of a long reason elides, tooltip whole).
+OUTCOME_SHARE = 0.3
+#: Every outcome word ("stopped", "interrupted" ...): the column is never narrower than the longest.
+OUTCOME_WORDS = ("complete", "stopped", "faulted", "interrupted", "running")
 ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 OK_STYLE = "color: #1b5e20;"
 BUSY_STYLE = "color: #555;"
@@ -82,7 +88,6 @@ class RecordsBrowser(QWidget):
         self._search_seq = 0
         self._session_seq = 0
         self._reselect: int | None = None
-        self._markers: list[pg.InfiniteLine] = []
         #: The last export's result (None until one succeeded).
         self.last_export: ExportResult | None = None
         #: The last audit verdict (None until checked).
@@ -118,15 +123,17 @@ class RecordsBrowser(QWidget):
         # fixed, draggable widths for the names (elided, whole in the tooltip): one long name used to
         # push every other column out of view and the list down to 60 pixels
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for name, width in (("Patient", NAME_COLUMN_PX), ("Protocol", NAME_COLUMN_PX)):
+        for name in ("Patient", "Protocol", "Outcome"):
             header.setSectionResizeMode(COLUMNS.index(name), QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(COLUMNS.index(name), width)
+        for name in ("Patient", "Protocol"):
+            header.resizeSection(COLUMNS.index(name), NAME_COLUMN_PX)
         header.setStretchLastSection(True)
         self.table.setMinimumWidth(TABLE_MIN_PX)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setWordWrap(False)
         self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.viewport().installEventFilter(self)
 
         self.position_label = QLabel()
         self.position_label.setStyleSheet("font-weight: bold;")
@@ -182,6 +189,32 @@ class RecordsBrowser(QWidget):
         layout.addWidget(self.export_bar)
         layout.addLayout(status)
         self._update_buttons()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        """Names and outcome share the list's width so the outcome stays in view and readable.
+
+        WHY: at 1366x768 the list is about 500 px wide; the date and two 200-px names filled it and
+        the outcome read "stoppe…" at the edge. The names give way first (down to
+        ``NAME_COLUMN_MIN_PX``, elided, whole in the tooltip); the outcome gets its whole text or
+        ``OUTCOME_SHARE`` of the list, never less than its longest word (a long reason elides, whole
+        in the tooltip). A wide list keeps the names at ``NAME_COLUMN_PX``."""
+        table, header = self.table, self.table.horizontalHeader()
+        available = table.viewport().width()
+        date = header.sectionSize(COLUMNS.index("Date"))
+        outcome = COLUMNS.index("Outcome")
+        padding = 2 * table.style().pixelMetric(table.style().PixelMetric.PM_FocusFrameHMargin) + 12
+        shortest = max(table.fontMetrics().horizontalAdvance(word) for word in OUTCOME_WORDS) + padding
+        need = max(table.sizeHintForColumn(outcome), header.sectionSizeHint(outcome), shortest)
+        outcome_px = max(shortest, min(need, int(available * OUTCOME_SHARE)))
+        names = max(NAME_COLUMN_MIN_PX, min(NAME_COLUMN_PX, (available - date - outcome_px) // 2))
+        for name in ("Patient", "Protocol"):
+            header.resizeSection(COLUMNS.index(name), names)
+        header.resizeSection(outcome, max(outcome_px, min(need, available - date - 2 * names)))
 
     # --- state shown --------------------------------------------------------------------
 
@@ -284,6 +317,7 @@ class RecordsBrowser(QWidget):
                 cell.setData(Qt.ItemDataRole.UserRole, row.id)
                 self.table.setItem(r, col, cell)
         self.table.blockSignals(False)
+        self._fit_columns()
 
     # --- one session -------------------------------------------------------------------
 
@@ -332,23 +366,16 @@ class RecordsBrowser(QWidget):
             self._show(view.replay_error, error=True)
             return
         self.plots.show_history(view.samples)
-        for marker in view.markers:
-            pen = MARKER_PENS[marker.kind]
-            line = pg.InfiniteLine(pos=marker.t_s, angle=90, pen=pen, movable=False, label=marker.label,
-                                   labelOpts={"position": 0.97, "color": pen.color(), "rotateAxis": (1, 0),
-                                              "anchors": [(1, 0), (1, 0)]})  # along the line, as live
-            self.plots.current_plot.addItem(line)
-            self._markers.append(line)
+        for marker in view.markers:  # laid out as on the live plot (ui/plot_markers.py)
+            self.plots.markers.add(marker.t_s, marker.label, MARKER_PENS[marker.kind])
         self._show(view.replay_message)
 
     def _clear_markers(self) -> None:
-        for line in self._markers:
-            self.plots.current_plot.removeItem(line)
-        self._markers = []
+        self.plots.markers.clear()
 
     def markers(self) -> list[tuple[float, str]]:
         """(time in s, label) of the markers drawn on the replay."""
-        return [(float(line.value()), line.label.format) for line in self._markers]
+        return self.plots.markers.markers()
 
     # --- exports and the audit check ---------------------------------------------------
 

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..control.indications import INDICATIONS, coverage_words
+from ..control.indications import coverage_words, indication_choices
 from ..control.patient_history import UNKNOWN, PatientHistory, PatientMatch
 from ..core.corticosteroids import is_corticosteroid
 from ..core.sites import OTHER, SIDES, sites_for
@@ -60,6 +60,8 @@ from ..core.protocols import AgentKind, Protocol
 from .checklist_dialog import ChecklistDialog
 
 NO_SIDE = "(no side)"
+#: The heading above the indications that are not the protocol's own (a heading, never chosen).
+OTHER_INDICATIONS = "Other indications (not this protocol's usual use):"
 
 
 def electrode_text(protocol: Protocol) -> str:
@@ -142,10 +144,13 @@ class SessionSetup(QGroupBox):
         self._protocols = protocols
         self._history_of: HistorySource = history or no_history
         self._history = UNKNOWN
-        #: (patient id, protocol id) the shown history is for; None before the first answer.
-        self._history_key: tuple[str, str] | None = None
+        #: (patient id, protocol id, records generation) the shown history is for; None before the first answer.
+        self._history_key: tuple[str, str, int] | None = None
+        #: Bumped when this screen's runs change the records (``records_changed``): an answer looked up
+        #: before is out of date even for the same patient and protocol.
+        self._records_generation = 0
         self._lookups = 0  # the newest look-up's number: older answers are dropped
-        self._pending: tuple[str, str] | None = None
+        self._pending: tuple[str, str, int] | None = None
         self._checklist_waiting = False
         self._today = today
         self._checklist: PrecheckResult | None = None
@@ -188,10 +193,8 @@ class SessionSetup(QGroupBox):
         self.diagnosis = QComboBox()
         self.diagnosis.setObjectName("diagnosis")
         self.diagnosis.setEditable(True)
-        self.diagnosis.addItem("", "")
-        for code, words in INDICATIONS:
-            self.diagnosis.addItem(f"{code}  {words}", code)
-        self.diagnosis.lineEdit().setPlaceholderText("ICD-10 code, e.g. L74.512")
+        self.diagnosis.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.diagnosis.lineEdit().setPlaceholderText("Choose, or type another ICD-10 code")
         self.coverage = QLabel("")
         self.coverage.setObjectName("coverage")
         self.coverage.setWordWrap(True)
@@ -289,8 +292,35 @@ class SessionSetup(QGroupBox):
                                   "a different one needs its own protocol")
         self.protocol.setToolTip(protocol.name)
         self.site.addItems(sites_for(protocol))
+        self._show_indications(protocol)
         self.protocol_facts.setText(protocol_facts(protocol))
         self._record_fields_changed()
+
+    def _show_indications(self, protocol: Protocol) -> None:
+        """The protocol's indications first (``core.indications``); a code already chosen or typed stays."""
+        kept = self.diagnosis.currentText()
+        self.diagnosis.blockSignals(True)
+        self.diagnosis.clear()
+        self.diagnosis.addItem("", "")
+        for choice in indication_choices(protocol):
+            if not choice.own and self.diagnosis.findData(OTHER_INDICATIONS) < 0:
+                self.diagnosis.insertSeparator(self.diagnosis.count())  # the protocol's own above, the rest below
+                self.diagnosis.addItem(OTHER_INDICATIONS, OTHER_INDICATIONS)
+                index = self.diagnosis.count() - 1
+                self.diagnosis.model().item(index).setEnabled(False)  # a heading, not a choice
+            self.diagnosis.addItem(choice.label, choice.code)
+            if choice.flagged:
+                self.diagnosis.setItemData(self.diagnosis.count() - 1, "The coverage guideline calls this not "
+                                           "medically necessary with this protocol", Qt.ItemDataRole.ToolTipRole)
+        code = kept.split()[0].upper() if kept.strip() else ""
+        index = self.diagnosis.findData(code) if code else 0
+        if index >= 0:
+            self.diagnosis.setCurrentIndex(index)
+        else:
+            self.diagnosis.setEditText(kept)  # another code, typed: kept as typed
+        self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0)
+                                              + WholeNameCombo.POPUP_MARGIN_PX)
+        self.diagnosis.blockSignals(False)
 
     def diagnosis_code(self) -> str:
         """The chosen or typed ICD-10 code (its first word), upper case."""
@@ -310,8 +340,9 @@ class SessionSetup(QGroupBox):
             self.coverage.setStyleSheet("color:#8d6e00; font-weight:bold;" if flagged else "color:#1b5e20;")
         self.plan_changed.emit()
 
-    def _key(self) -> tuple[str, str]:
-        return self.patient_identifier(), self.selected_protocol().id if self._protocols else ""
+    def _key(self) -> tuple[str, str, int]:
+        return (self.patient_identifier(), self.selected_protocol().id if self._protocols else "",
+                self._records_generation)
 
     def patient_identifier(self) -> str:
         """The ID as typed, normalised (case, spaces): "  p-1001 " is P-1001."""
@@ -433,7 +464,18 @@ class SessionSetup(QGroupBox):
         self._history_of(self.patient_identifier(), self.selected_protocol(),
                          lambda history: self._history_arrived(number, key, history))
 
-    def _history_arrived(self, number: int, key: tuple[str, str], history: PatientHistory) -> None:
+    def records_changed(self) -> None:
+        """A run of this screen was recorded (started, or its record closed): look the patient up again.
+
+        WHY: the history on screen was the answer from before the run, so a patient's first run left
+        "New patient: no earlier sessions." on screen for the runs after it, for a patient with
+        sessions in the records (and a run still "running" in the list after it ended). The new
+        look-up goes to the desk's worker after the start's own job (one thread, in order), so it
+        sees the run's record."""
+        self._records_generation += 1
+        self.look_up_patient()
+
+    def _history_arrived(self, number: int, key: tuple[str, str, int], history: PatientHistory) -> None:
         if number != self._lookups:
             return  # the therapist typed another patient meanwhile: a newer answer is coming
         self._pending = None
@@ -448,7 +490,9 @@ class SessionSetup(QGroupBox):
             if history.date_of_birth and not self.date_of_birth.text().strip():
                 self.date_of_birth.setText(history.date_of_birth.isoformat())
         self._check_details(history)
-        first = "Known patient: no earlier sessions." if history.known else "New patient: no earlier sessions."
+        first = ("Known patient: no earlier sessions." if history.known else
+                 f"The records cannot be read, so earlier sessions are unknown: {history.unreadable}"
+                 if history.unreadable else "New patient: no earlier sessions.")
         lines = list(history.recent) or ([first] if self.patient_identifier() else [])
         lines += [f"Reminder: {text}" for text in history.reminders]
         if history.last_corticosteroid:
@@ -514,6 +558,7 @@ class SessionSetup(QGroupBox):
             self._run_corticosteroid = self._checklist_corticosteroid
         self._checklist = None
         self.checklist_state.setText("Checklist not done (each run needs its own)")
+        self.records_changed()
         self.plan_changed.emit()
 
     def offer_continuation(self, offer: Continuation | None) -> None:

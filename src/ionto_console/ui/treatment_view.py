@@ -74,8 +74,6 @@ SIGN_STEP = "Next: sign the session (“Sign session…” below)."
 NEXT_RUN_STEP = "For another run, do a new pre-treatment checklist (each run needs its own)."
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
-#: Heights (share of the plot) of consecutive markers' labels.
-MARKER_LABEL_HEIGHTS = (0.95, 0.7, 0.45)
 MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
 
 
@@ -182,7 +180,6 @@ class TreatmentView(QWidget):
         setup.set_history_source(desk.look_up_patient)
         setup.set_search_source(desk.search_patients_later)
         self._markers_shown = 0
-        self._marker_items: list[pg.InfiniteLine] = []
         self._shown_controller = None
         #: The session state on screen at the last refresh (a run that just ended scrolls its outcome into view).
         self._shown_state = SessionState.IDLE
@@ -191,6 +188,8 @@ class TreatmentView(QWidget):
         self._notice_ok = False
         self._signing = False
         self._signed_recorder = None
+        #: The closed run whose record the set-up's patient history was looked up again for.
+        self._history_closed_for = None
         self._other_text = ""
         #: The station is locked: only STOP and the side-effect buttons act (the readouts keep showing).
         self._locked = False
@@ -466,6 +465,10 @@ class TreatmentView(QWidget):
         set_style(self.state_banner,
             f"font-size:20pt; font-weight:bold; padding:8px; background:{background}; color:{colour};"
         )
+        closed = self.desk.recorder if self.desk.can_sign() else None
+        if closed is not None and closed is not self._history_closed_for:
+            self._history_closed_for = closed
+            self.setup.records_changed()  # the run just closed is in the patient's history now
         if not self.desk.active:
             protocol = self.setup.protocol_or_none()
             self.setup.offer_continuation(
@@ -588,25 +591,13 @@ class TreatmentView(QWidget):
         self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
 
     def _reset_plots(self) -> None:
-        for item in self._marker_items:
-            self.plots.current_plot.removeItem(item)
-        self._marker_items.clear()
+        self.plots.markers.clear()
         self._markers_shown = 0
         self.plots.clear()
 
     def _add_markers(self, controller) -> None:
+        # labels laid out together (ui/plot_markers.py): steps seconds apart never print over each other
         for marker in controller.markers(self._markers_shown):
-            line = pg.InfiniteLine(
-                pos=marker.t, angle=90, pen=pg.mkPen(MARKER_COLOURS[marker.kind], width=1),
-                # text along the line, left of it (a label at the right edge is not cut off), without
-                # an opaque box over the trace, and each marker's label at another height than its
-                # neighbour's, so steps seconds apart never print over each other
-                label=marker.label, labelOpts={"position": MARKER_LABEL_HEIGHTS[self._markers_shown %
-                                                                                len(MARKER_LABEL_HEIGHTS)],
-                                               "color": MARKER_COLOURS[marker.kind], "rotateAxis": (1, 0),
-                                               "anchors": [(1, 1), (1, 1)]},
-            )
-            self.plots.current_plot.addItem(line)
-            self._marker_items.append(line)
+            self.plots.markers.add(marker.t, marker.label, pg.mkPen(MARKER_COLOURS[marker.kind], width=1))
             self._markers_shown += 1
 
