@@ -112,3 +112,22 @@ def test_the_estimate_covers_the_slowest_recent_commit(observed):
     recent = observed[-8:]
     for samples, events, seconds in recent:
         assert cost.of(samples, events) >= seconds - 1e-9
+
+
+@given(observed=st.lists(st.tuples(st.integers(0, 5000), st.floats(0.0, 0.5)), max_size=40),
+       late=st.lists(st.floats(-0.01, 0.5), max_size=40))
+def test_a_late_waking_writer_plans_its_commits_earlier(observed, late):
+    """Wake-up lateness counts in the fixed cost, so a waiting plan starts early enough to absorb it."""
+    estimator = CostEstimator(window=8)
+    for samples, seconds in observed:
+        estimator.observe(samples, 0, seconds)
+    before = estimator.cost()
+    for seconds in late:
+        estimator.observe_wake(seconds)
+    after = estimator.cost()
+    assert after.fixed_s >= before.fixed_s + max([0.0, *late[-8:]]) - 1e-9
+    pending = [PendingRecord(100)]
+    plan = plan_commit(pending, 0.0, after, interval_s=INTERVAL, deadline_s=DEADLINE, margin_s=MARGIN)
+    worst_late = max([0.0, *late[-8:]])
+    if after.of(100, 0) <= DEADLINE - MARGIN:  # feasible: a wake-up as late as the worst one still ends in time
+        assert plan.wait_s + worst_late + before.of(100, 0) <= DEADLINE - MARGIN + 1e-9

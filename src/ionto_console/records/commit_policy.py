@@ -122,24 +122,32 @@ def _fits(pending: Sequence[PendingRecord], budget_s: float, cost: CommitCost, m
 
 
 class CostEstimator:
-    """The expected cost of the next commit, from the writer's recent commits.
+    """The expected cost of the next commit, from the writer's recent commits and wake-ups.
 
     The part per sample and per event is a fixed estimate (measured flat out: encoding and
-    inserting 1,000 samples costs well under a millisecond, an event with its audit append a few
+    inserting 1,000 samples costs about a millisecond, an event with its audit append a few
     round trips); what varies on a busy machine is the fixed part (GIL hand-overs, the fsync), so
-    that is learned: the largest residual of the last ``window`` commits, each measured from the
-    planned start (a late wake-up counts) to the end of the COMMIT. Largest, not mean: the
-    deadline is about the slow commits."""
+    that is learned: the largest residual of the last ``window`` commits, each measured from its
+    planned start to the end of the COMMIT, plus the largest lateness of the last ``window``
+    timed wake-ups of the commit thread (a thread starved of the GIL or the CPU wakes late, and a
+    plan that waits must allow for it: measured flat out, up to ~240 ms). Largest, not mean: the
+    deadline is about the slow ones."""
 
-    def __init__(self, *, initial_fixed_s: float = 0.02, per_sample_s: float = 1e-6, per_event_s: float = 0.002,
+    def __init__(self, *, initial_fixed_s: float = 0.05, per_sample_s: float = 1e-6, per_event_s: float = 0.002,
                  window: int = 32) -> None:
         self._per_sample = per_sample_s
         self._per_event = per_event_s
         self._recent: deque[float] = deque([initial_fixed_s], maxlen=window)
+        self._late: deque[float] = deque([0.0], maxlen=window)
 
     def observe(self, samples: int, events: int, seconds: float) -> None:
+        """A commit of ``samples`` and ``events`` took ``seconds`` from its planned start to its end."""
         residual = seconds - samples * self._per_sample - events * self._per_event
         self._recent.append(max(0.0, residual))
 
+    def observe_wake(self, late_s: float) -> None:
+        """A timed wait of the commit thread ended ``late_s`` after it was due."""
+        self._late.append(max(0.0, late_s))
+
     def cost(self) -> CommitCost:
-        return CommitCost(max(self._recent), self._per_sample, self._per_event)
+        return CommitCost(max(self._recent) + max(self._late), self._per_sample, self._per_event)

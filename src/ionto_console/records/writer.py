@@ -414,6 +414,7 @@ class SampleWriter:
 
     def _commit_run(self) -> None:
         retry_at = 0.0  # after a failed commit, the next try waits one interval (no hammering)
+        due: float | None = None  # when the last timed wait should have ended (to learn wake-up lateness)
         while not self._abandon.is_set():
             finishing = self._intake_done.is_set()
             with self._lock:
@@ -421,12 +422,17 @@ class SampleWriter:
                 pending = self._planned(self._pending)
                 last = self.last_commit
             now = time.monotonic()
+            if due is not None:
+                self._costs.observe_wake(now - due)
+                due = None
             plan = plan_commit(pending, now - last, self._costs.cost(), interval_s=self._interval, urgent=urgent)
             wait = max(plan.wait_s, retry_at - now)
             if wait > 0:
                 # Re-plan at least as often as the intake hands records on: what arrives meanwhile
                 # can make the commit dearer, so it may have to start earlier.
-                self._wake.wait(min(wait, JOURNAL_INTERVAL_S))
+                step = min(wait, JOURNAL_INTERVAL_S)
+                if not self._wake.wait(step):
+                    due = now + step
                 self._wake.clear()
                 continue
             if not self._commit_once(take=plan.take, planned_at=now):
