@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 #: The promise: a commit at least this long after the previous one (DESIGN §4).
 COMMIT_DEADLINE_S = 0.25
@@ -41,9 +41,9 @@ MAX_TXN_EVENTS = 200
 MAX_TXN_SAMPLES = 5_000
 
 
-@dataclass(frozen=True)
-class PendingRecord:
-    """What the policy needs to know of one pending journal record."""
+class PendingRecord(NamedTuple):
+    """What the policy needs to know of one pending journal record (a tuple: the commit thread
+    builds these on every plan, and under a busy GIL its own Python time counts too)."""
 
     samples: int
     event: bool = False

@@ -72,7 +72,7 @@ _INTAKE_BATCH = 20_000
 #: the GIL for half a second and starve the commit thread (measured: a 700 ms commit gap flat out).
 _FOLD_ROWS = 2_000
 #: The policy sees at most this many of the oldest pending records (and one transaction takes at most these).
-_PLAN_RECORDS = 64
+_PLAN_RECORDS = 32
 #: Largest sample record in the journal (and so the most one record adds to a transaction).
 _RECORD_SAMPLES = 2_500
 
