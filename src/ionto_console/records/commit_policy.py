@@ -88,8 +88,8 @@ def plan_commit(pending: Sequence[PendingRecord], since_commit_s: float, cost: C
     end_by = deadline_s - margin_s
     take = _fits(pending, end_by - since_commit_s, cost, max_events, max_samples)
     if not urgent and take == len(pending):
-        # Everything pending goes in this commit: the latest start at which everything that fits still ends by the deadline, and never
-        # later than the regular cadence.
+        # Everything pending goes in this commit: wait until the latest start at which it still
+        # ends by the deadline, and never past the regular cadence (more rows per commit, fewer fsyncs).
         samples = sum(p.samples for p in pending[:take])
         events = sum(1 for p in pending[:take] if p.event)
         start_at = min(interval_s, end_by - cost.of(samples, events))
