@@ -351,3 +351,18 @@ def test_the_board_dropping_its_output_trips_output_lost_and_a_re_enable_does_no
         assert controller.snapshot().state is SessionState.FAULTED
     finally:
         controller.close()
+
+
+def test_the_voltage_limit_marker_is_in_plain_words(bench):
+    """The live plot's red marker for a compliance trip says "voltage limit", not the engineering word."""
+    server, link = bench
+    controller = treating_at_1ma(link)
+    try:
+        server.set_load(ResistorLoad(70_000.0))  # 1 mA needs 70 V; one step more needs more than 90 V
+        controller.step_up()
+        wait_for(lambda: controller.snapshot().state.terminal, 10, "the voltage-limit trip", controller)
+        assert controller.snapshot().active_trip.kind is TripKind.COMPLIANCE
+        trips = [marker.label for marker in controller.markers() if marker.kind == "trip"]
+        assert trips == ["voltage limit"]
+    finally:
+        controller.close()

@@ -75,7 +75,8 @@ def skin_kohm(t: float) -> float:
 
 
 def tray_kohm(t: float) -> float:
-    return 1.65 + 10.5 * math.exp(-t / 90.0)
+    """Both feet or hands in tap-water trays, as ``ionto_sim``'s tray preset: 3.6 kΩ falling to 1.3 kΩ (tau 1 min)."""
+    return 1.3 + 2.3 * math.exp(-t / 60.0)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from ionto_console.core.engine import (
     StateChanged,
     StopRecorded,
     TreatmentEngine,
+    TherapistAction,
     TripRecorded,
 )
 from ionto_console.core.interlocks import TripAction, TripKind
@@ -290,3 +291,21 @@ def test_a_session_stopped_before_it_started_announces_its_dose_final_at_once():
     assert engine.dose_final
     engine.stop(EMERGENCY, "", 2.0)  # pressing stop again announces nothing new
     assert not any(isinstance(ev, DoseFinal) for ev in engine.drain_events())
+
+
+def test_a_press_that_changes_nothing_adds_no_event_and_so_no_marker():
+    """+ at the maximum and − at zero change nothing: no TherapistAction (each is a plot marker and
+    a record line), while every press that moves the goal still records its new level."""
+    protocol = make_protocol(TAP_HANDS)  # 2 mA start, 2 mA steps, 20 mA maximum
+    run = started(protocol, load=tray_kohm, rate_hz=20.0)
+    run.advance(10.0)
+    run.engine.drain_events()
+    for _ in range(12):  # 9 presses reach 20 mA; 3 more at the maximum
+        run.intent("step_up")
+    levels = [e.level_ma for e in run.engine.drain_events() if isinstance(e, TherapistAction)]
+    assert levels == [4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0]
+    assert run.engine.snapshot().goal_ma == 20.0
+    for _ in range(12):  # down to zero, then 2 presses more
+        run.intent("step_down")
+    levels = [e.level_ma for e in run.engine.drain_events() if isinstance(e, TherapistAction)]
+    assert levels == [18.0, 16.0, 14.0, 12.0, 10.0, 8.0, 6.0, 4.0, 2.0, 0.0]

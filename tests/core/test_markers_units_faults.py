@@ -38,3 +38,13 @@ def test_the_driver_names_faults_with_cores_enum_and_the_icd_numbering():
     assert BoardFault.describe(3) == "open circuit" and BoardFault.describe(99) == "unknown fault code 99"
     fault = m.Fault.from_payload(m.Fault(m.FaultCode.SELF_TEST, 7, 0).payload())
     assert BoardFault(fault.code) is BoardFault.SELF_TEST
+
+
+def test_trip_markers_are_in_plain_words():
+    """No engineering word on a clinical plot: every interlock's marker reads in plain words."""
+    from ionto_console.core.interlocks import TripKind
+
+    assert kind_words("trip:compliance") == "voltage limit"
+    for kind in TripKind:
+        label = kind_words(f"trip:{kind.value}")
+        assert "_" not in label and not {"compliance", "impedance", "deviation", "overcurrent"} & set(label.split())

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ionto_sim.model import (
-    Drive, EquivalentCircuit, FrontEnd, PhysicalModel, ResistorLoad, SkinElectrodeLoad, load_from_spec,
+    COMPLIANCE_V, Drive, EquivalentCircuit, FrontEnd, PhysicalModel, ResistorLoad, SkinElectrodeLoad, load_from_spec,
 )
 
 
@@ -30,6 +30,52 @@ def test_tray_preset_is_lower_than_skin():
     assert tray.circuit().dc_ohm < skin.circuit().dc_ohm / 2
 
 
+def test_tray_preset_is_a_plausible_pair_of_feet_or_hands_in_tap_water():
+    """A few hundred ohms to about 2 kΩ once settled, a few kΩ at most at the start: 20 mA fits
+    under the board's 90 V from the first second (docstring of ``tap_water_tray``)."""
+    tray = SkinElectrodeLoad.tap_water_tray()
+    assert tray.circuit().dc_ohm * 0.020 < 0.9 * COMPLIANCE_V
+    tray.advance(300.0, 0.020)  # five minutes of treatment
+    assert 500 <= tray.circuit().dc_ohm <= 2_000
+
+
+def _tap_water_drive(protocol, t: float) -> float:
+    """The setpoint (µA) a therapist who asks for the maximum at once gets: the protocol's ramp."""
+    return min(protocol.ramp_rate_ma_s * t, protocol.max_current_ma) * 1000.0
+
+
+@pytest.mark.parametrize("protocol_id", ["tap-water-feet-dc", "tap-water-feet-pulsed", "tap-water-hands-dc",
+                                         "tap-water-hands-pulsed"])
+def test_every_library_tap_water_protocol_runs_to_its_dose_on_the_tray_without_an_interlock(protocol_id):
+    """The whole prescription in simulated time: ramped to the maximum, held until the dose. The
+    load stays inside the windows the console trips on (voltage limit, resistance too low, a
+    resistance falling by 40 % within a second), so a demo tray treatment can run to its end."""
+    from ionto_console.core.interlocks import InterlockLimits
+    from ionto_console.core.protocols import load_library
+
+    protocol = next(p for p in load_library() if p.id == protocol_id)
+    limits = InterlockLimits.from_protocol(protocol)
+    model = PhysicalModel(load=SkinElectrodeLoad.tap_water_tray(), seed=1)
+    cal = (model.front_end.ideal_gain, model.front_end.ideal_offset_ua)
+    duty = protocol.duty
+    dt, t, dose, history = 0.1, 0.0, 0.0, []
+    while dose < protocol.dose_target_ma_min:
+        drive = Drive(enabled=True, setpoint_ua=_tap_water_drive(protocol, t), cal_gain=cal[0], cal_offset_ua=cal[1],
+                      pulsed=protocol.pulsed, duty=duty)
+        state = model.step(dt, drive)
+        t += dt
+        assert not state.at_compliance, f"at the voltage limit at {t:.1f} s, {state.true_ua / 1000:.1f} mA"
+        current_ma = state.true_ua / 1000.0
+        dose += current_ma * duty * dt / 60.0
+        if current_ma >= limits.impedance_min_current_ma:
+            z_kohm = state.voltage_v / current_ma
+            assert z_kohm >= limits.impedance_min_kohm
+            history = [(ht, z) for ht, z in history if t - ht <= limits.fall_window_s] + [(t, z_kohm)]
+            assert z_kohm >= (1.0 - limits.impedance_fall_fraction) * max(z for _, z in history)
+        assert t < 3_600, "the dose was never reached"
+    assert state.true_ua == pytest.approx(protocol.max_current_ma * 1000.0, rel=1e-6)
+
+
 def test_impedance_of_the_equivalent_circuit():
     c = EquivalentCircuit(rs_ohm=300, rp_ohm=30_000, cp_farad=1e-6)
     assert c.impedance(0.0) == pytest.approx(complex(30_300, 0))
@@ -40,7 +86,7 @@ def test_impedance_of_the_equivalent_circuit():
     assert ResistorLoad(4_700).circuit().impedance(1e5) == complex(4_700, 0)
 
 
-@pytest.mark.parametrize(("spec", "dc"), [("skin", 30_300), ("tray", 12_150), ("resistor:1500", 1_500),
+@pytest.mark.parametrize(("spec", "dc"), [("skin", 30_300), ("tray", 3_600), ("resistor:1500", 1_500),
                                           ("RESISTOR:2e3", 2_000)])
 def test_load_specs(spec, dc):
     assert load_from_spec(spec).circuit().dc_ohm == pytest.approx(dc)

@@ -27,6 +27,7 @@ from typing import Callable, Protocol as TypingProtocol
 
 from ..core import engine as e
 from ..core.alarms import AlarmManager, AlarmPriority
+from ..core.markers import kind_words
 from ..core.interlocks import TripAction
 from ..core.samples import Sample
 from ..core.session import EMERGENCY, IllegalTransition, SessionState, SideEffect, StopCause
@@ -461,7 +462,7 @@ class TreatmentController:
         if isinstance(event, e.TherapistAction):
             return Marker(t, f"{event.action.replace('_', ' ')} {event.level_ma:.1f} mA", "action")
         if isinstance(event, e.TripRecorded):
-            return Marker(t, event.trip.kind.value.replace("_", " "), "trip")  # the banner has the whole message
+            return Marker(t, kind_words(event.trip.kind.value), "trip")  # the banner has the whole message
         if isinstance(event, e.StopRecorded):
             return Marker(t, event.reason.label, "stop")
         if isinstance(event, e.DoseReached):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Union
+from typing import Callable, Union
 
 from .dose import DoseIntegrator, remaining_time_at_goal
 from .interlocks import InterlockLimits, Interlocks, Trip, TripAction, TripKind, worst
@@ -342,15 +342,22 @@ class TreatmentEngine:
 
     def step_up(self, now: float) -> list[Command]:
         self._require({SessionState.RAMPING_UP, SessionState.TREATING}, "raise the current")
-        level = self.ramp.step_up(now)
-        self._events.append(TherapistAction(now, "step_up", level))
+        self._step("step_up", self.ramp.step_up, now)
         return self._update_setpoint(now)
 
     def step_down(self, now: float) -> list[Command]:
         self._require({SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED}, "lower the current")
-        level = self.ramp.step_down(now)
-        self._events.append(TherapistAction(now, "step_down", level))
+        self._step("step_down", self.ramp.step_down, now)
         return self._update_setpoint(now)
+
+    def _step(self, action: str, step: Callable[[float], float], now: float) -> None:
+        """One + or − press. WHY no event when the goal did not move (+ at the maximum, − at
+        zero): an event is a marker on the plot and a line in the record, and a press that
+        changed nothing would pile labels on the trace and tell the record nothing."""
+        before = self.ramp.resume_target
+        level = step(now)
+        if level != before:
+            self._events.append(TherapistAction(now, action, level))
 
     def pause(self, now: float) -> list[Command]:
         self._transition(self.session.pause, now)

@@ -35,9 +35,28 @@ class PlotMarker:
     kind: MarkerKind
 
 
+#: Interlock trip kinds whose code names are engineering words, in the words a therapist reads
+#: on a plot (the alarm banner has the whole sentence). WHY here: the live plot, the Records
+#: replay and the PDF must say the same; a kind not listed reads as its name with spaces.
+TRIP_WORDS: dict[str, str] = {
+    "compliance": "voltage limit",
+    "impedance_low": "resistance too low",
+    "impedance_falling": "resistance falling fast",
+    "current_deviation": "current off target",
+    "overcurrent": "current too high",
+    "density": "current density too high",
+    "density_warning": "current density high",
+    "polarity": "wrong polarity",
+    "board_clock": "board clock jumped",
+    "dose_cap": "dose limit reached",
+}
+
+
 def kind_words(kind: str) -> str:
-    """A recorded kind in words: ``"trip:open_circuit"`` -> ``"open circuit"``."""
-    return kind.removeprefix("trip:").replace("_", " ")
+    """A recorded kind in words: ``"trip:open_circuit"`` -> ``"open circuit"``,
+    ``"trip:compliance"`` -> ``"voltage limit"`` (``TRIP_WORDS``)."""
+    name = kind.removeprefix("trip:")
+    return TRIP_WORDS.get(name, name.replace("_", " "))
 
 
 def plot_markers(started_at: dt.datetime,

@@ -23,8 +23,9 @@ import numpy as np
 import pyqtgraph as pg
 import time
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..control.envelope import BASE, columns
 from ..control.telemetry_buffer import PLOTTED as CHANNELS, TelemetryView, envelope_of
@@ -102,11 +103,43 @@ def _configure(plot: pg.PlotItem, y_label: str, units: str) -> None:
     plot.getAxis("left").enableAutoSIPrefix(False)
 
 
-class LivePlots(QWidget):
-    """Current (measured and target) above impedance, sharing the time axis."""
+class _WheelToPage(QObject):
+    """Hands the plots' wheel events to the page's scroll area, so a wheel over a fixed plot
+    scrolls the page as anywhere else on it (and never zooms the plot)."""
 
-    def __init__(self, parent: QWidget | None = None, *, min_redraw_s: float = MIN_REDRAW_S) -> None:
+    def __init__(self, view: QWidget) -> None:
+        super().__init__(view)
+        self._view = view  # the plots' own graphics view (itself a scroll area: skipped)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() != QEvent.Type.Wheel or not isinstance(event, QWheelEvent):
+            return False
+        area = self._view.parentWidget()
+        while area is not None and not isinstance(area, QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is not None:
+            target = area.viewport()
+            local = target.mapFromGlobal(event.globalPosition().toPoint())
+            QApplication.sendEvent(target, QWheelEvent(
+                local.toPointF(), event.globalPosition(), event.pixelDelta(), event.angleDelta(), event.buttons(),
+                event.modifiers(), event.phase(), event.inverted(), event.source()))
+        return True  # never to pyqtgraph: its ViewBox would take the wheel even with the mouse disabled
+
+
+class LivePlots(QWidget):
+    """Current (measured and target) above impedance, sharing the time axis.
+
+    ``inspect``: an engineer's plot (Board monitor, Records replay): the mouse pans and zooms,
+    and a "Reset view" button (also applied by ``clear``, i.e. for every new session) brings
+    the whole trace back. Without it (the treatment screen) the view is fixed: no pan, zoom or
+    menu, and the wheel scrolls the page. WHY: a therapist never needs to zoom, and a wheel
+    meant for the page used to zoom the live trace into an empty 0.1 s that stayed stuck
+    through later runs and patients."""
+
+    def __init__(self, parent: QWidget | None = None, *, min_redraw_s: float = MIN_REDRAW_S,
+                 inspect: bool = True) -> None:
         super().__init__(parent)
+        self.inspect = inspect
         self.min_redraw_s = min_redraw_s
         self._drawn_at = -float("inf")
         self._deferred = QTimer(self)
@@ -132,6 +165,17 @@ class LivePlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._graphics)
+        self.reset_button: QPushButton | None = None
+        if inspect:
+            self.reset_button = QPushButton("Reset view")
+            self.reset_button.setToolTip("Show the whole trace again after zooming or panning")
+            self.reset_button.clicked.connect(self.reset_view)
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(self.reset_button)
+            layout.addLayout(row)
+        else:
+            self._fix_view()
         self._shown_key: tuple | None = None
         self._shown_points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._adopted: tuple[tuple, TelemetryView] | None = None
@@ -140,10 +184,26 @@ class LivePlots(QWidget):
         # a pan/zoom by the user changes what is visible: redraw that range at its resolution
         self.current_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range_changed)
 
+    def _fix_view(self) -> None:
+        """No pan, zoom, menu or autoscale button; wheel events go to the page (``_WheelToPage``)."""
+        for plot in (self.current_plot, self.impedance_plot):
+            box = plot.getViewBox()
+            box.setMouseEnabled(x=False, y=False)
+            box.setMenuEnabled(False)
+            plot.hideButtons()
+        self._wheel_to_page = _WheelToPage(self._graphics)
+        self._graphics.viewport().installEventFilter(self._wheel_to_page)
+
+    def reset_view(self) -> None:
+        """The whole trace again: both plots back to following the data."""
+        for plot in (self.current_plot, self.impedance_plot):
+            plot.getViewBox().enableAutoRange()
+
     def clear(self) -> None:
         for curve in (self.measured_curve, self.target_curve, self.impedance_curve):
             curve.setData([], [])
         self._forget()
+        self.reset_view()  # a new session starts with the whole trace, whatever the last one was zoomed to
 
     def _forget(self) -> None:
         self._shown_key = None

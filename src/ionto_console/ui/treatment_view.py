@@ -245,7 +245,7 @@ class TreatmentView(QWidget):
         self.idle_controls.setObjectName("idle_controls")
         self.run_controls.setVisible(False)
 
-        self.plots = LivePlots()
+        self.plots = LivePlots(inspect=False)  # a therapist never zooms: the wheel scrolls the page
         self.plots.setMinimumHeight(180)
         self.stops = StopPanel(SIDE_EFFECT_BUTTONS)
 
