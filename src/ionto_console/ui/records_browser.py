@@ -47,6 +47,7 @@ from ..control.background import Outcome
 from ..control.exporters import ExportResult, ExportTarget, Scope
 from ..control.records_service import RecordsService
 from ..control.records_views import COLUMNS, AuditView, SearchCriteria, SearchResult, SessionRow, SessionView
+from ..core.outcomes import STATE_WORDS
 from .background_pump import BackgroundPump
 from .export_bar import ExportBar
 from .live_plots import LivePlots
@@ -60,13 +61,47 @@ TABLE_MIN_PX = 320
 NAME_COLUMN_MIN_PX = 90
 #: The share of a narrow list the outcome column may take (the rest of a long reason elides, tooltip whole).
 OUTCOME_SHARE = 0.3
-#: Every outcome word ("stopped", "interrupted" ...): the column is never narrower than the longest.
-OUTCOME_WORDS = ("complete", "stopped", "faulted", "interrupted", "running")
+#: Every word of the outcomes as the list says them (``core.outcomes``: "Stopped", "Interrupted", "safety" ...):
+#: the column is never narrower than the longest.
+OUTCOME_WORDS = tuple(word for words in STATE_WORDS.values() for word in words.split())
+#: The session's summary and course never get narrower than this (they wrap and scroll instead).
+DETAILS_MIN_PX = 180
+#: Share of the width the list gets at first (the rest is the session's summary and plots).
+LIST_SHARE = 0.55
 ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 OK_STYLE = "color: #1b5e20;"
 BUSY_STYLE = "color: #555;"
 MARKER_PENS = {"side_effect": pg.mkPen("#c62828", width=2, style=Qt.PenStyle.DashLine),
                "alarm": pg.mkPen("#6a1b9a", width=2, style=Qt.PenStyle.DotLine)}
+
+
+class WrappedLabel(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its width, without height-for-width.
+
+    WHY: a word-wrapped QLabel gives its page height-for-width, and a scroll area then lays the
+    page out at its *preferred* height (about 850 px on the Records tab), so the list and the
+    export buttons were below the fold on a 768-pixel screen even when everything fitted. This
+    label keeps the page's plain minimum size and raises its own minimum height as it wraps."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        return False  # QLabel sets it in its size policy on every text change; the minimum height does its job
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self._fit_height()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        need = self.heightForWidth(max(self.width(), 1)) if self.text() else 0
+        if need != self.minimumHeight():
+            self.setMinimumHeight(max(need, 0))
 
 
 class RecordsBrowser(QWidget):
@@ -137,6 +172,9 @@ class RecordsBrowser(QWidget):
 
         self.position_label = QLabel()
         self.position_label.setStyleSheet("font-weight: bold;")
+        # wraps: a long name and course in one line made the session's side as wide as the line, and the
+        # splitter took that width from the list (620 -> 400 px, the Protocol column gone; new-user pass)
+        self.position_label.setWordWrap(True)
         self.summary_view = QTextBrowser()
         self.course_view = QTextBrowser()
         self.details = QTabWidget()
@@ -160,10 +198,10 @@ class RecordsBrowser(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
-        split.setSizes([700, 600])
+        split.setSizes([round(1000 * LIST_SHARE), round(1000 * (1 - LIST_SHARE))])
         self.split = split
         for view in (self.summary_view, self.course_view):
-            view.setMinimumWidth(200)
+            view.setMinimumWidth(DETAILS_MIN_PX)
             view.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
 
         self.export_bar = ExportBar(export_registry.exporters())
@@ -177,13 +215,13 @@ class RecordsBrowser(QWidget):
         self.busy_label = QLabel("Working…")
         self.busy_label.setStyleSheet(BUSY_STYLE)
         self.busy_label.setVisible(False)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
+        self.message_label = WrappedLabel()
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         status = QHBoxLayout()
         status.addWidget(self.busy_label)
         status.addWidget(self.message_label, 1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)  # inside a tab: its frame is margin enough
         layout.addWidget(self.search_fields)
         layout.addWidget(split, 1)
         layout.addWidget(self.export_bar)
