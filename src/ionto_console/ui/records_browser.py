@@ -431,8 +431,8 @@ class RecordsBrowser(QWidget):
         if exporter.check(target):
             self._show(f"Could not {exporter.doing}: {exporter.check(target)}", error=True)
             return
-        path, _ = QFileDialog.getSaveFileName(self, exporter.dialog_title, exporter.default_name(target),
-                                              exporter.file_filter)
+        proposed = self.service.suggested_path(exporter.default_name(target))
+        path, _ = QFileDialog.getSaveFileName(self, exporter.dialog_title, str(proposed), exporter.file_filter)
         if path:
             self.export(key, path)
 
