@@ -91,7 +91,7 @@ def test_the_page_shows_the_record(sqlite_db, tmp_path):
     path = write_treatment_report(sqlite_db, sid, tmp_path / "report.pdf")
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
-    for needle in ("Ann Example", "P-0001", "STOPPED: Dizziness", "21.5 of", "dizziness", "Open circuit",
+    for needle in ("Ann Example", "P-0001", "Stopped: dizziness", "21.5 of", "dizziness", "Open circuit",
                    "Corticosteroid iontophoresis yesterday", "Dana Miller", "performed and reviewed",
                    "Therapist's signature", "IONTO1-000042", "Audit trail intact"):
         assert needle in text, needle
@@ -124,8 +124,9 @@ def test_a_session_without_samples_still_reports(sqlite_db, tmp_path):
 
 
 def test_text_helpers():
-    assert outcome_text({"state": "complete", "reason": ""}) == "COMPLETE"
-    assert outcome_text({"state": "stopped", "reason": "Nausea"}) == "STOPPED: Nausea"
+    assert outcome_text({"state": "complete", "reason": ""}) == "Complete"
+    assert outcome_text({"state": "stopped", "reason": "Nausea"}) == "Stopped: nausea"
+    assert outcome_text({"state": "faulted", "reason": "Board lost"}) == "Stopped by a safety check: board lost"
     assert dose_text({"delivered_ma_min": 20.0, "target_ma_min": 40.0, "percent": 50.0}) == "20.0 of 40.0 mA·min (50 %)"
     assert overrides_lines(OVERRIDES) == ["Corticosteroid iontophoresis yesterday at the same site — reason: "
                                           "Physician ordered a second session, see chart"]

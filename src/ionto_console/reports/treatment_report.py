@@ -25,6 +25,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
 from ..core.markers import MarkerKind, kind_words, place_labels, plot_markers
+from ..core.outcomes import outcome_words
 from ..core.protocols import lead_text
 from ..records import Database, report_data
 from .pdf_page import MARGIN, PAGE_H, PAGE_W, SIMULATED_COLOR, SIMULATED_MARK, PdfPage, a4_pdf, ensure_gui_app
@@ -114,8 +115,21 @@ def overrides_lines(overrides: dict[str, Any]) -> list[str]:
 
 
 def outcome_text(session: dict[str, Any]) -> str:
-    state = str(session["state"]).upper()
-    return f"{state}: {session['reason']}" if session.get("reason") else state
+    """The outcome in words ("Stopped: dizziness"), as the Records tab says it (``core.outcomes``)."""
+    return outcome_words(str(session["state"]), session.get("reason") or "")
+
+
+def signed(value: float, decimals: int) -> str:
+    """``+0.0`` rather than ``-0.0`` for a value that rounds to zero."""
+    rounded = round(float(value), decimals) + 0.0  # -0.0 + 0.0 is +0.0
+    return f"{rounded:+.{decimals}f}"
+
+
+def calibration_words(gain: float, offset_ua: float, dated: Any) -> str:
+    """The board's calibration constants in plain words, for the report's technical line (not for the
+    therapist's summary): what the console did to every measured current."""
+    return (f"measured current corrected by a factor of {gain:.4f} and {signed(offset_ua, 1)} µA "
+            f"(the board's calibration of {when(dated)})")
 
 
 def _segments(xs: Sequence[float], ys: Sequence[float | None]) -> Iterable[list[tuple[float, float]]]:
@@ -201,8 +215,6 @@ class _Report(PdfPage):
         self.text(MARGIN, outcome_text(session), 12.5, True, STATE_COLOR.get(session["state"], QColor("black")))
         self.y += 2
         dob = when(patient.get("date_of_birth")) if patient.get("date_of_birth") else "—"
-        cal = (f"gain {board['cal_gain']:.4f}, offset {board['cal_offset_ua']:+.1f} µA, "
-               f"dated {when(board['cal_date'])}")
         billing = d["billing"]
         self.fields([
             ("Patient", f"{patient['name']} ({patient['identifier']})"),
@@ -218,7 +230,7 @@ class _Report(PdfPage):
             ("Operator", session["operator"]),
             ("Station", session["station"] or "—"),
             ("Board", (board["serial"] or "—") + (" (simulated)" if simulated else "")),
-            ("Calibration", cal),
+            ("Calibration", f"calibrated {when(board['cal_date'])}"),
             ("Billing", "not billed: simulated board" if simulated else
              f"CPT {billing['cpt']}: {billing['attended_minutes']} min, {billing['units']} unit(s)"),
             ("Diagnosis", billing.get("diagnosis_code") or "—"),
@@ -248,6 +260,12 @@ class _Report(PdfPage):
         audit = self.d["audit"]
         verdict = "Audit trail intact" if audit["ok"] else f"AUDIT TRAIL BROKEN: {audit['reason']}"
         self.font(7.5)
+        board = self.d["board"]
+        # the engineer's detail, apart from what the therapist reads above
+        self.p.setPen(QColor("#666666"))
+        self.p.drawText(QRectF(MARGIN, PAGE_H - MARGIN - 24, PAGE_W - 2 * MARGIN, 12), Qt.AlignmentFlag.AlignLeft,
+                        "Technical details: "
+                        f"{calibration_words(board['cal_gain'], board['cal_offset_ua'], board['cal_date'])}.")
         self.p.setPen(QColor("#666666") if audit["ok"] else SIDE_EFFECT_COLOR)
         samples = self.d["samples"]
         self.p.drawText(QRectF(MARGIN, PAGE_H - MARGIN - 10, PAGE_W - 2 * MARGIN, 20), Qt.TextFlag.TextWordWrap,
