@@ -61,9 +61,9 @@ TABLE_MIN_PX = 320
 NAME_COLUMN_MIN_PX = 90
 #: The share of a narrow list the outcome column may take (the rest of a long reason elides, tooltip whole).
 OUTCOME_SHARE = 0.3
-#: Every word of the outcomes as the list says them (``core.outcomes``: "Stopped", "Interrupted", "safety" ...):
-#: the column is never narrower than the longest.
-OUTCOME_WORDS = tuple(word for words in STATE_WORDS.values() for word in words.split())
+#: Every outcome as the list says it before its reason (``core.outcomes``: "Stopped", "Stopped by a safety
+#: check" ...): the column is never narrower than the longest.
+OUTCOME_WORDS = tuple(STATE_WORDS.values())
 #: The session's summary and course never get narrower than this (they wrap and scroll instead).
 DETAILS_MIN_PX = 180
 #: Share of the width the list gets at first (the rest is the session's summary and plots).
