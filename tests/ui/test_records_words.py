@@ -73,3 +73,12 @@ def test_the_pdf_says_the_outcome_in_words_and_keeps_the_constants_technical(qtb
     assert "Stopped by a safety check: board lost" in text and "FAULTED" not in text
     assert "Technical details: measured current corrected by a factor of 1.0020 and -1.5 µA" in text
     assert "gain" not in text
+
+
+def test_the_summary_shows_site_diagnosis_and_the_coverage_flag(qtbot, browser, sessions):
+    """The record's indication, as on the PDF: code and name, and the guideline's flag (none entered here)."""
+    select(qtbot, browser, 2)
+    summary = browser.summary_view.toPlainText()
+    assert "Diagnosis" in summary and "— (none entered)" in summary
+    assert "Flagged: no diagnosis" in summary
+    assert "#b71c1c" in browser.summary_view.toHtml().lower()

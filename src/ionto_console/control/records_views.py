@@ -19,7 +19,8 @@ from ..core.outcomes import outcome_words, state_words
 from ..core.session import SIDE_EFFECT_KINDS
 from ..records import FINAL_STATES, PatientCourses, SessionListItem, SessionSummary
 from ..records.queries import EventInfo
-from ..reports.treatment_report import clock, dose_text, overrides_lines, when
+from ..records.report import coverage_of
+from ..reports.treatment_report import clock, coverage_line, diagnosis_line, dose_text, overrides_lines, when
 from .telemetry_buffer import TelemetryView
 
 #: Outcomes a search can ask for (the records' final states).
@@ -119,9 +120,13 @@ def summary_html(summary: SessionSummary) -> str:
     board and when it was calibrated; the constants are on the PDF's technical line."""
     e = html.escape
     cal = summary.calibration
+    flag, flagged = coverage_line(summary.diagnosis_code, coverage_of(summary))
     rows = [
         ("Patient", f"{summary.patient.name} ({summary.patient.identifier})"),
         ("Protocol", summary.protocol_name),
+        ("Site", summary.site_text or "—"),
+        ("Diagnosis", diagnosis_line(summary.diagnosis_code)),
+        ("Coverage", flag),
         ("Outcome", outcome_words(summary.state, summary.reason)),
         ("Dose", dose_text({"delivered_ma_min": summary.dose_delivered_ma_min,
                             "target_ma_min": summary.dose_target_ma_min,
@@ -135,7 +140,9 @@ def summary_html(summary: SessionSummary) -> str:
         ("Samples", f"{summary.sample_count:,}"),
     ]
     parts = ["<table cellspacing='2'>"]
-    parts += [f"<tr><td><b>{e(k)}</b>&nbsp;&nbsp;</td><td>{e(v)}</td></tr>" for k, v in rows]
+    red = " style='color:#b71c1c'"  # a coverage flag is read before billing
+    parts += [f"<tr><td><b>{e(k)}</b>&nbsp;&nbsp;</td><td{red if k == 'Coverage' and flagged else ''}>{e(v)}</td></tr>"
+              for k, v in rows]
     parts.append("</table>")
 
     def section(title: str, lines: Sequence[str], empty: str) -> None:
