@@ -131,6 +131,8 @@ def test_selecting_a_session_keeps_the_list_wide(qtbot, records_window, area_siz
     qtbot.waitUntil(lambda: not browser.busy and browser.selected_session_id is not None, timeout=30_000)
     qtbot.wait(40)
     assert LONG_NAME in browser.position_label.text()
+    label = browser.position_label  # wrapped and whole: no line cut at its top or bottom
+    assert label.height() >= label.heightForWidth(label.width()), (label.height(), label.heightForWidth(label.width()))
     assert (win.width(), win.height()) == size, "the window grew"
     assert not area.horizontalScrollBar().isVisible(), "the tab scrolls sideways"
     assert browser.table.width() >= min(list_before, browser.split.width() // 2), (list_before, browser.table.width())

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -89,6 +89,11 @@ class WrappedLabel(QLabel):
 
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
         return False  # QLabel sets it in its size policy on every text change; the minimum height does its job
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As tall as its lines at its width (QLabel's own guess wraps at about 80 characters)."""
+        hint = super().sizeHint()
+        return QSize(hint.width(), max(self.minimumHeight(), self.fontMetrics().height()))
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
         super().setText(text)
@@ -170,11 +175,11 @@ class RecordsBrowser(QWidget):
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.viewport().installEventFilter(self)
 
-        self.position_label = QLabel()
+        # wraps, at the height its lines need: a long name and course in one line made the session's side
+        # as wide as the line, and the splitter took that width from the list (620 -> 400 px, the Protocol
+        # column gone; new-user pass)
+        self.position_label = WrappedLabel()
         self.position_label.setStyleSheet("font-weight: bold;")
-        # wraps: a long name and course in one line made the session's side as wide as the line, and the
-        # splitter took that width from the list (620 -> 400 px, the Protocol column gone; new-user pass)
-        self.position_label.setWordWrap(True)
         self.summary_view = QTextBrowser()
         self.course_view = QTextBrowser()
         self.details = QTabWidget()
@@ -190,7 +195,9 @@ class RecordsBrowser(QWidget):
         top_layout.addWidget(self.details)
         right.addWidget(top)
         right.addWidget(self.plots)
-        right.setSizes([300, 300])
+        right.setStretchFactor(0, 3)  # the summary is read first; the replay gives way on a short screen
+        right.setStretchFactor(1, 2)
+        right.setSizes([360, 240])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("records_split")
         split.setChildrenCollapsible(False)  # neither the list nor the session can be squeezed away
