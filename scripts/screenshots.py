@@ -10,7 +10,7 @@ records file with a returning patient, the therapist's window), shows the
 window maximised (as large as the screen) or as a smaller window, walks
 through the screens a therapist sees (set-up with the patient's history, the
 checklist, a running treatment, a real HIGH alarm (the electrode lifts off in the
-simulator), the continued run stopped for a side effect, the Records tab) and grabs
+simulator), the continued run stopped for a side effect, the Records tab and a session selected on it) and grabs
 the whole X screen after each. The window is never moved by a window
 manager: there is none under Xvfb.
 """
@@ -151,6 +151,11 @@ def main() -> int:
     window.tabs.setCurrentIndex(window.tabs.count() - 1)
     wait(5)
     shot("records")
+    # the session just stopped, selected: its summary beside the list (the list keeps its width)
+    browser = window.tabs.widget(window.tabs.count() - 1).widget().content
+    browser.select_row(0)
+    wait(10, lambda: browser.selected_session_id is not None and not browser.busy)
+    shot("records-selected")
     window.close()
     from ionto_console.accounts import Role, User
 

@@ -451,7 +451,7 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
                             calibration_ports=[p.device for p in discover_ports()] if can_calibrate(user.role) else [],
                             idle_lock_s=idle_lock_s, station_name=settings.station_name)
         if can_treat(user.role):  # patient records are for the people who treat
-            window.add_page(DeferredPage(lambda: records_browser(db)), "Records")
+            window.add_page(DeferredPage(lambda: records_browser(db, settings.export_dir)), "Records")
         notices = [RECOVERED_NOTICE.format(ids=", ".join(map(str, recovered)))] if recovered and first else []
         if audit_problem and first:
             notices.insert(0, audit_problem)
@@ -533,14 +533,15 @@ def calibration_interval(settings: Settings, db: Database | None, who: str = "")
     return clinic, notice
 
 
-def records_browser(db: Database | None) -> QWidget:
+def records_browser(db: Database | None, export_dir: Path | None = None) -> QWidget:
     """The Records tab's content, imported and built when the tab is first opened (not at start-up).
 
-    Its queries and exports run on the records service's own worker thread."""
+    Its queries and exports run on the records service's own worker thread; its save dialogs open in
+    ``export_dir`` (the clinic's export folder) when one is configured."""
     from .control.records_service import RecordsService
     from .ui.records_browser import RecordsBrowser
 
-    return RecordsBrowser(RecordsService(db))
+    return RecordsBrowser(RecordsService(db, export_folder=export_dir))
 
 
 def _finish(app: object, window: object, screenshot: str | None) -> None:

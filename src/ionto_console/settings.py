@@ -37,6 +37,10 @@ class Settings(BaseModel):
     protocols_dir: Path | None = Field(
         default=None, description="Folder of the clinic's own protocol files; none = 'protocols' in the user data dir"
     )
+    export_dir: Path | None = Field(
+        default=None, description="Folder the Records tab's save dialogs open in (reports, CSV, FHIR); none = the "
+        "user's Documents folder. The last folder used is proposed again for the rest of the session"
+    )
 
     @classmethod
     def from_sources(cls, overrides: dict[str, object]) -> "Settings":

@@ -72,7 +72,7 @@ def test_course_view_from_the_database_with_a_planned_session(db):
     dexa = courses[DEXA].entries
     assert [e.label for e in dexa] == ["Session 1 of 6", "Session 2 of 6", "Session 3 of 6"]
     assert dexa[-1].session_id is None and dexa[-1].interval_days == 1
-    assert [e.label for e in courses[TAP_WATER].entries] == ["Session 1"]
+    assert [e.label for e in courses[TAP_WATER].entries] == ["First session"]  # no planned number: said plainly
     assert view.last_corticosteroid_at == D0 + dt.timedelta(days=7)
     assert [(w.session_id, "consecutive" in w.message) for w in view.warnings] == [(None, True)]
 

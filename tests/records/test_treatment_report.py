@@ -91,7 +91,7 @@ def test_the_page_shows_the_record(sqlite_db, tmp_path):
     path = write_treatment_report(sqlite_db, sid, tmp_path / "report.pdf")
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
-    for needle in ("Ann Example", "P-0001", "STOPPED: Dizziness", "21.5 of", "dizziness", "Open circuit",
+    for needle in ("Ann Example", "P-0001", "Stopped: dizziness", "21.5 of", "dizziness", "Open circuit",
                    "Corticosteroid iontophoresis yesterday", "Dana Miller", "performed and reviewed",
                    "Therapist's signature", "IONTO1-000042", "Audit trail intact"):
         assert needle in text, needle
@@ -124,8 +124,9 @@ def test_a_session_without_samples_still_reports(sqlite_db, tmp_path):
 
 
 def test_text_helpers():
-    assert outcome_text({"state": "complete", "reason": ""}) == "COMPLETE"
-    assert outcome_text({"state": "stopped", "reason": "Nausea"}) == "STOPPED: Nausea"
+    assert outcome_text({"state": "complete", "reason": ""}) == "Complete"
+    assert outcome_text({"state": "stopped", "reason": "Nausea"}) == "Stopped: nausea"
+    assert outcome_text({"state": "faulted", "reason": "Board lost"}) == "Stopped by a safety check: board lost"
     assert dose_text({"delivered_ma_min": 20.0, "target_ma_min": 40.0, "percent": 50.0}) == "20.0 of 40.0 mA·min (50 %)"
     assert overrides_lines(OVERRIDES) == ["Corticosteroid iontophoresis yesterday at the same site — reason: "
                                           "Physician ordered a second session, see chart"]
@@ -161,3 +162,55 @@ def test_the_page_shows_the_polarity_per_lead(sqlite_db, tmp_path):
     text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
                                    check=True).stdout.split())
     assert "on the ACTIVE lead:" in text and ("CATHODE" in text or "ANODE" in text)
+
+
+# --- the diagnosis, its coverage flag and the course position (issue 14, new-user pass) ------------------
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+def test_the_diagnosis_has_its_name_and_the_guidelines_flag(sqlite_db, tmp_path):
+    """New-user pass: "Diagnosis M76.60" with no name, and nothing said that dexamethasone for a tendinitis
+    is not medically necessary under the coverage guideline."""
+    pid = new_patient(sqlite_db)
+    sid = start_session(sqlite_db, session_start(pid, started_at=T0, diagnosis_code="M76.60"))
+    finish_session(sqlite_db, sid, state="complete", reason="", dose_delivered_ma_min=40.0, who="dana",
+                   ended_at=T0 + dt.timedelta(minutes=20))
+    text = " ".join(pdf_text(write_treatment_report(sqlite_db, sid, tmp_path / "r.pdf")).split())
+    assert "M76.60 Achilles tendinitis" in text
+    assert "Flagged (CG-MED-28)" in text and "not medically necessary" in text
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+def test_a_covered_code_and_a_missing_one_are_said_plainly(sqlite_db, tmp_path):
+    pid = new_patient(sqlite_db)
+    covered = start_session(sqlite_db, session_start(pid, "tap-water-hands-dc", started_at=T0,
+                                                     diagnosis_code="L74.512",
+                                                     coverage_answers={"prescription_antiperspirant_failed": True,
+                                                                       "significant_functional_impairment": True}))
+    missing = start_session(sqlite_db, session_start(new_patient(sqlite_db, "P-0002", "Bob"), started_at=T0))
+    for sid in (covered, missing):
+        finish_session(sqlite_db, sid, state="complete", reason="", dose_delivered_ma_min=40.0, who="dana",
+                       ended_at=T0 + dt.timedelta(minutes=20))
+    text = " ".join(pdf_text(write_treatment_report(sqlite_db, covered, tmp_path / "c.pdf")).split())
+    assert "L74.512 Primary focal hyperhidrosis, palms" in text and "Medically necessary (CG-MED-28)" in text
+    assert "Flagged" not in text
+    text = " ".join(pdf_text(write_treatment_report(sqlite_db, missing, tmp_path / "m.pdf")).split())
+    assert "— (none entered)" in text and "Flagged: no diagnosis" in text
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+def test_the_course_says_of_how_many_or_first_session(sqlite_db, tmp_path):
+    """New-user pass: "Course: Session 1" with no total. With a planned number: "Session 1 of 6"; without
+    one the first session is called that."""
+    planned = recorded_session(sqlite_db)  # planned: 6 sessions
+    assert "Session 1 of 6" in pdf_text(write_treatment_report(sqlite_db, planned, tmp_path / "p.pdf"))
+    pid = new_patient(sqlite_db, "P-0003", "Cleo")
+    sid = start_session(sqlite_db, session_start(pid, started_at=T0))
+    finish_session(sqlite_db, sid, state="complete", reason="", dose_delivered_ma_min=40.0, who="dana",
+                   ended_at=T0 + dt.timedelta(minutes=20))
+    text = pdf_text(write_treatment_report(sqlite_db, sid, tmp_path / "f.pdf"))
+    assert "First session" in text and "Session 1\n" not in text

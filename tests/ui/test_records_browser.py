@@ -244,8 +244,8 @@ def test_selecting_a_row_shows_summary_course_and_plots(qtbot, browser, sessions
     select(qtbot, browser, 2)  # Ann, May 4
     assert browser.selected_session_id == ids["ann_may"]
     text = browser.summary_view.toPlainText()
-    for needle in ("Ann Example (P-0001)", "STOPPED: Dizziness", "dana", "station-1", "IONTO1-000042",
-                   "gain 1.0020", "2026-03-01", "dizziness — pale", "Corticosteroid yesterday",
+    for needle in ("Ann Example (P-0001)", "Stopped: dizziness", "dana", "station-1", "IONTO1-000042",
+                   "calibrated 2026-03-01", "dizziness — pale", "Corticosteroid yesterday",
                    "Physician ordered it", "Patient rested 10 min.", "Dana Miller (dana) — performed and reviewed",
                    "6,000"):
         assert needle in text, needle

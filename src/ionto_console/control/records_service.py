@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
+import platformdirs
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..records import (
@@ -85,13 +86,18 @@ class RecordsService:
     """Records queries and exports for the Records tab, run on one worker thread.
 
     ``db`` None: no database open yet (``open_path`` opens one). The caller owns
-    a ``db`` it passes in; one opened by ``open_path`` is closed by ``close``."""
+    a ``db`` it passes in; one opened by ``open_path`` is closed by ``close``.
+    ``export_folder``: the clinic's folder for exported files (``Settings.export_dir``), if configured."""
 
-    def __init__(self, db: Database | None, worker: Worker | None = None) -> None:
+    def __init__(self, db: Database | None, worker: Worker | None = None, *,
+                 export_folder: str | Path | None = None) -> None:
         self._db = db
         self._opened: list[Database] = []
         self._replays = itertools.count(1)
         self.worker = worker or Worker("records")
+        self.export_folder = Path(export_folder).expanduser() if export_folder else None
+        #: The folder of the last export asked for in this session (None before the first).
+        self.last_folder: Path | None = None
 
     # --- state --------------------------------------------------------------------------
 
@@ -111,6 +117,22 @@ class RecordsService:
 
     def _submit(self, doing: str, job: Callable[[], Any], on_done: Done) -> None:
         self.worker.submit(job, on_done, describe=lambda exc: failure_text(doing, exc))
+
+    # --- where exports go ----------------------------------------------------------------
+
+    def suggested_path(self, file_name: str) -> Path:
+        """Where the save dialog proposes ``file_name``: the folder of the last export of this session,
+        else the clinic's export folder (when configured and present), else the user's Documents folder,
+        else the home folder.
+
+        WHY: the dialog opened in the folder the console was started from (the source checkout, new-user
+        pass), where a patient's report must never land. Only folders that exist are proposed: one stat
+        each, on the GUI thread like the dialog's own listing of that folder."""
+        documents = Path(platformdirs.user_documents_dir())
+        for folder in (self.last_folder, self.export_folder, documents, Path.home()):
+            if folder is not None and folder.is_dir():
+                return folder / file_name
+        return Path.home() / file_name
 
     # --- jobs ----------------------------------------------------------------------------
 
@@ -167,6 +189,7 @@ class RecordsService:
         """Write the export ``key`` (a registered format) of ``target`` to ``path`` -> ``ExportResult``."""
         exporter = registry.exporter(key)
         path = Path(path)
+        self.last_folder = path.parent  # the next save dialog opens here (this session only)
 
         def job() -> ExportResult:
             refusal = exporter.check(target)

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..core.markers import kind_words, plot_markers
+from ..core.outcomes import outcome_words, state_words
 from ..core.session import SIDE_EFFECT_KINDS
 from ..records import FINAL_STATES, PatientCourses, SessionListItem, SessionSummary
 from ..records.queries import EventInfo
-from ..reports.treatment_report import clock, dose_text, outcome_text, overrides_lines, when
+from ..records.report import coverage_of
+from ..reports.treatment_report import clock, coverage_line, diagnosis_line, dose_text, overrides_lines, when
 from .telemetry_buffer import TelemetryView
 
 #: Outcomes a search can ask for (the records' final states).
@@ -106,19 +108,26 @@ class SearchCriteria:
 def session_row(item: SessionListItem) -> SessionRow:
     return SessionRow(item.id, (
         item.started_at.astimezone().strftime("%Y-%m-%d %H:%M"), f"{item.patient_name} ({item.patient_identifier})",
-        item.protocol_name, item.state + (f": {item.reason}" if item.reason else ""),
+        item.protocol_name, outcome_words(item.state, item.reason),
         f"{item.dose_delivered_ma_min:.1f} / {item.dose_target_ma_min:.1f}",
         ", ".join(words(k) for k in item.side_effects)))
 
 
 def summary_html(summary: SessionSummary) -> str:
-    """The session as the therapist reads it (plain HTML for a QTextBrowser)."""
+    """The session as the therapist reads it (plain HTML for a QTextBrowser).
+
+    The board's calibration constants (gain, offset) are an engineer's detail: the summary says which
+    board and when it was calibrated; the constants are on the PDF's technical line."""
     e = html.escape
     cal = summary.calibration
+    flag, flagged = coverage_line(summary.diagnosis_code, coverage_of(summary))
     rows = [
         ("Patient", f"{summary.patient.name} ({summary.patient.identifier})"),
         ("Protocol", summary.protocol_name),
-        ("Outcome", outcome_text({"state": summary.state, "reason": summary.reason})),
+        ("Site", summary.site_text or "—"),
+        ("Diagnosis", diagnosis_line(summary.diagnosis_code)),
+        ("Coverage", flag),
+        ("Outcome", outcome_words(summary.state, summary.reason)),
         ("Dose", dose_text({"delivered_ma_min": summary.dose_delivered_ma_min,
                             "target_ma_min": summary.dose_target_ma_min,
                             "percent": (100 * summary.dose_delivered_ma_min / summary.dose_target_ma_min
@@ -127,12 +136,13 @@ def summary_html(summary: SessionSummary) -> str:
         ("Ended", when(summary.ended_at, seconds=True)),
         ("Operator", summary.operator),
         ("Station", summary.station or "—"),
-        ("Board", f"{summary.board_serial or '—'}; calibration gain {cal.gain:.4f}, offset {cal.offset_ua:+.1f} µA, "
-                  f"dated {when(cal.date)}"),
+        ("Board", f"{summary.board_serial or '—'}, calibrated {when(cal.date)}"),
         ("Samples", f"{summary.sample_count:,}"),
     ]
     parts = ["<table cellspacing='2'>"]
-    parts += [f"<tr><td><b>{e(k)}</b>&nbsp;&nbsp;</td><td>{e(v)}</td></tr>" for k, v in rows]
+    red = " style='color:#b71c1c'"  # a coverage flag is read before billing
+    parts += [f"<tr><td><b>{e(k)}</b>&nbsp;&nbsp;</td><td{red if k == 'Coverage' and flagged else ''}>{e(v)}</td></tr>"
+              for k, v in rows]
     parts.append("</table>")
 
     def section(title: str, lines: Sequence[str], empty: str) -> None:
@@ -173,7 +183,7 @@ def course_html(courses: PatientCourses, session_id: int) -> str:
         parts.append(f"<p><b>Course: {e(course.title or course.name)}</b></p><ul style='margin-top:0'>")
         for entry in course.entries:
             interval = "" if entry.interval_days is None else f", {entry.interval_days} day(s) after the previous"
-            line = (f"{entry.label}: {when(entry.started_at)}{interval} — {entry.state}, "
+            line = (f"{entry.label}: {when(entry.started_at)}{interval} — {state_words(entry.state).lower()}, "
                     f"{entry.dose_delivered_ma_min:.1f} mA·min")
             parts.append(f"<li><b>{e(line)} ◀ this session</b></li>" if entry.session_id == session_id
                          else f"<li>{e(line)}</li>")

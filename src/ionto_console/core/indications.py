@@ -157,6 +157,13 @@ def all_indications() -> list[Indication]:
     return list(seen.values())
 
 
+def words_of(code: str) -> str:
+    """What a known ICD-10-CM code stands for ("M76.60" -> "Achilles tendinitis"); "" for a code this
+    module does not know (one typed by the therapist). The report names the diagnosis with it."""
+    code = (code or "").strip().upper()
+    return next((indication.words for indication in all_indications() if indication.code == code), "")
+
+
 def purpose_of(code: str, protocol: Protocol | Mapping[str, Any] | None) -> str | None:
     """The guideline category ``code`` stands for with this protocol (None: not one of its indications)."""
     if protocol is None:

@@ -67,7 +67,11 @@ class CourseEntry:
 
     @property
     def label(self) -> str:
-        return f"Session {self.number} of {self.total}" if self.total else f"Session {self.number}"
+        """ "Session 3 of 6" when the course has a planned number of sessions; without one, the first is
+        "First session" (a bare "Session 1" read as if a total were missing), the others "Session 3"."""
+        if self.total:
+            return f"Session {self.number} of {self.total}"
+        return "First session" if self.number == 1 else f"Session {self.number}"
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def report_data(db: Database, session_id: int, *, plot_points: int = PLOT_POINTS
                        for a in summary.amendments],
         "billing": {"cpt": CPT_IONTOPHORESIS, "attended_minutes": minutes, "units": cpt_units(minutes),
                     "diagnosis_code": summary.diagnosis_code},
-        "coverage": _coverage(summary),
+        "coverage": coverage_of(summary),
         "samples": {"count": len(series), "peak_current_ma": stat(current, np.max),
                     "mean_current_ma": stat(current, np.mean),
                     "impedance_kohm_first": float(impedance[0]) if impedance.size else None,
@@ -91,7 +91,9 @@ def report_data(db: Database, session_id: int, *, plot_points: int = PLOT_POINTS
     }
 
 
-def _coverage(summary: Any) -> dict[str, Any]:
+def coverage_of(summary: Any) -> dict[str, Any]:
+    """The coverage guideline's verdict on a recorded session (status, reason, guideline, answers): the
+    report and the Records tab's summary show the same one."""
     note = assess_coverage(summary.diagnosis_code, summary.coverage_answers, summary.protocol)
     return {"status": note.status.value, "reason": note.reason, "guideline": note.guideline,
             "answers": summary.coverage_answers}

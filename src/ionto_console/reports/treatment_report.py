@@ -25,6 +25,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
 from ..core.markers import MarkerKind, kind_words, place_labels, plot_markers
+from ..core.indications import words_of
+from ..core.outcomes import outcome_words
 from ..core.protocols import lead_text
 from ..records import Database, report_data
 from .pdf_page import MARGIN, PAGE_H, PAGE_W, SIMULATED_COLOR, SIMULATED_MARK, PdfPage, a4_pdf, ensure_gui_app
@@ -38,6 +40,7 @@ CURRENT_COLOR = QColor("#1f6fb2")
 TARGET_COLOR = QColor("#e07b00")
 SIDE_EFFECT_COLOR = QColor("#c62828")
 ALARM_COLOR = QColor("#6a1b9a")
+FLAG_COLOR = QColor("#b71c1c")
 
 
 def write_treatment_report(db: Database, session_id: int, path: str | os.PathLike[str]) -> Path:
@@ -114,8 +117,21 @@ def overrides_lines(overrides: dict[str, Any]) -> list[str]:
 
 
 def outcome_text(session: dict[str, Any]) -> str:
-    state = str(session["state"]).upper()
-    return f"{state}: {session['reason']}" if session.get("reason") else state
+    """The outcome in words ("Stopped: dizziness"), as the Records tab says it (``core.outcomes``)."""
+    return outcome_words(str(session["state"]), session.get("reason") or "")
+
+
+def signed(value: float, decimals: int) -> str:
+    """``+0.0`` rather than ``-0.0`` for a value that rounds to zero."""
+    rounded = round(float(value), decimals) + 0.0  # -0.0 + 0.0 is +0.0
+    return f"{rounded:+.{decimals}f}"
+
+
+def calibration_words(gain: float, offset_ua: float, dated: Any) -> str:
+    """The board's calibration constants in plain words, for the report's technical line (not for the
+    therapist's summary): what the console did to every measured current."""
+    return (f"measured current corrected by a factor of {gain:.4f} and {signed(offset_ua, 1)} µA "
+            f"(the board's calibration of {when(dated)})")
 
 
 def _segments(xs: Sequence[float], ys: Sequence[float | None]) -> Iterable[list[tuple[float, float]]]:
@@ -148,13 +164,14 @@ class _Report(PdfPage):
         w = width if width is not None else PAGE_W - MARGIN - x
         return max(self.p.boundingRect(QRectF(x, 0, w, 1000), Qt.TextFlag.TextWordWrap, text).height(), size * 1.25)
 
-    def cell(self, x: float, label: str, value: str, label_w: float = 78, width: float = 240) -> float:
+    def cell(self, x: float, label: str, value: str, label_w: float = 78, width: float = 240,
+             color: QColor | None = None) -> float:
         """A label/value pair at column ``x`` starting at the current y; returns its height."""
         top = self.y
         self.font(8.5, True)
         self.p.setPen(QColor("#444444"))
         self.p.drawText(QRectF(x, top, label_w, LINE), Qt.AlignmentFlag.AlignLeft, label)
-        self.text(x + label_w, value, 8.5, width=width - label_w - 8)
+        self.text(x + label_w, value, 8.5, width=width - label_w - 8, color=color)
         height = self.y - top
         self.y = top
         return height
@@ -201,9 +218,8 @@ class _Report(PdfPage):
         self.text(MARGIN, outcome_text(session), 12.5, True, STATE_COLOR.get(session["state"], QColor("black")))
         self.y += 2
         dob = when(patient.get("date_of_birth")) if patient.get("date_of_birth") else "—"
-        cal = (f"gain {board['cal_gain']:.4f}, offset {board['cal_offset_ua']:+.1f} µA, "
-               f"dated {when(board['cal_date'])}")
         billing = d["billing"]
+        code = billing.get("diagnosis_code") or ""
         self.fields([
             ("Patient", f"{patient['name']} ({patient['identifier']})"),
             ("Date of birth", dob),
@@ -218,15 +234,19 @@ class _Report(PdfPage):
             ("Operator", session["operator"]),
             ("Station", session["station"] or "—"),
             ("Board", (board["serial"] or "—") + (" (simulated)" if simulated else "")),
-            ("Calibration", cal),
+            ("Calibration", f"calibrated {when(board['cal_date'])}"),
             ("Billing", "not billed: simulated board" if simulated else
              f"CPT {billing['cpt']}: {billing['attended_minutes']} min, {billing['units']} unit(s)"),
-            ("Diagnosis", billing.get("diagnosis_code") or "—"),
+            ("Diagnosis", diagnosis_line(code)),
         ] + ([("Continues", f"session {session['continues_session_id']} (its remaining dose)")]
              if session.get("continues_session_id") else []))
+        # the guideline's verdict on the diagnosis takes the page's width: a flag must be read whole
+        flag, flagged = coverage_line(code, d["coverage"])
+        self.y += self.cell(MARGIN, "Coverage", flag, width=PAGE_W - 2 * MARGIN,
+                            color=FLAG_COLOR if flagged else None) + 1
 
         self.heading("Timeline: current and target")
-        plot_h = 170.0
+        plot_h = 160.0
         self.plot(QRectF(MARGIN + 34, self.y + 14, PAGE_W - 2 * MARGIN - 40, plot_h))
         self.y += plot_h + 40
 
@@ -248,6 +268,12 @@ class _Report(PdfPage):
         audit = self.d["audit"]
         verdict = "Audit trail intact" if audit["ok"] else f"AUDIT TRAIL BROKEN: {audit['reason']}"
         self.font(7.5)
+        board = self.d["board"]
+        # the engineer's detail, apart from what the therapist reads above
+        self.p.setPen(QColor("#666666"))
+        self.p.drawText(QRectF(MARGIN, PAGE_H - MARGIN - 24, PAGE_W - 2 * MARGIN, 12), Qt.AlignmentFlag.AlignLeft,
+                        "Technical details: "
+                        f"{calibration_words(board['cal_gain'], board['cal_offset_ua'], board['cal_date'])}.")
         self.p.setPen(QColor("#666666") if audit["ok"] else SIDE_EFFECT_COLOR)
         samples = self.d["samples"]
         self.p.drawText(QRectF(MARGIN, PAGE_H - MARGIN - 10, PAGE_W - 2 * MARGIN, 20), Qt.TextFlag.TextWordWrap,
@@ -347,6 +373,29 @@ class _Report(PdfPage):
             p.setPen(QColor("#333333"))
             p.drawText(QPointF(x + 17, y + 3), name)
             x += p.fontMetrics().horizontalAdvance(name) + 34
+
+
+def diagnosis_line(code: str) -> str:
+    """The diagnosis as code and name ("M76.60 Achilles tendinitis"); a code the console does not know
+    keeps its code and says so; none says what that means for billing."""
+    code = (code or "").strip().upper()
+    if not code:
+        return "— (none entered)"
+    return f"{code} {words_of(code) or '(a code the console does not list by name)'}"
+
+
+def coverage_line(code: str, coverage: dict[str, Any]) -> tuple[str, bool]:
+    """The coverage guideline's verdict on the session (``records.billing.assess_coverage``, gathered by
+    ``report_data``) in words, and whether it is a flag: anything but "medically necessary" is one."""
+    guideline = coverage.get("guideline") or "the coverage guideline"
+    reason = coverage.get("reason") or ""
+    if not (code or "").strip():
+        return f"Flagged: no diagnosis, so no coverage verdict ({guideline}).", True
+    if coverage.get("status") == "medically_necessary":
+        return f"Medically necessary ({guideline}): {reason}", False
+    if coverage.get("status") == "not_medically_necessary":  # its reason says "not medically necessary"
+        return f"Flagged ({guideline}): {reason}", True
+    return f"Flagged for review ({guideline}): {reason}", True
 
 
 def _ticks(limit: float, most: int) -> list[float]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -47,6 +47,7 @@ from ..control.background import Outcome
 from ..control.exporters import ExportResult, ExportTarget, Scope
 from ..control.records_service import RecordsService
 from ..control.records_views import COLUMNS, AuditView, SearchCriteria, SearchResult, SessionRow, SessionView
+from ..core.outcomes import STATE_WORDS
 from .background_pump import BackgroundPump
 from .export_bar import ExportBar
 from .live_plots import LivePlots
@@ -60,13 +61,52 @@ TABLE_MIN_PX = 320
 NAME_COLUMN_MIN_PX = 90
 #: The share of a narrow list the outcome column may take (the rest of a long reason elides, tooltip whole).
 OUTCOME_SHARE = 0.3
-#: Every outcome word ("stopped", "interrupted" ...): the column is never narrower than the longest.
-OUTCOME_WORDS = ("complete", "stopped", "faulted", "interrupted", "running")
+#: Every outcome as the list says it before its reason (``core.outcomes``: "Stopped", "Stopped by a safety
+#: check" ...): the column is never narrower than the longest.
+OUTCOME_WORDS = tuple(STATE_WORDS.values())
+#: The session's summary and course never get narrower than this (they wrap and scroll instead).
+DETAILS_MIN_PX = 180
+#: Share of the width the list gets at first (the rest is the session's summary and plots).
+LIST_SHARE = 0.55
 ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 OK_STYLE = "color: #1b5e20;"
 BUSY_STYLE = "color: #555;"
 MARKER_PENS = {"side_effect": pg.mkPen("#c62828", width=2, style=Qt.PenStyle.DashLine),
                "alarm": pg.mkPen("#6a1b9a", width=2, style=Qt.PenStyle.DotLine)}
+
+
+class WrappedLabel(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its width, without height-for-width.
+
+    WHY: a word-wrapped QLabel gives its page height-for-width, and a scroll area then lays the
+    page out at its *preferred* height (about 850 px on the Records tab), so the list and the
+    export buttons were below the fold on a 768-pixel screen even when everything fitted. This
+    label keeps the page's plain minimum size and raises its own minimum height as it wraps."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        return False  # QLabel sets it in its size policy on every text change; the minimum height does its job
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As tall as its lines at its width (QLabel's own guess wraps at about 80 characters)."""
+        hint = super().sizeHint()
+        return QSize(hint.width(), max(self.minimumHeight(), self.fontMetrics().height()))
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self._fit_height()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        need = self.heightForWidth(max(self.width(), 1)) if self.text() else 0
+        if need != self.minimumHeight():
+            self.setMinimumHeight(max(need, 0))
 
 
 class RecordsBrowser(QWidget):
@@ -135,7 +175,10 @@ class RecordsBrowser(QWidget):
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.viewport().installEventFilter(self)
 
-        self.position_label = QLabel()
+        # wraps, at the height its lines need: a long name and course in one line made the session's side
+        # as wide as the line, and the splitter took that width from the list (620 -> 400 px, the Protocol
+        # column gone; new-user pass)
+        self.position_label = WrappedLabel()
         self.position_label.setStyleSheet("font-weight: bold;")
         self.summary_view = QTextBrowser()
         self.course_view = QTextBrowser()
@@ -152,7 +195,9 @@ class RecordsBrowser(QWidget):
         top_layout.addWidget(self.details)
         right.addWidget(top)
         right.addWidget(self.plots)
-        right.setSizes([300, 300])
+        right.setStretchFactor(0, 3)  # the summary is read first; the replay gives way on a short screen
+        right.setStretchFactor(1, 2)
+        right.setSizes([360, 240])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("records_split")
         split.setChildrenCollapsible(False)  # neither the list nor the session can be squeezed away
@@ -160,10 +205,10 @@ class RecordsBrowser(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
-        split.setSizes([700, 600])
+        split.setSizes([round(1000 * LIST_SHARE), round(1000 * (1 - LIST_SHARE))])
         self.split = split
         for view in (self.summary_view, self.course_view):
-            view.setMinimumWidth(200)
+            view.setMinimumWidth(DETAILS_MIN_PX)
             view.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
 
         self.export_bar = ExportBar(export_registry.exporters())
@@ -177,13 +222,13 @@ class RecordsBrowser(QWidget):
         self.busy_label = QLabel("Working…")
         self.busy_label.setStyleSheet(BUSY_STYLE)
         self.busy_label.setVisible(False)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
+        self.message_label = WrappedLabel()
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         status = QHBoxLayout()
         status.addWidget(self.busy_label)
         status.addWidget(self.message_label, 1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)  # inside a tab: its frame is margin enough
         layout.addWidget(self.search_fields)
         layout.addWidget(split, 1)
         layout.addWidget(self.export_bar)
@@ -393,8 +438,8 @@ class RecordsBrowser(QWidget):
         if exporter.check(target):
             self._show(f"Could not {exporter.doing}: {exporter.check(target)}", error=True)
             return
-        path, _ = QFileDialog.getSaveFileName(self, exporter.dialog_title, exporter.default_name(target),
-                                              exporter.file_filter)
+        proposed = self.service.suggested_path(exporter.default_name(target))
+        path, _ = QFileDialog.getSaveFileName(self, exporter.dialog_title, str(proposed), exporter.file_filter)
         if path:
             self.export(key, path)
 
