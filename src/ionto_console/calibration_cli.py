@@ -40,7 +40,7 @@ from .cli_sign_in import add_sign_in_arguments, sign_in_from_cli
 from .control.calibration import (BenchSpec, CalibrationRunner, FitReady, Identified, PhaseChanged, PointMeasured,
                                   RunEvent, RunFinished, RunnerSettings, records_audit_head,
                                   store_calibration_result)
-from .core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
+from .core.calibration import SIMULATED_WARNING, CalibrationResult, Mode, SweepPlan, Verdict, headlines
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 2}
 SIM_NOT_STORED = ("records: not stored (simulated bench: no records database is opened; the --json/--pdf files "
@@ -123,7 +123,13 @@ class _Printer:
 
 
 def summary(result: CalibrationResult) -> list[str]:
-    lines = [f"RESULT: {result.verdict.value.upper()}: {result.reason}"]
+    """The run's end in the certificate's words: SIMULATED first when it was, the as-found and as-left
+    verdicts apart (``core.calibration.headlines``), then RESULT (the exit code's verdict)."""
+    lines = [SIMULATED_WARNING] if result.simulated else []
+    found_and_left = headlines(result)
+    if len(found_and_left) > 1:
+        lines += [f"{line.text}: {line.why}" for line in found_and_left]
+    lines.append(f"RESULT: {result.verdict.value.upper()}: {result.reason}")
     before = result.max_abs_error_ua(result.as_found)
     after = result.max_abs_error_ua(result.as_left)
     if before is not None:
@@ -189,7 +195,7 @@ def run(args: argparse.Namespace, engineer: User, interval_days: int, out: TextI
     if args.sim:
         printer.line(SIM_NOT_STORED)
     elif stored is not None:
-        printer.line(stored)
+        printer.line(f"records: {stored}")
     return EXIT_CODES[result.verdict]
 
 

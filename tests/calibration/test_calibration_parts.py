@@ -129,7 +129,7 @@ def test_the_records_sink_stores_every_result_through_one_connection(tmp_path, m
     worker.start()  # callable from a worker thread
     worker.join()
     sink.close()
-    assert len(opened) == 1 and all(line.startswith("Saved in the records as calibration record") for line in lines), lines
+    assert len(opened) == 1 and all(line == "Stored in the clinic's records on 2026-11-30" for line in lines), lines
     db = real_open(url)
     try:
         assert len(records.calibrations_of(db, "IONTO1-000042")) == 2

@@ -74,7 +74,7 @@ def test_cli_calibrates_the_simulated_bench_and_leaves_the_clinic_records_untouc
         db.close()
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-        assert "SIMULATED" in text and "Simulated bench" in text
+        assert "SIMULATED" in text and "not valid for treatments" in text
 
 
 def test_cli_sim_refuses_a_records_database(capsys) -> None:

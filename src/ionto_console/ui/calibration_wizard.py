@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
 
 from ..control.calibration_archive import CalibrationArchive
 from ..control.calibration import (BenchSpec, CalibrationRunner, ConnectFailed, FitReady, Identified, Phase,
-                                   PhaseChanged, PointMeasured, RunEvent, RunFinished, RunnerSettings)
-from ..core.calibration import CalibrationResult, Fit, Constants, Mode, PointResult, Tolerance, Verdict
+                                   PhaseChanged, PointMeasured, RunEvent, RunFinished, RunnerSettings, sentence)
+from ..core.calibration import (SIMULATED_WARNING, CalibrationResult, Constants, Fit, Mode, PointResult, Tolerance,
+                                Verdict, headlines)
 from .background_pump import BackgroundPump
 
 POLL_MS = 100
@@ -336,49 +337,91 @@ class VerificationPage(_RunPage):
 
 
 class CertificatePage(QWizardPage):
+    """The result in the certificate's own words: SIMULATED first when it was, then the as-found and
+    as-left verdicts apart (``core.calibration.headlines``), then where the result and the PDF are."""
+
     def __init__(self, wizard: "CalibrationWizard") -> None:
         super().__init__()
         self.w = wizard
         self.setTitle("Result and certificate")
-        self.verdict = QLabel("")
-        self.verdict.setObjectName("verdict")
-        self.verdict.setWordWrap(True)
+        self.simulated = QLabel(SIMULATED_WARNING)
+        self.simulated.setObjectName("simulated")
+        self.simulated.setWordWrap(True)
+        self.simulated.setStyleSheet("color:#c62828; font-weight:bold;")
+        self.simulated.setVisible(False)
+        #: one label per verdict line (as found, as left), each with its reason below it
+        self.headlines: list[QLabel] = []
+        self.reasons: list[QLabel] = []
+        for n in range(2):
+            headline, reason = QLabel(""), QLabel("")
+            headline.setObjectName(f"verdict_{n}")
+            reason.setObjectName(f"verdict_reason_{n}")
+            for label in (headline, reason):
+                label.setWordWrap(True)
+                label.setVisible(False)
+            self.headlines.append(headline)
+            self.reasons.append(reason)
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.save_button = QPushButton("Save certificate (PDF)…")
         self.save_button.clicked.connect(self._ask_path)
+        #: where the result and the certificate are, in plain words
         self.saved = QLabel("")
         self.saved.setObjectName("saved")
+        self.saved.setWordWrap(True)
+        self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stored_text: str | None = None
+        self.certificate_text = "certificate not saved yet"
         layout = QVBoxLayout(self)
-        layout.addWidget(self.verdict)
+        layout.addWidget(self.simulated)
+        for headline, reason in zip(self.headlines, self.reasons):
+            layout.addWidget(headline)
+            layout.addWidget(reason)
         layout.addWidget(self.details)
-        layout.addWidget(self.save_button)
         layout.addWidget(self.saved)
+        layout.addWidget(self.save_button)
         layout.addStretch(1)
 
     def initializePage(self) -> None:  # noqa: N802
         self.refresh(self.w.state)
 
+    def verdict_text(self) -> str:
+        """The headline lines as shown (for the engineer's eye and the tests)."""
+        return "\n".join(label.text() for label in self.headlines if not label.isHidden())
+
     def refresh(self, state: WizardState) -> None:
         r = state.result
         if r is None:
             return
-        self.verdict.setText(f"{r.verdict.value.upper()}: {r.reason}")
-        self.verdict.setStyleSheet("font-size:14pt; font-weight:bold;" + VERDICT_STYLE[r.verdict])
+        self.simulated.setVisible(r.simulated)
+        lines = headlines(r)
+        for n, (headline, reason) in enumerate(zip(self.headlines, self.reasons)):
+            shown = n < len(lines)
+            headline.setVisible(shown)
+            reason.setVisible(shown and bool(lines[n].why if shown else ""))
+            if shown:
+                line = lines[n]
+                headline.setText(line.text)
+                headline.setStyleSheet("font-size:14pt; font-weight:bold;" + VERDICT_STYLE[line.verdict])
+                reason.setText(sentence(line.why))
+                reason.setStyleSheet(VERDICT_STYLE[line.verdict])
         before = r.max_abs_error_ua(r.as_found)
         after = r.max_abs_error_ua(r.as_left)
-        lines = [f"Board {r.board_serial}, firmware {r.board_firmware}",
-                 f"Constants found: {_constants_text(r.old_constants)}",
-                 f"Constants left: {_constants_text(r.new_constants) if r.written else 'unchanged'}"]
+        details = [f"Board {r.board_serial}, firmware {r.board_firmware}",
+                   f"Constants found: {_constants_text(r.old_constants)}",
+                   f"Constants left: {_constants_text(r.new_constants) if r.written else 'unchanged'}"]
         if before is not None:
-            lines.append(f"Largest error as found: {before:.1f} µA")
+            details.append(f"Largest error as found: {before:.1f} µA")
         if after is not None:
-            lines.append(f"Largest error as left: {after:.1f} µA")
-        lines.append(f"Next due: {r.due_date.isoformat() if r.due_date else '—'}")
-        if self.stored_text:
-            lines.append(self.stored_text)
-        self.details.setText("\n".join(lines))
+            details.append(f"Largest error as left: {after:.1f} µA")
+        details.append(f"Next due: {r.due_date.isoformat() if r.due_date else '—'}")
+        self.details.setText("\n".join(details))
+        self._show_where()
+
+    def _show_where(self) -> None:
+        """"Stored in the clinic's records on <date>; certificate saved to <file>." (or why not)."""
+        records = self.stored_text if self.stored_text else "Not stored in any records"
+        self.saved.setText(f"{records.rstrip('.')}; {self.certificate_text}.")
 
     def _ask_path(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save certificate", "calibration-certificate.pdf", "PDF (*.pdf)")
@@ -386,16 +429,19 @@ class CertificatePage(QWizardPage):
             self.save(Path(path))
 
     def save(self, path: Path) -> None:
-        """Write the certificate (on the archive's worker); the line below the button says when it is done."""
+        """Write the certificate (on the archive's worker); the line above the button says when it is done."""
         if self.w.state.result is None:
             return
         self.save_button.setEnabled(False)
-        self.saved.setText("Saving…")
+        self.certificate_text = "saving the certificate…"
+        self._show_where()
         self.w.archive.write_certificate(self.w.state.result, path, lambda error: self._saved(path, error))
 
     def _saved(self, path: Path, error: str) -> None:
         self.save_button.setEnabled(True)
-        self.saved.setText(f"Not saved: {error}" if error else f"Saved: {path}")
+        self.certificate_text = (f"certificate NOT saved ({error})" if error
+                                 else f"certificate saved to {path}")
+        self._show_where()
 
     def show_stored(self, text: str) -> None:
         """The records' answer for the result shown."""
@@ -510,7 +556,7 @@ class CalibrationWizard(QWizard):
         super().initializePage(pid)
         result = self.state.result
         if pid == self.CERTIFICATE and result is not None and self.archive.keep(result, self._stored):
-            self.certificate_page.stored_text = "Saving in the records…"
+            self.certificate_page.stored_text = "Storing in the records…"
         refresh = getattr(self.page(pid), "refresh", None)
         if refresh is not None:
             refresh(self.state)
