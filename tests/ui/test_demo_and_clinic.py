@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
+
 import pytest
 
 from ionto_console.accounts import Role, User
@@ -116,3 +118,48 @@ def test_the_calibration_tab_marks_its_results_simulated_only_in_demo_mode(qtbot
     clinical = window(qtbot, clinical_sources, ENGINEER, demo=False)
     assert demo.calibration is not None and demo.calibration.wizard.settings.simulated is True
     assert clinical.calibration is not None and clinical.calibration.wizard.settings.simulated is False
+
+
+def test_the_demo_calibration_tab_offers_the_connected_simulator_and_its_simulated_bench(qtbot, sources):
+    """Issue 14 item 20: an engineer on the demo found Board port /dev/ttyS0 while the simulator was
+    connected, only ASRL/dev/ttyS0::INSTR as VISA, and empty DMM/decade fields. Now the connected board
+    is chosen and the demo's simulated instruments (measuring that board) fill their fields, so a
+    calibration runs on the demo with nothing started by hand."""
+    desk = TreatmentDesk(sources.station, demo=True)
+    win = MainWindow(sources.station, sources, desk, load_library(), user=ENGINEER, alarm_player=RecordingPlayer(),
+                     calibration_ports=["/dev/ttyS0"])  # a machine's own serial port, found first
+    qtbot.addWidget(win)
+    win.show()
+    sources.connect(SIMULATOR_KEY)  # as the demo does at start
+    simulator = sources.simulator
+    assert simulator is not None
+    wait_for(lambda: win.station.link is not None and win.station.link.ident is not None, 15.0, "the simulator")
+    assert set(sources.simulated_instruments()) >= {"dmm", "decade", "lcr"}
+    win.tabs.setCurrentIndex(2)
+    page = win.calibration.wizard.connect_page
+    qtbot.waitUntil(lambda: page.board.currentText() == simulator.port, timeout=5_000)
+    assert page.dmm.text() == simulator.instruments["dmm"]
+    assert page.load.text() == simulator.instruments["decade"]
+    assert page.lcr.text() == simulator.instruments["lcr"]
+    assert "Simulated bench (demo): DMM TCPIP::127.0.0.1::" in page.found.text()
+    # Connect and identify: the console's own board (lent) and the simulated instruments answer
+    qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.isComplete(), timeout=15_000)
+    assert "SIM-00001" in page.status.text() and "34461A" in page.identities.text()
+    assert "PRS-200" in page.identities.text() and "E4980A" in page.identities.text()
+    # what the engineer types is theirs: a later offer does not replace it
+    qtbot.keyClicks(page.dmm, "X")
+    win.calibration._offer()
+    assert page.dmm.text() == simulator.instruments["dmm"] + "X"
+    win.calibration.wizard.reject()  # closes the run: the port goes back to the console
+    desk.shutdown()
+
+
+def test_a_clinical_calibration_tab_never_offers_simulated_instruments(qtbot, clinical_sources):
+    win = window(qtbot, clinical_sources, ENGINEER, demo=False)
+    assert clinical_sources.simulated_instruments() == {} and clinical_sources.simulator is None
+    win.tabs.setCurrentIndex(2)
+    page = win.calibration.wizard.connect_page
+    win.calibration._offer()
+    assert page.dmm.text() == page.load.text() == page.lcr.text() == ""
+    assert "Simulated" not in page.found.text()

@@ -193,24 +193,53 @@ class ConnectPage(QWizardPage):
         layout.addWidget(self.status)
         layout.addWidget(self.identities)
         layout.addStretch(1)
+        #: what the engineer chose by hand (typed or picked): ``offer`` never replaces it
+        self._board_chosen = False
+        self._typed: set[QLineEdit] = set()
+        self.board.activated.connect(lambda _: setattr(self, "_board_chosen", True))
+        line = self.board.lineEdit()
+        if line is not None:
+            line.textEdited.connect(lambda _: setattr(self, "_board_chosen", True))
+        for field in (self.dmm, self.load, self.lcr):
+            field.textEdited.connect(lambda _, f=field: self._engineer_typed(f))
         self.connect_button.clicked.connect(self._connect)
         self.engineer.textChanged.connect(lambda _: self.completeChanged.emit())
         self.setCommitPage(True)  # once the sweep starts there is no going back
         self.setButtonText(QWizard.WizardButton.CommitButton, "Start")
 
-    def offer(self, ports: list[str], resources: list[str]) -> None:
-        """Fill the board list (the connected board first, chosen) and offer the VISA resources found."""
+    def offer(self, ports: list[str], resources: list[str], instruments: dict[str, str] | None = None) -> None:
+        """Fill the board list (the connected board first, chosen) and offer the VISA resources found.
+
+        ``instruments``: role ("dmm", "decade", "lcr") -> VISA resource of instruments known to be on
+        this bench (the demo's simulated bench); they fill their fields. Nothing the engineer typed or
+        picked is replaced: only what the page filled itself (issue 14: the constructor's first port,
+        /dev/ttyS0, stayed chosen while the console was connected to the simulator)."""
+        instruments = instruments or {}
         typed = self.board.currentText()
+        self.board.blockSignals(True)
         self.board.clear()
         self.board.addItems(ports)
-        if ports and (not typed or typed not in ports):
+        if ports and (not typed or not self._board_chosen):
             self.board.setCurrentIndex(0)
         else:
             self.board.setEditText(typed)
+        self.board.blockSignals(False)
+        for field, role in ((self.dmm, "dmm"), (self.load, "decade"), (self.lcr, "lcr")):
+            if instruments.get(role) and field not in self._typed:
+                field.setText(instruments[role])
+        offered = sorted(set(resources) | set(instruments.values()))
         for field in (self.dmm, self.load, self.lcr):
-            field.setCompleter(QCompleter(resources, field))
+            field.setCompleter(QCompleter(offered, field))
         visa = ", ".join(resources) if resources else "none (type the resource, e.g. TCPIP::192.0.2.7::INSTR)"
-        self.found.setText(f"Serial ports: {', '.join(ports) or 'none'}\nVISA resources: {visa}")
+        lines = [f"Serial ports: {', '.join(ports) or 'none'}", f"VISA resources: {visa}"]
+        if instruments:
+            names = {"dmm": "DMM", "decade": "decade", "lcr": "LCR", "smu": "SMU"}
+            lines.append("Simulated bench (demo): " + ", ".join(
+                f"{names.get(role, role)} {resource}" for role, resource in instruments.items()))
+        self.found.setText("\n".join(lines))
+
+    def _engineer_typed(self, field: QLineEdit) -> None:
+        self._typed.add(field)
 
     def spec(self) -> BenchSpec:
         return BenchSpec(self.board.currentText().strip(), self.dmm.text().strip(), self.load.text().strip(),

@@ -130,7 +130,8 @@ class MainWindow(QMainWindow):
                                               calibration_ports or [], desk.db.url if desk.db else None,
                                               lender=desk, simulated=desk.demo,
                                               connected_port=lambda: board_view(self.station.snapshot()).port,
-                                              account=self.user.username)
+                                              account=self.user.username,
+                                              instruments=getattr(sources, "simulated_instruments", dict))
         self.alarm_banner = AlarmBanner(desk.alarms, alarm_player or CommandLinePlayer())
 
         self.connection = ConnectionPanel()
