@@ -163,3 +163,37 @@ def test_a_clinical_calibration_tab_never_offers_simulated_instruments(qtbot, cl
     win.calibration._offer()
     assert page.dmm.text() == page.load.text() == page.lcr.text() == ""
     assert "Simulated" not in page.found.text()
+
+
+def test_the_board_header_names_the_new_certificate_once_a_calibration_is_stored(qtbot, sources, tmp_path):
+    """Issue 14: after a new calibration of SIM-00001 the header still said "calibrated 2026-10-01" (the
+    board's IDENT date). Once the Calibration tab keeps a passing result, the header names it."""
+    import datetime as dt
+
+    from ionto_console.core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
+    from ionto_console.records import open_database, sqlite_url
+    from ionto_console.records.demo import mark_as_demo
+
+    db = open_database(sqlite_url(tmp_path / "demo.sqlite3"))
+    mark_as_demo(db)
+    desk = TreatmentDesk(sources.station, demo=True, db=db)
+    win = MainWindow(sources.station, sources, desk, load_library(), user=ENGINEER, alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    win.show()
+    sources.connect(SIMULATOR_KEY)
+    label = win.connection.calibration_label
+    qtbot.waitUntil(lambda: label.text().startswith("Calibration valid until"), timeout=15_000)
+    board_date = sources.station.link.ident.cal_date
+    board_day = dt.datetime.fromtimestamp(board_date, dt.timezone.utc).date().isoformat()
+    assert label.text().endswith(f"(calibrated {board_day})")
+    now = dt.datetime.now(dt.timezone.utc)
+    result = CalibrationResult(mode=Mode.CALIBRATE, engineer="Ravi Menon", started_at=now, finished_at=now,
+                               board_serial="SIM-00001", plan=SweepPlan(), tolerance_rel=0.02, tolerance_abs_ua=20,
+                               impedance_tolerance_pct=5, verdict=Verdict.PASS, reason="all points within",
+                               due_date=now.date() + dt.timedelta(days=365), simulated=True)
+    answers: list[str] = []
+    assert win.calibration.wizard.archive.keep(result, answers.append)  # as the result page keeps it
+    qtbot.waitUntil(lambda: f"last certificate {now.date().isoformat()}" in label.text(), timeout=10_000)
+    assert f"board's own date {board_day}" in label.text()
+    desk.shutdown()
+    db.close()

@@ -32,11 +32,14 @@ class CalibrationTab(QWidget):
     def __init__(self, interval_days: int, engineer: str, ports: list[str], records_url: str | None,
                  lender: BoardLender | None = None, *, simulated: bool = False,
                  connected_port: Callable[[], str] = lambda: "", account: str | None = None,
-                 instruments: Callable[[], dict[str, str]] = dict) -> None:
+                 instruments: Callable[[], dict[str, str]] = dict,
+                 stored: Callable[[], None] = lambda: None) -> None:
         """``engineer``: the signed-in account's printed full name (shown, not editable: the signed-in
         account authors the certificate); ``account``: its user name, for the audit trail.
         ``instruments``: the bench instruments known to be there, role -> VISA resource (the demo's
-        simulated bench, from the composition root; a clinical console gives none)."""
+        simulated bench, from the composition root; a clinical console gives none). ``stored``: called
+        (on the archive's worker) after a result was kept, so the board header's certificate date is
+        looked up again (``TreatmentDesk.forget_certificate``)."""
         super().__init__()
         self._connected_port = connected_port
         self._instruments = instruments
@@ -52,7 +55,8 @@ class CalibrationTab(QWidget):
         self._lender = lender
         #: one records connection for every result this tab stores (opened on the first)
         self.sink = None if records_url is None else RecordsCalibrationSink(records_url, who=account)
-        self._store: Callable[[CalibrationResult], str] | None = None if self.sink is None else self.sink.store
+        self._stored = stored
+        self._store: Callable[[CalibrationResult], str] | None = None if self.sink is None else self._keep
         self._layout = QVBoxLayout(self)
         self.wizard = self._new_wizard()
         self._offer()
@@ -75,6 +79,13 @@ class CalibrationTab(QWidget):
         self._layout.addWidget(wizard)
         wizard.show()
         return wizard
+
+    def _keep(self, result: CalibrationResult) -> str:
+        """Store in the records (on the archive's worker), then tell whoever shows the board's certificate."""
+        assert self.sink is not None
+        line = self.sink.store(result)
+        self._stored()
+        return line
 
     @staticmethod
     def _settings_backend() -> str:
