@@ -141,7 +141,7 @@ def test_the_demo_calibration_tab_offers_the_connected_simulator_and_its_simulat
     assert page.dmm.text() == simulator.instruments["dmm"]
     assert page.load.text() == simulator.instruments["decade"]
     assert page.lcr.text() == simulator.instruments["lcr"]
-    assert "Simulated bench (demo): DMM TCPIP::127.0.0.1::" in page.found.text()
+    assert "Simulated bench (demo): DMM, decade resistor, LCR meter, filled in above" in page.found.text()
     # Connect and identify: the console's own board (lent) and the simulated instruments answer
     qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.isComplete(), timeout=15_000)

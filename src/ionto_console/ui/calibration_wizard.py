@@ -232,10 +232,10 @@ class ConnectPage(QWizardPage):
             field.setCompleter(QCompleter(offered, field))
         visa = ", ".join(resources) if resources else "none (type the resource, e.g. TCPIP::192.0.2.7::INSTR)"
         lines = [f"Serial ports: {', '.join(ports) or 'none'}", f"VISA resources: {visa}"]
-        if instruments:
-            names = {"dmm": "DMM", "decade": "decade", "lcr": "LCR", "smu": "SMU"}
-            lines.append("Simulated bench (demo): " + ", ".join(
-                f"{names.get(role, role)} {resource}" for role, resource in instruments.items()))
+        names = {"dmm": "DMM", "decade": "decade resistor", "lcr": "LCR meter"}
+        simulated = [name for role, name in names.items() if instruments.get(role)]
+        if simulated:  # their resources are in the fields above: one short line (a long one was cut off)
+            lines.append(f"Simulated bench (demo): {', '.join(simulated)}, filled in above")
         self.found.setText("\n".join(lines))
 
     def _engineer_typed(self, field: QLineEdit) -> None:
