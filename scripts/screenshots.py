@@ -123,6 +123,9 @@ def main() -> int:
         wizard.next()
         certificate = wizard.certificate_page
         wait(15, lambda: "Stored in" in certificate.saved.text())
+        if wizard.currentId() != wizard.CERTIFICATE or "Stored in" not in certificate.saved.text():
+            raise SystemExit(f"the calibration did not end on its result page: page {wizard.currentId()}, "
+                             f"{wizard.state.phase_text!r}, {certificate.saved.text()!r}")
         certificate.save(folder / "calibration-certificate.pdf")
         wait(15, lambda: "certificate saved to" in certificate.saved.text())
         wait(3)  # the header looks the new certificate up

@@ -141,7 +141,8 @@ def test_the_demo_calibration_tab_offers_the_connected_simulator_and_its_simulat
     assert page.dmm.text() == simulator.instruments["dmm"]
     assert page.load.text() == simulator.instruments["decade"]
     assert page.lcr.text() == simulator.instruments["lcr"]
-    assert "Simulated bench (demo): DMM, decade resistor, LCR meter, filled in above" in page.found.text()
+    assert page.simulated_bench.text() == "demo: DMM, decade resistor, LCR meter, filled in above"
+    assert page.simulated_bench.isVisible()
     # Connect and identify: the console's own board (lent) and the simulated instruments answer
     qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.isComplete(), timeout=15_000)
@@ -162,7 +163,7 @@ def test_a_clinical_calibration_tab_never_offers_simulated_instruments(qtbot, cl
     page = win.calibration.wizard.connect_page
     win.calibration._offer()
     assert page.dmm.text() == page.load.text() == page.lcr.text() == ""
-    assert "Simulated" not in page.found.text()
+    assert page.simulated_bench.isHidden() and page.simulated_bench.text() == ""
 
 
 def test_the_board_header_names_the_new_certificate_once_a_calibration_is_stored(qtbot, sources, tmp_path):

@@ -182,6 +182,12 @@ class ConnectPage(QWizardPage):
         form.addRow("Decade (VISA)", self.load)
         form.addRow("LCR (VISA)", self.lcr)
         form.addRow("Found", self.found)
+        #: the demo's simulated instruments (shown only when there are some: never on a clinical console)
+        self.simulated_bench = QLabel("")
+        self.simulated_bench.setObjectName("simulated_bench")
+        form.addRow("Simulated bench", self.simulated_bench)
+        form.setRowVisible(self.simulated_bench, False)
+        self._form = form
         form.addRow("Engineer", self.engineer)
         modes = QVBoxLayout()
         modes.addWidget(self.calibrate)
@@ -232,11 +238,16 @@ class ConnectPage(QWizardPage):
             field.setCompleter(QCompleter(offered, field))
         visa = ", ".join(resources) if resources else "none (type the resource, e.g. TCPIP::192.0.2.7::INSTR)"
         lines = [f"Serial ports: {', '.join(ports) or 'none'}", f"VISA resources: {visa}"]
+        self.found.setText("\n".join(lines))
         names = {"dmm": "DMM", "decade": "decade resistor", "lcr": "LCR meter"}
         simulated = [name for role, name in names.items() if instruments.get(role)]
-        if simulated:  # their resources are in the fields above: one short line (a long one was cut off)
-            lines.append(f"Simulated bench (demo): {', '.join(simulated)}, filled in above")
-        self.found.setText("\n".join(lines))
+        # their resources are in the fields above: one short line, in a row of its own (a third line
+        # added to "Found" after the page was laid out was cut off)
+        self.simulated_bench.setText(f"demo: {', '.join(simulated)}, filled in above" if simulated else "")
+        self._form.setRowVisible(self.simulated_bench, bool(simulated))
+        # QWizard sizes its page area when it lays the page out, not when a row appears later: setting
+        # the subtitle again has it lay the page out anew (else the rows below were squeezed)
+        self.setSubTitle(self.subTitle())
 
     def _engineer_typed(self, field: QLineEdit) -> None:
         self._typed.add(field)
@@ -297,6 +308,9 @@ class _RunPage(QWizardPage):
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
         layout.addWidget(self.progress)
+        # never squashed to a strip on a 720-pixel screen (1920x1080 at 150 %): the tab scrolls instead
+        self.plot.setMinimumHeight(220)
+        self.table.setMinimumHeight(150)
         layout.addWidget(self.plot, 3)
         layout.addWidget(self.table, 2)
 
