@@ -11,8 +11,10 @@ window maximised (as large as the screen) or as a smaller window, walks
 through the screens a therapist sees (set-up with the patient's history, the
 checklist, a running treatment, a real HIGH alarm (the electrode lifts off in the
 simulator), the continued run stopped for a side effect, the Records tab and a session selected on it) and grabs
-the whole X screen after each. The window is never moved by a window
-manager: there is none under Xvfb.
+the whole X screen after each, then the engineer's Calibration tab (the
+connect page, a whole calibration of the demo's board: the as-found sweep and
+the result page; ``--calibration-only`` takes just these). The window is never
+moved by a window manager: there is none under Xvfb.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def main() -> int:
     parser.add_argument("label", help="file name part, e.g. 1366x768@125")
     parser.add_argument("--maximised", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--calibration-only", action="store_true",
+                        help="only the engineer's Calibration tab: connect, as-found sweep, result")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
 
@@ -90,6 +94,51 @@ def main() -> int:
     def checklist_answers(dialog) -> None:
         for question in dialog.questions:
             dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
+
+    def engineer_shots() -> None:
+        """The engineer's Calibration tab on the demo: the connect page (the connected simulator and its
+        simulated bench filled in), a whole calibration of the demo's board (as-found sweep awaiting
+        approval, then the result page headlined as found / as left, SIMULATED) and the board header."""
+        from ionto_console.accounts import Role, User
+
+        engineer = MainWindow(station, sources, desk, load_library(),
+                              user=User(2, "eve", "Eve Engineer", Role.ENGINEER), alarm_player=RecordingPlayer())
+        engineer.confirm = lambda title, question: True
+        engineer.setGeometry(window.geometry())
+        engineer.show()
+        wizard = engineer.calibration.wizard
+        page = wizard.connect_page
+        wait(15, lambda: "VISA" in page.found.text() and bool(page.dmm.text()))
+        shot("calibration")
+        page.connect_button.click()
+        wait(30, page.isComplete)
+        if not page.isComplete():
+            raise SystemExit(f"the calibration bench did not connect: {page.status.text()}")
+        wizard.next()
+        wait(300, wizard.sweep_page.isComplete)
+        shot("calibration-sweep")
+        wizard.next()  # fit and write
+        wizard.next()  # "Write to board": the engineer approves
+        wait(300, wizard.verification_page.isComplete)
+        wizard.next()
+        certificate = wizard.certificate_page
+        wait(15, lambda: "Stored in" in certificate.saved.text())
+        if wizard.currentId() != wizard.CERTIFICATE or "Stored in" not in certificate.saved.text():
+            raise SystemExit(f"the calibration did not end on its result page: page {wizard.currentId()}, "
+                             f"{wizard.state.phase_text!r}, {certificate.saved.text()!r}")
+        certificate.save(folder / "calibration-certificate.pdf")
+        wait(15, lambda: "certificate saved to" in certificate.saved.text())
+        wait(3)  # the header looks the new certificate up
+        shot("calibration-result")
+        engineer.close()
+
+    if args.calibration_only:
+        wait(15, lambda: station.link is not None and station.link.ident is not None)
+        window.close()
+        engineer_shots()
+        desk.shutdown()
+        sources.shutdown()
+        return 0
 
     wait(15, lambda: desk.blockers(None) == ["Choose a patient and a protocol."])
     setup = window.setup
@@ -157,16 +206,7 @@ def main() -> int:
     wait(10, lambda: browser.selected_session_id is not None and not browser.busy)
     shot("records-selected")
     window.close()
-    from ionto_console.accounts import Role, User
-
-    engineer = MainWindow(station, sources, desk, load_library(), user=User(2, "eve", "Eve Engineer", Role.ENGINEER),
-                          alarm_player=RecordingPlayer())
-    engineer.confirm = lambda title, question: True
-    engineer.setGeometry(window.geometry())
-    engineer.show()
-    wait(8, lambda: "VISA" in engineer.calibration.wizard.connect_page.found.text())
-    shot("calibration")
-    engineer.close()
+    engineer_shots()
     desk.shutdown()
     sources.shutdown()
     return 0

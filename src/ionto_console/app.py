@@ -127,6 +127,14 @@ class BoardSources:
         if self.default_key() == SIMULATOR_KEY and self._simulator is None:
             self._launch_simulator()
 
+    def simulated_instruments(self) -> dict[str, str]:
+        """Demo mode: the simulated bench instruments beside the simulated board (role -> VISA resource,
+        e.g. ``{"dmm": "TCPIP::127.0.0.1::41069::SOCKET"}``); {} on a clinical console, which never
+        starts the simulator and so never offers them."""
+        if not self.demo or self._simulator is None:
+            return {}
+        return dict(self._simulator.instruments)
+
     def match_simulated_load(self, plan: SessionPlan) -> None:
         """Demo: the simulated patient matches the protocol, so a hyperhidrosis treatment runs to its
         end (on the skin model a tap-water tray tripped at the voltage limit near 3 mA). Only when the
@@ -143,7 +151,9 @@ class BoardSources:
         assert self.demo, "the simulator is started only in demo mode"
         from ionto_sim.process import SimulatorProcess  # the demo path only: a clinical console never loads it
 
-        self._simulator = SimulatorProcess(load=self._settings.sim_load)
+        # bench=True: the simulated DMM, decade and LCR measure this very board, so an engineer can
+        # calibrate it from the demo's Calibration tab without starting anything by hand
+        self._simulator = SimulatorProcess(load=self._settings.sim_load, bench=True)
         self._simulator.launch()
 
     def _simulator_port(self) -> str:

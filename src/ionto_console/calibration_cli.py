@@ -7,11 +7,17 @@
 
 ``--sim`` starts the whole simulated bench (board on a pty, DMM, decade and
 LCR on TCP) in this process and runs against it. Its result is marked
-simulated (the certificate says SIMULATED) and is never stored in a records
-database: ``--sim`` opens none (``--database`` is refused with it), so a
-clinic's records stay untouched. Exit code: 0 pass, 1 fail
-(the run completed and the board is out of tolerance), 2 error (the run could
-not complete, or bad arguments). Ctrl-C cancels: output off, nothing written.
+simulated (the certificate says SIMULATED), and ``--sim`` works in the demo's
+world only, as the console's ``--demo`` does: the engineer signs in against
+the demo database (``demo_database_url``: ``./.demo/records.sqlite3`` when
+``scripts/console.sh``'s ``.demo`` folder is here, else the demo's own file in the user data
+folder; created and given the public demo accounts, ``engineer``/``engineer``,
+on first use) and the result is kept there. A clinic's records are never
+opened: ``IONTO_DATABASE_URL`` is not read, and ``--database`` is taken only
+when it is a demo database (a clinic's is refused, untouched). Exit code: 0
+pass, 1 fail (the run completed and the board is out of tolerance), 2 error
+(the run could not complete, or bad arguments). Ctrl-C cancels: output off,
+nothing written.
 
 The engineer signs in (``cli_sign_in``: ``--user`` with a private
 ``--password-file`` or a prompt; an engineer or administrator account): the
@@ -40,11 +46,33 @@ from .cli_sign_in import add_sign_in_arguments, sign_in_from_cli
 from .control.calibration import (BenchSpec, CalibrationRunner, FitReady, Identified, PhaseChanged, PointMeasured,
                                   RunEvent, RunFinished, RunnerSettings, records_audit_head,
                                   store_calibration_result)
-from .core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
+from .core.calibration import SIMULATED_WARNING, CalibrationResult, Mode, SweepPlan, Verdict, headlines
 
 EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 2}
-SIM_NOT_STORED = ("records: not stored (simulated bench: no records database is opened; the --json/--pdf files "
-                  "are the result)")
+#: Where ``scripts/console.sh`` keeps the demo's records, relative to the clone the README's commands run in.
+CONSOLE_SH_DEMO = Path(".demo") / "records.sqlite3"
+
+
+def demo_database_url(cwd: Path | None = None) -> str:
+    """The demo database ``--sim`` signs in against and stores into: ``scripts/console.sh``'s
+    (``./.demo/records.sqlite3``) when this folder has its ``.demo`` folder, else demo mode's own file
+    (``default_demo_url``).
+
+    WHY not the clinic's default: a new user following the README had no account there ("Wrong user
+    name or password" on a fresh data folder), and a simulated result must never reach a clinic."""
+    from .records import sqlite_url
+    from .records.demo import default_demo_url
+
+    here = (cwd or Path.cwd()) / CONSOLE_SH_DEMO
+    return sqlite_url(here.resolve()) if here.parent.is_dir() else default_demo_url()
+
+
+def records_url(args: argparse.Namespace) -> str | None:
+    """The records database of this run: the demo's for ``--sim``, else ``--database``/IONTO_DATABASE_URL
+    (None: the console's default file)."""
+    if args.sim:
+        return args.database or demo_database_url()
+    return args.database or os.environ.get("IONTO_DATABASE_URL")
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -78,8 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--visa-backend", default="@py", help="pyvisa backend (@py, @ivi, file.yaml@sim)")
     parser.add_argument("--visa-timeout-ms", type=int, default=2000)
     parser.add_argument("--database",
-                        help="records database to store the result in (default: IONTO_DATABASE_URL, "
-                             "else the console's SQLite file; never with --sim)")
+                        help="records database to sign in against and store the result in (default: "
+                             "IONTO_DATABASE_URL, else the console's SQLite file; with --sim: the demo database, "
+                             "./.demo/records.sqlite3 if it is here, and only ever a demo database)")
     parser.add_argument("--no-record", action="store_true", help="do not store the result in the records")
     return parser
 
@@ -123,7 +152,13 @@ class _Printer:
 
 
 def summary(result: CalibrationResult) -> list[str]:
-    lines = [f"RESULT: {result.verdict.value.upper()}: {result.reason}"]
+    """The run's end in the certificate's words: SIMULATED first when it was, the as-found and as-left
+    verdicts apart (``core.calibration.headlines``), then RESULT (the exit code's verdict)."""
+    lines = [SIMULATED_WARNING] if result.simulated else []
+    found_and_left = headlines(result)
+    if len(found_and_left) > 1:
+        lines += [f"{line.text}: {line.why}" for line in found_and_left]
+    lines.append(f"RESULT: {result.verdict.value.upper()}: {result.reason}")
     before = result.max_abs_error_ua(result.as_found)
     after = result.max_abs_error_ua(result.as_left)
     if before is not None:
@@ -178,18 +213,15 @@ def run(args: argparse.Namespace, engineer: User, interval_days: int, out: TextI
         args.json.write_text(result.model_dump_json(indent=2), encoding="utf-8")
         printer.line(f"record: {args.json}")
     # Stored first, so the certificate can print the audit head that covers this result.
-    database = args.database or os.environ.get("IONTO_DATABASE_URL")
-    stored = (None if args.sim or args.no_record
-              else store_calibration_result(result, database, who=engineer.username))
+    database = records_url(args)
+    stored = None if args.no_record else store_calibration_result(result, database, who=engineer.username)
     if args.pdf:
         from .reports.calibration_certificate import write_certificate
 
         write_certificate(result, args.pdf, audit_head=records_audit_head(database) if stored else "")
         printer.line(f"certificate: {args.pdf}")
-    if args.sim:
-        printer.line(SIM_NOT_STORED)
-    elif stored is not None:
-        printer.line(stored)
+    if stored is not None:
+        printer.line(f"records: {stored} ({database})" if args.sim else f"records: {stored}")
     return EXIT_CODES[result.verdict]
 
 
@@ -200,8 +232,6 @@ def main(argv: Sequence[str] | None = None, ask: Callable[[str], str] = getpass.
     args = parser.parse_args(argv)
     if args.sim and (args.board or args.dmm or args.load):
         parser.error("--sim starts its own bench: leave out --board, --dmm and --load")
-    if args.sim and args.database:
-        parser.error("--sim never writes to a records database: leave out --database")
     if not args.sim and not (args.board and args.dmm and args.load):
         parser.error("give --board, --dmm and --load (or --sim)")
     if args.interval_days < 1:
@@ -221,6 +251,28 @@ def main(argv: Sequence[str] | None = None, ask: Callable[[str], str] = getpass.
         return 2
 
 
+def open_demo_database(url: str):
+    """``--sim``'s records: the demo database at ``url``, created and marked if new, with the demo accounts.
+
+    The console's own demo checks (``records.demo.claim_for_demo``): a clinic's database, or any
+    unmarked one demo mode did not create, is refused (``RecordsUnavailable``) and left as it was."""
+    from .accounts import ensure_demo_users
+    from .records import open_database
+    from .records.demo import claim_for_demo, will_create
+
+    created = will_create(url)  # asked before the open creates it: only then is it the demo's own
+    db = open_database(url)
+    try:
+        claim_for_demo(db, created=created)
+        ensure_demo_users(db)
+    except BaseException:
+        db.close()
+        raise
+    print(f"ionto-cal: --sim: the demo's records ({url}); demo account engineer, password engineer",
+          file=sys.stderr)
+    return db
+
+
 ENGINEER_REFUSED = ("--engineer no longer names the author of a calibration: sign in with --user (and "
                     "--password-file or the prompt); the signed-in account signs the certificate and the record.")
 
@@ -230,10 +282,13 @@ def sign_in_engineer(args: argparse.Namespace, ask: Callable[[str], str]) -> tup
     from .records import RecordsError, open_database
     from .records.clinic_settings import load_clinic_settings
 
+    url = records_url(args)
     try:
-        db = open_database(args.database or os.environ.get("IONTO_DATABASE_URL"))
-    except RecordsError as exc:
-        print(f"ionto-cal: refused: nobody can sign in while the records are unavailable: {exc}", file=sys.stderr)
+        db = open_demo_database(url) if args.sim else open_database(url)
+    except (RecordsError, AccountError) as exc:
+        why = ("--sim works only with the demo's records" if args.sim
+               else "nobody can sign in while the records are unavailable")
+        print(f"ionto-cal: refused: {why}: {exc}", file=sys.stderr)
         return None
     try:
         if args.engineer is not None:

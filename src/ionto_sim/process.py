@@ -19,16 +19,25 @@ from typing import Any
 from .control import COMMANDS, ControlError, parse_address, send_command
 
 START_TIMEOUT_S = 15.0
+#: The lines ``ionto-sim run --bench`` prints for its instruments (before ``port`` and ``control``).
+INSTRUMENT_KEYS = ("dmm", "smu", "lcr", "decade")
 
 
 class SimulatorProcess:
     """``ionto-sim run`` in a child process; fault commands as methods (``lift_electrode()``...)."""
 
-    def __init__(self, load: str = "skin", serial_number: str = "SIM-00001", seed: int | None = None) -> None:
+    def __init__(self, load: str = "skin", serial_number: str = "SIM-00001", seed: int | None = None,
+                 bench: bool = False) -> None:
+        """``bench``: the calibration bench's simulated instruments too, measuring this board
+        (``instruments``: role -> VISA resource, once ready)."""
         self._argv = [sys.executable, "-m", "ionto_sim.cli", "run", "--load", load,
                       "--serial", serial_number]
         if seed is not None:
             self._argv += ["--seed", str(seed)]
+        if bench:
+            self._argv.append("--bench")
+        #: The simulated bench instruments' VISA resources ({} without ``bench``), e.g. ``{"dmm": "TCPIP::…"}``.
+        self.instruments: dict[str, str] = {}
         self._proc: subprocess.Popen[str] | None = None
         self.port = ""
         self.control_address: tuple[str, int] = ("127.0.0.1", 0)
@@ -60,6 +69,8 @@ class SimulatorProcess:
                 self.port = value
             elif key == "control":
                 self.control_address = parse_address(value)
+            elif key in INSTRUMENT_KEYS:
+                self.instruments[key] = value
         if not self.port:
             self.stop()
             raise RuntimeError("the board simulator did not report its port in time")

@@ -129,7 +129,7 @@ def test_the_records_sink_stores_every_result_through_one_connection(tmp_path, m
     worker.start()  # callable from a worker thread
     worker.join()
     sink.close()
-    assert len(opened) == 1 and all(line.startswith("Saved in the records as calibration record") for line in lines), lines
+    assert len(opened) == 1 and all(line == "Stored in the clinic's records on 2026-11-30" for line in lines), lines
     db = real_open(url)
     try:
         assert len(records.calibrations_of(db, "IONTO1-000042")) == 2
@@ -182,3 +182,18 @@ def test_a_board_under_treatment_is_never_lent_to_a_calibration():
     with pytest.raises(RunAborted, match="a treatment is running on this board"):
         spec.connect()
     assert not station.lent and board.state is LinkState.CONNECTED and board.wire == []  # nothing was sent
+
+
+def test_listing_the_visa_resources_leaves_an_open_instrument_working(bench):
+    """Found while re-taking the calibration screenshots: the tab lists the VISA resources on a worker,
+    and closing pyvisa's one shared ResourceManager afterwards closed the DMM of a run already connected
+    ("Invalid session handle" mid-sweep)."""
+    from ionto_console.control.calibration.discovery import visa_resources
+    from ionto_console.drivers.bench import KeysightDmm, open_instrument
+
+    dmm = open_instrument(bench.resources["dmm"], KeysightDmm)
+    try:
+        visa_resources()
+        assert dmm.query("*IDN?").startswith("Keysight Technologies,34461A")  # the session is still open
+    finally:
+        dmm.close()

@@ -22,6 +22,9 @@ from ionto_console.reports.calibration_certificate import title_of, write_certif
 from cal_helpers import clinic_database, database_state
 
 QUICK = ["--currents-ma", "0.1,1,4", "--loads-ohm", "1000", "--samples", "10"]
+#: A clinic's bench nobody answers on: the sign-in (against the clinic's records) comes before any connection.
+NO_BENCH = ["--board", "/nonexistent/board", "--dmm", "TCPIP::127.0.0.1::1::SOCKET",
+            "--load", "TCPIP::127.0.0.1::1::SOCKET"]
 RAVI_PW = "he calibrates boards"
 
 
@@ -44,47 +47,76 @@ def ravi(tmp_path, fast_passwords):
 
 
 
-def test_cli_calibrates_the_simulated_bench_and_leaves_the_clinic_records_untouched(qapp, tmp_path, capsys,
-                                                                                   ravi) -> None:
-    clinic_url = os.environ["IONTO_DATABASE_URL"]  # where a plain ionto-cal run would store its record
+@pytest.fixture
+def demo_engineer(tmp_path):
+    """The README's demo account (engineer/engineer) as a private password file: the sign-in args."""
+    secret = tmp_path / "engineer.pw"
+    secret.write_text("engineer\n")
+    secret.chmod(0o600)
+    return ["--user", "engineer", "--password-file", str(secret)]
+
+
+def test_cli_sim_signs_in_to_the_demo_records_and_leaves_the_clinic_records_untouched(
+        qapp, tmp_path, capsys, monkeypatch, fast_passwords, demo_engineer) -> None:
+    """Issue 14: the README's ``ionto-cal calibrate --sim`` signed in against the clinic's database (on a fresh
+    data folder "Wrong user name or password"). Now it works in the demo's world: the demo account
+    engineer/engineer in ``./.demo/records.sqlite3`` (where ``scripts/console.sh`` keeps the demo), the
+    result kept there, and the clinic's records (IONTO_DATABASE_URL) not even opened."""
+    clinic_url = os.environ["IONTO_DATABASE_URL"]  # where a plain ionto-cal run would sign in and store
     before = clinic_database(clinic_url)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".demo").mkdir()
     pdf, record = tmp_path / "cert.pdf", tmp_path / "cal.json"
-    code = calibration_cli.main(["calibrate", "--sim", *ravi, *QUICK, "--pdf", str(pdf),
+    code = calibration_cli.main(["calibrate", "--sim", *demo_engineer, *QUICK, "--pdf", str(pdf),
                                  "--json", str(record)])
-    out = capsys.readouterr().out
-    assert code == 0, out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, captured
     assert "RESULT: PASS" in out and "largest error as found: 10" in out
     assert re.search(r"largest error as left: \d\.\d µA", out)
+    # the summary headlines as the certificate does: SIMULATED, then as found and as left apart
+    assert out.index("SIMULATED bench") < out.index("As found: FAIL") < out.index("As left: PASS")
     data = json.loads(record.read_text())
     assert data["verdict"] == "pass" and data["written"] and len(data["as_left"]) == 3
-    assert data["simulated"] is True
+    assert data["simulated"] is True and data["engineer"] == "Demo Engineer"
     assert data["instruments"]["dmm"].startswith("Keysight Technologies,34461A")
     assert pdf.read_bytes().startswith(b"%PDF")
-    assert "records: not stored (simulated bench" in out and "stored as calibration" not in out
-    db = open_database(clinic_url)
-    try:
-        counts, audit = database_state(db)
-        # row counts and audit entries unchanged, but for the engineer's sign-in (who ran it)
-        assert {t: n for t, n in counts.items() if t != "audit_log"} == {
-            t: n for t, n in before[0].items() if t != "audit_log"}
-        assert audit[:len(before[1])] == before[1]
-        assert [entry[4] for entry in audit[len(before[1]):]] == ["sign in"]
-        assert calibrations_of(db, data["board_serial"]) == [] and verify_audit(db).ok
-    finally:
-        db.close()
+    demo_file = tmp_path / ".demo" / "records.sqlite3"
+    assert f"records: Stored in the demo's records on {data['finished_at'][:10]}" in out and str(demo_file) in out
+    assert "engineer" in captured.err and str(demo_file) in captured.err  # which records, which account
+    with open_database(f"sqlite:///{demo_file}") as demo:
+        (kept,) = calibrations_of(demo, data["board_serial"])
+        assert kept.simulated and kept.verdict == "pass" and verify_audit(demo).ok
+    with open_database(clinic_url) as db:
+        assert database_state(db) == before  # not even a sign-in entry: the clinic's records were never opened
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-        assert "SIMULATED" in text and "Simulated bench" in text
+        assert "SIMULATED" in text and "not valid for treatments" in text
 
 
-def test_cli_sim_refuses_a_records_database(capsys) -> None:
-    with pytest.raises(SystemExit) as exc:
-        calibration_cli.main(["calibrate", "--sim", "--user", "R", "--database", "sqlite:////tmp/x.sqlite3"])
-    assert exc.value.code == 2 and "--sim never writes to a records database" in capsys.readouterr().err
+def test_cli_sim_without_a_console_demo_here_uses_the_demo_file_in_the_data_folder(
+        qapp, tmp_path, capsys, monkeypatch, fast_passwords, demo_engineer) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./.demo here: demo mode's own file in the user data folder
+    assert calibration_cli.main(["verify", "--sim", *demo_engineer, *QUICK]) == 1  # the factory board fails
+    demo_file = tmp_path / "data" / "demo" / "records.sqlite3"  # IONTO_DATA_DIR (tests/conftest.py)
+    assert str(demo_file) in capsys.readouterr().err
+    with open_database(f"sqlite:///{demo_file}") as demo:
+        (kept,) = calibrations_of(demo, "SIM-00001")
+        assert kept.simulated and kept.mode == "verify"
 
 
-def test_cli_verify_of_the_factory_board_fails_with_exit_code_1(qapp, capsys, ravi) -> None:
-    assert calibration_cli.main(["verify", "--sim", *ravi, *QUICK]) == 1
+def test_cli_sim_refuses_a_clinic_records_database(qapp, capsys, fast_passwords, demo_engineer) -> None:
+    clinic_url = os.environ["IONTO_DATABASE_URL"]
+    before = clinic_database(clinic_url)
+    assert calibration_cli.main(["calibrate", "--sim", *demo_engineer, "--database", clinic_url, *QUICK]) == 2
+    err = capsys.readouterr().err
+    assert "--sim works only with the demo's records" in err and "not a demo database" in err
+    with open_database(clinic_url) as db:
+        assert database_state(db) == before
+
+
+def test_cli_verify_of_the_factory_board_fails_with_exit_code_1(qapp, capsys, fast_passwords, demo_engineer) -> None:
+    assert calibration_cli.main(["verify", "--sim", *demo_engineer, *QUICK]) == 1
     assert "RESULT: FAIL" in capsys.readouterr().out
 
 
@@ -110,10 +142,10 @@ def test_tried_a_typed_engineer_name_without_sign_in_is_refused_and_audited(caps
     """Issue 13: `ionto-cal calibrate --sim --engineer "anyone"` stored a calibration by "anyone"."""
     from ionto_console.records import audit_history
 
-    assert calibration_cli.main(["calibrate", "--sim", "--engineer", "anyone", *ravi, *QUICK]) == 2
+    assert calibration_cli.main(["calibrate", *NO_BENCH, "--engineer", "anyone", *ravi, *QUICK]) == 2
     assert "--engineer no longer names the author" in capsys.readouterr().err
     wrong = ravi[:-1] + [ravi[-1] + ".missing"]
-    assert calibration_cli.main(["calibrate", "--sim", *wrong, *QUICK]) == 2
+    assert calibration_cli.main(["calibrate", *NO_BENCH, *wrong, *QUICK]) == 2
     assert "Cannot read the password file" in capsys.readouterr().err
     db = open_database(os.environ["IONTO_DATABASE_URL"])
     try:
@@ -131,10 +163,10 @@ def test_tried_a_therapist_cannot_calibrate_and_a_wrong_password_is_audited(caps
     db = open_database(os.environ["IONTO_DATABASE_URL"])
     create_user(db, "dana", "Dana Weber", Role.THERAPIST, "tendon heals slowly", who="boss")
     db.close()
-    assert calibration_cli.main(["calibrate", "--sim", "--user", "dana", *QUICK],
+    assert calibration_cli.main(["calibrate", *NO_BENCH, "--user", "dana", *QUICK],
                                 ask=lambda prompt: "tendon heals slowly") == 2
     assert "Dana Weber is not an engineer or administrator" in capsys.readouterr().err
-    assert calibration_cli.main(["calibrate", "--sim", "--user", "ravi", *QUICK], ask=lambda prompt: "guess") == 2
+    assert calibration_cli.main(["calibrate", *NO_BENCH, "--user", "ravi", *QUICK], ask=lambda prompt: "guess") == 2
     assert "Wrong user name or password" in capsys.readouterr().err
     db = open_database(os.environ["IONTO_DATABASE_URL"])
     try:

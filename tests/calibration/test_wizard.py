@@ -77,11 +77,18 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
     wiz.next()
     assert wiz.currentId() == wiz.CERTIFICATE
     cert = wiz.certificate_page
-    assert cert.verdict.text().startswith("PASS") and "Largest error as left" in cert.details.text()
+    # Issue 14: the screen headlined "PASS: all … points" over as-found FAIL rows. Now as found and
+    # as left apart, in the certificate's words, and SIMULATED first for the simulated bench.
+    assert cert.verdict_text().splitlines() == ["As found: FAIL", "As left: PASS"], cert.verdict_text()
+    assert "out of tolerance" in cert.reasons[0].text() and not cert.simulated.isHidden()
+    assert cert.simulated.text().startswith("SIMULATED bench") and "Largest error as left" in cert.details.text()
     result = wiz.state.result
     assert result is not None and result.verdict is Verdict.PASS and result.engineer == "Ravi Menon"
     # the record is kept on the archive's worker thread, never the GUI thread
-    qtbot.waitUntil(lambda: "Saved in the records as calibration record 1." in cert.details.text(), timeout=10_000)
+    day = result.finished_at.date().isoformat()
+    qtbot.waitUntil(lambda: cert.saved.text() == f"Stored in the demo's records on {day}; certificate not saved yet.",
+                    timeout=10_000)
+    assert "record 1" not in cert.saved.text() and "calibration 1" not in cert.saved.text()
     assert stored_on and all(t is not threading.main_thread() for t in stored_on)
     db = open_database(demo_url)
     (stored,) = calibrations_of(db, result.board_serial)
@@ -97,8 +104,9 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
 
     pdf = tmp_path / "cert.pdf"
     cert.save(pdf)
-    qtbot.waitUntil(lambda: "Saved" in cert.saved.text(), timeout=10_000)
-    assert pdf.read_bytes().startswith(b"%PDF") and "Saved" in cert.saved.text()
+    qtbot.waitUntil(lambda: "certificate saved to" in cert.saved.text(), timeout=10_000)
+    assert cert.saved.text() == f"Stored in the demo's records on {day}; certificate saved to {pdf}."
+    assert pdf.read_bytes().startswith(b"%PDF")
     if shutil.which("pdftotext"):  # the footer prints the audit head that covers the stored result
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert re.search(r"Audit head #\d+ [0-9a-f]{16}", text), text[-300:]
@@ -126,7 +134,7 @@ def test_verify_mode_skips_fit_and_verification(qtbot, bench) -> None:
     qtbot.waitUntil(wiz.sweep_page.isComplete, timeout=RUN_MS)
     wiz.next()
     assert wiz.currentId() == wiz.CERTIFICATE
-    assert wiz.certificate_page.verdict.text().startswith("FAIL")  # the factory constants are off
+    assert wiz.certificate_page.verdict_text() == "Result: FAIL"  # the factory constants are off
     assert bench.board.board.nvram.cal_gain == 1.0
 
 

@@ -45,3 +45,24 @@ def test_lapsed_exactly_when_today_is_past_next_due(days_ago, interval):
     assert status.due == next_due(calibrated, allowed)
     assert status.lapsed is (days_ago > allowed)
     assert (status.blocker == "") is status.valid
+
+
+def test_the_line_says_when_the_last_certificate_was_issued_beside_the_boards_own_date():
+    """Issue 14: after a new calibration the header still said "calibrated 2026-10-01" (the board's
+    IDENT date) and the new certificate was nowhere. The records' newest passing certificate is named."""
+    from ionto_console.core.calibration_due import Certificate
+
+    newer = Certificate(issued=dt.date(2026, 11, 30), due=dt.date(2027, 11, 30))
+    status = calibration_status(CAL, 365, dt.date(2026, 12, 1), certificate=newer)
+    # the due date is still the rule's (nothing lengthens it past the board's own date + interval)
+    assert status.due == dt.date(2027, 3, 1)
+    assert status.text == ("Calibration valid until 2027-03-01 "
+                           "(last certificate 2026-11-30; board's own date 2026-03-01)")
+    same = Certificate(issued=dt.date(2026, 3, 1), due=dt.date(2027, 2, 1))
+    status = calibration_status(CAL, 365, dt.date(2026, 12, 1), certificate=same)
+    assert status.due == dt.date(2027, 2, 1)  # the certificate's due date, when earlier, wins as before
+    assert status.text == "Calibration valid until 2027-02-01 (calibrated 2026-03-01, certificate in the records)"
+    lapsed = calibration_status(CAL, 365, dt.date(2027, 3, 2), certificate=newer)
+    assert lapsed.lapsed and "last certificate 2026-11-30" in lapsed.text
+    assert calibration_status(CAL, 365, dt.date(2026, 12, 1), newer.due, certificate=newer) == \
+        calibration_status(CAL, 365, dt.date(2026, 12, 1), certificate=newer)

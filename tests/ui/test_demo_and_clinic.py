@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
+
 import pytest
 
 from ionto_console.accounts import Role, User
@@ -116,3 +118,83 @@ def test_the_calibration_tab_marks_its_results_simulated_only_in_demo_mode(qtbot
     clinical = window(qtbot, clinical_sources, ENGINEER, demo=False)
     assert demo.calibration is not None and demo.calibration.wizard.settings.simulated is True
     assert clinical.calibration is not None and clinical.calibration.wizard.settings.simulated is False
+
+
+def test_the_demo_calibration_tab_offers_the_connected_simulator_and_its_simulated_bench(qtbot, sources):
+    """Issue 14 item 20: an engineer on the demo found Board port /dev/ttyS0 while the simulator was
+    connected, only ASRL/dev/ttyS0::INSTR as VISA, and empty DMM/decade fields. Now the connected board
+    is chosen and the demo's simulated instruments (measuring that board) fill their fields, so a
+    calibration runs on the demo with nothing started by hand."""
+    desk = TreatmentDesk(sources.station, demo=True)
+    win = MainWindow(sources.station, sources, desk, load_library(), user=ENGINEER, alarm_player=RecordingPlayer(),
+                     calibration_ports=["/dev/ttyS0"])  # a machine's own serial port, found first
+    qtbot.addWidget(win)
+    win.show()
+    sources.connect(SIMULATOR_KEY)  # as the demo does at start
+    simulator = sources.simulator
+    assert simulator is not None
+    wait_for(lambda: win.station.link is not None and win.station.link.ident is not None, 15.0, "the simulator")
+    assert set(sources.simulated_instruments()) >= {"dmm", "decade", "lcr"}
+    win.tabs.setCurrentIndex(2)
+    page = win.calibration.wizard.connect_page
+    qtbot.waitUntil(lambda: page.board.currentText() == simulator.port, timeout=5_000)
+    assert page.dmm.text() == simulator.instruments["dmm"]
+    assert page.load.text() == simulator.instruments["decade"]
+    assert page.lcr.text() == simulator.instruments["lcr"]
+    assert page.simulated_bench.text() == "demo: DMM, decade resistor, LCR meter, filled in above"
+    assert page.simulated_bench.isVisible()
+    # Connect and identify: the console's own board (lent) and the simulated instruments answer
+    qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.isComplete(), timeout=15_000)
+    assert "SIM-00001" in page.status.text() and "34461A" in page.identities.text()
+    assert "PRS-200" in page.identities.text() and "E4980A" in page.identities.text()
+    # what the engineer types is theirs: a later offer does not replace it
+    qtbot.keyClicks(page.dmm, "X")
+    win.calibration._offer()
+    assert page.dmm.text() == simulator.instruments["dmm"] + "X"
+    win.calibration.wizard.reject()  # closes the run: the port goes back to the console
+    desk.shutdown()
+
+
+def test_a_clinical_calibration_tab_never_offers_simulated_instruments(qtbot, clinical_sources):
+    win = window(qtbot, clinical_sources, ENGINEER, demo=False)
+    assert clinical_sources.simulated_instruments() == {} and clinical_sources.simulator is None
+    win.tabs.setCurrentIndex(2)
+    page = win.calibration.wizard.connect_page
+    win.calibration._offer()
+    assert page.dmm.text() == page.load.text() == page.lcr.text() == ""
+    assert page.simulated_bench.isHidden() and page.simulated_bench.text() == ""
+
+
+def test_the_board_header_names_the_new_certificate_once_a_calibration_is_stored(qtbot, sources, tmp_path):
+    """Issue 14: after a new calibration of SIM-00001 the header still said "calibrated 2026-10-01" (the
+    board's IDENT date). Once the Calibration tab keeps a passing result, the header names it."""
+    import datetime as dt
+
+    from ionto_console.core.calibration import CalibrationResult, Mode, SweepPlan, Verdict
+    from ionto_console.records import open_database, sqlite_url
+    from ionto_console.records.demo import mark_as_demo
+
+    db = open_database(sqlite_url(tmp_path / "demo.sqlite3"))
+    mark_as_demo(db)
+    desk = TreatmentDesk(sources.station, demo=True, db=db)
+    win = MainWindow(sources.station, sources, desk, load_library(), user=ENGINEER, alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    win.show()
+    sources.connect(SIMULATOR_KEY)
+    label = win.connection.calibration_label
+    qtbot.waitUntil(lambda: label.text().startswith("Calibration valid until"), timeout=15_000)
+    board_date = sources.station.link.ident.cal_date
+    board_day = dt.datetime.fromtimestamp(board_date, dt.timezone.utc).date().isoformat()
+    assert label.text().endswith(f"(calibrated {board_day})")
+    now = dt.datetime.now(dt.timezone.utc)
+    result = CalibrationResult(mode=Mode.CALIBRATE, engineer="Ravi Menon", started_at=now, finished_at=now,
+                               board_serial="SIM-00001", plan=SweepPlan(), tolerance_rel=0.02, tolerance_abs_ua=20,
+                               impedance_tolerance_pct=5, verdict=Verdict.PASS, reason="all points within",
+                               due_date=now.date() + dt.timedelta(days=365), simulated=True)
+    answers: list[str] = []
+    assert win.calibration.wizard.archive.keep(result, answers.append)  # as the result page keeps it
+    qtbot.waitUntil(lambda: f"last certificate {now.date().isoformat()}" in label.text(), timeout=10_000)
+    assert f"board's own date {board_day}" in label.text()
+    desk.shutdown()
+    db.close()

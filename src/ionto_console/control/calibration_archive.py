@@ -16,7 +16,7 @@ from typing import Callable
 from ..core.calibration import CalibrationResult
 from .background import Worker
 
-#: Keeps a result in the records and returns the line to show ("Saved in the records as calibration record 7.").
+#: Keeps a result in the records and returns the line to show ("Stored in the clinic's records on 2026-11-30").
 Store = Callable[[CalibrationResult], str]
 
 

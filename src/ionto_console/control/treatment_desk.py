@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Callable
 
 from ..core.alarms import AlarmManager, AlarmPriority
-from ..core.calibration_due import calibration_status
+from ..core.calibration_due import Certificate, calibration_status
 from ..core.engine import TreatmentEngine
 from ..core.plan import SessionPlan
 from ..core.protocols import Protocol
@@ -53,14 +53,21 @@ NO_PLAN = "Choose a patient and a protocol."
 __all__ = ["NO_PLAN", "RECORDS_CHECK_S", "SessionPlan", "TreatmentDesk"]
 
 
-def certificate_due(db: Database | None, board_serial: str) -> dt.date | None:
-    """The due date on the newest passing calibration certificate of this board in the records (None: none)."""
+def newest_certificate(db: Database | None, board_serial: str) -> Certificate | None:
+    """The newest passing calibration certificate of this board in the records (None: none)."""
     if db is None:
         return None
     for record in calibrations_of(db, board_serial):
         if record.verdict == "pass" and record.due_date is not None:
-            return record.due_date
+            issued = record.performed_at.astimezone(dt.timezone.utc).date()
+            return Certificate(issued, record.due_date)
     return None
+
+
+def certificate_due(db: Database | None, board_serial: str) -> dt.date | None:
+    """The due date on the newest passing calibration certificate of this board in the records (None: none)."""
+    certificate = newest_certificate(db, board_serial)
+    return None if certificate is None else certificate.due
 #: The blocker shown while a start is being prepared on the desk's worker.
 STARTING = "A treatment is starting."
 #: Start's blocker while the plan has no passed checklist (the screen words the step after a run itself).
@@ -138,7 +145,7 @@ class TreatmentDesk:
         #: Clinic setting: a contraindication override needs a second account's co-signature.
         self._override_cosignature = override_cosignature
         self._certificate_key: tuple[str, int] | None = None
-        self._certificate: dt.date | None = None
+        self._certificate: Certificate | None = None
         #: The board's certificate is being looked up: no start until it is known (it may be due earlier).
         self._certificate_pending = False
         #: 21 CFR 11.200(a)(1)(i): the first signing of a continuous session asks for the user name too.
@@ -233,19 +240,34 @@ class TreatmentDesk:
         return calibration_status(ident.cal_date, self._interval_days, self._today(), self.board_certificate_due()).due
 
     def board_certificate_due(self) -> dt.date | None:
-        """The connected board's certificate due date from the records (None: none, or not known yet);
-        looked up on the worker when a new board appears (no GUI-thread I/O), cached per board."""
+        """The connected board's certificate due date from the records (None: none, or not known yet)."""
+        certificate = self.board_certificate()
+        return None if certificate is None else certificate.due
+
+    def forget_certificate(self) -> None:
+        """A calibration result was just stored: look the board's certificate up again (from any thread:
+        the look-up itself is asked on the next ``board_certificate``, on the caller's thread). The
+        certificate known so far is shown meanwhile; a start waits for the new answer (``blockers``)."""
+        key = self._certificate_key
+        if key is not None:
+            self._certificate_key = (key[0], -1)  # no IDENT has that date: the next ask looks again
+
+    def board_certificate(self) -> Certificate | None:
+        """The connected board's newest passing certificate from the records (None: none, or not known
+        yet); looked up on the worker when a new board appears, or after ``forget_certificate`` (no
+        GUI-thread I/O), cached per board."""
         link = self.station.link
         ident = link.ident if link is not None else None
         if ident is None:
             return None
         key = (ident.serial_number, ident.cal_date)
         if self._certificate_key != key:  # a new board: look its certificate up on the worker (no GUI-thread I/O)
-            self._certificate_key, self._certificate = key, None
+            same_board = self._certificate_key is not None and self._certificate_key[0] == key[0]
+            self._certificate_key, self._certificate = key, self._certificate if same_board else None
             if self.db is not None:
                 self._certificate_pending = True
                 db, serial = self.db, ident.serial_number
-                self.worker.submit(lambda: certificate_due(db, serial),
+                self.worker.submit(lambda: newest_certificate(db, serial),
                                    lambda outcome, k=key: self._certificate_found(k, outcome))
         return self._certificate
 
@@ -255,7 +277,7 @@ class TreatmentDesk:
         self.board_certificate_due()
         if self._certificate_pending and self.db is not None and self._certificate_key is not None:
             try:
-                self._certificate = certificate_due(self.db, self._certificate_key[0])
+                self._certificate = newest_certificate(self.db, self._certificate_key[0])
             except RecordsError:
                 return  # stays pending: blockers() refuses, and the records problem says why
             self._certificate_pending = False

@@ -21,7 +21,7 @@ import datetime as dt
 import enum
 import math
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -406,3 +406,33 @@ def judge(points: Sequence[PointResult], impedance: Sequence[ImpedanceCheck], ex
         parts.append(f"impedance off by {worst_z.error_pct:+.1f} % at {worst_z.load_ohm:g} ohm "
                      f"(allowed ±{worst_z.tolerance_pct:g} %)")
     return Verdict.FAIL, "; ".join(parts)
+
+
+# --- the headline a result is read by ---------------------------------------------
+
+#: Said first, on the screen and on every certificate page, of a result measured on the simulated bench.
+SIMULATED_WARNING = "SIMULATED bench: not a calibration of a real board, not valid for treatments."
+
+
+class Headline(NamedTuple):
+    """One verdict line: ``text`` ("As found: FAIL"), its ``verdict`` (for the colour) and ``why``."""
+
+    text: str
+    verdict: Verdict
+    why: str
+
+
+def headlines(r: CalibrationResult) -> list[Headline]:
+    """The verdicts a result is headlined by, as-found and as-left apart: the one home of those words.
+
+    WHY one home (the wizard's result page and the PDF certificate both ask here): the screen headlined
+    "PASS: all 12 points…" over a table of as-found FAIL rows while the certificate said "As found:
+    FAIL (6 of 12)"; the as-found state is what the board treated with until today, so it is never
+    folded into the as-left verdict. A verification (or a run that ended before the as-left sweep)
+    has one verdict."""
+    if r.mode is Mode.CALIBRATE and r.as_found and r.as_left:
+        found, why = judge(r.as_found, [], len(r.as_found))
+        return [Headline(f"As found: {found.value.upper()}", found, why),
+                Headline(f"As left: {r.verdict.value.upper()}", r.verdict, r.reason)]
+    label = "As found" if r.mode is Mode.CALIBRATE else "Result"
+    return [Headline(f"{label}: {r.verdict.value.upper()}", r.verdict, r.reason)]

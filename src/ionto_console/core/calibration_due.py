@@ -47,6 +47,15 @@ def lapse_date(board_calibrated: dt.date | None, certificate_due: dt.date | None
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """A board's newest passing calibration certificate as the records keep it: when it was issued
+    (the day the engineer's run ended, UTC) and the due date printed on it."""
+
+    issued: dt.date
+    due: dt.date
+
+
+@dataclass(frozen=True)
 class CalibrationStatus:
     """Whether a board's calibration is in force on a given day, with the words to say so.
 
@@ -68,15 +77,21 @@ class CalibrationStatus:
 
 
 def calibration_status(cal_date_unix: int, interval_days: int, today: dt.date,
-                       certificate_due: dt.date | None = None) -> CalibrationStatus:
+                       certificate_due: dt.date | None = None, *,
+                       certificate: Certificate | None = None) -> CalibrationStatus:
     """The one home of the calibration lapse rule (desk blocker, connection panel, verification run).
 
     ``cal_date_unix`` is the board's stored calibration time (ICD IDENT/READ_CAL: Unix
     seconds, 0 = never calibrated); its calendar day is taken in UTC, as it was written.
     ``today`` is the caller's day (core takes time as an argument). ``certificate_due``: the due date
     on the board's newest passing certificate in the records, which wins (``lapse_date``: nothing
-    lengthens it, an interval only shortens it).
+    lengthens it, an interval only shortens it). ``certificate``: that certificate whole (its due date
+    is ``certificate_due`` when that is not given); the line then says when it was issued, beside the
+    board's own date when they differ (issue 14: after a new calibration the header still read
+    "calibrated 2026-10-01", the date the board reports, with the new certificate nowhere).
     """
+    if certificate is not None and certificate_due is None:
+        certificate_due = certificate.due
     if cal_date_unix <= 0:
         return CalibrationStatus(
             None, None, True,
@@ -85,10 +100,15 @@ def calibration_status(cal_date_unix: int, interval_days: int, today: dt.date,
     calibrated = dt.datetime.fromtimestamp(cal_date_unix, dt.timezone.utc).date()
     due = lapse_date(calibrated, certificate_due, interval_days)
     assert due is not None
+    if certificate is None:
+        when = f"calibrated {calibrated.isoformat()}"
+    elif certificate.issued == calibrated:
+        when = f"calibrated {calibrated.isoformat()}, certificate in the records"
+    else:
+        when = f"last certificate {certificate.issued.isoformat()}; board's own date {calibrated.isoformat()}"
     if today > due:
         return CalibrationStatus(
             calibrated, due, True,
-            f"Calibration lapsed on {due.isoformat()}. Treatments are blocked until it is recalibrated.",
+            f"Calibration lapsed on {due.isoformat()} ({when}). Treatments are blocked until it is recalibrated.",
             f"The board's calibration lapsed on {due.isoformat()}.")
-    return CalibrationStatus(calibrated, due, False,
-                             f"Calibration valid until {due.isoformat()} (calibrated {calibrated.isoformat()})", "")
+    return CalibrationStatus(calibrated, due, False, f"Calibration valid until {due.isoformat()} ({when})", "")

@@ -5,7 +5,9 @@ PDF itself; a report library would be one more pinned package for two pages.
 The certificate draws only from a ``CalibrationResult`` (the stored record),
 so a certificate can be re-issued from the record alone, identical.
 
-The page set-up and text helpers are ``pdf_page``'s, shared with the treatment report.
+The page set-up and text helpers are ``pdf_page``'s, shared with the treatment report. The verdict
+headlines (as found and as left apart) are ``core.calibration.headlines``, the same lines the
+wizard's result page shows.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Sequence
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPdfWriter, QPen
 
-from ..core.calibration import CalibrationResult, Constants, Mode, PointResult, Tolerance, Verdict, judge
+from ..core.calibration import (SIMULATED_WARNING, CalibrationResult, Constants, Mode, PointResult, Tolerance, Verdict,
+                                headlines)
 from .pdf_page import (LINE, MARGIN, PAGE_H, PAGE_W, SIMULATED_COLOR, SIMULATED_MARK, PdfPage, a4_pdf,
                        ensure_gui_app)
 
@@ -33,19 +36,6 @@ def title_of(result: CalibrationResult) -> str:
     kind = "Calibration certificate" if result.mode is Mode.CALIBRATE else "Verification report"
     mark = f"{SIMULATED_MARK} " if result.simulated else ""
     return f"{mark}{kind}: IONTO-1 board {result.board_serial or '(unknown)'}"
-
-
-def headlines(r: CalibrationResult) -> list[tuple[str, Verdict, str]]:
-    """(headline, verdict, why) for the certificate's top: the as-found and the as-left verdicts apart.
-
-    WHY: a certificate headlined "Result: PASS" while 6 of 12 as-found points had failed
-    (about -2.5 %); the as-found state is what the board treated with until today."""
-    if r.mode is Mode.CALIBRATE and r.as_found and r.as_left:
-        found, why = judge(r.as_found, [], len(r.as_found))
-        return [(f"As found: {found.value.upper()}", found, why),
-                (f"As left: {r.verdict.value.upper()}", r.verdict, r.reason)]
-    label = "As found" if r.mode is Mode.CALIBRATE and not r.as_left else "Result"
-    return [(f"{label}: {r.verdict.value.upper()}", r.verdict, r.reason)]
 
 
 def write_certificate(result: CalibrationResult, path: str | os.PathLike[str], audit_head: str = "") -> Path:
@@ -111,8 +101,7 @@ class _Page(PdfPage):
         r = self.r
         if r.simulated:
             self.simulated_watermark()
-            self.text(MARGIN, "Simulated bench: not a calibration of a real board, not valid for treatments.",
-                      11, True, QColor(SIMULATED_COLOR))
+            self.text(MARGIN, SIMULATED_WARNING, 11, True, QColor(SIMULATED_COLOR))
         self.text(MARGIN, title_of(r), 16, True)
         for line, verdict, reason in headlines(r):
             self.text(MARGIN, line, 14, True, VERDICT_COLOR[verdict])

@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
 
 from ..control.calibration_archive import CalibrationArchive
 from ..control.calibration import (BenchSpec, CalibrationRunner, ConnectFailed, FitReady, Identified, Phase,
-                                   PhaseChanged, PointMeasured, RunEvent, RunFinished, RunnerSettings)
-from ..core.calibration import CalibrationResult, Fit, Constants, Mode, PointResult, Tolerance, Verdict
+                                   PhaseChanged, PointMeasured, RunEvent, RunFinished, RunnerSettings, sentence)
+from ..core.calibration import (SIMULATED_WARNING, CalibrationResult, Constants, Fit, Mode, PointResult, Tolerance,
+                                Verdict, headlines)
 from .background_pump import BackgroundPump
 
 POLL_MS = 100
@@ -181,6 +182,12 @@ class ConnectPage(QWizardPage):
         form.addRow("Decade (VISA)", self.load)
         form.addRow("LCR (VISA)", self.lcr)
         form.addRow("Found", self.found)
+        #: the demo's simulated instruments (shown only when there are some: never on a clinical console)
+        self.simulated_bench = QLabel("")
+        self.simulated_bench.setObjectName("simulated_bench")
+        form.addRow("Simulated bench", self.simulated_bench)
+        form.setRowVisible(self.simulated_bench, False)
+        self._form = form
         form.addRow("Engineer", self.engineer)
         modes = QVBoxLayout()
         modes.addWidget(self.calibrate)
@@ -192,24 +199,58 @@ class ConnectPage(QWizardPage):
         layout.addWidget(self.status)
         layout.addWidget(self.identities)
         layout.addStretch(1)
+        #: what the engineer chose by hand (typed or picked): ``offer`` never replaces it
+        self._board_chosen = False
+        self._typed: set[QLineEdit] = set()
+        self.board.activated.connect(lambda _: setattr(self, "_board_chosen", True))
+        line = self.board.lineEdit()
+        if line is not None:
+            line.textEdited.connect(lambda _: setattr(self, "_board_chosen", True))
+        for field in (self.dmm, self.load, self.lcr):
+            field.textEdited.connect(lambda _, f=field: self._engineer_typed(f))
         self.connect_button.clicked.connect(self._connect)
         self.engineer.textChanged.connect(lambda _: self.completeChanged.emit())
         self.setCommitPage(True)  # once the sweep starts there is no going back
         self.setButtonText(QWizard.WizardButton.CommitButton, "Start")
 
-    def offer(self, ports: list[str], resources: list[str]) -> None:
-        """Fill the board list (the connected board first, chosen) and offer the VISA resources found."""
+    def offer(self, ports: list[str], resources: list[str], instruments: dict[str, str] | None = None) -> None:
+        """Fill the board list (the connected board first, chosen) and offer the VISA resources found.
+
+        ``instruments``: role ("dmm", "decade", "lcr") -> VISA resource of instruments known to be on
+        this bench (the demo's simulated bench); they fill their fields. Nothing the engineer typed or
+        picked is replaced: only what the page filled itself (issue 14: the constructor's first port,
+        /dev/ttyS0, stayed chosen while the console was connected to the simulator)."""
+        instruments = instruments or {}
         typed = self.board.currentText()
+        self.board.blockSignals(True)
         self.board.clear()
         self.board.addItems(ports)
-        if ports and (not typed or typed not in ports):
+        if ports and (not typed or not self._board_chosen):
             self.board.setCurrentIndex(0)
         else:
             self.board.setEditText(typed)
+        self.board.blockSignals(False)
+        for field, role in ((self.dmm, "dmm"), (self.load, "decade"), (self.lcr, "lcr")):
+            if instruments.get(role) and field not in self._typed:
+                field.setText(instruments[role])
+        offered = sorted(set(resources) | set(instruments.values()))
         for field in (self.dmm, self.load, self.lcr):
-            field.setCompleter(QCompleter(resources, field))
+            field.setCompleter(QCompleter(offered, field))
         visa = ", ".join(resources) if resources else "none (type the resource, e.g. TCPIP::192.0.2.7::INSTR)"
-        self.found.setText(f"Serial ports: {', '.join(ports) or 'none'}\nVISA resources: {visa}")
+        lines = [f"Serial ports: {', '.join(ports) or 'none'}", f"VISA resources: {visa}"]
+        self.found.setText("\n".join(lines))
+        names = {"dmm": "DMM", "decade": "decade resistor", "lcr": "LCR meter"}
+        simulated = [name for role, name in names.items() if instruments.get(role)]
+        # their resources are in the fields above: one short line, in a row of its own (a third line
+        # added to "Found" after the page was laid out was cut off)
+        self.simulated_bench.setText(f"demo: {', '.join(simulated)}, filled in above" if simulated else "")
+        self._form.setRowVisible(self.simulated_bench, bool(simulated))
+        # QWizard sizes its page area when it lays the page out, not when a row appears later: setting
+        # the subtitle again has it lay the page out anew (else the rows below were squeezed)
+        self.setSubTitle(self.subTitle())
+
+    def _engineer_typed(self, field: QLineEdit) -> None:
+        self._typed.add(field)
 
     def spec(self) -> BenchSpec:
         return BenchSpec(self.board.currentText().strip(), self.dmm.text().strip(), self.load.text().strip(),
@@ -267,6 +308,9 @@ class _RunPage(QWizardPage):
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
         layout.addWidget(self.progress)
+        # never squashed to a strip on a 720-pixel screen (1920x1080 at 150 %): the tab scrolls instead
+        self.plot.setMinimumHeight(220)
+        self.table.setMinimumHeight(150)
         layout.addWidget(self.plot, 3)
         layout.addWidget(self.table, 2)
 
@@ -336,49 +380,91 @@ class VerificationPage(_RunPage):
 
 
 class CertificatePage(QWizardPage):
+    """The result in the certificate's own words: SIMULATED first when it was, then the as-found and
+    as-left verdicts apart (``core.calibration.headlines``), then where the result and the PDF are."""
+
     def __init__(self, wizard: "CalibrationWizard") -> None:
         super().__init__()
         self.w = wizard
         self.setTitle("Result and certificate")
-        self.verdict = QLabel("")
-        self.verdict.setObjectName("verdict")
-        self.verdict.setWordWrap(True)
+        self.simulated = QLabel(SIMULATED_WARNING)
+        self.simulated.setObjectName("simulated")
+        self.simulated.setWordWrap(True)
+        self.simulated.setStyleSheet("color:#c62828; font-weight:bold;")
+        self.simulated.setVisible(False)
+        #: one label per verdict line (as found, as left), each with its reason below it
+        self.headlines: list[QLabel] = []
+        self.reasons: list[QLabel] = []
+        for n in range(2):
+            headline, reason = QLabel(""), QLabel("")
+            headline.setObjectName(f"verdict_{n}")
+            reason.setObjectName(f"verdict_reason_{n}")
+            for label in (headline, reason):
+                label.setWordWrap(True)
+                label.setVisible(False)
+            self.headlines.append(headline)
+            self.reasons.append(reason)
         self.details = QLabel("")
         self.details.setWordWrap(True)
         self.save_button = QPushButton("Save certificate (PDF)…")
         self.save_button.clicked.connect(self._ask_path)
+        #: where the result and the certificate are, in plain words
         self.saved = QLabel("")
         self.saved.setObjectName("saved")
+        self.saved.setWordWrap(True)
+        self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stored_text: str | None = None
+        self.certificate_text = "certificate not saved yet"
         layout = QVBoxLayout(self)
-        layout.addWidget(self.verdict)
+        layout.addWidget(self.simulated)
+        for headline, reason in zip(self.headlines, self.reasons):
+            layout.addWidget(headline)
+            layout.addWidget(reason)
         layout.addWidget(self.details)
-        layout.addWidget(self.save_button)
         layout.addWidget(self.saved)
+        layout.addWidget(self.save_button)
         layout.addStretch(1)
 
     def initializePage(self) -> None:  # noqa: N802
         self.refresh(self.w.state)
 
+    def verdict_text(self) -> str:
+        """The headline lines as shown (for the engineer's eye and the tests)."""
+        return "\n".join(label.text() for label in self.headlines if not label.isHidden())
+
     def refresh(self, state: WizardState) -> None:
         r = state.result
         if r is None:
             return
-        self.verdict.setText(f"{r.verdict.value.upper()}: {r.reason}")
-        self.verdict.setStyleSheet("font-size:14pt; font-weight:bold;" + VERDICT_STYLE[r.verdict])
+        self.simulated.setVisible(r.simulated)
+        lines = headlines(r)
+        for n, (headline, reason) in enumerate(zip(self.headlines, self.reasons)):
+            shown = n < len(lines)
+            headline.setVisible(shown)
+            reason.setVisible(shown and bool(lines[n].why if shown else ""))
+            if shown:
+                line = lines[n]
+                headline.setText(line.text)
+                headline.setStyleSheet("font-size:14pt; font-weight:bold;" + VERDICT_STYLE[line.verdict])
+                reason.setText(sentence(line.why))
+                reason.setStyleSheet(VERDICT_STYLE[line.verdict])
         before = r.max_abs_error_ua(r.as_found)
         after = r.max_abs_error_ua(r.as_left)
-        lines = [f"Board {r.board_serial}, firmware {r.board_firmware}",
-                 f"Constants found: {_constants_text(r.old_constants)}",
-                 f"Constants left: {_constants_text(r.new_constants) if r.written else 'unchanged'}"]
+        details = [f"Board {r.board_serial}, firmware {r.board_firmware}",
+                   f"Constants found: {_constants_text(r.old_constants)}",
+                   f"Constants left: {_constants_text(r.new_constants) if r.written else 'unchanged'}"]
         if before is not None:
-            lines.append(f"Largest error as found: {before:.1f} µA")
+            details.append(f"Largest error as found: {before:.1f} µA")
         if after is not None:
-            lines.append(f"Largest error as left: {after:.1f} µA")
-        lines.append(f"Next due: {r.due_date.isoformat() if r.due_date else '—'}")
-        if self.stored_text:
-            lines.append(self.stored_text)
-        self.details.setText("\n".join(lines))
+            details.append(f"Largest error as left: {after:.1f} µA")
+        details.append(f"Next due: {r.due_date.isoformat() if r.due_date else '—'}")
+        self.details.setText("\n".join(details))
+        self._show_where()
+
+    def _show_where(self) -> None:
+        """"Stored in the clinic's records on <date>; certificate saved to <file>." (or why not)."""
+        records = self.stored_text if self.stored_text else "Not stored in any records"
+        self.saved.setText(f"{records.rstrip('.')}; {self.certificate_text}.")
 
     def _ask_path(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save certificate", "calibration-certificate.pdf", "PDF (*.pdf)")
@@ -386,16 +472,19 @@ class CertificatePage(QWizardPage):
             self.save(Path(path))
 
     def save(self, path: Path) -> None:
-        """Write the certificate (on the archive's worker); the line below the button says when it is done."""
+        """Write the certificate (on the archive's worker); the line above the button says when it is done."""
         if self.w.state.result is None:
             return
         self.save_button.setEnabled(False)
-        self.saved.setText("Saving…")
+        self.certificate_text = "saving the certificate…"
+        self._show_where()
         self.w.archive.write_certificate(self.w.state.result, path, lambda error: self._saved(path, error))
 
     def _saved(self, path: Path, error: str) -> None:
         self.save_button.setEnabled(True)
-        self.saved.setText(f"Not saved: {error}" if error else f"Saved: {path}")
+        self.certificate_text = (f"certificate NOT saved ({error})" if error
+                                 else f"certificate saved to {path}")
+        self._show_where()
 
     def show_stored(self, text: str) -> None:
         """The records' answer for the result shown."""
@@ -510,7 +599,7 @@ class CalibrationWizard(QWizard):
         super().initializePage(pid)
         result = self.state.result
         if pid == self.CERTIFICATE and result is not None and self.archive.keep(result, self._stored):
-            self.certificate_page.stored_text = "Saving in the records…"
+            self.certificate_page.stored_text = "Storing in the records…"
         refresh = getattr(self.page(pid), "refresh", None)
         if refresh is not None:
             refresh(self.state)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..control.board_status import BoardStatus, BoardView
-from ..core.calibration_due import calibration_status
+from ..core.calibration_due import Certificate, calibration_status
 from .readouts import set_style, set_text
 
 STATE_STYLE = {
@@ -106,9 +106,11 @@ class ConnectionPanel(QGroupBox):
             self.connect_requested.emit(key)
 
     def show_board(self, board: BoardView, calibration_interval_days: int, today: dt.date,
-                   certificate_due: dt.date | None = None) -> None:
+                   certificate_due: dt.date | None = None, *, certificate: Certificate | None = None) -> None:
         """Called 30 times a second: touches a label only when its text or style changes.
-        ``certificate_due``: the board's certificate due date as the desk knows it (from the records)."""
+        ``certificate``: the board's newest passing certificate as the desk knows it (from the records):
+        the line says when it was issued, beside the board's own date when they differ;
+        ``certificate_due``: its due date alone (older callers)."""
         ident = board.identity
         ok = True
         if ident is None:
@@ -116,7 +118,8 @@ class ConnectionPanel(QGroupBox):
             set_text(self.calibration_label, "")
         else:
             set_text(self.ident_label, ident.summary)
-            text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today, certificate_due)
+            text, ok = calibration_text(ident.cal_date_unix, calibration_interval_days, today, certificate_due,
+                                        certificate=certificate)
             set_text(self.calibration_label, text)
             set_style(self.calibration_label, "" if ok else "color:#b71c1c; font-weight:bold;")
         # connected but not fit to treat (calibration lapsed) is not shown in reassuring green
@@ -126,8 +129,9 @@ class ConnectionPanel(QGroupBox):
 
 
 def calibration_text(cal_date_unix: int, interval_days: int, today: dt.date,
-                     certificate_due: dt.date | None = None) -> tuple[str, bool]:
+                     certificate_due: dt.date | None = None, *,
+                     certificate: Certificate | None = None) -> tuple[str, bool]:
     """One plain line about calibration, and whether it is still valid (``core.calibration``'s rule; the
     board's certificate in the records, as the desk knows it, wins)."""
-    status = calibration_status(cal_date_unix, interval_days, today, certificate_due)
+    status = calibration_status(cal_date_unix, interval_days, today, certificate_due, certificate=certificate)
     return status.text, status.valid

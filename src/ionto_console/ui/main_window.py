@@ -130,7 +130,9 @@ class MainWindow(QMainWindow):
                                               calibration_ports or [], desk.db.url if desk.db else None,
                                               lender=desk, simulated=desk.demo,
                                               connected_port=lambda: board_view(self.station.snapshot()).port,
-                                              account=self.user.username)
+                                              account=self.user.username,
+                                              instruments=getattr(sources, "simulated_instruments", dict),
+                                              stored=desk.forget_certificate)
         self.alarm_banner = AlarmBanner(desk.alarms, alarm_player or CommandLinePlayer())
 
         self.connection = ConnectionPanel()
@@ -398,7 +400,7 @@ class MainWindow(QMainWindow):
         board = board_view(self.station.snapshot())
         if self.idle is not None and self.idle.due(self._clock(), bool(board.live and board.live.output_on)):
             self.lock()
-        self.connection.show_board(board, self._interval_days, self._today(), self.desk.board_certificate_due())
+        self.connection.show_board(board, self._interval_days, self._today(), certificate=self.desk.board_certificate())
         self._show_live(board)
         if self.tabs.currentWidget() is self.monitor:  # draw the monitor only when it is visible
             self.plots.show_history(self.station.buffer.view())

@@ -16,15 +16,16 @@ def serial_ports() -> list[str]:
 
 
 def visa_resources(backend: str = "@py") -> list[str]:
-    """VISA resource names the backend finds ([] when none, or when VISA cannot list them)."""
+    """VISA resource names the backend finds ([] when none, or when VISA cannot list them).
+
+    WHY the manager is left open: pyvisa hands out ONE ``ResourceManager`` per backend, the same
+    object ``drivers.bench.open_instrument`` opens the instruments with; closing it closed every
+    instrument session of a run already under way (an engineer who pressed "Connect and identify"
+    before this listing ended lost the DMM mid-sweep: "Invalid session handle")."""
     import pyvisa  # loaded only for engineers (0.5 s of a therapist's start-up otherwise)
 
     try:
-        manager = pyvisa.ResourceManager(backend)
-        try:
-            return sorted(manager.list_resources())
-        finally:
-            manager.close()
+        return sorted(pyvisa.ResourceManager(backend).list_resources())
     except Exception:  # noqa: BLE001 (a missing backend or bus is "nothing found", never a crash)
         return []
 

@@ -9,6 +9,7 @@ worker can save the record off the GUI thread.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,6 +17,16 @@ from ...core.calibration import CalibrationResult
 
 if TYPE_CHECKING:  # records/ is imported when a result is first stored: a CLI run with --no-record never loads it
     from ...records import Database
+
+
+def stored_words(result: CalibrationResult) -> str:
+    """Where a kept result now is, in plain words (not a row number: issue 14 found "stored as
+    calibration 1" on the engineer's screen). A simulated result is only ever kept in the demo's
+    records (``records.store.refuse_simulated_in_clinic``), so it says so."""
+    when = result.finished_at or result.started_at
+    day = when.astimezone(dt.timezone.utc).date().isoformat() if when.tzinfo else when.date().isoformat()
+    where = "the demo's records" if result.simulated else "the clinic's records"
+    return f"Stored in {where} on {day}"
 
 
 class CalibrationSink(Protocol):
@@ -47,11 +58,10 @@ class RecordsCalibrationSink:
             try:
                 if self._db is None:
                     self._db = open_database(self._url)
-                record_id = record_calibration(self._db, result.model_dump(mode="json"),
-                                               who=self._who or result.engineer)
+                record_calibration(self._db, result.model_dump(mode="json"), who=self._who or result.engineer)
             except RecordsError as exc:
                 return f"NOT stored in the records ({exc}): keep the JSON and PDF files."
-        return f"Saved in the records as calibration record {record_id}."
+        return stored_words(result)
 
     def audit_head(self) -> str:
         """The records' audit head (``#seq`` + 16 hex digits) for a certificate footer; "" if unreadable.
