@@ -178,6 +178,10 @@ def measure_window(args: argparse.Namespace) -> tuple[WindowResults, object]:
     from ionto_console.ui.stop_panel import EMERGENCY as EMERGENCY_KEY
 
     bench = ConsoleBench(rate=args.rate, session_minutes=args.history_minutes, monitor_hours=args.monitor_hours)
+    if args.profile:
+        from _console import profile_tasks
+
+        profile_tasks(bench.app)
     link = bench.station.link
     wired: list[tuple[float, m.Message]] = []
     write_now = link.write_now
@@ -197,6 +201,15 @@ def measure_window(args: argparse.Namespace) -> tuple[WindowResults, object]:
     out = WindowResults()
 
     def work() -> WindowResults:
+        from _console import thread_cpu
+
+        cpu_before, wall_before = thread_cpu(), time.perf_counter()
+        try:
+            return stops()
+        finally:
+            bench.thread_cpu = (cpu_before, thread_cpu(), time.perf_counter() - wall_before)
+
+    def stops() -> WindowResults:
         bench.prepare_plan()
         for i in range(args.stops):
             try:
@@ -274,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="drive the console's main window (default); --no-gui: controller only")
     parser.add_argument("--history-minutes", type=float, default=30.0, help="history on the treatment plots")
     parser.add_argument("--monitor-hours", type=float, default=8.0, help="history on the Board monitor")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the GUI thread's tasks and print where the time went (slows them)")
     args = parser.parse_args(argv)
     if args.input == "esc" and args.reason != "emergency":
         parser.error("Esc is the emergency stop")
@@ -312,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     if slow:
         print("  GUI tasks over 4 ms by receiver and event: " + "; ".join(
             f"{cls} {ev} x{len(ms)} (max {max(ms):.0f} ms)" for (cls, ev), ms in slow))
+    from _console import print_breakdown, print_profile, print_thread_cpu
+
+    print_breakdown(bench.tasks)
+    print_thread_cpu(*bench.thread_cpu)
+    print_profile(bench.tasks)
     med, p99, worst = summary(results.to_wire)
     print(f"RESULT stop {name} click to wire median: {med:.2f} ms")
     print(f"RESULT stop {name} click to wire p99: {p99:.2f} ms (goal < {GOAL_CLICK_TO_WIRE_P99_MS:g})")
