@@ -22,6 +22,7 @@ input event) and returns its result and how long it waited in the queue.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -281,6 +282,9 @@ class ConsoleBench:
                 job()
 
         self.app = QApplication.instance() or timed_application()
+        # the interpreter as the console's main() sets it up (an older build may not have this)
+        getattr(console_app, "share_the_interpreter", lambda: None)()
+        self.switch_interval_ms = sys.getswitchinterval() * 1e3
         self.rate = rate
         self.session_minutes, self.monitor_hours = session_minutes, monitor_hours
         self._tmp = tempfile.TemporaryDirectory(prefix="ionto-bench-")
@@ -326,6 +330,9 @@ class ConsoleBench:
             fill(monitor, history_block(minutes, rate, seed=100 + h, end_t=-(hours - 1 - h) * 3600.0))
         self.monitor_fill_s = time.perf_counter() - t0
         self.station.buffer = monitor  # the reader appends here from now on (the board's t >= 0 follows)
+        # as the console does once its window is up: start-up objects (and the day's history) out of
+        # the collector's reach, so a full collection does not scan them on the GUI thread
+        console_app.freeze_start_up_objects()
 
     def _pump_until(self, predicate: Callable[[], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout

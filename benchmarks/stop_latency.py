@@ -315,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.rate} Hz; {load_line()})")
     print(f"  console MainWindow with the Records tab built, simulator process; treatment plots with a "
           f"{args.history_minutes:g}-minute history, Board monitor with {args.monitor_hours:g} h "
-          f"(filled in {bench.monitor_fill_s:.0f} s); {bench.wall:.0f} s in all")
+          f"(filled in {bench.monitor_fill_s:.0f} s); interpreter switch interval {bench.switch_interval_ms:g} ms; "
+          f"{bench.wall:.0f} s in all")
     print(summary_line("input event -> on the wire", results.to_wire))
     print(summary_line("input event waited in the queue", results.queued))
     print(summary_line("input event -> zero in telemetry", results.to_zero))
