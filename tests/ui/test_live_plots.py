@@ -14,7 +14,7 @@ N_LONG = 1_800_000  # 30 minutes at 1000 Hz
 
 @pytest.fixture
 def plots(qtbot):
-    widget = LivePlots(min_redraw_s=0.0)  # every call draws (the pacing has its own test)
+    widget = LivePlots(min_redraw_s=0.0, max_redraw_s=0.0)  # every call draws (the pacing has its own test)
     qtbot.addWidget(widget)
     widget.resize(1280, 560)
     widget.show()
@@ -264,3 +264,51 @@ def test_a_zoom_by_anyone_stops_following_and_auto_range_follows_again(plots):
     assert plots.following
     lo, hi = plots.current_plot.getViewBox().viewRange()[0]
     assert lo == 0.0 and hi > 149.99
+
+
+class CountingBuffer(TelemetryBuffer):
+    """A history that counts how often a screen reads it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views = 0
+
+    def view(self):
+        self.views += 1
+        return super().view()
+
+
+def test_a_hidden_plot_reads_no_history_and_draws_what_came_when_shown(qtbot):
+    plots = LivePlots(min_redraw_s=0.0, max_redraw_s=0.0)
+    qtbot.addWidget(plots)
+    plots.resize(1280, 560)
+    buf = CountingBuffer()
+    buf.extend(np.arange(1000) / 1000, np.ones(1000), np.ones(1000), np.ones(1000))
+    for _ in range(30):  # a second of the screen's refresh while the tab is not shown
+        plots.follow(buf)
+    assert buf.views == 0 and plots.curve_points() == 0
+    buf.append(1.0, 4.0, 4.0, 4.0)
+    plots.show()
+    qtbot.waitUntil(lambda: plots.curve_points() > 0, timeout=2_000)
+    assert plotted(plots.measured_curve)[1].max() == 4.0  # the newest sample too
+
+
+def test_following_a_long_history_redraws_about_once_per_pixel_column(qtbot):
+    """A 30-minute view: a column is ~1.4 s of samples; new samples are drawn within that
+    (MAX_REDRAW_S at most), not at the screen's 30 Hz, and the history is read only when due."""
+    plots = LivePlots(min_redraw_s=0.1, max_redraw_s=0.5)
+    qtbot.addWidget(plots)
+    plots.resize(1280, 560)
+    plots.show()
+    buf = CountingBuffer()
+    n = N_LONG
+    buf.extend(np.arange(n) / 1000, np.ones(n), np.ones(n), np.ones(n))
+    plots.follow(buf)
+    drawn = plots.measured_curve.getData()
+    buf.extend(np.arange(n, n + 100) / 1000, np.full(100, 3.0), np.ones(100), np.ones(100))
+    views = buf.views
+    for _ in range(10):  # ten refreshes right after the draw: one deferred redraw, one read
+        plots.follow(buf)
+    assert plots.measured_curve.getData()[1].max() == drawn[1].max() == 1.0
+    assert buf.views - views == 1
+    qtbot.waitUntil(lambda: plotted(plots.measured_curve)[1].max() == 3.0, timeout=3_000)

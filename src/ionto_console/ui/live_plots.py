@@ -28,7 +28,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..control.envelope import BASE, columns
-from ..control.telemetry_buffer import PLOTTED as CHANNELS, TelemetryView, envelope_of
+from ..control.telemetry_buffer import PLOTTED as CHANNELS, TelemetryBuffer, TelemetryView, envelope_of
 from .plot_markers import MarkerLayer
 
 #: WHY 1-pixel pens for the dense curves: pyqtgraph draws a pen wider than 1 pixel through
@@ -60,6 +60,10 @@ MIN_REDRAW_S = 0.1
 #: whole plot: the GUI thread's longest task in ``benchmarks/stop_latency.py --profile``. In
 #: steps, a 30-minute view keeps its axes for about 100 s (up to 1/20 of it empty at the right)
 FOLLOW_STEP_SHARE = 1 / 20
+#: while following, new samples are drawn at most once per pixel column's worth of time, up to
+#: this long. WHY: a column of a 30-minute view is about 1.4 s of samples; redrawing it ten times
+#: a second repainted the whole plot (the GUI thread's longest task) to move one column's min/max
+MAX_REDRAW_S = 1.0
 
 
 def follow_range(first: float, last: float) -> tuple[float, float]:
@@ -70,7 +74,9 @@ def follow_range(first: float, last: float) -> tuple[float, float]:
     raw = span * FOLLOW_STEP_SHARE
     magnitude = 10.0 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    end = first + math.floor(span / step + 1) * step  # always beyond ``last``: the newest sample shows
+    end = first + math.floor(span / step + 1) * step
+    while end <= last:  # always beyond ``last`` (the division may round down): the newest sample shows
+        end += step
     return first, end
 
 
@@ -155,10 +161,13 @@ class LivePlots(QWidget):
     through later runs and patients."""
 
     def __init__(self, parent: QWidget | None = None, *, min_redraw_s: float = MIN_REDRAW_S,
-                 inspect: bool = True) -> None:
+                 max_redraw_s: float = MAX_REDRAW_S, inspect: bool = True) -> None:
         super().__init__(parent)
         self.inspect = inspect
         self.min_redraw_s = min_redraw_s
+        self.max_redraw_s = max_redraw_s
+        #: the history ``follow`` reads (its newest view is taken only when a redraw is due)
+        self._source: TelemetryBuffer | None = None
         self._drawn_at = -float("inf")
         self._deferred = QTimer(self)
         self._deferred.setSingleShot(True)
@@ -249,6 +258,36 @@ class LivePlots(QWidget):
                 self._following = True
                 self._followed = None
 
+    def follow(self, history: TelemetryBuffer | None) -> None:
+        """Show ``history`` (the screens' 30 Hz refresh calls this): it is read only when a redraw
+        may be due, and not at all while this widget is hidden (a hidden tab does no work; it
+        redraws when shown).
+
+        WHY not ``show_history(history.view())`` every frame: a view of a long history takes a
+        snapshot of its envelope's levels, and the redraw it leads to is the frame's longest task."""
+        if history is not self._source:
+            self._source = history
+            self._deferred.stop()
+        if history is None:
+            self.clear()
+            return
+        if not self.isVisible() or self._deferred.isActive():
+            return  # hidden, or a redraw of the newest samples is already due (it reads them then)
+        self.show_history(history.view())
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._source is not None and not self._redraw_pending:
+            self._redraw_pending = True
+            QTimer.singleShot(0, self, self._redraw_last)  # what arrived while hidden
+
+    def _redraw_interval(self, view: TelemetryView) -> float:
+        """Shortest time between two redraws that only add samples (see MAX_REDRAW_S)."""
+        if not self._following or not len(view.t) or self._followed is None:
+            return self.min_redraw_s
+        column_s = (self._followed[1] - self._followed[0]) / self._width_px()
+        return max(self.min_redraw_s, min(column_s, self.max_redraw_s))
+
     def show_history(self, view: TelemetryView) -> None:
         """Redraw from the history (nothing to do when it and the visible range are unchanged)."""
         total = view.total
@@ -270,7 +309,7 @@ class LivePlots(QWidget):
         if key == self._shown_key:
             return
         now = time.monotonic()
-        wait = self._drawn_at + self.min_redraw_s - now
+        wait = self._drawn_at + self._redraw_interval(view) - now
         if wait > 0 and self._only_new_samples(key):
             # only new samples since the last redraw, and it was recent: draw them a little later
             if not self._deferred.isActive():
@@ -368,5 +407,8 @@ class LivePlots(QWidget):
 
     def _redraw_last(self) -> None:
         self._redraw_pending = False
-        if self._last_view is not None:
+        if self._source is not None:
+            if self.isVisible():
+                self.show_history(self._source.view())  # the newest samples, not those of the last call
+        elif self._last_view is not None:
             self.show_history(self._last_view)
