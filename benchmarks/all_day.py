@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     from ionto_console.ui.main_window import MainWindow
     from _common import quick_protocol
 
+    from ionto_console import app as console_app
+
+    getattr(console_app, "share_the_interpreter", lambda: None)()  # as the console's main() (older builds: no-op)
     station = Station()
     desk = TreatmentDesk(station)
     window = MainWindow(station, _Sources(), desk, [quick_protocol()], alarm_player=RecordingPlayer())

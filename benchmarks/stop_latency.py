@@ -2,7 +2,7 @@
 
     python benchmarks/stop_latency.py [--stops 200] [--reason emergency|dizziness] [--input click|esc]
                                       [--rate 1000] [--history-minutes 30] [--monitor-hours 8]
-                                      [--no-gui]
+                                      [--no-gui] [--profile]
 
 Default: the console's real ``MainWindow`` (``_console.ConsoleBench``) for a
 therapist, with the Records tab built, treating against the simulator process
@@ -26,6 +26,9 @@ the window (``--input esc``, emergency only). Figures per stop:
 
 An emergency stop cuts at once; a side-effect stop ramps down over the
 engine's quick ramp (250 ms), so its time to zero is that ramp by design.
+The GUI thread's tasks are also printed by what ran (wall and CPU time), with
+each thread's CPU share; ``--profile`` adds a cProfile of the GUI thread's
+tasks and the slowest tasks' top functions (``_console.print_profile``).
 ``--no-gui``: no GUI at all, ``stop()`` called from the benchmark thread on a
 controller against an in-process simulator (the floor the GUI adds to).
 Prints figures; it does not pass or fail (run_all judges the goals).
