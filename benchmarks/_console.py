@@ -166,6 +166,7 @@ def timed_application() -> Any:
             super().__init__(argv)
             self.durations: list[float] = []
             self.ends: list[float] = []  # perf_counter at the end of each task in durations
+            self.cpu: list[float] = []  # the GUI thread's CPU time (ms) in each task in durations
             self.recording = False
             #: (receiver class, event type) -> durations (ms) of tasks over SLOW_MS, to find the cause
             self.slow: dict[tuple[str, str], list[float]] = {}
@@ -201,6 +202,7 @@ def timed_application() -> Any:
                 if self.recording:
                     ms = (t1 - t0) * 1e3
                     self.durations.append(ms)
+                    self.cpu.append(cpu)
                     self.ends.append(t1)
                     label = task_label(receiver, event)
                     self.by_label.setdefault(label, []).append(ms)
@@ -214,14 +216,16 @@ def timed_application() -> Any:
                             self.profiler["slow"].add(profiler)
                             self.profiler["tasks"].append((ms, cpu, label, _top_functions(profiler)))
 
-    def longest_per_frame(self, frame_ms: float = 33.0) -> list[float]:
+    def longest_per_frame(self, frame_ms: float = 33.0, cpu: bool = False) -> list[float]:
         """The longest task ending in each ``frame_ms`` window of the recorded time (0 when
-        none): what a click arriving in that frame could have had to wait behind."""
+        none): what a click arriving in that frame could have had to wait behind. ``cpu``: the
+        most GUI-thread CPU one task of the frame used instead (what the load on the machine
+        changes least: judge a change by it)."""
         if not self.ends:
             return []
         start = self.ends[0]
         longest: dict[int, float] = {}
-        for end, ms in zip(self.ends, self.durations):
+        for end, ms in zip(self.ends, self.cpu if cpu else self.durations):
             frame = int((end - start) * 1e3 // frame_ms)
             longest[frame] = max(longest.get(frame, 0.0), ms)
         return [longest.get(i, 0.0) for i in range(max(longest) + 1) if i in longest]
@@ -284,6 +288,8 @@ class ConsoleBench:
         self.app = QApplication.instance() or timed_application()
         # the interpreter as the console's main() sets it up (an older build may not have this)
         getattr(console_app, "share_the_interpreter", lambda: None)()
+        if os.environ.get("BENCH_SWITCH_INTERVAL_MS"):  # to measure the switch interval's own effect
+            sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL_MS"]) / 1e3)
         self.switch_interval_ms = sys.getswitchinterval() * 1e3
         self.rate = rate
         self.session_minutes, self.monitor_hours = session_minutes, monitor_hours

@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app.durations.clear()
     app.ends.clear()
+    app.cpu.clear()
     app.recording = True
     live = Feeder(station.buffer, feeder.fed, args.rate)
     live.start()
