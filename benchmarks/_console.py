@@ -100,8 +100,8 @@ def print_profile(app: Any, top: int = 30) -> None:
         stats.sort_stats("cumulative").print_stats(top)
         print(f"  GUI thread profile, {title} (cumulative; the notify wrapper counts every nested event):")
         print("\n".join("    " + line for line in out.getvalue().splitlines() if line.strip()))
-    print("  The slowest GUI tasks (wall ms, CPU ms, what ran: cumulative ms of the top functions):")
-    for ms, cpu, label, functions in sorted(app.profiler["tasks"], key=lambda row: -row[0])[:15]:
+    print("  The GUI tasks that used the most CPU (wall ms, CPU ms, what ran: cumulative ms of the top functions):")
+    for ms, cpu, label, functions in sorted(app.profiler["tasks"], key=lambda row: -row[1])[:15]:
         print(f"    {ms:6.1f} {cpu:6.1f} {label}: " + ", ".join(f"{name} {ct:.1f}" for ct, name in functions))
 
 
