@@ -56,6 +56,9 @@ class _Sources:
     def connect(self, key: str) -> None:
         pass
 
+    def notice(self) -> str:  # the window's PortSources asks for a line about the choices (none here)
+        return ""
+
 
 class DayFeeder(threading.Thread):
     """Appends ``hours`` of synthetic telemetry at ``rate`` Hz, ``speed`` times faster than real time."""
