@@ -312,3 +312,22 @@ def test_following_a_long_history_redraws_about_once_per_pixel_column(qtbot):
     assert plots.measured_curve.getData()[1].max() == drawn[1].max() == 1.0
     assert buf.views - views == 1
     qtbot.waitUntil(lambda: plotted(plots.measured_curve)[1].max() == 3.0, timeout=3_000)
+
+
+def test_a_cleared_plot_is_not_redrawn_by_a_redraw_that_was_still_due(qtbot):
+    """A session ends (the screen clears its plots) while new samples waited for their redraw."""
+    plots = LivePlots(min_redraw_s=0.2, max_redraw_s=0.2)
+    qtbot.addWidget(plots)
+    plots.resize(1280, 560)
+    plots.show()
+    buf = long_buffer(np.ones(5_000, np.float32))
+    plots.follow(buf)
+    buf.append(5.0, 3.0, 15.0, 1.0)
+    plots.follow(buf)  # drawn 0.2 s later
+    plots.clear()
+    qtbot.wait(400)
+    assert plots.curve_points() == 0
+    plots.hide()  # another tab, then back: what is shown again is still nothing
+    plots.show()
+    qtbot.wait(100)
+    assert plots.curve_points() == 0

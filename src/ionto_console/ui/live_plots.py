@@ -233,6 +233,8 @@ class LivePlots(QWidget):
     def clear(self) -> None:
         for curve in (self.measured_curve, self.target_curve, self.impedance_curve):
             curve.setData([], [])
+        self._source = None  # a redraw still due must not bring the cleared history back
+        self._deferred.stop()
         self._forget()
         self.reset_view()  # a new session starts with the whole trace, whatever the last one was zoomed to
 
