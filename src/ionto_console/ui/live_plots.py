@@ -229,6 +229,9 @@ class LivePlots(QWidget):
         """The whole trace again: both plots back to following the data."""
         for plot in (self.current_plot, self.impedance_plot):
             plot.getViewBox().enableAutoRange()
+        self._take_auto_range()  # the x axis follows the data again, in its steps: at once
+        self._shown_key = None
+        self._redraw_last()
 
     def clear(self) -> None:
         for curve in (self.measured_curve, self.target_curve, self.impedance_curve):
