@@ -22,6 +22,7 @@ input event) and returns its result and how long it waited in the queue.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -40,6 +41,116 @@ from plot_frame_time import synthetic_session  # noqa: E402
 SLOW_MS = 4.0
 
 
+def task_label(receiver: Any, event: Any) -> str:
+    """What a GUI task was, for the breakdown: the receiver's class, and for a QTimer the class of
+    the object that owns it (the screen whose refresh it runs), e.g. ``TreatmentView.QTimer``."""
+    try:
+        name = type(receiver).__name__
+        if name == "QTimer":
+            owner = receiver.parent()
+            return f"{type(owner).__name__}.QTimer" if owner is not None else "QTimer"
+        return name
+    except RuntimeError:  # the receiver was deleted by its own event
+        return "(deleted)"
+
+
+def print_breakdown(app: Any, top: int = 12) -> None:
+    """The recorded GUI tasks by label (count, total, p99, max), the largest total first."""
+    from _common import summary
+
+    rows = sorted(app.by_label.items(), key=lambda item: -sum(item[1]))[:top]
+    wall = (app.ends[-1] - app.ends[0]) * 1e3 if len(app.ends) > 1 else 0.0
+    print(f"  GUI tasks by what ran ({len(app.durations)} tasks, {sum(app.durations):.0f} ms busy "
+          f"of {wall:.0f} ms recorded):")
+    for label, ms in rows:
+        med, p99, worst = summary(ms)
+        cpu = app.cpu_by_label.get(label, [])
+        print(f"    {label:<28} x{len(ms):<5} total {sum(ms):7.1f} ms  median {med:5.2f}  p99 {p99:6.2f}  "
+              f"max {worst:6.2f} ms; CPU total {sum(cpu):7.1f} p99 {summary(cpu)[1]:6.2f} ms")
+
+
+def _top_functions(profiler: Any, n: int = 7) -> list[tuple[float, str]]:
+    """The ``n`` functions of one task's profile with the most cumulative time (ms, name), without
+    the benchmark's own wrappers: what that one task was busy with."""
+    import pstats
+
+    stats = pstats.Stats(profiler).stats
+    rows = []
+    for (path, line, name), (_cc, _nc, _tt, ct, _callers) in stats.items():
+        if "notify" in name or "_console.py" in path or "stop_latency" in path:
+            continue
+        short = f"{Path(path).stem}.{name}" if path != "~" else name
+        rows.append((ct * 1e3, short))
+    return sorted(rows, reverse=True)[:n]
+
+
+def print_profile(app: Any, top: int = 30) -> None:
+    """The GUI thread's cProfile over the recorded tasks: the functions with the most cumulative time."""
+    import io
+    import pstats
+
+    if app.profiler is None:
+        return
+    for which, title in (("all", "every recorded task"), ("slow", f"only the tasks over {SLOW_MS:g} ms")):
+        stats = app.profiler[which]
+        if not stats.stats:
+            continue
+        out = io.StringIO()
+        stats.stream = out
+        stats.sort_stats("cumulative").print_stats(top)
+        print(f"  GUI thread profile, {title} (cumulative; the notify wrapper counts every nested event):")
+        print("\n".join("    " + line for line in out.getvalue().splitlines() if line.strip()))
+    print("  The GUI tasks that used the most CPU (wall ms, CPU ms, what ran: cumulative ms of the top functions):")
+    for ms, cpu, label, functions in sorted(app.profiler["tasks"], key=lambda row: -row[1])[:15]:
+        print(f"    {ms:6.1f} {cpu:6.1f} {label}: " + ", ".join(f"{name} {ct:.1f}" for ct, name in functions))
+
+
+def profile_tasks(app: Any) -> None:
+    """Profile the GUI thread's recorded tasks with cProfile (``print_profile`` prints it).
+    It slows them down (roughly x2): use for where the time goes, not for the figures."""
+    import pstats
+
+    class _Stats(pstats.Stats):
+        def __init__(self) -> None:  # empty until the first add (pstats.Stats() wants a source)
+            self.all_callees = None
+            self.files = []
+            self.fcn_list = None
+            self.total_tt = 0
+            self.total_calls = 0
+            self.prim_calls = 0
+            self.max_name_len = 0
+            self.top_level = set()
+            self.stats = {}
+            self.sort_arg_dict = {}
+            self.stream = None
+
+    app.profiler = {"all": _Stats(), "slow": _Stats(), "tasks": []}
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds used so far by each live Python thread of this process (Linux /proc), by name."""
+    import threading
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, TypeError):
+            continue
+        out[thread.name] = out.get(thread.name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def print_thread_cpu(before: dict[str, float], after: dict[str, float], wall_s: float) -> None:
+    """Each thread's share of one core between two ``thread_cpu`` readings: who else wants the
+    interpreter lock while the GUI thread works (a thread that started meanwhile counts from 0)."""
+    rows = sorted(((after[n] - before.get(n, 0.0), n) for n in after), reverse=True)
+    print("  CPU by thread over the run: " + "; ".join(
+        f"{name} {cpu / max(wall_s, 1e-9) * 100:.0f}%" for cpu, name in rows if cpu > 0))
+
+
 def timed_application() -> Any:
     """A QApplication that times every event it delivers at the top level (not nested ones).
 
@@ -55,36 +166,66 @@ def timed_application() -> Any:
             super().__init__(argv)
             self.durations: list[float] = []
             self.ends: list[float] = []  # perf_counter at the end of each task in durations
+            self.cpu: list[float] = []  # the GUI thread's CPU time (ms) in each task in durations
             self.recording = False
             #: (receiver class, event type) -> durations (ms) of tasks over SLOW_MS, to find the cause
             self.slow: dict[tuple[str, str], list[float]] = {}
+            #: task label (receiver, and a timer's owner) -> durations (ms) of every recorded task
+            self.by_label: dict[str, list[float]] = {}
+            #: the same tasks' CPU time on the GUI thread (ms): wall minus CPU is time the thread
+            #: waited (for the interpreter lock held by the board's threads, or for a core)
+            self.cpu_by_label: dict[str, list[float]] = {}
+            #: a cProfile.Profile that runs during each recorded top-level task (``profile_tasks``)
+            self.profiler: Any = None
             self._depth = 0
 
         def notify(self, receiver: Any, event: Any) -> bool:
             if self._depth:
                 return super().notify(receiver, event)
             self._depth = 1
+            profiler = None
+            if self.recording and self.profiler is not None:
+                import cProfile
+
+                profiler = cProfile.Profile()  # one per task: the slow tasks' profiles are kept apart
+                profiler.enable()
             t0 = time.perf_counter()
+            c0 = time.thread_time()
             try:
                 return super().notify(receiver, event)
             finally:
+                t1 = time.perf_counter()
+                cpu = (time.thread_time() - c0) * 1e3
+                if profiler is not None:
+                    profiler.disable()
                 self._depth = 0
                 if self.recording:
-                    ms = (time.perf_counter() - t0) * 1e3
+                    ms = (t1 - t0) * 1e3
                     self.durations.append(ms)
-                    self.ends.append(time.perf_counter())
+                    self.cpu.append(cpu)
+                    self.ends.append(t1)
+                    label = task_label(receiver, event)
+                    self.by_label.setdefault(label, []).append(ms)
+                    self.cpu_by_label.setdefault(label, []).append(cpu)
                     if ms > SLOW_MS:
-                        key = (type(receiver).__name__, str(event.type()).split(".")[-1])
+                        key = (label, str(event.type()).split(".")[-1])
                         self.slow.setdefault(key, []).append(ms)
+                    if profiler is not None:
+                        self.profiler["all"].add(profiler)
+                        if ms > SLOW_MS:
+                            self.profiler["slow"].add(profiler)
+                            self.profiler["tasks"].append((ms, cpu, label, _top_functions(profiler)))
 
-    def longest_per_frame(self, frame_ms: float = 33.0) -> list[float]:
+    def longest_per_frame(self, frame_ms: float = 33.0, cpu: bool = False) -> list[float]:
         """The longest task ending in each ``frame_ms`` window of the recorded time (0 when
-        none): what a click arriving in that frame could have had to wait behind."""
+        none): what a click arriving in that frame could have had to wait behind. ``cpu``: the
+        most GUI-thread CPU one task of the frame used instead (what the load on the machine
+        changes least: judge a change by it)."""
         if not self.ends:
             return []
         start = self.ends[0]
         longest: dict[int, float] = {}
-        for end, ms in zip(self.ends, self.durations):
+        for end, ms in zip(self.ends, self.cpu if cpu else self.durations):
             frame = int((end - start) * 1e3 // frame_ms)
             longest[frame] = max(longest.get(frame, 0.0), ms)
         return [longest.get(i, 0.0) for i in range(max(longest) + 1) if i in longest]
@@ -145,6 +286,11 @@ class ConsoleBench:
                 job()
 
         self.app = QApplication.instance() or timed_application()
+        # the interpreter as the console's main() sets it up (an older build may not have this)
+        getattr(console_app, "share_the_interpreter", lambda: None)()
+        if os.environ.get("BENCH_SWITCH_INTERVAL_MS"):  # to measure the switch interval's own effect
+            sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL_MS"]) / 1e3)
+        self.switch_interval_ms = sys.getswitchinterval() * 1e3
         self.rate = rate
         self.session_minutes, self.monitor_hours = session_minutes, monitor_hours
         self._tmp = tempfile.TemporaryDirectory(prefix="ionto-bench-")
@@ -190,6 +336,9 @@ class ConsoleBench:
             fill(monitor, history_block(minutes, rate, seed=100 + h, end_t=-(hours - 1 - h) * 3600.0))
         self.monitor_fill_s = time.perf_counter() - t0
         self.station.buffer = monitor  # the reader appends here from now on (the board's t >= 0 follows)
+        # as the console does once its window is up: start-up objects (and the day's history) out of
+        # the collector's reach, so a full collection does not scan them on the GUI thread
+        console_app.freeze_start_up_objects()
 
     def _pump_until(self, predicate: Callable[[], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout

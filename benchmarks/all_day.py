@@ -56,6 +56,9 @@ class _Sources:
     def connect(self, key: str) -> None:
         pass
 
+    def notice(self) -> str:  # the window's PortSources asks for a line about the choices (none here)
+        return ""
+
 
 class DayFeeder(threading.Thread):
     """Appends ``hours`` of synthetic telemetry at ``rate`` Hz, ``speed`` times faster than real time."""
@@ -110,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     from ionto_console.ui.main_window import MainWindow
     from _common import quick_protocol
 
+    from ionto_console import app as console_app
+
+    getattr(console_app, "share_the_interpreter", lambda: None)()  # as the console's main() (older builds: no-op)
     station = Station()
     desk = TreatmentDesk(station)
     window = MainWindow(station, _Sources(), desk, [quick_protocol()], alarm_player=RecordingPlayer())
@@ -146,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app.durations.clear()
     app.ends.clear()
+    app.cpu.clear()
     app.recording = True
     live = Feeder(station.buffer, feeder.fed, args.rate)
     live.start()

@@ -2,7 +2,7 @@
 
     python benchmarks/stop_latency.py [--stops 200] [--reason emergency|dizziness] [--input click|esc]
                                       [--rate 1000] [--history-minutes 30] [--monitor-hours 8]
-                                      [--no-gui]
+                                      [--no-gui] [--profile]
 
 Default: the console's real ``MainWindow`` (``_console.ConsoleBench``) for a
 therapist, with the Records tab built, treating against the simulator process
@@ -26,6 +26,9 @@ the window (``--input esc``, emergency only). Figures per stop:
 
 An emergency stop cuts at once; a side-effect stop ramps down over the
 engine's quick ramp (250 ms), so its time to zero is that ramp by design.
+The GUI thread's tasks are also printed by what ran (wall and CPU time), with
+each thread's CPU share; ``--profile`` adds a cProfile of the GUI thread's
+tasks and the slowest tasks' top functions (``_console.print_profile``).
 ``--no-gui``: no GUI at all, ``stop()`` called from the benchmark thread on a
 controller against an in-process simulator (the floor the GUI adds to).
 Prints figures; it does not pass or fail (run_all judges the goals).
@@ -178,6 +181,10 @@ def measure_window(args: argparse.Namespace) -> tuple[WindowResults, object]:
     from ionto_console.ui.stop_panel import EMERGENCY as EMERGENCY_KEY
 
     bench = ConsoleBench(rate=args.rate, session_minutes=args.history_minutes, monitor_hours=args.monitor_hours)
+    if args.profile:
+        from _console import profile_tasks
+
+        profile_tasks(bench.app)
     link = bench.station.link
     wired: list[tuple[float, m.Message]] = []
     write_now = link.write_now
@@ -197,6 +204,15 @@ def measure_window(args: argparse.Namespace) -> tuple[WindowResults, object]:
     out = WindowResults()
 
     def work() -> WindowResults:
+        from _console import thread_cpu
+
+        cpu_before, wall_before = thread_cpu(), time.perf_counter()
+        try:
+            return stops()
+        finally:
+            bench.thread_cpu = (cpu_before, thread_cpu(), time.perf_counter() - wall_before)
+
+    def stops() -> WindowResults:
         bench.prepare_plan()
         for i in range(args.stops):
             try:
@@ -274,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="drive the console's main window (default); --no-gui: controller only")
     parser.add_argument("--history-minutes", type=float, default=30.0, help="history on the treatment plots")
     parser.add_argument("--monitor-hours", type=float, default=8.0, help="history on the Board monitor")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the GUI thread's tasks and print where the time went (slows them)")
     args = parser.parse_args(argv)
     if args.input == "esc" and args.reason != "emergency":
         parser.error("Esc is the emergency stop")
@@ -300,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.rate} Hz; {load_line()})")
     print(f"  console MainWindow with the Records tab built, simulator process; treatment plots with a "
           f"{args.history_minutes:g}-minute history, Board monitor with {args.monitor_hours:g} h "
-          f"(filled in {bench.monitor_fill_s:.0f} s); {bench.wall:.0f} s in all")
+          f"(filled in {bench.monitor_fill_s:.0f} s); interpreter switch interval {bench.switch_interval_ms:g} ms; "
+          f"{bench.wall:.0f} s in all")
     print(summary_line("input event -> on the wire", results.to_wire))
     print(summary_line("input event waited in the queue", results.queued))
     print(summary_line("input event -> zero in telemetry", results.to_zero))
@@ -312,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     if slow:
         print("  GUI tasks over 4 ms by receiver and event: " + "; ".join(
             f"{cls} {ev} x{len(ms)} (max {max(ms):.0f} ms)" for (cls, ev), ms in slow))
+    from _console import print_breakdown, print_profile, print_thread_cpu
+
+    print_breakdown(bench.tasks)
+    print_thread_cpu(*bench.thread_cpu)
+    print_profile(bench.tasks)
     med, p99, worst = summary(results.to_wire)
     print(f"RESULT stop {name} click to wire median: {med:.2f} ms")
     print(f"RESULT stop {name} click to wire p99: {p99:.2f} ms (goal < {GOAL_CLICK_TO_WIRE_P99_MS:g})")
@@ -327,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RESULT stop {name} GUI longest task per frame median: {med:.2f} ms")
     print(f"RESULT stop {name} GUI longest task per frame p99: {p99:.2f} ms (goal < {GOAL_GUI_TASK_P99_MS:g})")
     print(f"RESULT stop {name} GUI longest task max: {worst:.2f} ms")
+    cpu_frames = bench.tasks.longest_per_frame(cpu=True)
+    print(f"RESULT stop {name} GUI longest task CPU per frame p99: {summary(cpu_frames)[1]:.2f} ms")
     print(f"RESULT stop {name} stops measured: {len(results.to_zero)} stops")
     print(f"RESULT stop {name} failures: {results.failures} stops (goal 0)")
     return 0

@@ -334,6 +334,20 @@ def console_ready(started: float, painted: bool = True) -> None:
     freeze_start_up_objects()
 
 
+#: How long a thread may hold the interpreter lock while another waits for it (Python's default: 5 ms).
+#: WHY 1 ms: every Qt call from the GUI thread releases the lock, and while the board's reader and the
+#: desk's threads run Python the GUI thread then waits a whole interval to get it back, several times
+#: per repaint: the GUI thread's longest task measured 1.5-2x its CPU time, and a Stop click waits
+#: behind that task (``benchmarks/stop_latency.py``: frame p99 15-22 ms at 5 ms, 10 ms at 1 ms). The
+#: controller's thread gets the lock back sooner too. The cost is more switches between busy threads.
+GIL_SWITCH_INTERVAL_S = 0.001
+
+
+def share_the_interpreter() -> None:
+    """Set the interpreter lock's switch interval for a console process (see GIL_SWITCH_INTERVAL_S)."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
 def freeze_start_up_objects() -> None:
     """Move everything alive after start-up out of the garbage collector's reach.
 
@@ -392,6 +406,7 @@ def audit_tail_problem(db: Database | None) -> str:
 def main(argv: list[str] | None = None, *, launched: float | None = None) -> int:
     """Start the console; ``launched`` is the ``perf_counter`` at the process's first line (for the ready log)."""
     started = time.perf_counter() if launched is None else launched
+    share_the_interpreter()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     try:

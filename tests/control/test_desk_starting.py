@@ -150,6 +150,20 @@ def test_a_start_that_fails_on_the_worker_is_told_to_the_screen_and_leaves_no_st
     assert not desk.starting and desk.controller is None
 
 
+def test_a_start_refused_by_a_closed_worker_leaves_no_starting_state_and_is_told_to_the_screen(bench):
+    """The worker closed after the desk's own checks passed (the console closing): the start's
+    job never runs, so nothing on the worker clears "starting"; the refusal itself must, or
+    Start stays disabled and the desk "active" for good."""
+    board, station, desk, gate = bench
+    failures: list[str] = []
+    desk.worker.shutdown()  # the desk itself is not shut: its checks still accept the start
+    assert desk.try_begin(PLAN, on_failed=failures.append) == ""
+    assert failures == ["the console is shutting down."]
+    assert not desk.starting and not desk.active and desk.controller is None
+    assert not gate.reached.is_set()  # no record was made
+    assert not enabled_output(board)
+
+
 def test_a_second_start_while_starting_is_refused_in_plain_words(bench):
     board, station, desk, gate = bench
     assert desk.try_begin(PLAN) == ""

@@ -14,7 +14,7 @@ N_LONG = 1_800_000  # 30 minutes at 1000 Hz
 
 @pytest.fixture
 def plots(qtbot):
-    widget = LivePlots(min_redraw_s=0.0)  # every call draws (the pacing has its own test)
+    widget = LivePlots(min_redraw_s=0.0, max_redraw_s=0.0)  # every call draws (the pacing has its own test)
     qtbot.addWidget(widget)
     widget.resize(1280, 560)
     widget.show()
@@ -209,3 +209,125 @@ def test_identical_points_are_not_handed_to_pyqtgraph_again(plots, monkeypatch):
     buf.append(n / 1000, 1.0, 5.0, 1.0)  # within the last column's min and max: nothing visible changes
     plots.show_history(buf.view())
     assert calls == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=st.floats(-1e5, 1e5), span=st.floats(0.0, 1e5))
+def test_the_followed_range_shows_the_newest_sample_with_little_room_to_spare(first, span):
+    from ionto_console.ui.live_plots import FOLLOW_STEP_SHARE, follow_range
+
+    last = first + span
+    lo, hi = follow_range(first, last)
+    assert lo == first
+    assert hi > last  # the newest sample is inside the range
+    # at most one step (a 1-2-5 rounding of the share, so under 2.5 shares) of empty room
+    assert hi - lo <= max(span, 1e-3) * (1 + 2.5 * FOLLOW_STEP_SHARE) + 1e-9 * max(1.0, abs(hi))
+
+
+def test_following_moves_the_x_range_in_steps_not_with_every_redraw(plots, monkeypatch):
+    """New samples inside the shown range keep the range (and the axes' ticks) as they are."""
+    n = N_LONG - 50_000  # 29 min 10 s: the range (a 100 s step) ends at 30 min, 50 s after the newest sample
+    buf = long_buffer(np.linspace(1.0, 2.0, n, dtype=np.float32))
+    plots.show_history(buf.view())
+    box = plots.current_plot.getViewBox()
+    first = box.viewRange()[0]
+    assert first[0] == 0.0 and first[1] > (n - 1) / 1000
+    ranges = []
+    monkeypatch.setattr(box, "setXRange", lambda *a, **k: ranges.append(a))
+    t = n / 1000
+    for i in range(20):  # 2 s of new samples, a redraw every 0.1 s: within the 100 s step of a 30-min view
+        for j in range(100):
+            buf.append(t, 1.5 + 0.1 * (j % 2), 5.0, 1.5)
+            t += 0.001
+        plots.show_history(buf.view())
+    assert ranges == []
+    x, _ = plotted(plots.measured_curve)
+    assert x.max() > n / 1000 + 1.0  # the new samples are drawn
+    while t < first[1] + 1.0:  # past the range's end: one step further
+        buf.extend(np.arange(t, t + 10.0, 0.001), np.ones(10_000), np.ones(10_000), np.ones(10_000))
+        t += 10.0
+    plots.show_history(buf.view())
+    assert len(ranges) == 1 and ranges[0][1] > t - 0.01
+
+
+def test_a_zoom_by_anyone_stops_following_and_auto_range_follows_again(plots):
+    buf = long_buffer(np.ones(100_000, np.float32))
+    plots.show_history(buf.view())
+    assert plots.following
+    plots.impedance_plot.setXRange(10.0, 20.0, padding=0)  # the linked plot: the same time axis
+    assert not plots.following
+    buf.extend(np.arange(100.0, 150.0, 0.001), np.ones(50_000), np.ones(50_000), np.ones(50_000))
+    plots.show_history(buf.view())
+    assert plots.current_plot.getViewBox().viewRange()[0] == pytest.approx([10.0, 20.0])  # left where put
+    plots.current_plot.enableAutoRange(x=True)  # pyqtgraph's "A" button does this
+    plots.show_history(buf.view())
+    assert plots.following
+    lo, hi = plots.current_plot.getViewBox().viewRange()[0]
+    assert lo == 0.0 and hi > 149.99
+
+
+class CountingBuffer(TelemetryBuffer):
+    """A history that counts how often a screen reads it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views = 0
+
+    def view(self):
+        self.views += 1
+        return super().view()
+
+
+def test_a_hidden_plot_reads_no_history_and_draws_what_came_when_shown(qtbot):
+    plots = LivePlots(min_redraw_s=0.0, max_redraw_s=0.0)
+    qtbot.addWidget(plots)
+    plots.resize(1280, 560)
+    buf = CountingBuffer()
+    buf.extend(np.arange(1000) / 1000, np.ones(1000), np.ones(1000), np.ones(1000))
+    for _ in range(30):  # a second of the screen's refresh while the tab is not shown
+        plots.follow(buf)
+    assert buf.views == 0 and plots.curve_points() == 0
+    buf.append(1.0, 4.0, 4.0, 4.0)
+    plots.show()
+    qtbot.waitUntil(lambda: plots.curve_points() > 0, timeout=2_000)
+    assert plotted(plots.measured_curve)[1].max() == 4.0  # the newest sample too
+
+
+def test_following_a_long_history_redraws_about_once_per_pixel_column(qtbot):
+    """A 30-minute view: a column is ~1.4 s of samples; new samples are drawn within that
+    (MAX_REDRAW_S at most), not at the screen's 30 Hz, and the history is read only when due."""
+    plots = LivePlots(min_redraw_s=0.1, max_redraw_s=0.5)
+    qtbot.addWidget(plots)
+    plots.resize(1280, 560)
+    plots.show()
+    buf = CountingBuffer()
+    n = N_LONG
+    buf.extend(np.arange(n) / 1000, np.ones(n), np.ones(n), np.ones(n))
+    plots.follow(buf)
+    drawn = plots.measured_curve.getData()
+    buf.extend(np.arange(n, n + 100) / 1000, np.full(100, 3.0), np.ones(100), np.ones(100))
+    views = buf.views
+    for _ in range(10):  # ten refreshes right after the draw: one deferred redraw, one read
+        plots.follow(buf)
+    assert plots.measured_curve.getData()[1].max() == drawn[1].max() == 1.0
+    assert buf.views - views == 1
+    qtbot.waitUntil(lambda: plotted(plots.measured_curve)[1].max() == 3.0, timeout=3_000)
+
+
+def test_a_cleared_plot_is_not_redrawn_by_a_redraw_that_was_still_due(qtbot):
+    """A session ends (the screen clears its plots) while new samples waited for their redraw."""
+    plots = LivePlots(min_redraw_s=0.2, max_redraw_s=0.2)
+    qtbot.addWidget(plots)
+    plots.resize(1280, 560)
+    plots.show()
+    buf = long_buffer(np.ones(5_000, np.float32))
+    plots.follow(buf)
+    buf.append(5.0, 3.0, 15.0, 1.0)
+    plots.follow(buf)  # drawn 0.2 s later
+    plots.clear()
+    qtbot.wait(400)
+    assert plots.curve_points() == 0
+    plots.hide()  # another tab, then back: what is shown again is still nothing
+    plots.show()
+    qtbot.wait(100)
+    assert plots.curve_points() == 0

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from ..core.alarms import SIGNALS, AlarmManager, AlarmPriority
 from .alarm_sound import Player, pattern_wav
+from .readouts import set_style, set_text
 
 TEXT_COLOUR = {AlarmPriority.HIGH: "white", AlarmPriority.MEDIUM: "black", AlarmPriority.LOW: "black"}
 
@@ -84,16 +85,19 @@ class AlarmBanner(QWidget):
         more = f"  (+{state.active_count - 1} more)" if state.active_count > 1 else ""
         paused = self.alarms.audio_paused_remaining(now)
         pause_text = f"  · audio paused {int(paused) // 60}:{int(paused) % 60:02d}" if paused > 0 else ""
-        self.text.setText(f"{state.priority.value.upper()} ALARM: {state.message}{more}{pause_text}")
+        set_text(self.text, f"{state.priority.value.upper()} ALARM: {state.message}{more}{pause_text}")
         background = state.colour_hex if state.lit else "#fafafa"
         colour = TEXT_COLOUR[state.priority] if state.lit else state.colour_hex
-        self.setStyleSheet(
+        # only when the colours change (the flash, a new priority): WHY: every setStyleSheet re-polishes
+        # the banner and its children and asks for a new layout, at this timer's 20 Hz, on the GUI thread
+        set_style(self,
             f"AlarmBanner, QLabel#alarm_text {{ background:{background}; color:{colour}; "
             "font-size:16pt; font-weight:bold; padding:6px; }"
             # the note in the banner's own colours: small black text on flashing red was unreadable
             f"QLabel#audio_note {{ background:{background}; color:{colour}; font-size:12pt; font-weight:bold; }}"
         )
-        self.setAutoFillBackground(True)
+        if not self.autoFillBackground():
+            self.setAutoFillBackground(True)
         self._sound(now)
 
     def _sound(self, now: float) -> None:

@@ -28,7 +28,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..control.envelope import BASE, columns
-from ..control.telemetry_buffer import PLOTTED as CHANNELS, TelemetryView, envelope_of
+from ..control.telemetry_buffer import PLOTTED as CHANNELS, TelemetryBuffer, TelemetryView, envelope_of
 from .plot_markers import MarkerLayer
 
 #: WHY 1-pixel pens for the dense curves: pyqtgraph draws a pen wider than 1 pixel through
@@ -54,6 +54,30 @@ FALLBACK_WIDTH_PX = 1000
 #: column spans 67 ms of a 1-minute view and 2 s of a 30-minute one, and each repaint of
 #: the plots is the GUI thread's longest task (a Stop click queued behind it waits)
 MIN_REDRAW_S = 0.1
+#: while the x axis follows the data, its right end moves in steps of about this share of the
+#: shown span (1-2-5 rounded). WHY: pyqtgraph's auto-range moved the x range with every redraw,
+#: and each new range rebuilds both time axes' ticks and labels (text layout) and repaints the
+#: whole plot: the GUI thread's longest task in ``benchmarks/stop_latency.py --profile``. In
+#: steps, a 30-minute view keeps its axes for about 100 s (up to 1/20 of it empty at the right)
+FOLLOW_STEP_SHARE = 1 / 20
+#: while following, new samples are drawn at most once per pixel column's worth of time, up to
+#: this long. WHY: a column of a 30-minute view is about 1.4 s of samples; redrawing it ten times
+#: a second repainted the whole plot (the GUI thread's longest task) to move one column's min/max
+MAX_REDRAW_S = 1.0
+
+
+def follow_range(first: float, last: float) -> tuple[float, float]:
+    """The x range that shows ``first``..``last`` while following the data: from ``first`` to
+    ``last`` rounded up to a step of a 1-2-5 multiple near FOLLOW_STEP_SHARE of the span, so
+    the range stays put while samples arrive inside it (a pure function: tested alone)."""
+    span = max(last - first, 1e-3)
+    raw = span * FOLLOW_STEP_SHARE
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    end = first + math.floor(span / step + 1) * step
+    while end <= last:  # always beyond ``last`` (the division may round down): the newest sample shows
+        end += step
+    return first, end
 
 
 def bucket_size(samples: int, width_px: int) -> int:
@@ -137,10 +161,13 @@ class LivePlots(QWidget):
     through later runs and patients."""
 
     def __init__(self, parent: QWidget | None = None, *, min_redraw_s: float = MIN_REDRAW_S,
-                 inspect: bool = True) -> None:
+                 max_redraw_s: float = MAX_REDRAW_S, inspect: bool = True) -> None:
         super().__init__(parent)
         self.inspect = inspect
         self.min_redraw_s = min_redraw_s
+        self.max_redraw_s = max_redraw_s
+        #: the history ``follow`` reads (its newest view is taken only when a redraw is due)
+        self._source: TelemetryBuffer | None = None
         self._drawn_at = -float("inf")
         self._deferred = QTimer(self)
         self._deferred.setSingleShot(True)
@@ -181,6 +208,10 @@ class LivePlots(QWidget):
         self._adopted: tuple[tuple, TelemetryView] | None = None
         self._last_view: TelemetryView | None = None
         self._redraw_pending = False
+        #: the x axis follows the data (set here in steps, see FOLLOW_STEP_SHARE) until the user pans
+        #: or zooms; pyqtgraph's own x auto-range (at start, or its "A" button) asks to follow again
+        self._following = True
+        self._followed: tuple[float, float] | None = None
         # a pan/zoom by the user changes what is visible: redraw that range at its resolution
         self.current_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range_changed)
 
@@ -198,10 +229,15 @@ class LivePlots(QWidget):
         """The whole trace again: both plots back to following the data."""
         for plot in (self.current_plot, self.impedance_plot):
             plot.getViewBox().enableAutoRange()
+        self._take_auto_range()  # the x axis follows the data again, in its steps: at once
+        self._shown_key = None
+        self._redraw_last()
 
     def clear(self) -> None:
         for curve in (self.measured_curve, self.target_curve, self.impedance_curve):
             curve.setData([], [])
+        self._source = None  # a redraw still due must not bring the cleared history back
+        self._deferred.stop()
         self._forget()
         self.reset_view()  # a new session starts with the whole trace, whatever the last one was zoomed to
 
@@ -209,6 +245,53 @@ class LivePlots(QWidget):
         self._shown_key = None
         self._shown_points.clear()
         self._last_view = None
+        self._followed = None
+
+    @property
+    def following(self) -> bool:
+        """The x axis follows the data (not panned or zoomed by the user since it last did)."""
+        self._take_auto_range()
+        return self._following
+
+    def _take_auto_range(self) -> None:
+        """pyqtgraph's x auto-range switched on (at start, by its "A" button, by a caller) means
+        "follow the data": follow in steps here instead, with pyqtgraph's x auto-range off."""
+        for plot in (self.current_plot, self.impedance_plot):
+            box = plot.getViewBox()
+            if box.autoRangeEnabled()[0] is not False:
+                box.enableAutoRange(x=False)
+                self._following = True
+                self._followed = None
+
+    def follow(self, history: TelemetryBuffer | None) -> None:
+        """Show ``history`` (the screens' 30 Hz refresh calls this): it is read only when a redraw
+        may be due, and not at all while this widget is hidden (a hidden tab does no work; it
+        redraws when shown).
+
+        WHY not ``show_history(history.view())`` every frame: a view of a long history takes a
+        snapshot of its envelope's levels, and the redraw it leads to is the frame's longest task."""
+        if history is not self._source:
+            self._source = history
+            self._deferred.stop()
+        if history is None:
+            self.clear()
+            return
+        if not self.isVisible() or self._deferred.isActive():
+            return  # hidden, or a redraw of the newest samples is already due (it reads them then)
+        self.show_history(history.view())
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._source is not None and not self._redraw_pending:
+            self._redraw_pending = True
+            QTimer.singleShot(0, self, self._redraw_last)  # what arrived while hidden
+
+    def _redraw_interval(self, view: TelemetryView) -> float:
+        """Shortest time between two redraws that only add samples (see MAX_REDRAW_S)."""
+        if not self._following or not len(view.t) or self._followed is None:
+            return self.min_redraw_s
+        column_s = (self._followed[1] - self._followed[0]) / self._width_px()
+        return max(self.min_redraw_s, min(column_s, self.max_redraw_s))
 
     def show_history(self, view: TelemetryView) -> None:
         """Redraw from the history (nothing to do when it and the visible range are unchanged)."""
@@ -231,7 +314,7 @@ class LivePlots(QWidget):
         if key == self._shown_key:
             return
         now = time.monotonic()
-        wait = self._drawn_at + self.min_redraw_s - now
+        wait = self._drawn_at + self._redraw_interval(view) - now
         if wait > 0 and self._only_new_samples(key):
             # only new samples since the last redraw, and it was recent: draw them a little later
             if not self._deferred.isActive():
@@ -244,6 +327,12 @@ class LivePlots(QWidget):
         self._set(self.target_curve, *_drop_flat_runs(x, ys["target_ma"]), skipFiniteCheck=True)
         # NaN where the current is too small for an impedance; connect="finite" leaves a gap.
         self._set(self.impedance_curve, *_drop_flat_runs(x, ys["impedance_kohm"]), connect="finite")
+        if self._following and len(x):
+            last = float(view.t[-1]) if len(view.t) else float(x[-1])
+            wanted = follow_range(float(x[0]), last)
+            if wanted != self._followed:  # only when the step is passed: no new axes per frame
+                self._followed = wanted
+                self.current_plot.getViewBox().setXRange(*wanted, padding=0)
 
     def _set(self, curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray, **options) -> None:
         """``curve.setData`` only when the points differ from those it shows.
@@ -264,7 +353,7 @@ class LivePlots(QWidget):
         shown = self._shown_key
         if shown is None or key[0] != shown[0] or key[1] < shown[1]:
             return False
-        return key[2:] == shown[2:] or self.current_plot.getViewBox().autoRangeEnabled()[0]
+        return key[2:] == shown[2:] or self._following
 
     def curve_points(self) -> int:
         data = self.measured_curve.getData()[0]
@@ -281,7 +370,7 @@ class LivePlots(QWidget):
         visible time range plus one sample either side so lines reach the edges."""
         box = self.current_plot.getViewBox()
         total = view.total
-        if box.autoRangeEnabled()[0]:
+        if self.following:
             return 0, total
         x0, x1 = box.viewRange()[0]
         lo = _index_at(view, x0, "left") - 1
@@ -307,13 +396,24 @@ class LivePlots(QWidget):
         return x, ys
 
     def _on_x_range_changed(self, *_args) -> None:
-        if self._last_view is None or self.current_plot.getViewBox().autoRangeEnabled()[0]:
-            return  # following the data: the next show_history draws it all anyway
+        if self.following:
+            followed = self._followed
+            shown = self.current_plot.getViewBox().viewRange()[0]
+            if followed is None or np.allclose(shown, followed, rtol=0.0, atol=1e-9 * max(1.0, abs(followed[1]))):
+                return  # our own step (or pyqtgraph's before it): the next show_history draws it all
+            # another range than ours: a pan or zoom (the mouse, the wheel, a linked plot, a caller)
+            self._following = False
+            self._followed = None
+        if self._last_view is None:
+            return
         if not self._redraw_pending:
             self._redraw_pending = True
             QTimer.singleShot(0, self, self._redraw_last)  # dropped if this widget is deleted first
 
     def _redraw_last(self) -> None:
         self._redraw_pending = False
-        if self._last_view is not None:
+        if self._source is not None:
+            if self.isVisible():
+                self.show_history(self._source.view())  # the newest samples, not those of the last call
+        elif self._last_view is not None:
             self.show_history(self._last_view)

@@ -403,7 +403,7 @@ class MainWindow(QMainWindow):
         self.connection.show_board(board, self._interval_days, self._today(), certificate=self.desk.board_certificate())
         self._show_live(board)
         if self.tabs.currentWidget() is self.monitor:  # draw the monitor only when it is visible
-            self.plots.show_history(self.station.buffer.view())
+            self.plots.follow(self.station.buffer)
         set_text(self.link_stats, board.link_stats)
         if self.status_link_stats is not None:
             set_text(self.status_link_stats, board.link_stats)

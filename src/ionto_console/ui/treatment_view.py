@@ -505,7 +505,7 @@ class TreatmentView(QWidget):
             if state in ENDED_STATES:
                 self._show_outcome()
         if controller is not None:
-            self.plots.show_history(controller.history.view())
+            self.plots.follow(controller.history)  # read only when a redraw is due, and not while hidden
             self._add_markers(controller)
 
     def _message_line(self, controller, snap: Snapshot | None, state: SessionState,
