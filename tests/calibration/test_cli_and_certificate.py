@@ -91,7 +91,7 @@ def test_cli_sim_signs_in_to_the_demo_records_and_leaves_the_clinic_records_unto
         assert database_state(db) == before  # not even a sign-in entry: the clinic's records were never opened
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-        assert "SIMULATED" in text and "not valid for treatments" in text
+        assert "SIMULATED" in text and "never a patient's treatment" in text
 
 
 def test_cli_sim_without_a_console_demo_here_uses_the_demo_file_in_the_data_folder(

@@ -411,7 +411,8 @@ def judge(points: Sequence[PointResult], impedance: Sequence[ImpedanceCheck], ex
 # --- the headline a result is read by ---------------------------------------------
 
 #: Said first, on the screen and on every certificate page, of a result measured on the simulated bench.
-SIMULATED_WARNING = "SIMULATED bench: not a calibration of a real board, not valid for treatments."
+SIMULATED_WARNING = ("SIMULATED bench: not a calibration of a real board; it lets only demo treatments on the "
+                     "simulated board run, never a patient's treatment.")
 
 
 class Headline(NamedTuple):
