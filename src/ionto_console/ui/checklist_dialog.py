@@ -203,7 +203,7 @@ class ChecklistDialog(QDialog):
         lines = [f"Not answered yet: {len(unanswered)} of {len(result.answers)} questions."] if unanswered else []
         lines += [f"Blocked: {f.message}" for f in result.blockers if result.answers.get(f.check, True) is not None]
         lines += [f"Needs confirmation: {f.message}" for f in result.confirmations_needed]
-        lines += [f"Warning: {f.message}" for f in result.warnings]
+        lines += [f"Note: {f.message}" for f in result.warnings]  # the last corticosteroid date, not blocking
         lines += [f"Overridden: {o.message} — reason: {o.reason}" for o in result.overridden]
         if result.can_start:
             lines.insert(0, "The treatment may start.")

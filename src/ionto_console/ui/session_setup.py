@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 
 from ..control.indications import coverage_words, indication_choices
 from ..control.patient_history import UNKNOWN, PatientHistory, PatientMatch
-from ..core.corticosteroids import is_corticosteroid
+from ..core.corticosteroids import corticosteroid_interval, is_corticosteroid
 from ..core.sites import OTHER, SIDES, sites_for
 from ..core.patients import birth_date_problem, normalise_patient_id, same_person_details
 from ..core.continuation import Continuation
@@ -496,7 +496,12 @@ class SessionSetup(QGroupBox):
         lines = list(history.recent) or ([first] if self.patient_identifier() else [])
         lines += [f"Reminder: {text}" for text in history.reminders]
         if history.last_corticosteroid:
-            lines.append(f"Last corticosteroid session: {history.last_corticosteroid.isoformat()}")
+            # the checklist's one message for this fact, with its severity (core.corticosteroids)
+            fact = corticosteroid_interval(history.last_corticosteroid, self._today())
+            if is_corticosteroid(self.selected_protocol()):
+                lines.append(f"{'Blocked' if fact.blocks else 'Note'}: {fact.message}")
+            else:  # no rule applies to this protocol: the date is for information
+                lines.append(f"Note: last corticosteroid session {fact.when}.")
         self.history_label.setText("\n".join(lines))
         if self._checklist_waiting:
             self._checklist_waiting = False
