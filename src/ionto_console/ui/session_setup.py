@@ -578,6 +578,13 @@ class SessionSetup(QGroupBox):
         self.continue_box.setVisible(offer is not None)
         self._invalidate()
 
+    def recorded_continuation(self) -> Continuation | None:
+        """The offer read back from the records for the patient and protocol on screen (after a restart
+        of the console), or None while the look-up is pending or for another protocol."""
+        offer = self._history.continuation if self.history_current() else None
+        protocol = self.protocol_or_none()
+        return offer if offer is not None and protocol is not None and offer.protocol_id == protocol.id else None
+
     def continuing(self) -> bool:
         return self._offer is not None and self.continue_box.isChecked()
 

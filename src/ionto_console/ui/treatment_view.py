@@ -72,6 +72,9 @@ ERROR_COLOUR, OK_COLOUR, NEXT_STEP_COLOUR = "#b71c1c", "#1b5e20", "#0d47a1"
 #: After a run: what to do next, in the order a therapist does it.
 SIGN_STEP = "Next: sign the session (“Sign session…” below)."
 NEXT_RUN_STEP = "For another run, do a new pre-treatment checklist (each run needs its own)."
+#: The next step when the rest of an interrupted run is offered (the offer sits above, maybe out of view).
+CONTINUE_STEP = ("To give the rest of the interrupted run's dose, keep “Continue the interrupted run” ticked "
+                 "(in the set-up above) and do a new pre-treatment checklist.")
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
 MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
@@ -470,9 +473,11 @@ class TreatmentView(QWidget):
             self._history_closed_for = closed
             self.setup.records_changed()  # the run just closed is in the patient's history now
         if not self.desk.active:
-            protocol = self.setup.protocol_or_none()
+            protocol, patient = self.setup.protocol_or_none(), self.setup.patient_identifier()
+            # this console's last run of this patient and protocol knows best; else the records (a restart)
             self.setup.offer_continuation(
-                self.desk.continuation(self.setup.patient_identifier(), protocol.id) if protocol else None)
+                None if protocol is None else self.desk.continuation(patient, protocol.id)
+                if self.desk.last_run_was(patient, protocol.id) else self.setup.recorded_continuation())
         blockers = [] if self.desk.active else self._blockers()
         text, colour = self._message_line(controller, snap, state, blockers)
         set_text(self.message, text)
@@ -529,8 +534,10 @@ class TreatmentView(QWidget):
         if state in ENDED_STATES and CHECKLIST_NOT_DONE in blockers:
             others = [text for text in blockers if text != CHECKLIST_NOT_DONE]
             steps = [SIGN_STEP] if self.unsigned_session() else []
-            steps.append(NEXT_RUN_STEP)
+            steps.append(CONTINUE_STEP if self.setup.continuing() else NEXT_RUN_STEP)
             return " ".join(others + steps), (ERROR_COLOUR if others else NEXT_STEP_COLOUR)
+        if self.setup.continuing() and CHECKLIST_NOT_DONE in blockers:  # the offer may be scrolled out of view
+            return " ".join([*blockers, CONTINUE_STEP]), ERROR_COLOUR
         return " ".join(blockers), ERROR_COLOUR
 
     def _show_outcome(self) -> None:
