@@ -92,3 +92,13 @@ def test_history_lines_show_one_decimal_and_plain_outcomes(db, patient):
     assert f"0.5 of {tap.dose_target_ma_min:g} mA·min" in line and "ended by a safety check" in line
     assert "faulted" not in line and "1/" not in line
     assert dose_line(0.05, 40.0) == "0.1 of 40 mA·min" and dose_line(39.8353, 40) == "39.8 of 40 mA·min"
+
+
+def test_the_continuing_checklist_still_sees_an_earlier_corticosteroid_day(db, patient):
+    """The run being continued does not count against its own prescription; yesterday's session does."""
+    dexa = _protocol("dexamethasone")
+    _run(db, patient, dexa, state="complete", trip=None, delivered=40.0, started=NOW - dt.timedelta(days=1))
+    _run(db, patient, dexa, trip="open_circuit", delivered=0.5)
+    history = patient_history(db, "P-3001", dexa, NOW)
+    assert history.continuation is not None and history.last_corticosteroid == NOW.astimezone().date()
+    assert history.corticosteroid_before_continuation == (NOW - dt.timedelta(days=1)).astimezone().date()

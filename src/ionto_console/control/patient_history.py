@@ -18,6 +18,7 @@ from ..core.patients import normalise_patient_id
 from ..core.session import SessionState
 from ..records import (Database, RecordsError, course_view, find_patients, find_patients_born,
                        patient_by_identifier, search_sessions)
+from ..records.course import CourseSession, course_sessions
 from ..records.queries import SessionSummary, load_events, load_session
 
 
@@ -38,6 +39,9 @@ class PatientHistory:
     #: The rest of the patient's latest run, read back from the records, when it may be continued
     #: (``core.continuation``): the offer survives a restart of the console.
     continuation: Continuation | None = None
+    #: The last corticosteroid session before the run ``continuation`` continues: the checklist of the
+    #: continuing run does not count the run it completes (nor the runs that already continued it).
+    corticosteroid_before_continuation: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ def patient_history(db: Database, identifier: str, protocol: Protocol, now: dt.d
         early = every and every[0].state in {state.value for state in ENDED_EARLY}
         offer = recorded_continuation(db, load_session(db, every[0].id), protocol, now,
                                       simulated=simulated) if early else None
+        before = _corticosteroid_before(course_sessions(db, patient.id, include_simulated=simulated),
+                                        offer.session_id) if offer else None
         courses = course_view(db, patient.id, planned_at=now, planned_protocol=protocol.model_dump(mode="json"),
                               include_simulated=simulated)
     except RecordsError as exc:
@@ -108,7 +114,15 @@ def patient_history(db: Database, identifier: str, protocol: Protocol, now: dt.d
     reminders = tuple(w.message for w in courses.warnings if w.session_id is None)
     last = courses.last_corticosteroid_at
     return PatientHistory(True, patient.name, lines, last.astimezone().date() if last else None, reminders,
-                          patient.date_of_birth, patient.identifier, continuation=offer)
+                          patient.date_of_birth, patient.identifier, continuation=offer,
+                          corticosteroid_before_continuation=before)
+
+
+def _corticosteroid_before(sessions: list[CourseSession], first_run: int) -> dt.date | None:
+    """The local date of the last corticosteroid session started before the run ``first_run``."""
+    start = next((c.started_at for c in sessions if c.session_id == first_run), None)
+    dates = [c.started_at for c in sessions if c.corticosteroid and start is not None and c.started_at < start]
+    return max(dates).astimezone().date() if dates else None
 
 
 #: A run's outcome in the therapist's words (the record keeps the state's value).

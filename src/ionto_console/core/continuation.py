@@ -97,3 +97,14 @@ def continuation_after(state: SessionState, session_id: int | None, patient_id: 
         return None
     offer = Continuation(session_id, patient_id, protocol_id, delivered_ma_min, target_ma_min)
     return offer if offer.remaining_ma_min >= MIN_REMAINING_MA_MIN else None
+
+
+def delivered_before(prescription_target_ma_min: float, run_target_ma_min: float | None) -> float:
+    """What the earlier runs of a continued prescription delivered: the prescription's target less the
+    continuing run's own (0 for a first run, whose ``run_target_ma_min`` is None or the whole target).
+
+    WHY: a continued run's readout said "Dose (of 39.8353 mA·min)" and counted from 0; the therapist
+    reads the prescription's progress ("0.5 of 40"), while the record keeps each run's own dose."""
+    if run_target_ma_min is None:
+        return 0.0
+    return max(prescription_target_ma_min - run_target_ma_min, 0.0)

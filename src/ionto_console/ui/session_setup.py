@@ -524,7 +524,10 @@ class SessionSetup(QGroupBox):
         if not self.history_current():
             raise RuntimeError("look the patient up before the checklist")
         protocol = self.selected_protocol()
-        last = self._run_corticosteroid if self.continuing() else self._history.last_corticosteroid
+        last = self._history.last_corticosteroid
+        if self.continuing():  # the run being completed does not count against its own prescription
+            recorded = self._history.continuation is not None and self._history.continuation == self._offer
+            last = self._history.corticosteroid_before_continuation if recorded else self._run_corticosteroid
         self._checklist_corticosteroid = last
         return ChecklistDialog(
             is_corticosteroid=is_corticosteroid(protocol),

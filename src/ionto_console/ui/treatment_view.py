@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..control.session_recorder import OTHER_PENDING
 from ..control.treatment_desk import CHECKLIST_NOT_DONE, NO_PLAN, TreatmentDesk
+from ..core.continuation import delivered_before
 from ..core.engine import Snapshot
 from ..core.interlocks import TripAction
 from ..core.protocols import electrode_polarity_text
@@ -591,9 +592,13 @@ class TreatmentView(QWidget):
         self.target.set_value(format_number(snap and snap.setpoint_ma, 2) if output_on or snap is None else "0.00")
         self.impedance.set_value(format_number(snap.impedance_kohm if snap else None, 1))
         self.voltage.set_value(format_number(snap and snap.voltage_v, 1))
-        self.dose.set_value("--" if snap is None else f"{snap.dose_delivered_ma_min:.1f}")
-        # to the dose's precision: a continued run's rest of 39.9737 mA·min reads "of 40"
-        self.dose.set_unit("mA·min" if snap is None else f"of {round(snap.dose_target_ma_min, 1):g} mA·min")
+        # a continued run shows the prescription's progress (earlier runs + this one) of its whole target
+        plan = self.desk.plan
+        before = delivered_before(plan.protocol.dose_target_ma_min, plan.dose_target_ma_min) if (
+            snap is not None and plan is not None and plan.continues_session_id is not None) else 0.0
+        self.dose.set_value("--" if snap is None else f"{before + snap.dose_delivered_ma_min:.1f}")
+        self.dose.set_unit("mA·min" if snap is None else f"of {round(before + snap.dose_target_ma_min, 1):g} mA·min"
+                           + (f", continued: {before:.1f} given before this run" if before else ""))
         self.elapsed.set_value(format_duration(snap.elapsed_s) if snap else "--")
         self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
 
