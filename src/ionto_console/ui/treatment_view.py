@@ -592,13 +592,15 @@ class TreatmentView(QWidget):
         self.target.set_value(format_number(snap and snap.setpoint_ma, 2) if output_on or snap is None else "0.00")
         self.impedance.set_value(format_number(snap.impedance_kohm if snap else None, 1))
         self.voltage.set_value(format_number(snap and snap.voltage_v, 1))
-        # a continued run shows the prescription's progress (earlier runs + this one) of its whole target
+        # a continued run shows the prescription's progress (earlier runs + this one) of its whole target:
+        # "0.5" under "Dose (of 40 mA·min, continued)"
         plan = self.desk.plan
         before = delivered_before(plan.protocol.dose_target_ma_min, plan.dose_target_ma_min) if (
             snap is not None and plan is not None and plan.continues_session_id is not None) else 0.0
         self.dose.set_value("--" if snap is None else f"{before + snap.dose_delivered_ma_min:.1f}")
+        # short: a longer title widened the readout and pushed "Remaining" onto a row of its own at 1366x768
         self.dose.set_unit("mA·min" if snap is None else f"of {round(before + snap.dose_target_ma_min, 1):g} mA·min"
-                           + (f", continued: {before:.1f} given before this run" if before else ""))
+                           + (", continued" if plan is not None and plan.continues_session_id is not None else ""))
         self.elapsed.set_value(format_duration(snap.elapsed_s) if snap else "--")
         self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
 
