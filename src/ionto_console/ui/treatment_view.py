@@ -576,7 +576,8 @@ class TreatmentView(QWidget):
             born = f" · born {plan.date_of_birth.isoformat()}" if plan.date_of_birth else ""
             self.patient_banner.setText(
                 f"{plan.patient_name} · ID {plan.patient_id}{born}\n{plan.protocol.name} · {plan.site}"
-                + (f" ({plan.side})" if plan.side else ""))
+                + (f" ({plan.side})" if plan.side else "")
+                + (" · continued run" if plan.continues_session_id is not None else ""))
         protocol = plan.protocol if plan is not None else self.setup.protocol_or_none()
         if protocol is None:
             self.polarity.setText("")
@@ -593,14 +594,14 @@ class TreatmentView(QWidget):
         self.impedance.set_value(format_number(snap.impedance_kohm if snap else None, 1))
         self.voltage.set_value(format_number(snap and snap.voltage_v, 1))
         # a continued run shows the prescription's progress (earlier runs + this one) of its whole target:
-        # "0.5" under "Dose (of 40 mA·min, continued)"
+        # "0.5" under "Dose (of 40 mA·min)", not this run's own 0.3 of 39.8
         plan = self.desk.plan
         before = delivered_before(plan.protocol.dose_target_ma_min, plan.dose_target_ma_min) if (
             snap is not None and plan is not None and plan.continues_session_id is not None) else 0.0
         self.dose.set_value("--" if snap is None else f"{before + snap.dose_delivered_ma_min:.1f}")
-        # short: a longer title widened the readout and pushed "Remaining" onto a row of its own at 1366x768
-        self.dose.set_unit("mA·min" if snap is None else f"of {round(before + snap.dose_target_ma_min, 1):g} mA·min"
-                           + (", continued" if plan is not None and plan.continues_session_id is not None else ""))
+        # the title stays one line ("continued" in it wrapped it and misaligned the readouts at 1366x768):
+        # the patient banner says the run is a continued one
+        self.dose.set_unit("mA·min" if snap is None else f"of {round(before + snap.dose_target_ma_min, 1):g} mA·min")
         self.elapsed.set_value(format_duration(snap.elapsed_s) if snap else "--")
         self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
 
