@@ -224,6 +224,11 @@ def test_after_an_interruption_the_next_run_continues_the_remaining_dose_and_is_
     assert 0 < delivered < 5.0
     qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
     assert win.setup.continue_box.isChecked() and f"{5.0 - delivered:.1f}" in win.setup.continue_box.text()
+    # the next-step line names the offer (it may be scrolled out of view above the line)
+    from ionto_console.ui.treatment_view import CONTINUE_STEP
+
+    win.treatment.refresh()
+    assert CONTINUE_STEP in win.treatment.message.text(), win.treatment.message.text()
     sources.simulator.restore_electrode()
     # a new checklist (each run needs its own); the corticosteroid rule does not count the run being continued
     pass_checklist(win, qtbot)

@@ -528,7 +528,7 @@ class TreatmentView(QWidget):
         if self._notice:
             text = self._notice
             if self._notice_ok and state in ENDED_STATES and CHECKLIST_NOT_DONE in blockers:
-                text = f"{text} {NEXT_RUN_STEP}"
+                text = f"{text} {CONTINUE_STEP if self.setup.continuing() else NEXT_RUN_STEP}"
             return text, OK_COLOUR if self._notice_ok else ERROR_COLOUR
         if snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
             return snap.warning.message, ERROR_COLOUR
