@@ -23,7 +23,8 @@ from PySide6.QtWidgets import QAbstractButton, QLabel, QScrollArea, QWidget
 from ionto_console.core.prechecks import Check, QuestionKind
 from ionto_console.ui.checklist_dialog import ChecklistDialog
 
-SCREENS = [((1366, 768), 1.25), ((1920, 1080), 1.5)]
+SCREENS = [((1366, 768), 1.25), ((1920, 1080), 1.5), ((1280, 720), 1.5)]
+IDS = ["1366x768@125", "1920x1080@150", "1280x720@150"]
 TASKBAR = 40
 TODAY = dt.date(2026, 11, 30)
 CASES = {
@@ -56,7 +57,7 @@ def _scrolls(dialog: ChecklistDialog) -> list[int]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-@pytest.mark.parametrize("screen,scale", SCREENS, ids=["1366x768@125", "1920x1080@150"])
+@pytest.mark.parametrize("screen,scale", SCREENS, ids=IDS)
 def test_answering_moves_no_other_row_nor_the_scroll(qtbot, case, screen, scale):
     dialog = ChecklistDialog(**CASES[case])
     qtbot.addWidget(dialog)
@@ -97,7 +98,7 @@ def test_answering_moves_no_other_row_nor_the_scroll(qtbot, case, screen, scale)
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-@pytest.mark.parametrize("screen,scale", SCREENS, ids=["1366x768@125", "1920x1080@150"])
+@pytest.mark.parametrize("screen,scale", SCREENS, ids=IDS)
 def test_every_question_shows_its_whole_text(qtbot, case, screen, scale):
     dialog = ChecklistDialog(**CASES[case])
     qtbot.addWidget(dialog)
@@ -112,5 +113,10 @@ def test_every_question_shows_its_whole_text(qtbot, case, screen, scale):
             QRect(0, 0, label.contentsRect().width(), 10_000), int(Qt.TextFlag.TextWordWrap), label.text())
         assert label.contentsRect().height() >= needed.height(), label.text()
         assert label.contentsRect().width() >= needed.width(), label.text()
-    # the dialog fits the screen it was laid out for
+    # the dialog fits the screen it was laid out for, and every answer column is inside it (not scrolled sideways)
     assert dialog.width() <= screen[0] / scale and dialog.height() <= screen[1] / scale - TASKBAR
+    viewport = QRect(dialog.scroll_area.viewport().mapTo(dialog, QPoint(0, 0)), dialog.scroll_area.viewport().size())
+    for key in dialog.yes:
+        for widget in (dialog.yes[key], dialog.no[key], dialog.reasons[key]):
+            place = QRect(widget.mapTo(dialog, QPoint(0, 0)), widget.size())
+            assert viewport.left() <= place.left() and place.right() <= viewport.right(), key

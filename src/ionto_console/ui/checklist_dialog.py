@@ -89,10 +89,11 @@ class ChecklistDialog(QDialog):
         answers = QWidget()
         grid = QGridLayout(answers)
         grid.setColumnStretch(0, 1)
-        grid.setColumnMinimumWidth(0, 380)
+        # minimums that fit a 1280x720 screen at 150 % (853 logical pixels): wider screens get wider questions
+        grid.setColumnMinimumWidth(0, 300)
         grid.setColumnMinimumWidth(1, 70)
         grid.setColumnMinimumWidth(2, 70)
-        grid.setColumnMinimumWidth(3, 260)
+        grid.setColumnMinimumWidth(3, 200)
         grid.setVerticalSpacing(10)
         for row, question in enumerate(self.questions):
             key = question.check.value
@@ -148,6 +149,8 @@ class ChecklistDialog(QDialog):
         # Always there: a scroll bar that vanished as the verdict list shrank widened the questions and moved
         # the Yes/No columns ~14 px under the mouse mid-checklist (new-user pass, 1366x768).
         scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        # never sideways: the questions wrap to the width there is (a sideways bar hid the reason fields)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(answers)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
