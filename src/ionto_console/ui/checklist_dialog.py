@@ -43,6 +43,8 @@ from PySide6.QtWidgets import (
 
 from ..core.prechecks import PrecheckResult, QuestionKind, evaluate, questions_for
 
+#: The dialog's width where the screen is wide enough (logical pixels).
+PREFERRED_WIDTH = 1000
 #: Lines the verdict panel shows without scrolling (the unanswered questions take one line).
 VERDICT_LINES = 4
 #: Lines of the cautions panel: at most three cautions exist (pregnancy, infant, diabetes).
@@ -169,7 +171,9 @@ class ChecklistDialog(QDialog):
         """As wide as the questions need (whole sentences), as tall as a screen of this free area allows."""
         want = self._answers.sizeHint()
         extra = self.sizeHint().height() - self.scroll_area.sizeHint().height()
-        self.resize(min(want.width() + 60, screen.width() - 40),
+        # at least PREFERRED_WIDTH where the screen has it: the questions wrap less and the reason fields
+        # show their whole hint (the narrow minimums are for a 1280x720 screen at 150 %)
+        self.resize(min(max(want.width() + 60, PREFERRED_WIDTH), screen.width() - 40),
                     min(want.height() + extra + 20, screen.height() - 60))
 
     def answer(self, check: str, yes: bool, reason: str = "") -> None:
