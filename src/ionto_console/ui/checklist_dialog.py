@@ -90,7 +90,8 @@ class ChecklistDialog(QDialog):
         self.reasons: dict[str, QLineEdit] = {}
         answers = QWidget()
         grid = QGridLayout(answers)
-        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(0, 3)  # spare width mostly to the questions, some to the reasons (whole hint)
+        grid.setColumnStretch(3, 1)
         # minimums that fit a 1280x720 screen at 150 % (853 logical pixels): wider screens get wider questions
         grid.setColumnMinimumWidth(0, 300)
         grid.setColumnMinimumWidth(1, 70)
