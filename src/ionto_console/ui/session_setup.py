@@ -583,8 +583,11 @@ class SessionSetup(QGroupBox):
 
     def recorded_continuation(self) -> Continuation | None:
         """The offer read back from the records for the patient and protocol on screen (after a restart
-        of the console), or None while the look-up is pending or for another protocol."""
-        offer = self._history.continuation if self.history_current() else None
+        of the console), or None before the first answer for them or for another protocol."""
+        # the last answer for this patient and protocol, even while a newer look-up is pending: hiding the
+        # offer during each look-up unticked it and discarded a checklist just done
+        key = self._history_key
+        offer = self._history.continuation if key is not None and key[:2] == self._key()[:2] else None
         protocol = self.protocol_or_none()
         return offer if offer is not None and protocol is not None and offer.protocol_id == protocol.id else None
 
