@@ -10,7 +10,8 @@ records file with a returning patient, the therapist's window), shows the
 window maximised (as large as the screen) or as a smaller window, walks
 through the screens a therapist sees (set-up with the patient's history, the
 checklist, a running treatment, a real HIGH alarm (the electrode lifts off in the
-simulator), the continued run stopped for a side effect, the Records tab and a session selected on it) and grabs
+simulator), the continued run stopped for a side effect, the checklist of another run the same day, the Records tab
+and a session selected on it) and grabs
 the whole X screen after each, then the engineer's Calibration tab (the
 connect page, a whole calibration of the demo's board: the as-found sweep and
 the result page; ``--calibration-only`` takes just these). The window is never
@@ -195,6 +196,18 @@ def main() -> int:
     window.treatment.stop("dizziness")
     wait(10, lambda: not desk.active)
     shot("treatment-stopped")
+    # another run the same day, half answered: the corticosteroid rule said once, in plain words, in a
+    # verdict panel of fixed height (the rows above never move as answers come in)
+    setup.look_up_patient()
+    wait(10, setup.history_current)
+    dialog = setup.make_checklist()
+    for question in dialog.questions[:4]:
+        dialog.answer(question.check.value, yes=False)
+    dialog.show()
+    dialog.move(frame.x() + max((frame.width() - dialog.width()) // 2, 0),
+                frame.y() + max((frame.height() - dialog.height()) // 2, 0))
+    shot("checklist-again")
+    dialog.close()
     window.tabs.setCurrentIndex(1)
     shot("board-monitor")
     window.tabs.setCurrentIndex(window.tabs.count() - 1)

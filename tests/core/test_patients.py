@@ -35,11 +35,12 @@ def test_only_a_run_that_ended_early_with_dose_left_may_be_continued():
     from ionto_console.core.continuation import continuation_after
     from ionto_console.core.session import SessionState
 
-    offer = continuation_after(SessionState.FAULTED, 7, "P-1", "dex", 0.5, 40.0, True)
+    lift = dict(trip="open_circuit")
+    offer = continuation_after(SessionState.FAULTED, 7, "P-1", "dex", 0.5, 40.0, True, **lift)
     assert offer is not None and offer.remaining_ma_min == 39.5 and offer.session_id == 7
-    assert continuation_after(SessionState.COMPLETE, 7, "P-1", "dex", 39.9, 40.0, True) is None
-    assert continuation_after(SessionState.FAULTED, 7, "P-1", "dex", 0.5, 40.0, False) is None  # dose not final
-    assert continuation_after(SessionState.FAULTED, None, "P-1", "dex", 0.5, 40.0, True) is None  # unrecorded
+    assert continuation_after(SessionState.COMPLETE, 7, "P-1", "dex", 39.9, 40.0, True, trip=None) is None
+    assert continuation_after(SessionState.FAULTED, 7, "P-1", "dex", 0.5, 40.0, False, **lift) is None  # not final
+    assert continuation_after(SessionState.FAULTED, None, "P-1", "dex", 0.5, 40.0, True, **lift) is None  # unrecorded
     # a side-effect stop or STOP is the therapist's decision: the next run is a new session
-    assert continuation_after(SessionState.STOPPED, 7, "P-1", "dex", 0.5, 40.0, True) is None
-    assert continuation_after(SessionState.INTERRUPTED, 7, "P-1", "dex", 39.99, 40.0, True) is None
+    assert continuation_after(SessionState.STOPPED, 7, "P-1", "dex", 0.5, 40.0, True, trip=None) is None
+    assert continuation_after(SessionState.INTERRUPTED, 7, "P-1", "dex", 39.99, 40.0, True, trip=None) is None

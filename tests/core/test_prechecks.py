@@ -165,7 +165,8 @@ def test_string_keys_work_like_enum_keys():
 def test_last_session_two_days_ago_warns_with_the_date():
     result = run(all_clear(True), cs=True, last=date(2026, 11, 19))
     assert result.can_start
-    assert [w.message for w in result.warnings] == ["Last corticosteroid session was 2026-11-19 (2 days ago)."]
+    assert [w.message for w in result.warnings] == ["Last corticosteroid session: 2 days ago (2026-11-19)."]
+    assert result.blockers == ()
 
 
 def test_next_day_blocks_unless_overridden():
@@ -174,13 +175,14 @@ def test_next_day_blocks_unless_overridden():
     (blocker,) = blocked.blockers
     assert blocker.check == Check.CORTICOSTEROID_INTERVAL.value and blocker.overridable
     assert "2026-11-20" in blocker.message and "consecutive days" in blocker.message
-    assert "yesterday" in blocked.warnings[0].message
+    assert "yesterday" in blocker.message
+    assert blocked.warnings == (), "one fact, one message: the blocker, not also a warning"
 
     allowed = run(all_clear(True), cs=True, last=TODAY - timedelta(days=1),
                   overrides={Check.CORTICOSTEROID_INTERVAL: "Prescriber ordered daily for 3 days"})
     assert allowed.can_start
     assert allowed.overridden[0].reason == "Prescriber ordered daily for 3 days"
-    assert allowed.warnings, "the reminder stays after an override"
+    assert "yesterday" in allowed.overridden[0].message, "the fact stays in the record with the override"
 
 
 def test_same_day_blocks():
@@ -210,9 +212,10 @@ def test_corticosteroid_interval_property(today, days):
     last = today - timedelta(days=days)
     result = run(all_clear(True), cs=True, last=last, today=today)
     assert result.can_start == (days >= 2)
-    if days >= 0:
-        assert last.isoformat() in result.warnings[0].message
+    if days >= 2:
+        assert last.isoformat() in result.warnings[0].message and result.blockers == ()
     if days < 2:
+        assert result.warnings == ()  # one fact, one message: the blocker
         (blocker,) = result.blockers
         assert blocker.check == Check.CORTICOSTEROID_INTERVAL.value and blocker.overridable
         assert last.isoformat() in blocker.message

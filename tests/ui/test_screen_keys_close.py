@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialog
 from ionto_console.core.session import SessionState, SideEffect
 from ionto_console.ui.checklist_dialog import ChecklistDialog
 from test_treatment_screen import (  # noqa: F401 (fixtures)
+    look_up,
     DANA_PW,
     WAIT_MS,
     board_current_ma,
@@ -223,6 +224,11 @@ def test_after_an_interruption_the_next_run_continues_the_remaining_dose_and_is_
     assert 0 < delivered < 5.0
     qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
     assert win.setup.continue_box.isChecked() and f"{5.0 - delivered:.1f}" in win.setup.continue_box.text()
+    # the next-step line names the offer (it may be scrolled out of view above the line)
+    from ionto_console.ui.treatment_view import CONTINUE_STEP
+
+    win.treatment.refresh()
+    assert CONTINUE_STEP in win.treatment.message.text(), win.treatment.message.text()
     sources.simulator.restore_electrode()
     # a new checklist (each run needs its own); the corticosteroid rule does not count the run being continued
     pass_checklist(win, qtbot)
@@ -234,6 +240,11 @@ def test_after_an_interruption_the_next_run_continues_the_remaining_dose_and_is_
     qtbot.waitUntil(lambda: win.desk.controller not in (None, first), timeout=WAIT_MS)
     second = win.desk.controller
     assert abs(second.snapshot().dose_target_ma_min - (5.0 - delivered)) < 1e-9
+    # the readout shows the prescription's progress: the earlier run's dose plus this run's, of the whole 5
+    win.treatment.refresh()
+    assert win.treatment.dose._title.text() == "Dose (of 5 mA·min)"
+    assert "continued run" in win.treatment.patient_banner.text()
+    assert float(win.treatment.dose.text()) >= round(delivered, 1)
     win.treatment.stop(SideEffect.HEADACHE.value)
     qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
     summary = load_session(db, win.desk.recorder.session_id)
@@ -292,3 +303,35 @@ def test_the_demo_puts_a_tap_water_patient_in_trays_so_the_treatment_runs_to_its
         assert snap.dose_delivered_ma_min >= 0.99
     finally:
         desk.shutdown()
+
+
+def test_after_a_restart_the_interrupted_run_is_offered_and_the_next_step_says_so(qtbot, recorded_screen):
+    """Issue 14: after a restart a run cut at the voltage limit was not offered for continuation; after
+    an electrode lift the offer was scrolled out of view above "The pre-treatment checklist is not complete."
+    Here the earlier run is only in the records (this console never ran it)."""
+    import datetime as dt
+
+    from ionto_console.records import create_patient, finish_session, record_event, start_session
+    from ionto_console.records.store import Calibration, PatientData, SessionStart
+    from ionto_console.ui.treatment_view import CONTINUE_STEP
+
+    win, db = recorded_screen
+    protocol = win.setup.selected_protocol()
+    pid = create_patient(db, PatientData("P-0042", "Ada Example", None, ""), who="dana")
+    began = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    sid = start_session(db, SessionStart(
+        patient_id=pid, protocol=protocol.model_dump(mode="json"), operator="dana", station="station-1",
+        board_serial="SIM-00001", calibration=Calibration(1.0, 0.0, began - dt.timedelta(days=30)),
+        started_at=began, simulated=True))
+    record_event(db, sid, kind="trip:compliance", message="voltage limit", evidence={"action": "CUT"}, at=began)
+    finish_session(db, sid, state="faulted", reason="voltage limit", dose_delivered_ma_min=1.5, who="dana",
+                   ended_at=began + dt.timedelta(minutes=1))
+    fill_setup(win)
+    look_up(qtbot, win)
+    win.treatment.refresh()
+    qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
+    assert win.setup.continue_box.isChecked() and "3.5 of 5 mA·min" in win.setup.continue_box.text()
+    assert CONTINUE_STEP in win.treatment.message.text()
+    pass_checklist(win, qtbot)
+    plan = win.setup.plan()
+    assert plan.continues_session_id == sid and abs(plan.dose_target_ma_min - 3.5) < 1e-9

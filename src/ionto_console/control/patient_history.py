@@ -12,10 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ..core.continuation import ENDED_EARLY, Continuation, continuation_after, recorded_cut
 from ..core.protocols import Protocol
 from ..core.patients import normalise_patient_id
+from ..core.session import SessionState
 from ..records import (Database, RecordsError, course_view, find_patients, find_patients_born,
                        patient_by_identifier, search_sessions)
+from ..records.course import CourseSession, course_sessions
+from ..records.queries import SessionSummary, load_events, load_session
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,12 @@ class PatientHistory:
     #: Why the records could not be asked at all ("" when they were): the patient is then
     #: not known to be new, and the screen must not say so.
     unreadable: str = ""
+    #: The rest of the patient's latest run, read back from the records, when it may be continued
+    #: (``core.continuation``): the offer survives a restart of the console.
+    continuation: Continuation | None = None
+    #: The last corticosteroid session before the run ``continuation`` continues: the checklist of the
+    #: continuing run does not count the run it completes (nor the runs that already continued it).
+    corticosteroid_before_continuation: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -84,19 +94,67 @@ def patient_history(db: Database, identifier: str, protocol: Protocol, now: dt.d
         patient = patient_by_identifier(db, identifier)
         if patient is None:
             return UNKNOWN
-        sessions = [s for s in search_sessions(db, patient=patient.identifier)
-                    if s.patient_id == patient.id][:recent]
+        every = [s for s in search_sessions(db, patient=patient.identifier) if s.patient_id == patient.id]
+        sessions = every[:recent]
+        early = every and every[0].state in {state.value for state in ENDED_EARLY}
+        offer = recorded_continuation(db, load_session(db, every[0].id), protocol, now,
+                                      simulated=simulated) if early else None
+        before = _corticosteroid_before(course_sessions(db, patient.id, include_simulated=simulated),
+                                        offer.session_id) if offer else None
         courses = course_view(db, patient.id, planned_at=now, planned_protocol=protocol.model_dump(mode="json"),
                               include_simulated=simulated)
     except RecordsError as exc:
         return PatientHistory(True, "", (), None, (f"Records could not be read: {exc}",))
     lines = tuple(
         f"{s.started_at.astimezone().strftime('%Y-%m-%d')}  {s.protocol_name}  "
-        f"{s.dose_delivered_ma_min:.0f}/{s.dose_target_ma_min:.0f} mA·min  {s.state}"
+        f"{dose_line(s.dose_delivered_ma_min, s.dose_target_ma_min)}  {OUTCOME_WORDS.get(s.state, s.state)}"
         + (f"  side effects: {', '.join(s.side_effects)}" if s.side_effects else "")
         for s in sessions
     )
     reminders = tuple(w.message for w in courses.warnings if w.session_id is None)
     last = courses.last_corticosteroid_at
     return PatientHistory(True, patient.name, lines, last.astimezone().date() if last else None, reminders,
-                          patient.date_of_birth, patient.identifier)
+                          patient.date_of_birth, patient.identifier, continuation=offer,
+                          corticosteroid_before_continuation=before)
+
+
+def _corticosteroid_before(sessions: list[CourseSession], first_run: int) -> dt.date | None:
+    """The local date of the last corticosteroid session started before the run ``first_run``."""
+    start = next((c.started_at for c in sessions if c.session_id == first_run), None)
+    dates = [c.started_at for c in sessions if c.corticosteroid and start is not None and c.started_at < start]
+    return max(dates).astimezone().date() if dates else None
+
+
+#: A run's outcome in the therapist's words (the record keeps the state's value).
+OUTCOME_WORDS = {
+    "complete": "completed",
+    "stopped": "stopped",
+    "faulted": "ended by a safety check",
+    "interrupted": "interrupted",
+    "running": "still running",
+}
+
+
+def dose_line(delivered: float, target: float) -> str:
+    """"0.5 of 40 mA·min": one decimal as the dose readout shows it (":.0f" rounded 0.5 up to "1/40")."""
+    return f"{delivered:.1f} of {target:g} mA·min"
+
+
+def recorded_continuation(db: Database, latest: SessionSummary, protocol: Protocol, now: dt.datetime, *,
+                          simulated: bool = False) -> Continuation | None:
+    """The rest of the patient's latest recorded run, if the rule of ``core.continuation`` allows it: the
+    same protocol, ended today (the clinic's calendar day), on the same kind of board (a real session
+    never continues a simulated one). ``delivered`` counts every run of the prescription, as the desk does."""
+    if latest.ended_at is None or latest.simulated != simulated or latest.protocol.get("id") != protocol.id:
+        return None
+    if latest.ended_at.astimezone().date() != now.astimezone().date():
+        return None
+    try:
+        state = SessionState(latest.state)
+    except ValueError:
+        return None
+    total = protocol.dose_target_ma_min
+    already = total - latest.dose_target_ma_min  # delivered by the runs before this one (0 for a first run)
+    return continuation_after(state, latest.continues_session_id or latest.id, latest.patient.identifier,
+                              protocol.id, already + latest.dose_delivered_ma_min, total, True,
+                              trip=recorded_cut(((e.kind, e.evidence) for e in load_events(db, latest.id))))

@@ -665,6 +665,12 @@ class TreatmentDesk:
             except BoardError:
                 pass  # nothing connected: nothing can be flowing through this console
 
+    def last_run_was(self, patient_id: str, protocol_id: str) -> bool:
+        """Did this console's last run treat this patient with this protocol? Then ``continuation`` is
+        the authority on its ending (the records looked up before it are older)."""
+        plan = self.plan
+        return plan is not None and (plan.patient_id, plan.protocol.id) == (patient_id, protocol_id)
+
     def continuation(self, patient_id: str, protocol_id: str) -> Continuation | None:
         """The rest of the last run's prescription, when it ended early for this patient and protocol."""
         plan, controller, recorder = self.plan, self.controller, self.recorder
@@ -679,7 +685,7 @@ class TreatmentDesk:
         already = plan.protocol.dose_target_ma_min - target  # delivered by the runs before this one
         return continuation_after(snap.state, first, patient_id, protocol_id,
                                   already + snap.dose_delivered_ma_min, plan.protocol.dose_target_ma_min,
-                                  snap.dose_final)
+                                  snap.dose_final, trip=snap.active_trip.kind.value if snap.active_trip else None)
 
     def describe_other(self, text: str) -> None:
         """The words for the "Other…" stop just made: the side effect is recorded with them."""

@@ -1,7 +1,7 @@
 """Which protocols deliver a corticosteroid: the one home of that rule.
 
 Three things hang on the answer: the checklist's caution questions and its
-"not on consecutive days" rule (``core.prechecks``), the course view's
+"not on consecutive days" rule (``corticosteroid_interval`` below, applied by ``core.prechecks``), the course view's
 consecutive-day warning (``records.course``) and the coverage note of the
 billing report (``records.billing``). WHY one home: when each layer kept its
 own word list, a prednisolone protocol was a corticosteroid in the course
@@ -25,7 +25,11 @@ the records store it (a JSON mapping), so old records are judged by today's rule
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Mapping
+
+from .day_words import days_ago
 
 #: ATC H02AA (mineralocorticoids) and H02AB (glucocorticoids), by INN, lower case.
 CORTICOSTEROIDS: tuple[str, ...] = (
@@ -69,3 +73,37 @@ def is_corticosteroid(protocol: Any) -> bool:
         kind = str(getattr(getattr(agent, "kind", ""), "value", getattr(agent, "kind", "")))
         solution = str(getattr(agent, "solution", ""))
     return flagged or (kind != "tap_water" and corticosteroid_named(solution) is not None)
+
+
+@dataclass(frozen=True)
+class CorticosteroidInterval:
+    """The one fact about the last corticosteroid session, with its one message and severity.
+
+    WHY one message: the checklist said both "Blocked: … not given on consecutive
+    days" and "Warning: Last corticosteroid session was … (today)", and the set-up
+    form called the same fact a "Reminder". ``blocks`` (the same day, the next day,
+    or a date after today) means the checklist refuses the start unless the therapist
+    overrides it with a written reason; otherwise the date is a note to read.
+    """
+
+    days: int
+    blocks: bool
+    message: str
+    #: "today (2026-11-30)", "3 days ago (2026-11-27)"
+    when: str
+
+
+def corticosteroid_interval(last: dt.date, today: dt.date) -> CorticosteroidInterval:
+    """Judge the date of the patient's last corticosteroid session against today: corticosteroids
+    are not given on the same or consecutive days."""
+    days = (today - last).days
+    when = f"{days_ago(days)} ({last.isoformat()})"
+    if days < 0:
+        return CorticosteroidInterval(days, True, when=when, message=(
+            f"The last corticosteroid session is dated {last.isoformat()}, after today "
+            f"({today.isoformat()}): check the date on this station and in the record."))
+    if days <= 1:
+        return CorticosteroidInterval(days, True, when=when, message=(
+            f"Last corticosteroid session: {when}. Corticosteroids are not given on the same "
+            "or consecutive days."))
+    return CorticosteroidInterval(days, False, when=when, message=f"Last corticosteroid session: {when}.")

@@ -14,9 +14,9 @@ Rules (see ``evaluate``):
   characters). The override and its reason are part of the result, for the record.
 - The patient must have been informed of the possible side effects and of the
   right to stop at any time; "no" blocks and cannot be overridden (inform them).
-- Corticosteroids are not given on consecutive days: the date of the last
-  corticosteroid session is always shown as a warning; the same day or the next
-  day blocks unless overridden. Pregnancy, infants and severe insulin-dependent
+- Corticosteroids are not given on consecutive days (``core.corticosteroids``):
+  the same day or the next day blocks unless overridden; an older date is shown
+  as a note (a warning in the result), never both. Pregnancy, infants and severe insulin-dependent
   diabetes are cautions that need an explicit confirmation.
 """
 
@@ -29,6 +29,8 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from .corticosteroids import corticosteroid_interval
 
 #: Shortest written reason accepted for an override (after trimming spaces):
 #: long enough that "ok" or "yes" cannot pass as a justification.
@@ -222,30 +224,12 @@ def _override_reason(overrides: Mapping[str, str | None], check: str) -> tuple[s
     return reason, None
 
 
-def _days_phrase(days: int) -> str:
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "yesterday"
-    return f"{days} days ago"
-
-
 def _corticosteroid_interval(last: date, today: date) -> tuple[Finding | None, Finding | None]:
-    """(warning, overridable blocker) for the date of the last corticosteroid session."""
-    days = (today - last).days
-    if days < 0:
-        return None, Finding(
-            check=Check.CORTICOSTEROID_INTERVAL.value, overridable=True,
-            message=(f"The last corticosteroid session is dated {last.isoformat()}, after today "
-                     f"({today.isoformat()}): check the date on this station and in the record."))
-    warning = Finding(check=Check.CORTICOSTEROID_INTERVAL.value,
-                      message=f"Last corticosteroid session was {last.isoformat()} ({_days_phrase(days)}).")
-    if days > 1:
-        return warning, None
-    return warning, Finding(
-        check=Check.CORTICOSTEROID_INTERVAL.value, overridable=True,
-        message=(f"Last corticosteroid session was {_days_phrase(days)} ({last.isoformat()}): "
-                 "corticosteroids are not given on consecutive days."))
+    """(note, overridable blocker) for the date of the last corticosteroid session: exactly one of the
+    two, with the message of the rule's home (``core.corticosteroids``)."""
+    fact = corticosteroid_interval(last, today)
+    finding = Finding(check=Check.CORTICOSTEROID_INTERVAL.value, message=fact.message, overridable=fact.blocks)
+    return (None, finding) if fact.blocks else (finding, None)
 
 
 def evaluate(

@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import select
 
 from ..core.corticosteroids import is_corticosteroid
+from ..core.day_words import days_after
 from .database import Database
 from .models import ProtocolCopy, TreatmentSession
 
@@ -124,8 +125,8 @@ def build_course(sessions: Sequence[CourseSession], tz: dt.tzinfo = dt.timezone.
         if item.hyperhidrosis and interval is not None:
             if phase == "initial":
                 if interval < lo_d:
-                    warn(f"{when.capitalize()} is {interval} day(s) after the previous one; the initial "
-                         f"hyperhidrosis series is every {lo_d}-{hi_d} days.")
+                    warn(f"{when.capitalize()} is {days_after(interval)} the previous one; the first "
+                         f"hyperhidrosis series is one session every {lo_d} to {hi_d} days.")
                 elif interval > hi_d:
                     if initial_done >= lo_n:
                         phase = "maintenance"
@@ -155,6 +156,8 @@ def corticosteroid_warnings(sessions: Sequence[CourseSession], tz: dt.tzinfo = d
     warnings = []
     for prev, item in zip(steroid, steroid[1:]):
         gap = _days(prev.started_at, item.started_at, tz)
+        if item.session_id is None:
+            continue  # the planned session: the checklist's rule (core.corticosteroids) says it, once
         if gap <= 1:
             what = "the planned session" if item.session_id is None else f"the session of {item.started_at.astimezone(tz):%Y-%m-%d}"
             day = "the same day" if gap == 0 else "the day before"

@@ -9,13 +9,22 @@ only when a reason is needed), the Yes/No columns have fixed widths, the
 question column wraps whole sentences, and the caution confirmation sits in
 its own box below the answers, never between them. The questions scroll when
 the screen is short; the verdict and the buttons stay.
+
+WHY fixed-height panels for the cautions and the verdict: the verdict listed
+every unanswered question, so each answer shortened it, the questions' area
+grew, its scroll range shrank and the scroll position jumped back: the rows
+under the mouse moved ~23 px (new-user pass at 1366x768@125 %). Both panels
+now have a height set once (they scroll inside when their text is longer),
+the unanswered questions are counted on one line instead of listed, and a
+protocol without cautions shows no cautions box at all, so answering changes
+no other widget's geometry and no scroll position.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -33,6 +42,26 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.prechecks import PrecheckResult, QuestionKind, evaluate, questions_for
+
+#: The dialog's width where the screen is wide enough (logical pixels).
+PREFERRED_WIDTH = 1000
+#: Lines the verdict panel shows without scrolling (the unanswered questions take one line).
+VERDICT_LINES = 4
+#: Lines of the cautions panel: at most three cautions exist (pregnancy, infant, diabetes).
+CAUTION_LINES = 3
+
+
+def _fixed_panel(label: QLabel, lines: int) -> QScrollArea:
+    """``label`` in a scroll area exactly ``lines`` text lines tall, whatever it says later."""
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(label)
+    area.setFixedHeight(label.fontMetrics().lineSpacing() * lines)
+    return area
 
 
 class ChecklistDialog(QDialog):
@@ -61,11 +90,13 @@ class ChecklistDialog(QDialog):
         self.reasons: dict[str, QLineEdit] = {}
         answers = QWidget()
         grid = QGridLayout(answers)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnMinimumWidth(0, 380)
+        grid.setColumnStretch(0, 3)  # spare width mostly to the questions, some to the reasons (whole hint)
+        grid.setColumnStretch(3, 1)
+        # minimums that fit a 1280x720 screen at 150 % (853 logical pixels): wider screens get wider questions
+        grid.setColumnMinimumWidth(0, 300)
         grid.setColumnMinimumWidth(1, 70)
         grid.setColumnMinimumWidth(2, 70)
-        grid.setColumnMinimumWidth(3, 260)
+        grid.setColumnMinimumWidth(3, 200)
         grid.setVerticalSpacing(10)
         for row, question in enumerate(self.questions):
             key = question.check.value
@@ -99,6 +130,7 @@ class ChecklistDialog(QDialog):
         # Spare height goes below the last question: spread over the rows, it moved every row down as the
         # list of what is missing shrank and the questions' area grew.
         grid.setRowStretch(len(self.questions), 1)
+        self.scroll_area = scroll = QScrollArea()
         self.confirm = QCheckBox("I confirm the cautions listed here with the prescriber's approval")
         self.confirm.setObjectName("confirm_cautions")
         self.confirm.setEnabled(False)
@@ -106,37 +138,44 @@ class ChecklistDialog(QDialog):
         self.cautions = QGroupBox("Cautions to confirm")
         self.cautions.setObjectName("cautions")
         self.caution_text = QLabel("None.")
-        self.caution_text.setWordWrap(True)
         caution_layout = QVBoxLayout(self.cautions)
-        caution_layout.addWidget(self.caution_text)
+        caution_layout.addWidget(_fixed_panel(self.caution_text, CAUTION_LINES))
         caution_layout.addWidget(self.confirm)
         self.verdict = QLabel("")
         self.verdict.setObjectName("checklist_verdict")
-        self.verdict.setWordWrap(True)
+        verdict_panel = _fixed_panel(self.verdict, VERDICT_LINES)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         # Always there: a scroll bar that vanished as the verdict list shrank widened the questions and moved
         # the Yes/No columns ~14 px under the mouse mid-checklist (new-user pass, 1366x768).
         scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        # never sideways: the questions wrap to the width there is (a sideways bar hid the reason fields)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(answers)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.cautions)
-        layout.addWidget(self.verdict)
+        layout.addWidget(verdict_panel)
         layout.addWidget(self.buttons)
-        self._fit_screen(answers)
+        # not a corticosteroid: no caution can ever show, so no box to read (hidden once it has a parent:
+        # a parentless widget made visible opens as a window of its own and takes the focus)
+        self.cautions.setHidden(not is_corticosteroid)
+        self._answers = answers
+        self.fit_to(self.screen().availableGeometry().size())
         self.result_: PrecheckResult = self._evaluate()
         self._update()
 
-    def _fit_screen(self, answers: QWidget) -> None:
-        """As wide as the questions need (whole sentences), as tall as the screen allows."""
-        screen = self.screen().availableGeometry()
-        want = answers.sizeHint()
-        self.resize(min(want.width() + 60, screen.width() - 40), min(want.height() + 260, screen.height() - 60))
+    def fit_to(self, screen: QSize) -> None:
+        """As wide as the questions need (whole sentences), as tall as a screen of this free area allows."""
+        want = self._answers.sizeHint()
+        extra = self.sizeHint().height() - self.scroll_area.sizeHint().height()
+        # at least PREFERRED_WIDTH where the screen has it: the questions wrap less and the reason fields
+        # show their whole hint (the narrow minimums are for a 1280x720 screen at 150 %)
+        self.resize(min(max(want.width() + 60, PREFERRED_WIDTH), screen.width() - 40),
+                    min(want.height() + extra + 20, screen.height() - 60))
 
     def answer(self, check: str, yes: bool, reason: str = "") -> None:
         """Answer one question (used by tests and keyboard users alike)."""
@@ -161,18 +200,18 @@ class ChecklistDialog(QDialog):
     def _update(self) -> None:
         result = self._evaluate()
         self.result_ = result
-        blocked = {f.check for f in result.blockers} | {o.check for o in result.overridden}
         for question in self.questions:
             key = question.check.value
-            self.reasons[key].setEnabled(
-                question.kind is QuestionKind.CONTRAINDICATION and (self.yes[key].isChecked() or key in blocked)
-            )
+            # a reason is asked only of a "yes" to a contraindication (not of a question still unanswered)
+            self.reasons[key].setEnabled(question.kind is QuestionKind.CONTRAINDICATION and self.yes[key].isChecked())
         cautions = [*result.confirmations_needed, *result.confirmed]
         self.confirm.setEnabled(bool(cautions))
         self.caution_text.setText("\n".join(f"• {f.message}" for f in cautions) or "None.")
-        lines = [f"Blocked: {f.message}" for f in result.blockers]
+        unanswered = [k for k, v in result.answers.items() if v is None]
+        lines = [f"Not answered yet: {len(unanswered)} of {len(result.answers)} questions."] if unanswered else []
+        lines += [f"Blocked: {f.message}" for f in result.blockers if result.answers.get(f.check, True) is not None]
         lines += [f"Needs confirmation: {f.message}" for f in result.confirmations_needed]
-        lines += [f"Warning: {f.message}" for f in result.warnings]
+        lines += [f"Note: {f.message}" for f in result.warnings]  # the last corticosteroid date, not blocking
         lines += [f"Overridden: {o.message} — reason: {o.reason}" for o in result.overridden]
         if result.can_start:
             lines.insert(0, "The treatment may start.")

@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 
 from ..control.indications import coverage_words, indication_choices
 from ..control.patient_history import UNKNOWN, PatientHistory, PatientMatch
-from ..core.corticosteroids import is_corticosteroid
+from ..core.corticosteroids import corticosteroid_interval, is_corticosteroid
 from ..core.sites import OTHER, SIDES, sites_for
 from ..core.patients import birth_date_problem, normalise_patient_id, same_person_details
 from ..core.continuation import Continuation
@@ -496,7 +496,12 @@ class SessionSetup(QGroupBox):
         lines = list(history.recent) or ([first] if self.patient_identifier() else [])
         lines += [f"Reminder: {text}" for text in history.reminders]
         if history.last_corticosteroid:
-            lines.append(f"Last corticosteroid session: {history.last_corticosteroid.isoformat()}")
+            # the checklist's one message for this fact, with its severity (core.corticosteroids)
+            fact = corticosteroid_interval(history.last_corticosteroid, self._today())
+            if is_corticosteroid(self.selected_protocol()):
+                lines.append(f"{'Blocked' if fact.blocks else 'Note'}: {fact.message}")
+            else:  # no rule applies to this protocol: the date is for information
+                lines.append(f"Note: last corticosteroid session {fact.when}.")
         self.history_label.setText("\n".join(lines))
         if self._checklist_waiting:
             self._checklist_waiting = False
@@ -519,7 +524,10 @@ class SessionSetup(QGroupBox):
         if not self.history_current():
             raise RuntimeError("look the patient up before the checklist")
         protocol = self.selected_protocol()
-        last = self._run_corticosteroid if self.continuing() else self._history.last_corticosteroid
+        last = self._history.last_corticosteroid
+        if self.continuing():  # the run being completed does not count against its own prescription
+            recorded = self._history.continuation is not None and self._history.continuation == self._offer
+            last = self._history.corticosteroid_before_continuation if recorded else self._run_corticosteroid
         self._checklist_corticosteroid = last
         return ChecklistDialog(
             is_corticosteroid=is_corticosteroid(protocol),
@@ -572,6 +580,16 @@ class SessionSetup(QGroupBox):
         self.continue_box.setText(offer.text if offer else "")
         self.continue_box.setVisible(offer is not None)
         self._invalidate()
+
+    def recorded_continuation(self) -> Continuation | None:
+        """The offer read back from the records for the patient and protocol on screen (after a restart
+        of the console), or None before the first answer for them or for another protocol."""
+        # the last answer for this patient and protocol, even while a newer look-up is pending: hiding the
+        # offer during each look-up unticked it and discarded a checklist just done
+        key = self._history_key
+        offer = self._history.continuation if key is not None and key[:2] == self._key()[:2] else None
+        protocol = self.protocol_or_none()
+        return offer if offer is not None and protocol is not None and offer.protocol_id == protocol.id else None
 
     def continuing(self) -> bool:
         return self._offer is not None and self.continue_box.isChecked()

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..control.session_recorder import OTHER_PENDING
 from ..control.treatment_desk import CHECKLIST_NOT_DONE, NO_PLAN, TreatmentDesk
+from ..core.continuation import delivered_before
 from ..core.engine import Snapshot
 from ..core.interlocks import TripAction
 from ..core.protocols import electrode_polarity_text
@@ -72,6 +73,9 @@ ERROR_COLOUR, OK_COLOUR, NEXT_STEP_COLOUR = "#b71c1c", "#1b5e20", "#0d47a1"
 #: After a run: what to do next, in the order a therapist does it.
 SIGN_STEP = "Next: sign the session (“Sign session…” below)."
 NEXT_RUN_STEP = "For another run, do a new pre-treatment checklist (each run needs its own)."
+#: The next step when the rest of an interrupted run is offered (the offer sits above, maybe out of view).
+CONTINUE_STEP = ("To give the rest of the interrupted run's dose, keep “Continue the interrupted run” ticked "
+                 "(in the set-up above) and do a new pre-treatment checklist.")
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
 MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
@@ -470,9 +474,11 @@ class TreatmentView(QWidget):
             self._history_closed_for = closed
             self.setup.records_changed()  # the run just closed is in the patient's history now
         if not self.desk.active:
-            protocol = self.setup.protocol_or_none()
+            protocol, patient = self.setup.protocol_or_none(), self.setup.patient_identifier()
+            # this console's last run of this patient and protocol knows best; else the records (a restart)
             self.setup.offer_continuation(
-                self.desk.continuation(self.setup.patient_identifier(), protocol.id) if protocol else None)
+                None if protocol is None else self.desk.continuation(patient, protocol.id)
+                if self.desk.last_run_was(patient, protocol.id) else self.setup.recorded_continuation())
         blockers = [] if self.desk.active else self._blockers()
         text, colour = self._message_line(controller, snap, state, blockers)
         set_text(self.message, text)
@@ -522,15 +528,17 @@ class TreatmentView(QWidget):
         if self._notice:
             text = self._notice
             if self._notice_ok and state in ENDED_STATES and CHECKLIST_NOT_DONE in blockers:
-                text = f"{text} {NEXT_RUN_STEP}"
+                text = f"{text} {CONTINUE_STEP if self.setup.continuing() else NEXT_RUN_STEP}"
             return text, OK_COLOUR if self._notice_ok else ERROR_COLOUR
         if snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
             return snap.warning.message, ERROR_COLOUR
         if state in ENDED_STATES and CHECKLIST_NOT_DONE in blockers:
             others = [text for text in blockers if text != CHECKLIST_NOT_DONE]
             steps = [SIGN_STEP] if self.unsigned_session() else []
-            steps.append(NEXT_RUN_STEP)
+            steps.append(CONTINUE_STEP if self.setup.continuing() else NEXT_RUN_STEP)
             return " ".join(others + steps), (ERROR_COLOUR if others else NEXT_STEP_COLOUR)
+        if self.setup.continuing() and CHECKLIST_NOT_DONE in blockers:  # the offer may be scrolled out of view
+            return " ".join([*blockers, CONTINUE_STEP]), ERROR_COLOUR
         return " ".join(blockers), ERROR_COLOUR
 
     def _show_outcome(self) -> None:
@@ -568,7 +576,8 @@ class TreatmentView(QWidget):
             born = f" · born {plan.date_of_birth.isoformat()}" if plan.date_of_birth else ""
             self.patient_banner.setText(
                 f"{plan.patient_name} · ID {plan.patient_id}{born}\n{plan.protocol.name} · {plan.site}"
-                + (f" ({plan.side})" if plan.side else ""))
+                + (f" ({plan.side})" if plan.side else "")
+                + (" · continued run" if plan.continues_session_id is not None else ""))
         protocol = plan.protocol if plan is not None else self.setup.protocol_or_none()
         if protocol is None:
             self.polarity.setText("")
@@ -584,9 +593,15 @@ class TreatmentView(QWidget):
         self.target.set_value(format_number(snap and snap.setpoint_ma, 2) if output_on or snap is None else "0.00")
         self.impedance.set_value(format_number(snap.impedance_kohm if snap else None, 1))
         self.voltage.set_value(format_number(snap and snap.voltage_v, 1))
-        self.dose.set_value("--" if snap is None else f"{snap.dose_delivered_ma_min:.1f}")
-        # to the dose's precision: a continued run's rest of 39.9737 mA·min reads "of 40"
-        self.dose.set_unit("mA·min" if snap is None else f"of {round(snap.dose_target_ma_min, 1):g} mA·min")
+        # a continued run shows the prescription's progress (earlier runs + this one) of its whole target:
+        # "0.5" under "Dose (of 40 mA·min)", not this run's own 0.3 of 39.8
+        plan = self.desk.plan
+        before = delivered_before(plan.protocol.dose_target_ma_min, plan.dose_target_ma_min) if (
+            snap is not None and plan is not None and plan.continues_session_id is not None) else 0.0
+        self.dose.set_value("--" if snap is None else f"{before + snap.dose_delivered_ma_min:.1f}")
+        # the title stays one line ("continued" in it wrapped it and misaligned the readouts at 1366x768):
+        # the patient banner says the run is a continued one
+        self.dose.set_unit("mA·min" if snap is None else f"of {round(before + snap.dose_target_ma_min, 1):g} mA·min")
         self.elapsed.set_value(format_duration(snap.elapsed_s) if snap else "--")
         self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
 
