@@ -83,6 +83,19 @@ def test_many_notes_and_alarms_still_fit_one_page(sqlite_db, tmp_path):
     assert pdf_pages(path) == 1
 
 
+def test_a_full_page_counts_notes_never_the_signature(sqlite_db, tmp_path):
+    """A new-user pass found "… and 1 more" where the session's only signature should be."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    sid = recorded_session(sqlite_db, notes=40, alarms=30)
+    path = write_treatment_report(sqlite_db, sid, tmp_path / "long.pdf")
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    signatures = text[text.index("Signatures"):]
+    assert "Dana Miller" in signatures and "performed and reviewed" in signatures, signatures[:300]
+    assert "more (see the CSV or FHIR export)" in text[:text.index("Signatures")]  # the notes were counted
+
+
 def test_the_page_shows_the_record(sqlite_db, tmp_path):
     """The words on the page come from the record (checked with pdftotext when poppler is installed)."""
     if shutil.which("pdftotext") is None:

@@ -250,15 +250,19 @@ class _Report(PdfPage):
         self.plot(QRectF(MARGIN + 34, self.y + 14, PAGE_W - 2 * MARGIN - 40, plot_h))
         self.y += plot_h + 40
 
+        # The signatures are what makes the record the signer's: their room is kept before anything
+        # else is listed, so a long list of notes or alarms is what gets counted, never a signature.
+        signatures = [g["manifestation"] for g in d["signatures"]]
+        keep = 30 + sum(self.text_height(MARGIN + 8, "• " + line, 8.5) + 2 for line in signatures or ["-"])
         self.items("Side effects", [f"{clock(e['at'])}  {kind_words(e['kind'])}"
                                     + (f" — {e['note']}" if e.get("note") else "") for e in d["side_effects"]],
-                   "None reported.", reserve_after=120, color=SIDE_EFFECT_COLOR)
+                   "None reported.", reserve_after=80 + keep, color=SIDE_EFFECT_COLOR)
         self.items("Alarms and trips", [f"{clock(a['at'])}  {a['message'] or a['kind']}" for a in d["alarms"]],
-                   "None.", reserve_after=100)
-        self.items("Checklist overrides", overrides_lines(d["overrides"]), "None.", reserve_after=80)
+                   "None.", reserve_after=60 + keep)
+        self.items("Checklist overrides", overrides_lines(d["overrides"]), "None.", reserve_after=40 + keep)
         self.items("Notes", [f"{clock(n['at'], session['started_at'])}  {n['author']}: {n['text']}" + (" (amended)" if n["amended"] else "")
-                             for n in d["notes"]], "None.", reserve_after=40)
-        self.items("Signatures", [g["manifestation"] for g in d["signatures"]], "Not signed yet.")
+                             for n in d["notes"]], "None.", reserve_after=keep)
+        self.items("Signatures", signatures, "Not signed yet.")
         self.signature_block()
 
     def signature_block(self) -> None:
