@@ -104,3 +104,23 @@ def test_the_treatment_screens_plot_scrolls_its_page(qtbot, screen):  # noqa: F8
     wheel_over(view.plots._graphics.viewport())
     assert view.scroll.verticalScrollBar().value() > 0
     assert x_range(view.plots) == before
+
+
+def test_the_wheel_over_an_unfocused_drop_down_scrolls_the_page_and_changes_no_choice(qtbot, screen):  # noqa: F811
+    """A new-user pass scrolled the set-up form and the Site under the pointer changed by itself."""
+    view = screen.treatment
+    screen.resize(1100, 640)
+    qtbot.waitUntil(lambda: view.scroll.verticalScrollBar().maximum() > 0, timeout=WAIT_MS)
+    view.scroll.verticalScrollBar().setValue(0)
+    setup = screen.setup
+    for combo in (setup.protocol, setup.site, setup.side, setup.diagnosis, setup.electrode):
+        before = combo.currentIndex()
+        wheel_over(combo)
+        assert combo.currentIndex() == before, combo
+    assert view.scroll.verticalScrollBar().value() > 0  # the page scrolled instead
+    # clicked into, the drop-down takes the wheel as Qt's own drop-downs do
+    setup.side.setFocus()
+    qtbot.waitUntil(setup.side.hasFocus, timeout=WAIT_MS)
+    start = setup.side.currentIndex()
+    wheel_over(setup.side, notches=-1)
+    assert setup.side.currentIndex() != start

@@ -25,11 +25,12 @@ import time
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..control.envelope import BASE, columns
 from ..control.telemetry_buffer import PLOTTED as CHANNELS, TelemetryBuffer, TelemetryView, envelope_of
 from .plot_markers import MarkerLayer
+from .wheel_guard import send_wheel_to_page
 
 #: WHY 1-pixel pens for the dense curves: pyqtgraph draws a pen wider than 1 pixel through
 #: its thick-line path (QPainter.drawLines per segment, pyqtgraph #533 / #2011), which
@@ -138,15 +139,7 @@ class _WheelToPage(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() != QEvent.Type.Wheel or not isinstance(event, QWheelEvent):
             return False
-        area = self._view.parentWidget()
-        while area is not None and not isinstance(area, QAbstractScrollArea):
-            area = area.parentWidget()
-        if area is not None:
-            target = area.viewport()
-            local = target.mapFromGlobal(event.globalPosition().toPoint())
-            QApplication.sendEvent(target, QWheelEvent(
-                local.toPointF(), event.globalPosition(), event.pixelDelta(), event.angleDelta(), event.buttons(),
-                event.modifiers(), event.phase(), event.inverted(), event.source()))
+        send_wheel_to_page(self._view, event)
         return True  # never to pyqtgraph: its ViewBox would take the wheel even with the mouse disabled
 
 

@@ -58,6 +58,7 @@ from ..core.plan import SessionPlan
 from ..core.prechecks import PrecheckResult
 from ..core.protocols import AgentKind, Protocol
 from .checklist_dialog import ChecklistDialog
+from .wheel_guard import guard_choices_from_the_wheel
 
 NO_SIDE = "(no side)"
 #: The heading above the indications that are not the protocol's own (a heading, never chosen).
@@ -260,6 +261,7 @@ class SessionSetup(QGroupBox):
         self.search.returnPressed.connect(self.find_patients)
         self.search_button.clicked.connect(self.find_patients)
         self.results.itemActivated.connect(self.choose_result)
+        guard_choices_from_the_wheel(self)
         self.results.itemClicked.connect(self.choose_result)
         self.patient_id.textEdited.connect(self._id_edited)
         self.use_recorded.clicked.connect(self._use_recorded_details)
