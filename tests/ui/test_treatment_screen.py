@@ -154,7 +154,10 @@ def test_each_side_effect_button_stops_the_output_and_records_why(qtbot, screen,
     start(qtbot, screen)
     controller = screen.desk.controller
     wait_state(qtbot, controller, lambda snap: snap.current_ma > 0.9)
-    qtbot.mousePress(screen.treatment.stops.buttons[reason.value], Qt.MouseButton.LeftButton)
+    button = screen.treatment.stops.buttons[reason.value]
+    qtbot.mousePress(button, Qt.MouseButton.LeftButton)
+    # the release may go to the "Other…" dialog: the button must not stay drawn pressed into later sessions
+    assert not button.isDown()
     qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: controller.history.view().current_ma[-1] < 0.05, timeout=WAIT_MS)
     assert controller.snapshot().stop_reason.cause is reason

@@ -58,7 +58,7 @@ class StopPanel(QGroupBox):
             button.setStyleSheet(BUTTON_STYLE)
             button.setSizePolicy(grow)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space must never "click" a stop button by focus
-            button.pressed.connect(lambda k=key: self.stop_requested.emit(k))  # on press, not release
+            button.pressed.connect(lambda k=key, b=button: self._pressed(k, b))  # on press, not release
             grid.addWidget(button, index // 2, index % 2)
             self.buttons[key] = button
         self.emergency = QPushButton("STOP\n(Esc / Space)")
@@ -73,6 +73,12 @@ class StopPanel(QGroupBox):
             grid.setRowStretch(row, 1)
         grid.setRowStretch(rows, 2)  # STOP gets twice a side-effect row's share of any extra room
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+
+    def _pressed(self, key: str, button: QPushButton) -> None:
+        self.stop_requested.emit(key)
+        # "Other…" asks for words in a dialog while the mouse is still down: the release goes to the
+        # dialog, and the button stayed drawn pressed into later sessions. Nothing here uses a click.
+        button.setDown(False)
 
     def all_buttons(self) -> list[QPushButton]:
         """Every button of the panel, STOP last."""
