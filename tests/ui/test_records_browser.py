@@ -261,6 +261,21 @@ def test_selecting_a_row_shows_summary_course_and_plots(qtbot, browser, sessions
     assert browser.grab().save("/tmp/records_browser.png")
 
 
+def test_a_new_search_leaves_no_session_half_shown(qtbot, browser, sessions):
+    """A new-user pass searched with a session open: its row stayed highlighted beside an empty summary."""
+    select(qtbot, browser, 2)
+    assert browser.plots.curve_points() > 0
+    assert found(qtbot, browser, patient="P-0001")
+    assert not browser.table.selectionModel().selectedRows()
+    assert browser.selected_session_id is None and browser.plots.curve_points() == 0
+    assert browser.summary_view.toPlainText() == ""
+    # a session still loading when the list changes does not appear beside the new list
+    browser.select_row(0)
+    browser.run_search()
+    settle(qtbot, browser)
+    assert browser.selected_session_id is None and browser.plots.curve_points() == 0
+
+
 def test_course_warning_is_shown(qtbot, sessions):
     """Two corticosteroid sessions on consecutive days: the course view says so."""
     db, _ids = sessions

@@ -352,8 +352,10 @@ class RecordsBrowser(QWidget):
 
     def _fill(self, rows: list[SessionRow]) -> None:
         self._clear_session()
+        self._session_seq += 1  # a session still loading belongs to the old list: it must not appear now
         self._rows = rows
         self.table.blockSignals(True)
+        self.table.clearSelection()  # a highlighted row with an empty summary read as that session's
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for col, text in enumerate(row.cells):
