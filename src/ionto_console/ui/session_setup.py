@@ -279,19 +279,32 @@ class SessionSetup(QGroupBox):
         self._show_electrode()
 
     def _show_electrode(self) -> None:
-        """The protocol's electrode, facts and sites (the site list follows the protocol)."""
+        """The protocol's electrode, facts and sites (the site list follows the protocol).
+
+        WHY site, side and indication start again when the site list changes: the new-user pass
+        chose a feet (trays) protocol after an Achilles one and kept "left" and "M76.60 Achilles
+        tendinitis" from the previous patient. The same list (another drug for the same site)
+        keeps the choices."""
+        previous_sites = [self.site.itemText(i) for i in range(self.site.count())]
+        previous_site = self.site.currentText()
         self.electrode.clear()
-        self.site.clear()
         if not self._protocols:
+            self.site.clear()
             return
         protocol = self.selected_protocol()
+        sites = sites_for(protocol)
+        if list(sites) != previous_sites:
+            self.site.clear()
+            self.site.addItems(sites)
+            self.reset_site_side_indication()
+        elif previous_site in sites:
+            self.site.setCurrentText(previous_site)
         # the row says "Electrode"; the box shows what differs between electrodes (area, rating) whole,
         # and the plan records the full wording (the item's data)
         self.electrode.addItem(electrode_text(protocol).removeprefix("Active electrode "), electrode_text(protocol))
         self.electrode.setToolTip(f"{electrode_text(protocol)}: the electrode the protocol is made for; "
                                   "a different one needs its own protocol")
         self.protocol.setToolTip(protocol.name)
-        self.site.addItems(sites_for(protocol))
         self._show_indications(protocol)
         self.protocol_facts.setText(protocol_facts(protocol))
         self._record_fields_changed()
@@ -321,6 +334,16 @@ class SessionSetup(QGroupBox):
         self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0)
                                               + WholeNameCombo.POPUP_MARGIN_PX)
         self.diagnosis.blockSignals(False)
+
+    def reset_site_side_indication(self) -> None:
+        """Back to the first site, no side and no indication chosen: another patient, or a protocol
+        for other sites, must have them chosen afresh (they go into the record and the bill)."""
+        if self.site.count():
+            self.site.setCurrentIndex(0)
+        self.other_site.clear()
+        self.side.setCurrentIndex(0)
+        self.diagnosis.setCurrentIndex(0)
+        self.diagnosis.setEditText("")
 
     def diagnosis_code(self) -> str:
         """The chosen or typed ICD-10 code (its first word), upper case."""
@@ -379,6 +402,8 @@ class SessionSetup(QGroupBox):
         match = item.data(Qt.ItemDataRole.UserRole)
         if not isinstance(match, PatientMatch):
             return
+        if normalise_patient_id(match.identifier) != self.patient_identifier():
+            self.reset_site_side_indication()
         self.patient_id.setText(match.identifier)
         self.patient_name.setText(match.name)
         self.date_of_birth.setText(match.date_of_birth.isoformat() if match.date_of_birth else "")
@@ -390,6 +415,7 @@ class SessionSetup(QGroupBox):
         """Typing another ID starts a new patient: the previous one's details must not stay."""
         for field in (self.patient_name, self.date_of_birth, self.patient_notes):
             field.clear()
+        self.reset_site_side_indication()  # the previous patient's site, side and indication are theirs
         self.history_label.setText("")
         self._set_mismatch("")
 
