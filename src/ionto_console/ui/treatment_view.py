@@ -246,12 +246,13 @@ class TreatmentView(QWidget):
         self.polarity.setWordWrap(True)
         self.polarity.setStyleSheet("font-size:13pt; font-weight:bold; color:#4a148c;")
 
-        # each readout reserves room for its widest value (25 mA, 400 mA·min, hours of treatment), so the
-        # grid's columns follow the page's width only, never the numbers of a run (new-user pass: after a
-        # tap-water trip Current and Dose became two wide tiles and Remaining moved to a row of its own)
+        # each readout reserves room for its widest usual value (25 mA, 400 mA·min, 99:59), so the grid's
+        # columns follow the page's width, not the numbers of a run (new-user pass: after a tap-water trip
+        # Current and Dose became two wide tiles and Remaining moved to a row of its own). Only a remaining
+        # time of 100 minutes or more (a very low current) is wider, and widens the tiles once.
         self.current = Readout("Current", "mA", point_size=BIG_PT, widest="00.00")
         self.dose = Readout("Dose", "mA·min", point_size=BIG_PT, widest="000.0")
-        self.remaining = Readout("Remaining", "min:s", point_size=BIG_PT, widest="000:00")
+        self.remaining = Readout("Remaining", "min:s", point_size=BIG_PT, widest="00:00")
         self.goal = Readout("Goal current", "mA", widest="00.00")
         self.target = Readout("Ramping to", "mA", widest="00.00")
         self.voltage = Readout("Voltage", "V", widest="000.0")
@@ -531,6 +532,10 @@ class TreatmentView(QWidget):
         if (plan.patient_id, plan.protocol.id) != (self.setup.patient_identifier(), protocol.id):
             return None
         return controller
+
+    def run_on_screen(self) -> bool:
+        """A run is starting, on, or just ended and still shown (its patient and protocol are chosen)."""
+        return self.desk.active or self._shown_controller is not None
 
     def refresh(self) -> None:
         controller = self.shown_controller()
