@@ -165,3 +165,19 @@ def test_the_readout_grid_keeps_its_layout_whatever_the_numbers(qtbot, window, s
     window.resize(*size)
     qtbot.wait(50)
     assert places() == before
+
+
+def test_the_offer_to_continue_does_not_widen_the_page(qtbot, window):
+    """Screenshots at 1280x720 at 150 %: after an electrode lift the offer's long check-box line widened the
+    page past the screen (a sideways scroll bar, the Dose readout cut in half). Its words wrap now."""
+    from ionto_console.core.continuation import Continuation
+
+    window.treatment._timer.stop()  # the offer stays (the desk has no interrupted run to offer)
+    window.resize(853, 440)
+    qtbot.wait(50)
+    protocol = window.setup.selected_protocol()
+    window.setup.offer_continuation(Continuation(7, "P-1001", protocol.id, 0.5, protocol.dose_target_ma_min))
+    qtbot.wait(50)
+    assert window.setup.continue_box.isVisible()
+    assert "already delivered" in window.setup.continue_text.text()
+    assert window.treatment.scroll.horizontalScrollBar().maximum() == 0

@@ -78,7 +78,7 @@ class ConnectionPanel(QGroupBox):
         self._details = (port_label, self.port_combo, self.refresh_button, self.connect_button,
                          self.disconnect_button, self.ident_label, self.calibration_label)
         self._folded = False
-        grid = QGridLayout(self)
+        grid = QGridLayout(self)  # the panel's layout (``set_folded`` moves the state line in it)
         grid.setContentsMargins(6, 2, 6, 2)
         grid.setVerticalSpacing(2)
         grid.addLayout(row, 0, 0)
@@ -116,6 +116,12 @@ class ConnectionPanel(QGroupBox):
         self._folded = folded
         for widget in self._details:
             widget.setVisible(not folded)
+        grid = self.layout()
+        grid.removeWidget(self.state_label)  # folded: the state line alone, across the panel
+        if folded:
+            grid.addWidget(self.state_label, 0, 0, 1, 2)
+        else:
+            grid.addWidget(self.state_label, 0, 1)
         self.notice_label.setVisible(bool(self.notice_label.text()) and not folded)
 
     def folded(self) -> bool:

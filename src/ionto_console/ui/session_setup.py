@@ -214,9 +214,16 @@ class SessionSetup(QGroupBox):
         #: is the same prescription, not a second session of the day).
         self._checklist_corticosteroid = None
         self._run_corticosteroid = None
-        self.continue_box = QCheckBox("")
+        self.continue_box = QCheckBox("Continue the interrupted run")
         self.continue_box.setObjectName("continue_run")
         self.continue_box.setVisible(False)
+        #: The offer's words (how much is left, how much was delivered), wrapped under the box. WHY not the
+        #: box's own text: a check box does not wrap, and the long line widened the page past a 1280x720
+        #: screen at 150 % (a sideways scroll bar, the Dose readout cut in half).
+        self.continue_text = QLabel("")
+        self.continue_text.setObjectName("continue_run_text")
+        self.continue_text.setWordWrap(True)
+        self.continue_text.setVisible(False)
         self.continue_box.toggled.connect(lambda _on: self._invalidate())
         self.checklist_button = QPushButton("Pre-treatment checklist…")
         self.checklist_button.setObjectName("checklist_button")
@@ -255,6 +262,7 @@ class SessionSetup(QGroupBox):
         form.addRow(self.use_recorded)
         form.addRow(self.history_label)
         form.addRow(self.continue_box)
+        form.addRow(self.continue_text)
         form.addRow(self.checklist_button, self.checklist_state)
         self.checklist_button.clicked.connect(self.run_checklist)
         self.search.returnPressed.connect(self.find_patients)
@@ -595,8 +603,10 @@ class SessionSetup(QGroupBox):
         self.continue_box.blockSignals(True)
         self.continue_box.setChecked(offer is not None)
         self.continue_box.blockSignals(False)
-        self.continue_box.setText(offer.text if offer else "")
-        self.continue_box.setVisible(offer is not None)
+        words = offer.text.removeprefix(self.continue_box.text() + ": ") if offer else ""
+        self.continue_text.setText(words[:1].upper() + words[1:])
+        for widget in (self.continue_box, self.continue_text):
+            widget.setVisible(offer is not None)
         self._invalidate()
 
     def continuing(self) -> bool:

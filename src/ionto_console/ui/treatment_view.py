@@ -366,9 +366,16 @@ class TreatmentView(QWidget):
             shortcut.setEnabled(active and not self._locked)  # locked: only the stops act
 
     def _place_setup(self) -> None:
-        """Beside the readouts when the page is wide, above them (folded while treating) when narrow."""
+        """Beside the readouts when the page is wide; when narrow, above them before a run, folded while
+        treating, and below them while the finished run is on screen.
+
+        WHY below after a run: the set-up came back between the patient banner and the outcome at a
+        stop, and pushed "Stopped — output off" and the readouts down the page (new-user pass)."""
         wide = self.scroll.viewport().width() >= self.SIDE_BY_SIDE_MIN_WIDTH
-        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if wide:
+            direction = QBoxLayout.Direction.LeftToRight
+        else:  # the layout holds [set-up, live area]: bottom to top puts the live area first
+            direction = QBoxLayout.Direction.BottomToTop if self.run_on_screen() else QBoxLayout.Direction.TopToBottom
         if self._columns.direction() != direction:
             self._columns.setDirection(direction)
         self.setup.setVisible(wide or not self.desk.active)
