@@ -47,7 +47,7 @@ def stopped_screen(qtbot, sources, tmp_path, fast_passwords):
     win = MainWindow(sources.station, sources, desk, [not_a_corticosteroid(), tap_water_feet()],
                      alarm_player=RecordingPlayer())
     qtbot.addWidget(win)
-    win.resize(1280, 900)
+    win.resize(1700, 950)  # a wide page: the banner shows the chosen patient before a run too
     win.show()
     sources.connect(SIMULATOR_KEY)
     qtbot.waitUntil(lambda: win.station.snapshot().live is not None, timeout=WAIT_MS)

@@ -711,14 +711,16 @@ class TreatmentView(QWidget):
     def _show_patient(self, controller, snap: Snapshot | None) -> None:
         """Who is treated, with what, where: the run's plan while it is on, else the plan now chosen on the
         set-up (new-user pass: after the ID changed the banner and polarity still showed the last patient
-        and drug). The banner shows from the moment a patient ID is entered."""
+        and drug). On a wide page the banner shows from the moment a patient ID is entered."""
         plan = self.desk.plan if controller is not None and self.desk.active else None
         setup = self.setup
         protocol = plan.protocol if plan is not None else setup.protocol_or_none()
         if plan is not None:
             text = banner_text(plan.patient_name, plan.patient_id, plan.date_of_birth, plan.protocol.name,
                                plan.site, plan.side)
-        elif setup.patient_identifier() and protocol is not None:
+        elif setup.patient_identifier() and protocol is not None and (
+                self.run_on_screen() or self._columns.direction() == QBoxLayout.Direction.LeftToRight):
+            # before a run on a narrow page the form right under it says the same: it keeps the height
             text = banner_text(setup.patient_name.text().strip(), setup.patient_identifier(), setup.birth_date(),
                                protocol.name, setup.site_text(), setup.side_text())
         else:
