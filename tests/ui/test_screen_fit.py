@@ -18,8 +18,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QStyle, QStyleOptionComboBox
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QStyle, QStyleOptionComboBox
 
 from ionto_console.app import SIMULATOR_KEY
 from ionto_console.control.patient_history import PatientHistory
@@ -367,3 +368,13 @@ def test_start_and_a_stop_keep_the_state_line_and_current_in_view(qtbot, ready_w
     problems += [f"stopped: {line}" for line in outside_viewport(view)]
     assert "Stopped" in view.state_banner.text()
     assert not problems, "\n".join(problems)
+    # the therapist scrolls down to the form: the page stays where they put it
+    bar = view.scroll.verticalScrollBar()
+    if bar.maximum() > bar.value():
+        wheel = QWheelEvent(QPointF(20, 20), QPointF(20, 20), QPoint(0, 0), QPoint(0, -240), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(view.scroll.viewport(), wheel)
+        scrolled = bar.value()
+        win.resize(win.width(), win.height() - 1)  # the page's height changes (a look-up answer, a banner)
+        qtbot.wait(100)
+        assert bar.value() >= scrolled - 1, "the page jumped back after the therapist scrolled"
