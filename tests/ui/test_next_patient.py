@@ -135,8 +135,8 @@ def test_the_sign_dialog_shows_what_is_signed(qtbot, stopped_screen):
     dialog = SignDialog("Dana Therapist", True, view, what=view.signing_what())
     qtbot.addWidget(dialog)
     shown = {label: widget.text() for label, widget in dialog.what.items()}
-    assert set(shown) == {"Patient", "Protocol", "Outcome", "Dose delivered", "Date"}
-    assert shown["Patient"] == "Ada Example (ID P-0042, born 1970-05-06)"
+    assert set(shown) == {"Patient", "Born", "Protocol", "Outcome", "Dose delivered", "Date"}
+    assert shown["Patient"] == "Ada Example (ID P-0042)" and shown["Born"] == "1970-05-06"
     assert shown["Protocol"].startswith("Test: acetic acid, small dose · Achilles tendon (left)")
     assert "Dizziness" in shown["Outcome"] and shown["Dose delivered"].endswith("of 5 mA·min")
     assert shown["Date"][:4].isdigit() and len(shown["Date"]) == len("2026-11-30 18:00")

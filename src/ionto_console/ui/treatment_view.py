@@ -104,6 +104,8 @@ class SignDialog(QDialog):
         self.meaning = QComboBox()
         self.meaning.addItems(self.MEANINGS)
         self.note = QPlainTextEdit()
+        # a few lines: the rows saying what is signed must keep their height on a 720-pixel screen at 150 %
+        self.note.setMaximumHeight(self.note.fontMetrics().lineSpacing() * 3 + 12)
         keep_readable(self.username, self.password, self.meaning)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -463,12 +465,14 @@ class TreatmentView(QWidget):
         outcome = state_line(snap)
         if self._other_text and OTHER_PENDING in outcome:
             outcome = outcome.replace(OTHER_PENDING, self._other_text)
-        born = f", born {plan.date_of_birth.isoformat()}" if plan.date_of_birth else ""
         site = plan.site + (f" ({plan.side})" if plan.side else "")
-        rows = [("Patient", f"{plan.patient_name} (ID {plan.patient_id}{born})"),
-                ("Protocol", f"{plan.protocol.name} · {site}" if site else plan.protocol.name),
-                ("Outcome", outcome),
-                ("Dose delivered", f"{snap.dose_delivered_ma_min:.1f} of {round(snap.dose_target_ma_min, 1):g} mA·min")]
+        rows = [("Patient", f"{plan.patient_name} (ID {plan.patient_id})")]
+        if plan.date_of_birth:
+            rows.append(("Born", plan.date_of_birth.isoformat()))
+        rows += [("Protocol", f"{plan.protocol.name} · {site}" if site else plan.protocol.name),
+                 ("Outcome", outcome),
+                 ("Dose delivered",
+                  f"{snap.dose_delivered_ma_min:.1f} of {round(snap.dose_target_ma_min, 1):g} mA·min")]
         if recorder is not None:
             started = recorder.started_at.astimezone()  # the record keeps UTC; the signer reads local time
             rows.append(("Date", started.strftime("%Y-%m-%d %H:%M")))
