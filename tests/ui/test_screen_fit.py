@@ -295,8 +295,10 @@ def test_a_closed_drop_down_elides_in_the_middle_with_the_whole_name_as_tooltip(
 
 # --- the live area stays in view at Start and at a stop ------------------------------------------------
 
-#: The sizes of the new-user pass's report: maximised 1280x720, 1366x768 at 125 %, 1920x1080 at 150 %.
-LIVE_AREAS = [((1280, 720), 1.0), ((1366, 768), 1.25), ((1920, 1080), 1.5), ((1280, 720), 1.5)]
+#: The sizes of the new-user pass's report (maximised 1280x720, 1366x768 at 125 %, 1920x1080 at 150 %) and
+#: the smallest: 1280x720 at 150 %, maximised and as a window.
+LIVE_AREAS = [((1280, 720), 1.0, True), ((1366, 768), 1.25, True), ((1920, 1080), 1.5, True),
+              ((1280, 720), 1.5, True), ((1280, 720), 1.5, False)]
 
 
 @pytest.fixture
@@ -343,15 +345,15 @@ def outside_viewport(view) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("area", LIVE_AREAS, ids=lambda a: f"{a[0][0]}x{a[0][1]}@{a[1]:g}")
+@pytest.mark.parametrize("area", LIVE_AREAS, ids=lambda a: f"{a[0][0]}x{a[0][1]}@{a[1]:g}-{'max' if a[2] else 'win'}")
 def test_start_and_a_stop_keep_the_state_line_and_current_in_view(qtbot, ready_window, area):
     """New-user pass: pressing Start scrolled the page to the trace (the focused Start button hid and the
     scroll area followed the focus), and after Esc at 1280x720 the page jumped to the set-up form with
     the stop line half cut. After Start and after a stop the state line and Current stay in view."""
     win = ready_window
     view = win.treatment
-    (screen_w, screen_h), scale = area
-    win.resize(*logical_area(screen_w, screen_h, scale, maximised=True))
+    (screen_w, screen_h), scale, maximised = area
+    win.resize(*logical_area(screen_w, screen_h, scale, maximised))
     win.activateWindow()
     qtbot.wait(50)
     view.scroll.verticalScrollBar().setValue(view.scroll.verticalScrollBar().maximum())  # the form, scrolled

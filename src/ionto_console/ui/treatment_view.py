@@ -203,6 +203,8 @@ class TreatmentView(QWidget):
 
     #: Below this page width the set-up goes above the readouts instead of beside them.
     SIDE_BY_SIDE_MIN_WIDTH = 980
+    #: Below this scroll-area height the state line is set smaller (it and Current must fit together).
+    SHORT_PAGE_PX = 240
 
     def __init__(self, desk: TreatmentDesk, setup: SessionSetup, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -565,8 +567,11 @@ class TreatmentView(QWidget):
         if self._other_text and OTHER_PENDING in line:
             line = line.replace(OTHER_PENDING, self._other_text)
         set_text(self.state_banner, line)
+        # on a very short page (a 1280x720 window at 150 %) a smaller state line keeps Current beside it in view
+        short = self.scroll.viewport().height() < self.SHORT_PAGE_PX
+        size, padding = ("16pt", "4px") if short else ("20pt", "8px")
         set_style(self.state_banner,
-            f"font-size:20pt; font-weight:bold; padding:8px; background:{background}; color:{colour};"
+            f"font-size:{size}; font-weight:bold; padding:{padding}; background:{background}; color:{colour};"
         )
         closed = self.desk.recorder if self.desk.can_sign() else None
         if closed is not None and closed is not self._history_closed_for:
