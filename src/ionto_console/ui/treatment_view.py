@@ -260,8 +260,8 @@ class TreatmentView(QWidget):
         self.goal = Readout("Goal current", "mA", widest="00.00")
         self.target = Readout("Ramping to", "mA", widest="00.00")
         self.voltage = Readout("Voltage", "V", widest="000.0")
-        self.impedance = Readout("Impedance", "kΩ", widest="0000.0")
-        self.elapsed = Readout("Elapsed", "min:s", widest="000:00")
+        self.impedance = Readout("Impedance", "kΩ", widest="000.0")
+        self.elapsed = Readout("Elapsed", "min:s", widest="00:00")
         self.big_readouts = ReflowGrid([self.current, self.dose, self.remaining])
         self.small_readouts = ReflowGrid([self.goal, self.target, self.voltage, self.impedance, self.elapsed])
 
