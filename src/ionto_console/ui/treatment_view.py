@@ -556,6 +556,8 @@ class TreatmentView(QWidget):
             if self._shown_controller is not None:
                 # the finished run leaves the live area: its "Session signed…" or refusal goes with it
                 self._notice, self._notice_ok = "", False
+                if controller is None:
+                    self._pinned = False  # nothing to keep in view: the page is the next patient's form
             self._reset_plots()
             self._shown_controller = controller
         snap = controller.snapshot() if controller else None
