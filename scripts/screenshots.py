@@ -208,6 +208,29 @@ def main() -> int:
                 frame.y() + max((frame.height() - dialog.height()) // 2, 0))
     shot("checklist-again")
     dialog.close()
+    # what "Sign session…" signs, in its dialog
+    from ionto_console.ui.treatment_view import SignDialog
+
+    sign = SignDialog("Dana Therapist", True, window, what=window.treatment.signing_what())
+    sign.show()
+    sign.move(frame.x() + max((frame.width() - sign.width()) // 2, 0),
+              frame.y() + max((frame.height() - sign.height()) // 2, 0))
+    shot("sign")
+    sign.close()
+    # the next patient, a tap-water one, before the last session is signed: the live area is theirs,
+    # "Sign previous session…" keeps the last one signable
+    from PySide6.QtTest import QTest
+
+    setup.patient_id.setFocus()
+    setup.patient_id.selectAll()
+    QTest.keyClicks(setup.patient_id, "P-3001")
+    setup.patient_name.setText("Maria Sweat")
+    setup.date_of_birth.setText("1990-06-06")
+    setup.protocol.setCurrentIndex(next(i for i, p in enumerate(setup._protocols) if p.id.startswith("tap-water-feet")))
+    setup.look_up_patient()
+    wait(10, setup.history_current)
+    window.treatment.scroll.verticalScrollBar().setValue(0)
+    shot("treatment-next-patient")
     window.tabs.setCurrentIndex(1)
     shot("board-monitor")
     window.tabs.setCurrentIndex(window.tabs.count() - 1)

@@ -43,6 +43,8 @@ def test_steps_seconds_apart_keep_their_lines_and_their_labels_do_not_overlap(qt
     plots.show_history(TelemetryView(t=t, current_ma=current, voltage_v=np.full_like(t, 18.0), target_ma=current,
                                      impedance_kohm=np.full_like(t, 6.0)))
     treatment._add_markers(Steps())
+    # the plot on screen (pyqtgraph ranges its axes when it paints; the readouts above may push it below the fold)
+    treatment.scroll.ensureWidgetVisible(plots)
     qtbot.wait(50)
     plot = plots.current_plot
     lines = [item for item in plot.items if isinstance(item, pg.InfiniteLine)]

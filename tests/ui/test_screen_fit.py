@@ -18,8 +18,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QComboBox, QLabel, QStyle, QStyleOptionComboBox
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QStyle, QStyleOptionComboBox
 
 from ionto_console.app import SIMULATOR_KEY
 from ionto_console.control.patient_history import PatientHistory
@@ -290,3 +291,92 @@ def test_a_closed_drop_down_elides_in_the_middle_with_the_whole_name_as_tooltip(
     shown = combo.shown_text()
     assert "…" in shown and shown.startswith("Tap") and shown.endswith("trays)")
     assert combo.toolTip() == "Tap water, hyperhidrosis of the feet (pulsed, trays)"
+
+
+# --- the live area stays in view at Start and at a stop ------------------------------------------------
+
+#: The sizes of the new-user pass's report (maximised 1280x720, 1366x768 at 125 %, 1920x1080 at 150 %) and
+#: the smallest: 1280x720 at 150 %, maximised and as a window.
+LIVE_AREAS = [((1280, 720), 1.0, True), ((1366, 768), 1.25, True), ((1920, 1080), 1.5, True),
+              ((1280, 720), 1.5, True), ((1280, 720), 1.5, False)]
+
+
+@pytest.fixture
+def ready_window(qtbot, sources, tmp_path, fast_passwords):
+    """The demo's window with records, a known patient and a passed checklist: Start is enabled."""
+    from ionto_console.accounts import create_first_admin
+
+    db = open_database(sqlite_url(tmp_path / "records.sqlite3"))
+    mark_as_demo(db)
+    signer = create_first_admin(db, "dana", "Dana Therapist", SIGNER_PW)
+    desk = TreatmentDesk(sources.station, db=db, operator=lambda: "Dana Therapist", demo=True, signer=lambda: signer)
+    library = load_library()
+    win = MainWindow(sources.station, sources, desk, library, alarm_player=RecordingPlayer())
+    qtbot.addWidget(win)
+    win.show()
+    sources.connect(SIMULATOR_KEY)
+    qtbot.waitUntil(lambda: win.station.snapshot().live is not None, timeout=WAIT_MS)
+    setup = win.setup
+    setup.set_history_source(lambda _id, _protocol, on_done: on_done(KNOWN_PATIENT))
+    setup.patient_id.setText("P-1001")
+    setup.patient_name.setText(KNOWN_PATIENT.name)
+    setup.date_of_birth.setText("1961-04-23")
+    setup.protocol.setCurrentIndex(next(i for i, p in enumerate(library) if p.id == "dexamethasone-4mgml-40"))
+    setup.side.setCurrentText("left")
+    setup.look_up_patient()
+    dialog = setup.make_checklist()
+    for question in dialog.questions:
+        dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
+    setup.accept_checklist(dialog.result_value())
+    qtbot.waitUntil(win.treatment.start_button.isEnabled, timeout=WAIT_MS)
+    yield win
+    desk.shutdown()
+    db.close()
+
+
+def outside_viewport(view) -> list[str]:
+    """The state line and the Current readout each wholly inside the scroll area's viewport, or why not."""
+    viewport = view.scroll.viewport()
+    problems = []
+    for widget in (view.state_banner, view.current):
+        where = QRect(widget.mapTo(viewport, QPoint(0, 0)), widget.size())
+        if not widget.isVisible() or not viewport.rect().contains(where):
+            problems.append(f"{widget.objectName()} at {where}, viewport {viewport.rect()}")
+    return problems
+
+
+@pytest.mark.parametrize("area", LIVE_AREAS, ids=lambda a: f"{a[0][0]}x{a[0][1]}@{a[1]:g}-{'max' if a[2] else 'win'}")
+def test_start_and_a_stop_keep_the_state_line_and_current_in_view(qtbot, ready_window, area):
+    """New-user pass: pressing Start scrolled the page to the trace (the focused Start button hid and the
+    scroll area followed the focus), and after Esc at 1280x720 the page jumped to the set-up form with
+    the stop line half cut. After Start and after a stop the state line and Current stay in view."""
+    win = ready_window
+    view = win.treatment
+    (screen_w, screen_h), scale, maximised = area
+    win.resize(*logical_area(screen_w, screen_h, scale, maximised))
+    win.activateWindow()
+    qtbot.wait(50)
+    view.scroll.verticalScrollBar().setValue(view.scroll.verticalScrollBar().maximum())  # the form, scrolled
+    qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)  # as a therapist does: Start gets the focus
+    qtbot.waitUntil(lambda: win.desk.controller is not None and win.desk.controller.snapshot().current_ma > 0.3,
+                    timeout=WAIT_MS)
+    qtbot.wait(100)  # the set-up folds and the run's rows appear
+    problems = [f"running: {line}" for line in outside_viewport(view)]
+    controller = win.desk.controller
+    qtbot.keyClick(win, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    qtbot.waitUntil(view.sign_button.isEnabled, timeout=WAIT_MS)
+    qtbot.wait(100)  # the set-up comes back on a narrow page
+    problems += [f"stopped: {line}" for line in outside_viewport(view)]
+    assert "Stopped" in view.state_banner.text()
+    assert not problems, "\n".join(problems)
+    # the therapist scrolls down to the form: the page stays where they put it
+    bar = view.scroll.verticalScrollBar()
+    if bar.maximum() > bar.value():
+        wheel = QWheelEvent(QPointF(20, 20), QPointF(20, 20), QPoint(0, 0), QPoint(0, -240), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(view.scroll.viewport(), wheel)
+        scrolled = bar.value()
+        win.resize(win.width(), win.height() - 1)  # the page's height changes (a look-up answer, a banner)
+        qtbot.wait(100)
+        assert bar.value() >= scrolled - 1, "the page jumped back after the therapist scrolled"

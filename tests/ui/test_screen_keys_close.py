@@ -223,7 +223,7 @@ def test_after_an_interruption_the_next_run_continues_the_remaining_dose_and_is_
     delivered = first.snapshot().dose_delivered_ma_min
     assert 0 < delivered < 5.0
     qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
-    assert win.setup.continue_box.isChecked() and f"{5.0 - delivered:.1f}" in win.setup.continue_box.text()
+    assert win.setup.continue_box.isChecked() and f"{5.0 - delivered:.1f}" in win.setup.continue_text.text()
     # the next-step line names the offer (it may be scrolled out of view above the line)
     from ionto_console.ui.treatment_view import CONTINUE_STEP
 

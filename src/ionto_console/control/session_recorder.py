@@ -267,6 +267,11 @@ class SessionRecorder:
 
     # --- the session's time ------------------------------------------------------------
 
+    @property
+    def started_at(self) -> dt.datetime:
+        """When the session's record started (UTC): the date a signer sees in the sign dialog."""
+        return self._wall0
+
     def record_time(self, monotonic_s: float | None = None) -> dt.datetime:
         """The record's time for now (or for a ``time.monotonic()`` reading): start + monotonic elapsed."""
         now = time.monotonic() if monotonic_s is None else monotonic_s

@@ -68,12 +68,17 @@ class ConnectionPanel(QGroupBox):
         # two rows, not five: the panel sits above every tab, and its height is taken from the
         # page on a 720-pixel screen
         row = QHBoxLayout()
-        row.addWidget(QLabel("Port"))
+        port_label = QLabel("Port")
+        row.addWidget(port_label)
         row.addWidget(self.port_combo, 1)
         row.addWidget(self.refresh_button)
         row.addWidget(self.connect_button)
         row.addWidget(self.disconnect_button)
-        grid = QGridLayout(self)
+        #: What folds away while a treatment is on screen (the state line stays).
+        self._details = (port_label, self.port_combo, self.refresh_button, self.connect_button,
+                         self.disconnect_button, self.ident_label, self.calibration_label)
+        self._folded = False
+        grid = QGridLayout(self)  # the panel's layout (``set_folded`` moves the state line in it)
         grid.setContentsMargins(6, 2, 6, 2)
         grid.setVerticalSpacing(2)
         grid.addLayout(row, 0, 0)
@@ -98,7 +103,29 @@ class ConnectionPanel(QGroupBox):
     def set_notice(self, text: str) -> None:
         """Show one line above the state ("" hides it)."""
         self.notice_label.setText(text)
-        self.notice_label.setVisible(bool(text))
+        self.notice_label.setVisible(bool(text) and not self._folded)
+
+    def set_folded(self, folded: bool) -> None:
+        """Only the board's state line (folded) or the whole panel.
+
+        WHY: while a treatment is on screen the port, identity and calibration lines are not the
+        therapist's business, and at 1280x720 at 150 % they took the height the state line and the
+        big readouts need (about 100 pixels were left for them in the new-user pass)."""
+        if folded == self._folded:
+            return
+        self._folded = folded
+        for widget in self._details:
+            widget.setVisible(not folded)
+        grid = self.layout()
+        grid.removeWidget(self.state_label)  # folded: the state line alone, across the panel
+        if folded:
+            grid.addWidget(self.state_label, 0, 0, 1, 2)
+        else:
+            grid.addWidget(self.state_label, 0, 1)
+        self.notice_label.setVisible(bool(self.notice_label.text()) and not folded)
+
+    def folded(self) -> bool:
+        return self._folded
 
     def _emit_connect(self) -> None:
         key = self.port_combo.currentData()

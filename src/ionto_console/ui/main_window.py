@@ -401,6 +401,8 @@ class MainWindow(QMainWindow):
         if self.idle is not None and self.idle.due(self._clock(), bool(board.live and board.live.output_on)):
             self.lock()
         self.connection.show_board(board, self._interval_days, self._today(), certificate=self.desk.board_certificate())
+        # the board's details fold while a treatment is on screen: its state line and readouts need the height
+        self.connection.set_folded(self.treatment is not None and self.treatment.run_on_screen())
         self._show_live(board)
         if self.tabs.currentWidget() is self.monitor:  # draw the monitor only when it is visible
             self.plots.follow(self.station.buffer)

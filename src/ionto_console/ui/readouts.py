@@ -32,10 +32,12 @@ class LiveText(QWidget):
     MARGIN_PX = 2
 
     def __init__(self, text: str = "", alignment: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft
-                 | Qt.AlignmentFlag.AlignVCenter, parent: QWidget | None = None) -> None:
+                 | Qt.AlignmentFlag.AlignVCenter, parent: QWidget | None = None, *, widest: str = "") -> None:
+        """``widest``: a text as wide as any this will show (room is reserved for it from the start)."""
         super().__init__(parent)
         self._text = text
-        self._widest = text  # the widest text shown so far: what the size hint makes room for
+        # the widest text shown so far (or reserved): what the size hint makes room for
+        self._widest = max(text, widest, key=len)
         self._alignment = alignment
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
@@ -69,13 +71,16 @@ class LiveText(QWidget):
 class Readout(QFrame):
     """One number with its name and unit."""
 
-    def __init__(self, title: str, unit: str, parent: QWidget | None = None, *, point_size: int = SMALL_PT) -> None:
+    def __init__(self, title: str, unit: str, parent: QWidget | None = None, *, point_size: int = SMALL_PT,
+                 widest: str = "") -> None:
+        """``widest``: a value as wide as the widest this readout shows (e.g. "000:00"): the readout's
+        width is then the same from the first run to the last, whatever the numbers and the unit line."""
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName(f"readout_{title.lower().replace(' ', '_')}")
         self._title_text = title
         self._title = QLabel()
-        self._value = LiveText("--", Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._value = LiveText("--", Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, widest=widest)
         self._value.setObjectName("value")
         self.set_unit(unit)
         big = QFont()
@@ -90,6 +95,15 @@ class Readout(QFrame):
         layout.addWidget(self._title)
         layout.addWidget(self._value)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As wide as the value (the title and unit line wrap under that width): WHY: the unit line
+        "Dose (of 400 mA·min)" used to widen the tile, and the grid then fell to fewer columns."""
+        hint = super().sizeHint()
+        margins = self.contentsMargins().left() + self.contentsMargins().right()
+        layout_margins = self.layout().contentsMargins()
+        hint.setWidth(self._value.sizeHint().width() + margins + layout_margins.left() + layout_margins.right())
+        return hint
 
     def set_unit(self, unit: str) -> None:
         """The unit line beside the title (e.g. the dose's target: "of 40 mA·min")."""

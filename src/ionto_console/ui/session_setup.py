@@ -215,9 +215,16 @@ class SessionSetup(QGroupBox):
         #: is the same prescription, not a second session of the day).
         self._checklist_corticosteroid = None
         self._run_corticosteroid = None
-        self.continue_box = QCheckBox("")
+        self.continue_box = QCheckBox("Continue the interrupted run")
         self.continue_box.setObjectName("continue_run")
         self.continue_box.setVisible(False)
+        #: The offer's words (how much is left, how much was delivered), wrapped under the box. WHY not the
+        #: box's own text: a check box does not wrap, and the long line widened the page past a 1280x720
+        #: screen at 150 % (a sideways scroll bar, the Dose readout cut in half).
+        self.continue_text = QLabel("")
+        self.continue_text.setObjectName("continue_run_text")
+        self.continue_text.setWordWrap(True)
+        self.continue_text.setVisible(False)
         self.continue_box.toggled.connect(lambda _on: self._invalidate())
         self.checklist_button = QPushButton("Pre-treatment checklist…")
         self.checklist_button.setObjectName("checklist_button")
@@ -256,6 +263,7 @@ class SessionSetup(QGroupBox):
         form.addRow(self.use_recorded)
         form.addRow(self.history_label)
         form.addRow(self.continue_box)
+        form.addRow(self.continue_text)
         form.addRow(self.checklist_button, self.checklist_state)
         self.checklist_button.clicked.connect(self.run_checklist)
         self.search.returnPressed.connect(self.find_patients)
@@ -281,19 +289,32 @@ class SessionSetup(QGroupBox):
         self._show_electrode()
 
     def _show_electrode(self) -> None:
-        """The protocol's electrode, facts and sites (the site list follows the protocol)."""
+        """The protocol's electrode, facts and sites (the site list follows the protocol).
+
+        WHY site, side and indication start again when the site list changes: the new-user pass
+        chose a feet (trays) protocol after an Achilles one and kept "left" and "M76.60 Achilles
+        tendinitis" from the previous patient. The same list (another drug for the same site)
+        keeps the choices."""
+        previous_sites = [self.site.itemText(i) for i in range(self.site.count())]
+        previous_site = self.site.currentText()
         self.electrode.clear()
-        self.site.clear()
         if not self._protocols:
+            self.site.clear()
             return
         protocol = self.selected_protocol()
+        sites = sites_for(protocol)
+        if list(sites) != previous_sites:
+            self.site.clear()
+            self.site.addItems(sites)
+            self.reset_site_side_indication()
+        elif previous_site in sites:
+            self.site.setCurrentText(previous_site)
         # the row says "Electrode"; the box shows what differs between electrodes (area, rating) whole,
         # and the plan records the full wording (the item's data)
         self.electrode.addItem(electrode_text(protocol).removeprefix("Active electrode "), electrode_text(protocol))
         self.electrode.setToolTip(f"{electrode_text(protocol)}: the electrode the protocol is made for; "
                                   "a different one needs its own protocol")
         self.protocol.setToolTip(protocol.name)
-        self.site.addItems(sites_for(protocol))
         self._show_indications(protocol)
         self.protocol_facts.setText(protocol_facts(protocol))
         self._record_fields_changed()
@@ -323,6 +344,16 @@ class SessionSetup(QGroupBox):
         self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0)
                                               + WholeNameCombo.POPUP_MARGIN_PX)
         self.diagnosis.blockSignals(False)
+
+    def reset_site_side_indication(self) -> None:
+        """Back to the first site, no side and no indication chosen: another patient, or a protocol
+        for other sites, must have them chosen afresh (they go into the record and the bill)."""
+        if self.site.count():
+            self.site.setCurrentIndex(0)
+        self.other_site.clear()
+        self.side.setCurrentIndex(0)
+        self.diagnosis.setCurrentIndex(0)
+        self.diagnosis.setEditText("")
 
     def diagnosis_code(self) -> str:
         """The chosen or typed ICD-10 code (its first word), upper case."""
@@ -381,6 +412,8 @@ class SessionSetup(QGroupBox):
         match = item.data(Qt.ItemDataRole.UserRole)
         if not isinstance(match, PatientMatch):
             return
+        if normalise_patient_id(match.identifier) != self.patient_identifier():
+            self.reset_site_side_indication()
         self.patient_id.setText(match.identifier)
         self.patient_name.setText(match.name)
         self.date_of_birth.setText(match.date_of_birth.isoformat() if match.date_of_birth else "")
@@ -392,6 +425,7 @@ class SessionSetup(QGroupBox):
         """Typing another ID starts a new patient: the previous one's details must not stay."""
         for field in (self.patient_name, self.date_of_birth, self.patient_notes):
             field.clear()
+        self.reset_site_side_indication()  # the previous patient's site, side and indication are theirs
         self.history_label.setText("")
         self._set_mismatch("")
 
@@ -579,8 +613,10 @@ class SessionSetup(QGroupBox):
         self.continue_box.blockSignals(True)
         self.continue_box.setChecked(offer is not None)
         self.continue_box.blockSignals(False)
-        self.continue_box.setText(offer.text if offer else "")
-        self.continue_box.setVisible(offer is not None)
+        words = offer.text.removeprefix(self.continue_box.text() + ": ") if offer else ""
+        self.continue_text.setText(words[:1].upper() + words[1:])
+        for widget in (self.continue_box, self.continue_text):
+            widget.setVisible(offer is not None)
         self._invalidate()
 
     def recorded_continuation(self) -> Continuation | None:

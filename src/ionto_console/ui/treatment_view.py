@@ -7,8 +7,11 @@ in the treatment desk, controller and engine; this widget never decides.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Sequence
+
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QPushButton,
+    QApplication,
     QVBoxLayout,
     QWidget,
 )
@@ -76,6 +80,8 @@ NEXT_RUN_STEP = "For another run, do a new pre-treatment checklist (each run nee
 #: The next step when the rest of an interrupted run is offered (the offer sits above, maybe out of view).
 CONTINUE_STEP = ("To give the rest of the interrupted run's dose, keep “Continue the interrupted run” ticked "
                  "(in the set-up above) and do a new pre-treatment checklist.")
+#: The sign button once the set-up names another patient or protocol than the finished, unsigned run.
+SIGN_PREVIOUS = "Sign previous session…"
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
 STILL_FLOWING_MA = 0.05
 MARKER_COLOURS = {"action": "#546e7a", "trip": "#c62828", "stop": "#c62828", "state": "#2e7d32"}
@@ -87,7 +93,11 @@ class SignDialog(QDialog):
 
     MEANINGS = ("Performed and reviewed", "Performed", "Reviewed")
 
-    def __init__(self, signer_title: str, ask_user_name: bool, parent: QWidget | None = None) -> None:
+    def __init__(self, signer_title: str, ask_user_name: bool, parent: QWidget | None = None, *,
+                 what: Sequence[tuple[str, str]] = ()) -> None:
+        """``what``: the session being signed, as (label, value) rows (patient, protocol, outcome, dose,
+        date). WHY: the dialog asked for a password without saying which session it signs (new-user
+        pass), and after the next patient is chosen the session signed is not the one on screen."""
         super().__init__(parent)
         self.setWindowTitle("Sign the session")
         self.username = QLineEdit()
@@ -98,11 +108,25 @@ class SignDialog(QDialog):
         self.meaning = QComboBox()
         self.meaning.addItems(self.MEANINGS)
         self.note = QPlainTextEdit()
+        # a few lines: the rows saying what is signed must keep their height on a 720-pixel screen at 150 %
+        self.note.setMaximumHeight(self.note.fontMetrics().lineSpacing() * 3 + 12)
         keep_readable(self.username, self.password, self.meaning)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
+        self.what: dict[str, QLabel] = {}
+        if what:
+            heading = QLabel("You are signing this session:")
+            heading.setStyleSheet("font-weight:bold;")
+            form.addRow(heading)
+        for label, value in what:
+            shown = QLabel(value)
+            shown.setWordWrap(True)
+            shown.setStyleSheet("font-weight:bold;")
+            shown.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.what[label] = shown
+            form.addRow(label, shown)
         form.addRow("Signing as", QLabel(signer_title))
         if ask_user_name:
             form.addRow("Your user name", self.username)
@@ -148,6 +172,15 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"  # minutes:seconds, as on a kitchen timer; the unit says so
 
 
+def banner_text(name: str, identifier: str, born: dt.date | None, protocol_name: str, site: str,
+                side: str) -> str:
+    """The patient banner: who (name, ID, birth date), then with what and where."""
+    born_text = f" · born {born.isoformat()}" if born else ""
+    where = f" · {site}" if site else ""
+    return f"{name or '(no name yet)'} · ID {identifier}{born_text}\n{protocol_name}{where}" + \
+        (f" ({side})" if side else "")
+
+
 def state_line(snap: Snapshot) -> str:
     text = STATE_TEXT[snap.state][0]
     if snap.state in (SessionState.PAUSED, SessionState.REVERSING) and snap.current_ma > STILL_FLOWING_MA:
@@ -174,6 +207,8 @@ class TreatmentView(QWidget):
 
     #: Below this page width the set-up goes above the readouts instead of beside them.
     SIDE_BY_SIDE_MIN_WIDTH = 980
+    #: Below this scroll-area height the state line is set smaller (it and Current must fit together).
+    SHORT_PAGE_PX = 240
 
     def __init__(self, desk: TreatmentDesk, setup: SessionSetup, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -197,6 +232,9 @@ class TreatmentView(QWidget):
         self._other_text = ""
         #: The station is locked: only STOP and the side-effect buttons act (the readouts keep showing).
         self._locked = False
+        #: Keep the banner, state line and big readouts in view (set at Start and at a stop, until the
+        #: therapist scrolls or moves the focus into the page).
+        self._pinned = False
 
         self.patient_banner = QLabel("")
         self.patient_banner.setObjectName("patient_banner")
@@ -216,14 +254,18 @@ class TreatmentView(QWidget):
         self.polarity.setWordWrap(True)
         self.polarity.setStyleSheet("font-size:13pt; font-weight:bold; color:#4a148c;")
 
-        self.current = Readout("Current", "mA", point_size=BIG_PT)
-        self.dose = Readout("Dose", "mA·min", point_size=BIG_PT)
-        self.remaining = Readout("Remaining", "min:s", point_size=BIG_PT)
-        self.goal = Readout("Goal current", "mA")
-        self.target = Readout("Ramping to", "mA")
-        self.voltage = Readout("Voltage", "V")
-        self.impedance = Readout("Impedance", "kΩ")
-        self.elapsed = Readout("Elapsed", "min:s")
+        # each readout reserves room for its widest usual value (25 mA, 400 mA·min, 99:59), so the grid's
+        # columns follow the page's width, not the numbers of a run (new-user pass: after a tap-water trip
+        # Current and Dose became two wide tiles and Remaining moved to a row of its own). Only a remaining
+        # time of 100 minutes or more (a very low current) is wider, and widens the tiles once.
+        self.current = Readout("Current", "mA", point_size=BIG_PT, widest="00.00")
+        self.dose = Readout("Dose", "mA·min", point_size=BIG_PT, widest="000.0")
+        self.remaining = Readout("Remaining", "min:s", point_size=BIG_PT, widest="00:00")
+        self.goal = Readout("Goal current", "mA", widest="00.00")
+        self.target = Readout("Ramping to", "mA", widest="00.00")
+        self.voltage = Readout("Voltage", "V", widest="000.0")
+        self.impedance = Readout("Impedance", "kΩ", widest="000.0")
+        self.elapsed = Readout("Elapsed", "min:s", widest="00:00")
         self.big_readouts = ReflowGrid([self.current, self.dose, self.remaining])
         self.small_readouts = ReflowGrid([self.goal, self.target, self.voltage, self.impedance, self.elapsed])
 
@@ -287,6 +329,12 @@ class TreatmentView(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.scroll, 1)
         layout.addWidget(self.actions)
+        bar = self.scroll.verticalScrollBar()
+        bar.rangeChanged.connect(lambda _low, _high: self._keep_live_in_view())
+        bar.actionTriggered.connect(self._unpin)  # the therapist scrolls: the page is theirs
+        app = QApplication.instance()
+        if app is not None:
+            app.focusChanged.connect(self._focus_moved)
 
         self.start_button.clicked.connect(self.start)
         self.down_button.clicked.connect(lambda: self._send("step_down"))
@@ -326,9 +374,16 @@ class TreatmentView(QWidget):
             shortcut.setEnabled(active and not self._locked)  # locked: only the stops act
 
     def _place_setup(self) -> None:
-        """Beside the readouts when the page is wide, above them (folded while treating) when narrow."""
+        """Beside the readouts when the page is wide; when narrow, above them before a run, folded while
+        treating, and below them while the finished run is on screen.
+
+        WHY below after a run: the set-up came back between the patient banner and the outcome at a
+        stop, and pushed "Stopped — output off" and the readouts down the page (new-user pass)."""
         wide = self.scroll.viewport().width() >= self.SIDE_BY_SIDE_MIN_WIDTH
-        direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        if wide:
+            direction = QBoxLayout.Direction.LeftToRight
+        else:  # the layout holds [set-up, live area]: bottom to top puts the live area first
+            direction = QBoxLayout.Direction.BottomToTop if self.run_on_screen() else QBoxLayout.Direction.TopToBottom
         if self._columns.direction() != direction:
             self._columns.setDirection(direction)
         self.setup.setVisible(wide or not self.desk.active)
@@ -340,6 +395,9 @@ class TreatmentView(QWidget):
     # --- intents ----------------------------------------------------------------
 
     def start(self) -> None:
+        # the Start button is disabled and hidden now: Qt would hand its focus to the next widget in the
+        # scrolling page and the scroll area would follow it to the trace (new-user pass, 1366x768 @ 125 %)
+        self._park_focus()
         self._notice, self._notice_ok = "", False
         self._other_text = ""
         plan = self.setup.plan()
@@ -399,9 +457,32 @@ class TreatmentView(QWidget):
         if signer is None:
             self.message.setText("Sign in to sign: a signature is always a signed-in account's.")
             return
-        dialog = SignDialog(signer.title, self.desk.signing_needs_user_name(), self)
+        dialog = SignDialog(signer.title, self.desk.signing_needs_user_name(), self, what=self.signing_what())
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.sign_with(*dialog.values())
+
+    def signing_what(self) -> list[tuple[str, str]]:
+        """The session "Sign session…" signs, for the dialog: the desk's last run (which may no longer be
+        the one on screen once the next patient is chosen)."""
+        plan, controller, recorder = self.desk.plan, self.desk.controller, self.desk.recorder
+        if plan is None or controller is None:
+            return []
+        snap = controller.snapshot()
+        outcome = state_line(snap)
+        if self._other_text and OTHER_PENDING in outcome:
+            outcome = outcome.replace(OTHER_PENDING, self._other_text)
+        site = plan.site + (f" ({plan.side})" if plan.side else "")
+        rows = [("Patient", f"{plan.patient_name} (ID {plan.patient_id})")]
+        if plan.date_of_birth:
+            rows.append(("Born", plan.date_of_birth.isoformat()))
+        rows += [("Protocol", f"{plan.protocol.name} · {site}" if site else plan.protocol.name),
+                 ("Outcome", outcome),
+                 ("Dose delivered",
+                  f"{snap.dose_delivered_ma_min:.1f} of {round(snap.dose_target_ma_min, 1):g} mA·min")]
+        if recorder is not None:
+            started = recorder.started_at.astimezone()  # the record keeps UTC; the signer reads local time
+            rows.append(("Date", started.strftime("%Y-%m-%d %H:%M")))
+        return rows
 
     def sign_with(self, meaning: str, note: str, password: str, username: str | None = None) -> None:
         """Sign as the signed-in account on the desk's worker (the password is checked there, the record
@@ -452,9 +533,35 @@ class TreatmentView(QWidget):
 
     # --- display ------------------------------------------------------------------
 
-    def refresh(self) -> None:
+    def shown_controller(self):
+        """The run the live area describes: the one on (or starting), else the last one while the set-up
+        still names its patient and protocol; None once another patient or protocol is chosen.
+
+        WHY: the next patient's screen kept "Stopped: Dizziness", the previous patient's dose, banner
+        and polarity, and an enabled "Sign session…" (new-user pass). The finished run is still the
+        desk's (it can be signed: "Sign previous session…"); it just no longer fills the live area."""
         controller = self.desk.controller
+        if controller is None or self.desk.active:
+            return controller
+        plan, protocol = self.desk.plan, self.setup.protocol_or_none()
+        if plan is None or protocol is None:
+            return None
+        if (plan.patient_id, plan.protocol.id) != (self.setup.patient_identifier(), protocol.id):
+            return None
+        return controller
+
+    def run_on_screen(self) -> bool:
+        """A run is starting, on, or just ended and still shown (its patient and protocol are chosen)."""
+        return self.desk.active or self._shown_controller is not None
+
+    def refresh(self) -> None:
+        controller = self.shown_controller()
         if controller is not self._shown_controller:
+            if self._shown_controller is not None:
+                # the finished run leaves the live area: its "Session signed…" or refusal goes with it
+                self._notice, self._notice_ok = "", False
+                if controller is None:
+                    self._pinned = False  # nothing to keep in view: the page is the next patient's form
             self._reset_plots()
             self._shown_controller = controller
         snap = controller.snapshot() if controller else None
@@ -466,8 +573,11 @@ class TreatmentView(QWidget):
         if self._other_text and OTHER_PENDING in line:
             line = line.replace(OTHER_PENDING, self._other_text)
         set_text(self.state_banner, line)
+        # on a very short page (a 1280x720 window at 150 %) a smaller state line keeps Current beside it in view
+        short = self.scroll.viewport().height() < self.SHORT_PAGE_PX
+        size, padding = ("16pt", "4px") if short else ("20pt", "8px")
         set_style(self.state_banner,
-            f"font-size:20pt; font-weight:bold; padding:8px; background:{background}; color:{colour};"
+            f"font-size:{size}; font-weight:bold; padding:{padding}; background:{background}; color:{colour};"
         )
         closed = self.desk.recorder if self.desk.can_sign() else None
         if closed is not None and closed is not self._history_closed_for:
@@ -485,13 +595,18 @@ class TreatmentView(QWidget):
         if self.message.isHidden() == bool(text):  # no empty line above the buttons while nothing is to be said
             self.message.setVisible(bool(text))
         set_style(self.message, f"color:{colour}; font-size:13pt;")
-        self._show_patient(snap)
+        self._show_patient(controller, snap)
         self._show_numbers(snap)
         active = state.output_active or state is SessionState.RAMPING_DOWN
         running = self.desk.active or active
         if self.run_controls.isHidden() == running:  # the row follows the phase: run controls, or Start and Sign
+            self._park_focus()  # the focused button hides: its focus must not drag the page to the trace
             self.run_controls.setVisible(running)
             self.idle_controls.setVisible(not running)
+            self._pin_live_area()  # Start, or a stop: the banner, state line and readouts in view
+        previous = controller is None and self.desk.can_sign()
+        set_text(self.sign_button, SIGN_PREVIOUS if previous else "Sign session…")
+        self.sign_button.setToolTip(self._previous_session_words() if previous else "")
         self.start_button.setEnabled(not active and not blockers and not self.desk.starting)
         self.setup.setEnabled(not active)
         self.up_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING))
@@ -532,6 +647,11 @@ class TreatmentView(QWidget):
             return text, OK_COLOUR if self._notice_ok else ERROR_COLOUR
         if snap and snap.warning is not None and snap.warning.action is TripAction.WARN:
             return snap.warning.message, ERROR_COLOUR
+        if controller is None and self.unsigned_session():
+            # the next patient is chosen and the last session is not signed: say whose, and how to sign it
+            unsigned = (f"Not signed yet: {self._previous_session_words()}. "
+                        f"“{SIGN_PREVIOUS}” below signs it.")
+            return " ".join(blockers + [unsigned]), (ERROR_COLOUR if blockers else NEXT_STEP_COLOUR)
         if state in ENDED_STATES and CHECKLIST_NOT_DONE in blockers:
             others = [text for text in blockers if text != CHECKLIST_NOT_DONE]
             steps = [SIGN_STEP] if self.unsigned_session() else []
@@ -541,49 +661,98 @@ class TreatmentView(QWidget):
             return " ".join([*blockers, CONTINUE_STEP]), ERROR_COLOUR
         return " ".join(blockers), ERROR_COLOUR
 
+    def _previous_session_words(self) -> str:
+        """Whose the desk's last session is, for the line and the sign button's tooltip."""
+        plan = self.desk.plan
+        return f"the session of {plan.patient_name} (ID {plan.patient_id})" if plan else "the last session"
+
     def _show_outcome(self) -> None:
-        """A run just ended: scroll "Stopped — output off: …" (and the patient above it) into view.
+        """A run just ended: "Stopped — output off: …" (and the patient above it) into view."""
+        self._pin_live_area()
 
-        The focused Raise button was disabled by the stop, Qt moved the focus on (once to "Sign session…"
-        below the fold of a 1366x768 screen; the buttons are pinned under the scroll area now) and the
-        scroll area could follow it, taking the outcome out of view (new-user pass). Again once the layout
-        has settled (the set-up form is re-placed on the next event loop turn)."""
-        self._scroll_to_outcome()
-        QTimer.singleShot(0, self._scroll_to_outcome)
+    def _park_focus(self) -> None:
+        """Move the keyboard focus off a widget of this page that is about to hide or be disabled, onto
+        the pinned actions frame (outside the scroll area; Esc and Space stay window-wide shortcuts).
 
-    def _scroll_to_outcome(self) -> None:
-        """The state banner at the top of the treatment area (with the patient banner above it if both fit)."""
-        banner_top = self.state_banner.mapTo(self.body, self.state_banner.rect().topLeft()).y()
-        target = banner_top - 4
+        WHY: Qt hands a hidden or disabled widget's focus to the next one in the chain, and a scroll area
+        scrolls to a widget that gets the focus that way: at Start the page jumped to the trace, after Esc
+        at 1280x720 to the set-up form with the stop line half cut (new-user pass)."""
+        focus = QApplication.focusWidget()
+        if focus is not None and focus is not self.actions and self.isAncestorOf(focus):
+            self.actions.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _pin_live_area(self) -> None:
+        """Keep the banner, the state line and the big readouts in view until the therapist scrolls: now,
+        and whenever the page's height changes meanwhile (the set-up folds at Start and comes back at a
+        stop on a narrow page, so the first scroll is made against a layout about to change)."""
+        self._pinned = True
+        self._keep_live_in_view()
+        QTimer.singleShot(0, self, self._keep_live_in_view)
+
+    def _unpin(self, *_args) -> None:
+        self._pinned = False
+
+    def _focus_moved(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """The therapist moved the focus into the page (Tab, a click): the scroll area follows them now."""
+        if new is not None and self._pinned and self.body.isAncestorOf(new):
+            self._pinned = False
+
+    def _keep_live_in_view(self) -> None:
+        if self._pinned:
+            self._scroll_to_live()
+
+    def live_area_target(self) -> int:
+        """The scroll position that shows the patient banner, the state line and the three big readouts,
+        or as much of them from the state line down as the page's height allows."""
+        def top(widget: QWidget) -> int:
+            return widget.mapTo(self.body, QPoint(0, 0)).y()
+
+        view = self.scroll.viewport().height()
+        state_top = top(self.state_banner)
+        readouts_bottom = top(self.big_readouts) + self.big_readouts.height()
         if self.patient_banner.isVisible():
-            patient_top = self.patient_banner.mapTo(self.body, self.patient_banner.rect().topLeft()).y()
-            if patient_top <= banner_top and banner_top + self.state_banner.height() - patient_top <= \
-                    self.scroll.viewport().height():
-                target = patient_top
+            patient_top = top(self.patient_banner)
+            if patient_top <= state_top and readouts_bottom - patient_top <= view:
+                return patient_top
+        return state_top - 4
+
+    def _scroll_to_live(self) -> None:
         bar = self.scroll.verticalScrollBar()
-        bar.setValue(max(bar.minimum(), min(target, bar.maximum())))
+        target = max(bar.minimum(), min(self.live_area_target(), bar.maximum()))
+        if bar.value() != target:
+            bar.setValue(target)
 
     def _blockers(self) -> list[str]:
         """Why Start is disabled: what the set-up lacks first (it names the field), then the desk's reasons."""
         own = self.setup.problems()
         return own + [text for text in self.desk.blockers(self.setup.plan()) if not (own and text == NO_PLAN)]
 
-    def _show_patient(self, snap: Snapshot | None) -> None:
-        """Who is treated, with what, where: large while the session is on screen."""
-        plan = self.desk.plan if snap is not None else None
-        self.patient_banner.setVisible(plan is not None)
+    def _show_patient(self, controller, snap: Snapshot | None) -> None:
+        """Who is treated, with what, where: the run's plan while it is on, else the plan now chosen on the
+        set-up (new-user pass: after the ID changed the banner and polarity still showed the last patient
+        and drug). On a wide page the banner shows from the moment a patient ID is entered."""
+        plan = self.desk.plan if controller is not None and self.desk.active else None
+        setup = self.setup
+        protocol = plan.protocol if plan is not None else setup.protocol_or_none()
         if plan is not None:
-            born = f" · born {plan.date_of_birth.isoformat()}" if plan.date_of_birth else ""
-            self.patient_banner.setText(
-                f"{plan.patient_name} · ID {plan.patient_id}{born}\n{plan.protocol.name} · {plan.site}"
-                + (f" ({plan.side})" if plan.side else "")
-                + (" · continued run" if plan.continues_session_id is not None else ""))
-        protocol = plan.protocol if plan is not None else self.setup.protocol_or_none()
+            text = banner_text(plan.patient_name, plan.patient_id, plan.date_of_birth, plan.protocol.name,
+                               plan.site, plan.side) + (" · continued run" if plan.continues_session_id is not None
+                                                        else "")
+        elif setup.patient_identifier() and protocol is not None and (
+                self.run_on_screen() or self._columns.direction() == QBoxLayout.Direction.LeftToRight):
+            # before a run on a narrow page the form right under it says the same: it keeps the height
+            text = banner_text(setup.patient_name.text().strip(), setup.patient_identifier(), setup.birth_date(),
+                               protocol.name, setup.site_text(), setup.side_text())
+        else:
+            text = ""
+        set_text(self.patient_banner, text)
+        if self.patient_banner.isHidden() == bool(text):
+            self.patient_banner.setVisible(bool(text))
         if protocol is None:
-            self.polarity.setText("")
+            set_text(self.polarity, "")
             return
         anode = snap.anode if snap is not None else protocol.polarity.anode
-        self.polarity.setText(electrode_polarity_text(protocol, anode))
+        set_text(self.polarity, electrode_polarity_text(protocol, anode))
 
     def _show_numbers(self, snap: Snapshot | None) -> None:
         live = self.desk.station.snapshot().live
