@@ -355,7 +355,9 @@ class RecordsBrowser(QWidget):
         self._session_seq += 1  # a session still loading belongs to the old list: it must not appear now
         self._rows = rows
         self.table.blockSignals(True)
-        self.table.clearSelection()  # a highlighted row with an empty summary read as that session's
+        # no row highlighted beside an empty summary; the current row goes too (Qt selects the row that
+        # takes a removed current row's place)
+        self.table.selectionModel().clear()
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for col, text in enumerate(row.cells):
