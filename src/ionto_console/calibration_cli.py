@@ -40,6 +40,7 @@ from typing import Callable, Iterator, Sequence, TextIO
 
 from pydantic import ValidationError
 
+from .core.numbers import signed
 from .accounts import AccountError, User, audit_refusal, can_calibrate
 from .cli_sign_in import add_sign_in_arguments, sign_in_from_cli
 
@@ -131,7 +132,7 @@ class _Printer:
     def __call__(self, event: RunEvent) -> None:
         if isinstance(event, Identified):
             self.line(f"board {event.board_serial} firmware {event.board_firmware}, constants gain "
-                      f"{event.constants.gain:.6f} offset {event.constants.offset_ua:+.2f} µA")
+                      f"{event.constants.gain:.6f} offset {signed(event.constants.offset_ua, 2)} µA")
             for role, idn in event.instruments.items():
                 self.line(f"{role}: {idn}")
         elif isinstance(event, PhaseChanged):
@@ -142,7 +143,7 @@ class _Printer:
                       f"  DMM {p.dmm_ua / 1000:8.4f} mA  board {p.board_ua / 1000:8.4f} mA  error "
                       f"{p.error_ua:+7.1f} µA (±{p.allowed_ua:.1f})  {'pass' if p.passed else 'FAIL'}")
         elif isinstance(event, FitReady):
-            self.line(f"fit: gain {event.new.gain:.6f} offset {event.new.offset_ua:+.2f} µA "
+            self.line(f"fit: gain {event.new.gain:.6f} offset {signed(event.new.offset_ua, 2)} µA "
                       f"(residual rms {event.fit.residual_rms_ua:.2f} µA)")
         elif isinstance(event, RunFinished):
             pass
@@ -166,7 +167,7 @@ def summary(result: CalibrationResult) -> list[str]:
     if after is not None:
         lines.append(f"largest error as left: {after:.1f} µA")
     if result.written and result.new_constants is not None:
-        lines.append(f"written: gain {result.new_constants.gain:.6f}, offset {result.new_constants.offset_ua:+.2f} µA")
+        lines.append(f"written: gain {result.new_constants.gain:.6f}, offset {signed(result.new_constants.offset_ua, 2)} µA")
     if result.due_date is not None:
         lines.append(f"next due: {result.due_date.isoformat()}")
     return lines

@@ -19,7 +19,8 @@ from test_records_browser import browser, db_path, select, sessions, threads  # 
 
 from ionto_console.core.outcomes import STATE_WORDS, outcome_words
 from ionto_console.records.store import FINAL_STATES
-from ionto_console.reports.treatment_report import calibration_words, signed
+from ionto_console.core.numbers import signed
+from ionto_console.reports.treatment_report import calibration_words
 
 
 def test_every_final_state_has_words():

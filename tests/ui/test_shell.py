@@ -19,7 +19,7 @@ def test_connects_to_simulator_and_shows_identity_and_live_data(qtbot, window, s
     qtbot.waitUntil(lambda: "SIM-" in window.connection.ident_label.text(), timeout=WAIT_MS)
     window.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: window.plots.curve_points() > 20, timeout=WAIT_MS)
-    assert window.output_state.text() == "Output OFF"
+    assert window.output_state.text() == "Output off"
     assert window.current.text() != "--"
     assert window.connection.calibration_label.text().startswith("Calibration valid until")
 

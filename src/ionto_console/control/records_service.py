@@ -157,7 +157,7 @@ class RecordsService:
             if criteria.date_from and criteria.date_to and criteria.date_from > criteria.date_to:
                 return SearchResult((), "The 'From' date is after the 'To' date: nothing can match.", error=True)
             rows = tuple(session_row(item) for item in search_sessions(self._need_db(), **criteria.as_kwargs()))
-            return SearchResult(rows, f"{len(rows)} session(s) found." if rows else "No session matches the search.")
+            return SearchResult(rows, f"{len(rows)} {'session' if len(rows) == 1 else 'sessions'} found." if rows else "No session matches the search.")
 
         self._submit("search the records", job, on_done)
 

@@ -31,6 +31,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Callable
 
+from ..core.numbers import signed
 from ..core import engine as e
 from ..core.samples import Sample
 from ..core.session import SessionState, SideEffect
@@ -289,7 +290,7 @@ class SessionRecorder:
             self._wall_offset_s = offset
         log.warning("session %s: the computer's clock changed by %+.1f s", self.session_id, change)
         self._writer.add_event(
-            "clock_changed", f"The computer's clock changed by {change:+.0f} s during the session; "
+            "clock_changed", f"The computer's clock changed by {signed(change, 0)} s during the session; "
             "the record's times follow the clock as it was at the start",
             {"change_s": round(change, 3), "clock_now": wall.isoformat(),
              "record_time_now": self.record_time(now).isoformat()},

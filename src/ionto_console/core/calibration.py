@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .calibration_due import (DEFAULT_INTERVAL_DAYS, CalibrationRuleError, CalibrationStatus, calibration_status,
                               lapse_date,
                               next_due)
+from .numbers import signed
 from .samples import MV_PER_V, UA_PER_MA, impedance_kohm
 
 #: ICD section 4: hardware range of the output and the compliance voltage.
@@ -287,7 +288,7 @@ def check_fit_writable(fit: Fit, points: Sequence[PointResult], tolerance: Toler
         if abs(predicted - p.dmm_ua) > 0.5 * tolerance.allowed_ua(p.dmm_ua):
             raise CalibrationRuleError(
                 f"the board is not linear: at {p.set_ua / 1000:g} mA into {p.load_ohm:g} ohm the best fit "
-                f"still misses by {predicted - p.dmm_ua:+.1f} µA; nothing was written (board needs service)")
+                f"still misses by {signed(predicted - p.dmm_ua, 1)} µA; nothing was written (board needs service)")
 
 
 def predicted_errors_ua(fit: Fit, points: Sequence[PointResult]) -> list[float]:
@@ -399,11 +400,11 @@ def judge(points: Sequence[PointResult], impedance: Sequence[ImpedanceCheck], ex
     parts = []
     if bad:
         worst = max(bad, key=lambda p: abs(p.error_ua) / p.allowed_ua)
-        parts.append(f"{len(bad)} of {len(points)} points out of tolerance (worst {worst.error_ua:+.1f} µA at "
+        parts.append(f"{len(bad)} of {len(points)} points out of tolerance (worst {signed(worst.error_ua, 1)} µA at "
                      f"{worst.set_ua / 1000:g} mA into {worst.load_ohm:g} ohm, allowed ±{worst.allowed_ua:.1f} µA)")
     if bad_z:
         worst_z = max(bad_z, key=lambda c: abs(c.error_pct))
-        parts.append(f"impedance off by {worst_z.error_pct:+.1f} % at {worst_z.load_ohm:g} ohm "
+        parts.append(f"impedance off by {signed(worst_z.error_pct, 1)} % at {worst_z.load_ohm:g} ohm "
                      f"(allowed ±{worst_z.tolerance_pct:g} %)")
     return Verdict.FAIL, "; ".join(parts)
 

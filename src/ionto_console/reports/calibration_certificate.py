@@ -20,6 +20,7 @@ from typing import Sequence
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPdfWriter, QPen
 
+from ..core.numbers import signed
 from ..core.calibration import (SIMULATED_WARNING, CalibrationResult, Constants, Mode, PointResult, Tolerance, Verdict,
                                 headlines)
 from .pdf_page import (LINE, MARGIN, PAGE_H, PAGE_W, SIMULATED_COLOR, SIMULATED_MARK, PdfPage, a4_pdf,
@@ -63,7 +64,7 @@ def _constants(c: Constants | None) -> str:
     if c is None:
         return "—"
     when = dt.datetime.fromtimestamp(c.date, dt.timezone.utc).date().isoformat() if c.date else "never"
-    return f"gain {c.gain:.6f}, offset {c.offset_ua:+.2f} µA (dated {when})"
+    return f"gain {c.gain:.6f}, offset {signed(c.offset_ua, 2)} µA (dated {when})"
 
 
 class _Page(PdfPage):
@@ -138,7 +139,7 @@ class _Page(PdfPage):
             self.heading("Impedance check (board V/I against the reference)")
             for c in r.impedance:
                 self.text(MARGIN, f"{c.load_ohm:g} Ω: board {c.board_ohm:.1f} Ω at {c.at_ua / 1000:g} mA, "
-                                  f"{c.reference_source} {c.reference_ohm:.1f} Ω, error {c.error_pct:+.2f} % "
+                                  f"{c.reference_source} {c.reference_ohm:.1f} Ω, error {signed(c.error_pct, 2)} % "
                                   f"(±{c.tolerance_pct:g} %): {'pass' if c.passed else 'FAIL'}")
 
         self.new_page()
@@ -169,7 +170,7 @@ class _Page(PdfPage):
             self.text(MARGIN, "No points were measured.")
         for sweep, p in rows:
             row([sweep, f"{p.load_ohm:g}", f"{p.set_ua / 1000:g}", f"{p.dmm_ua / 1000:.4f}", f"{p.board_ua / 1000:.4f}",
-                 f"{p.error_ua:+.1f}", f"±{p.allowed_ua:.1f}", f"{p.error_pct:+.2f}", "pass" if p.passed else "FAIL"],
+                 f"{signed(p.error_ua, 1)}", f"±{p.allowed_ua:.1f}", f"{signed(p.error_pct, 2)}", "pass" if p.passed else "FAIL"],
                 color=None if p.passed else VERDICT_COLOR[Verdict.FAIL])
 
     def plot(self, area: QRectF) -> None:
@@ -208,7 +209,7 @@ class _Page(PdfPage):
         for i in range(-2, 3):
             y = y_lim * i / 2
             pos = to_xy(0, y)
-            p.drawText(QRectF(pos.x() - 42, pos.y() - 5, 38, 10), Qt.AlignmentFlag.AlignRight, f"{y:+.0f}")
+            p.drawText(QRectF(pos.x() - 42, pos.y() - 5, 38, 10), Qt.AlignmentFlag.AlignRight, f"{signed(y, 0)}")
         p.drawText(QRectF(area.left(), area.bottom() + 12, area.width(), 10), Qt.AlignmentFlag.AlignHCenter,
                    "set current (mA)")
         p.save()

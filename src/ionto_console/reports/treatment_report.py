@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
+from ..core.numbers import signed
 from ..core.markers import MarkerKind, kind_words, place_labels, plot_markers
 from ..core.indications import words_of
 from ..core.outcomes import outcome_words
@@ -119,12 +120,6 @@ def overrides_lines(overrides: dict[str, Any]) -> list[str]:
 def outcome_text(session: dict[str, Any]) -> str:
     """The outcome in words ("Stopped: dizziness"), as the Records tab says it (``core.outcomes``)."""
     return outcome_words(str(session["state"]), session.get("reason") or "")
-
-
-def signed(value: float, decimals: int) -> str:
-    """``+0.0`` rather than ``-0.0`` for a value that rounds to zero."""
-    rounded = round(float(value), decimals) + 0.0  # -0.0 + 0.0 is +0.0
-    return f"{rounded:+.{decimals}f}"
 
 
 def calibration_words(gain: float, offset_ua: float, dated: Any) -> str:

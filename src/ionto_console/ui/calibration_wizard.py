@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFormLayout
                                QLineEdit, QProgressBar, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget, QWizard, QWizardPage)
 
+from ..core.numbers import signed
 from ..control.calibration_archive import CalibrationArchive
 from ..control.calibration import (BenchSpec, CalibrationRunner, ConnectFailed, FitReady, Identified, Phase,
                                    PhaseChanged, PointMeasured, RunEvent, RunFinished, RunnerSettings, sentence)
@@ -80,7 +81,7 @@ class WizardState:
 
 
 def _constants_text(c: Constants | None) -> str:
-    return "—" if c is None else f"gain {c.gain:.6f}, offset {c.offset_ua:+.2f} µA"
+    return "—" if c is None else f"gain {c.gain:.6f}, offset {signed(c.offset_ua, 2)} µA"
 
 
 class ErrorPlot(QWidget):
@@ -131,7 +132,7 @@ class PointTable(QTableWidget):
         self.setRowCount(len(rows))
         for r, (sweep, p) in enumerate(rows):
             cells = (sweep, f"{p.load_ohm:g}", f"{p.set_ua / 1000:g}", f"{p.dmm_ua / 1000:.4f}",
-                     f"{p.board_ua / 1000:.4f}", f"{p.error_ua:+.1f}", f"±{p.allowed_ua:.1f}",
+                     f"{p.board_ua / 1000:.4f}", f"{signed(p.error_ua, 1)}", f"±{p.allowed_ua:.1f}",
                      "pass" if p.passed else "FAIL")
             for c, text in enumerate(cells):
                 self.setItem(r, c, QTableWidgetItem(text))

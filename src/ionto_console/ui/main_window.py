@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         self.target = Readout("Target", "mA")
         self.voltage = Readout("Voltage", "V")
         self.impedance = Readout("Impedance", "kΩ")
-        self.output_state = QLabel("Output OFF")
+        self.output_state = QLabel("Output off")
         self.output_state.setObjectName("output_state")
         self.output_state.setStyleSheet(
             "font-size:18pt; font-weight:bold; padding:8px; background:#eceff1; color:#37474f;"
@@ -417,7 +417,7 @@ class MainWindow(QMainWindow):
         self.voltage.set_value(format_number(live and live.voltage_v, 1))
         self.impedance.set_value(format_number(live.impedance_kohm if live else None, 1))
         on = bool(live and live.output_on)
-        set_text(self.output_state, "Output ON" if on else "Output OFF")
+        set_text(self.output_state, "Output on" if on else "Output off")
         set_style(self.output_state, 
             "font-size:18pt; font-weight:bold; padding:8px; "
             + ("background:#fff3e0; color:#e65100;" if on else "background:#eceff1; color:#37474f;")

@@ -20,6 +20,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
 
+from ..core.numbers import fixed
+
 #: Point size of the numbers a therapist reads across the room (current, dose, remaining time).
 BIG_PT = 48
 #: Point size of the secondary numbers (goal, voltage, impedance, elapsed time).
@@ -182,10 +184,7 @@ def set_style(widget: QWidget, css: str) -> None:
 
 def format_number(value: float | None, decimals: int) -> str:
     """A reading for the screen: "--" when unknown, and never "-0.0" (a tiny negative is zero)."""
-    if value is None:
-        return "--"
-    text = f"{value:.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
+    return "--" if value is None else fixed(value, decimals)
 
 
 def current_text(value: float | None, output_on: bool) -> str:

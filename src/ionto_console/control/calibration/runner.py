@@ -32,6 +32,7 @@ from typing import Callable
 
 import numpy as np
 
+from ...core.numbers import signed
 from ...core.calibration import (DEFAULT_INTERVAL_DAYS, CalibrationResult, CalibrationRuleError, Constants, Mode,
                                  PointResult, SweepPlan, Tolerance, Verdict, check_fit_writable, check_impedance,
                                  check_point_plausible, evaluate_point, fit_from_points, judge, next_due)
@@ -267,7 +268,7 @@ class CalibrationRunner:
             while not self._approved.wait(0.05):
                 self._check_cancel()
         self._check_cancel()
-        self._phase(Phase.WRITING, f"writing gain {new.gain:.6f}, offset {new.offset_ua:+.2f} µA")
+        self._phase(Phase.WRITING, f"writing gain {new.gain:.6f}, offset {signed(new.offset_ua, 2)} µA")
         result.written = self._write_cal(bench, new)
         result.new_constants = new
         result.due_date = next_due(cal_time, s.interval_days)
