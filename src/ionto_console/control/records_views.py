@@ -110,7 +110,13 @@ def session_row(item: SessionListItem) -> SessionRow:
         item.started_at.astimezone().strftime("%Y-%m-%d %H:%M"), f"{item.patient_name} ({item.patient_identifier})",
         item.protocol_name, outcome_words(item.state, item.reason),
         f"{item.dose_delivered_ma_min:.1f} / {item.dose_target_ma_min:.1f}",
-        ", ".join(words(k) for k in item.side_effects)))
+        ", ".join(side_effect_words(k, n) for k, n in zip(item.side_effects, item.side_effect_notes or
+                                                          ("",) * len(item.side_effects)))))
+
+
+def side_effect_words(kind: str, note: str) -> str:
+    """A side effect as the list shows it: "Other…" by the therapist's own words, the rest by name."""
+    return note if kind == "other" and note.strip() else words(kind)
 
 
 def summary_html(summary: SessionSummary) -> str:

@@ -37,6 +37,8 @@ class SessionListItem:
     dose_delivered_ma_min: float
     dose_target_ma_min: float
     side_effects: tuple[str, ...]
+    #: Each side effect's note, in the same order ("Other…" keeps the therapist's words there).
+    side_effect_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,17 +221,20 @@ def search_sessions(
     with db.read() as s:
         rows = s.execute(query).all()
         ids = [row[0].id for row in rows]
-        effects: dict[int, list[str]] = {}
+        effects: dict[int, list[tuple[str, str]]] = {}
         if ids:
-            for sid, kind in s.execute(select(SideEffectRecord.session_id, SideEffectRecord.kind)
-                                       .where(SideEffectRecord.session_id.in_(ids)).order_by(SideEffectRecord.at)):
-                effects.setdefault(sid, []).append(kind)
+            for sid, kind, note in s.execute(select(SideEffectRecord.session_id, SideEffectRecord.kind,
+                                                    SideEffectRecord.note)
+                                             .where(SideEffectRecord.session_id.in_(ids)).order_by(SideEffectRecord.at)):
+                effects.setdefault(sid, []).append((kind, note or ""))
         return [
             SessionListItem(
                 id=ts.id, uid=ts.uid, patient_id=p.id, patient_identifier=p.identifier, patient_name=p.name,
                 started_at=ts.started_at, ended_at=ts.ended_at, protocol_name=pc.name, state=ts.state,
                 reason=ts.reason, dose_delivered_ma_min=ts.dose_delivered_ma_min,
-                dose_target_ma_min=ts.dose_target_ma_min, side_effects=tuple(effects.get(ts.id, ())),
+                dose_target_ma_min=ts.dose_target_ma_min,
+                side_effects=tuple(kind for kind, _ in effects.get(ts.id, ())),
+                side_effect_notes=tuple(note for _, note in effects.get(ts.id, ())),
             )
             for ts, p, pc in rows
         ]
