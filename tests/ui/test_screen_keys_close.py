@@ -330,7 +330,7 @@ def test_after_a_restart_the_interrupted_run_is_offered_and_the_next_step_says_s
     look_up(qtbot, win)
     win.treatment.refresh()
     qtbot.waitUntil(lambda: win.setup.continue_box.isVisible(), timeout=WAIT_MS)
-    assert win.setup.continue_box.isChecked() and "3.5 of 5 mA·min" in win.setup.continue_box.text()
+    assert win.setup.continue_box.isChecked() and "3.5 of 5 mA·min" in win.setup.continue_text.text()
     assert CONTINUE_STEP in win.treatment.message.text()
     pass_checklist(win, qtbot)
     plan = win.setup.plan()
