@@ -742,7 +742,8 @@ class TreatmentView(QWidget):
                 self.run_on_screen() or self._columns.direction() == QBoxLayout.Direction.LeftToRight):
             # before a run on a narrow page the form right under it says the same: it keeps the height
             text = banner_text(setup.patient_name.text().strip(), setup.patient_identifier(), setup.birth_date(),
-                               protocol.name, setup.site_text(), setup.side_text())
+                               protocol.name, setup.site_text(), setup.side_text()) + (
+                " · continued run" if setup.continuing() else "")
         else:
             text = ""
         set_text(self.patient_banner, text)
