@@ -202,13 +202,15 @@ def open_records(url: str | None, station: str | None = None, *, demo: bool = Fa
     created = demo and will_create(url)  # asked before the open creates it: only then is it the demo's own
     try:
         identity = station_id or this_station(folder)
-        check_records_file(url, folder)
+        if not demo:  # a demo's own file holds no clinic's records: a fresh clone makes a new one
+            check_records_file(url, folder)
         db = open_database(url, integrity_check=True)
         if demo:
             claim_for_demo(db, created=created)
         else:
             refuse_demo(db)
-        remember_records_file(url, folder)
+        if not demo:
+            remember_records_file(url, folder)
         replayed = replay_journals(db, folder)
         if replayed:
             log.warning("sessions %s: written from the local journal", replayed)

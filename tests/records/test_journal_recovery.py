@@ -124,3 +124,18 @@ def test_a_records_file_this_station_used_is_not_silently_recreated(tmp_path, da
     db, problem, _ = open_records(f"sqlite:///{path}", station_id=ME, data_folder=tmp_path / "data")
     assert db is None and "restore it from a backup" in problem.lower() and str(path) in problem
     assert not path.exists() or path.stat().st_size == 0
+
+
+def test_a_demo_whose_file_is_gone_starts_a_new_demo_file(tmp_path):
+    """A clone removed and cloned again at the same place: its demo records are gone, and the demo starts
+    afresh (a clinic's file is refused instead, above). Found on a clean clone where an earlier clone had run."""
+    path = tmp_path / ".demo" / "records.sqlite3"
+    path.parent.mkdir()
+    db, problem, _ = open_records(f"sqlite:///{path}", station_id=ME, data_folder=tmp_path / "data", demo=True)
+    assert problem == ""
+    db.close()
+    for extra in path.parent.glob("records.sqlite3*"):
+        extra.unlink()
+    db, problem, _ = open_records(f"sqlite:///{path}", station_id=ME, data_folder=tmp_path / "data", demo=True)
+    assert problem == "" and db is not None
+    db.close()
