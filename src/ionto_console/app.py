@@ -461,9 +461,10 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
     log.info("signed in: %s (%s)", user.username, user.role.value)
 
     protocols, protocol_problems = load_protocols(settings.protocols_dir or default_protocols_dir())
-    interval_days, interval_notice = calibration_interval(settings, db, who=user.username)
-    idle_lock_s = clinic_idle_lock_s(db)
-    cosign = clinic_requires_cosignature(db)
+    clinic = clinic_settings_or_defaults(db)
+    interval_days, interval_notice = calibration_interval(settings, db, who=user.username, clinic_settings=clinic)
+    idle_lock_s = clinic.idle_lock_minutes * 60.0
+    cosign = clinic.override_cosignature
     first = True
     while user is not None:
         desk = TreatmentDesk(station, calibration_interval_days=interval_days, db=db,
@@ -512,40 +513,27 @@ def run_console(args: argparse.Namespace, settings: Settings, station: Station, 
     return 0
 
 
-def clinic_requires_cosignature(db: Database | None) -> bool:
-    """The clinic's ``override_cosignature`` setting (records down: no treatment starts anyway)."""
-    if db is None:
-        return False
-    try:
-        return load_clinic_settings(db).override_cosignature
-    except RecordsError:
-        return False
-
-
-def clinic_idle_lock_s(db: Database | None) -> float:
-    """The clinic's idle time before the station locks, in seconds (the default when records are down)."""
-    minutes = ClinicSettings().idle_lock_minutes
+def clinic_settings_or_defaults(db: Database | None) -> ClinicSettings:
+    """The clinic's settings, read once at start-up (the defaults when records are down: no treatment
+    starts then anyway). WHY one read: the idle lock, the co-signature rule and the calibration interval
+    each read the whole settings table before the window existed."""
     if db is not None:
         try:
-            minutes = load_clinic_settings(db).idle_lock_minutes
+            return load_clinic_settings(db)
         except RecordsError as exc:
             log.error("clinic settings unavailable, using the defaults: %s", exc)
-    return minutes * 60.0
+    return ClinicSettings()
 
 
-def calibration_interval(settings: Settings, db: Database | None, who: str = "") -> tuple[int, str]:
+def calibration_interval(settings: Settings, db: Database | None, who: str = "",
+                         clinic_settings: ClinicSettings | None = None) -> tuple[int, str]:
     """The interval that may shorten a board's certificate: the clinic's setting (records), or the station's
     ``IONTO_CALIBRATION_INTERVAL_DAYS`` when shorter; neither ever lengthens it (``core.calibration.lapse_date``).
 
     Returns (days, notice): a longer station setting is refused in plain words (the window shows the
     notice) and the refusal is audited with who started the console (issue 13: a setting that would
     weaken safety is refused, not silently taken)."""
-    clinic = ClinicSettings().calibration_interval_days
-    if db is not None:
-        try:
-            clinic = load_clinic_settings(db).calibration_interval_days
-        except RecordsError as exc:
-            log.error("clinic settings unavailable, using the defaults: %s", exc)
+    clinic = (clinic_settings or clinic_settings_or_defaults(db)).calibration_interval_days
     if settings.calibration_interval_days <= clinic:
         return settings.calibration_interval_days, ""
     notice = (f"IONTO_CALIBRATION_INTERVAL_DAYS={settings.calibration_interval_days} is refused: a station setting "
