@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QRect, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QStyle, QStyleOptionComboBox
 
@@ -380,3 +380,52 @@ def test_start_and_a_stop_keep_the_state_line_and_current_in_view(qtbot, ready_w
         win.resize(win.width(), win.height() - 1)  # the page's height changes (a look-up answer, a banner)
         qtbot.wait(100)
         assert bar.value() >= scrolled - 1, "the page jumped back after the therapist scrolled"
+
+
+class _Heights(QObject):
+    """Every height a widget is resized to (an event filter: the layout's own passes included)."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+        widget.installEventFilter(self)
+
+    def eventFilter(self, _obj, event) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Resize:
+            self.seen.append(event.size().height())
+        return False
+
+
+def test_a_side_effect_stop_lays_out_nothing_while_the_output_ramps_down(qtbot, ready_window):
+    """Issue 15: at a side-effect stop on a narrow page the set-up came back at once, during the output's
+    250 ms ramp to zero: the page's layout squeezed the plots from 480 to 180 px and back (two full
+    repaints of both plots in the GUI thread while current still flowed, the longest GUI tasks of the
+    stop). Now the stop's row, the set-up and its enabling wait for the output to be off, and the plots
+    keep their height throughout."""
+    win = ready_window
+    view = win.treatment
+    win.resize(*logical_area(1366, 768, 1.25, True))  # the set-up goes above/below the readouts, not beside
+    qtbot.wait(50)
+    qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.desk.controller is not None and win.desk.controller.snapshot().current_ma > 0.5,
+                    timeout=WAIT_MS)
+    controller = win.desk.controller
+    qtbot.wait(100)
+    assert view.setup.isHidden()
+    heights = _Heights(view.plots._graphics)
+    before = view.plots._graphics.height()
+    qtbot.mouseClick(view.stops.buttons[SideEffect.DIZZINESS.value], Qt.MouseButton.LeftButton)
+    seen_winding_down = False
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline and not view.sign_button.isVisible():
+        view.refresh()
+        if controller.snapshot().state is SessionState.STOPPED and win.desk.winding_down:
+            seen_winding_down = True  # the session has ended, the output is still on its way to zero
+            assert view.setup.isHidden() and not view.setup.isEnabled(), "the set-up came back during the ramp"
+            assert view.run_controls.isVisible()
+        qtbot.wait(5)
+    assert seen_winding_down, "the output was never seen ramping down after the stop"
+    qtbot.waitUntil(view.setup.isVisible, timeout=WAIT_MS)
+    qtbot.wait(100)  # the set-up's layout settles
+    assert view.setup.isEnabled()
+    assert min(heights.seen, default=before) >= before, f"the plots were squeezed: {before} -> {heights.seen}"

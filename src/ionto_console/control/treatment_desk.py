@@ -190,8 +190,7 @@ class TreatmentDesk:
                 problems.append("The board failed its power-on self-test and must be serviced.")
             if self.station.lent:
                 problems.append("The board is being calibrated; a treatment can start once that run has ended.")
-            live = self.station.snapshot().live
-            if live is not None and live.output_on and not self.active:
+            if self.winding_down:
                 problems.append("The output is still ramping down; a new run can start once it is off.")
         records = self._records_problem()
         if records:
@@ -296,6 +295,12 @@ class TreatmentDesk:
     def starting(self) -> bool:
         """A start is being prepared on the worker (record, fault clearing): no controller yet."""
         return self._starting is not None
+
+    @property
+    def winding_down(self) -> bool:
+        """The session has ended (a side-effect stop) but the board's output is still ramping to zero."""
+        live = self.station.snapshot().live
+        return live is not None and live.output_on and not self.active
 
     @property
     def active(self) -> bool:

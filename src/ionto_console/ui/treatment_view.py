@@ -209,6 +209,8 @@ class TreatmentView(QWidget):
     SIDE_BY_SIDE_MIN_WIDTH = 980
     #: Below this scroll-area height the state line is set smaller (it and Current must fit together).
     SHORT_PAGE_PX = 240
+    #: The plots are never squeezed below this height.
+    PLOTS_MIN_HEIGHT_PX = 180
 
     def __init__(self, desk: TreatmentDesk, setup: SessionSetup, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -292,7 +294,7 @@ class TreatmentView(QWidget):
         self.run_controls.setVisible(False)
 
         self.plots = LivePlots(inspect=False)  # a therapist never zooms: the wheel scrolls the page
-        self.plots.setMinimumHeight(180)
+        self.plots.setMinimumHeight(self.PLOTS_MIN_HEIGHT_PX)
         self.stops = StopPanel(SIDE_EFFECT_BUTTONS)
 
         live = QWidget()
@@ -386,7 +388,28 @@ class TreatmentView(QWidget):
             direction = QBoxLayout.Direction.BottomToTop if self.run_on_screen() else QBoxLayout.Direction.TopToBottom
         if self._columns.direction() != direction:
             self._columns.setDirection(direction)
-        self.setup.setVisible(wide or not self.desk.active)
+        # WHY not while the output winds down: bringing the set-up back is the heaviest layout on this page
+        # (the form's widgets polished and laid out); during a side-effect stop's 250 ms ramp the GUI thread
+        # keeps its frames short, so a second press (STOP during the ramp) is served at once.
+        show = wide or not (self.desk.active or self.desk.winding_down)
+        if show and self.setup.isHidden() and self.plots.isVisible():
+            self._hold_plots_height()
+        self.setup.setVisible(show)
+
+    def _hold_plots_height(self) -> None:
+        """Keep the plots at their height while the set-up comes back beside them (at a stop, on a narrow page).
+
+        WHY: the page's layout first shares out its old height among the live area and the set-up now
+        shown, and only then does the scroll area grow the page; the plots were squeezed from 480 to 180 px
+        and back within 40 ms of a side-effect stop, two full repaints of both plots and their axes in the
+        GUI thread (13-29 ms each, measured with ``benchmarks/stop_latency.py --reason dizziness
+        --profile``) while the output ramped down. Their height as a minimum makes the page grow first; the
+        minimum goes back once that layout is done."""
+        self.plots.setMinimumHeight(max(self.plots.height(), self.PLOTS_MIN_HEIGHT_PX))
+        QTimer.singleShot(0, self, self._release_plots_height)
+
+    def _release_plots_height(self) -> None:
+        self.plots.setMinimumHeight(self.PLOTS_MIN_HEIGHT_PX)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -598,7 +621,8 @@ class TreatmentView(QWidget):
         self._show_patient(controller, snap)
         self._show_numbers(snap)
         active = state.output_active or state is SessionState.RAMPING_DOWN
-        running = self.desk.active or active
+        # the row swaps, and the set-up comes back, once the output is off (see _place_setup)
+        running = self.desk.active or active or self.desk.winding_down
         if self.run_controls.isHidden() == running:  # the row follows the phase: run controls, or Start and Sign
             self._park_focus()  # the focused button hides: its focus must not drag the page to the trace
             self.run_controls.setVisible(running)
@@ -608,7 +632,7 @@ class TreatmentView(QWidget):
         set_text(self.sign_button, SIGN_PREVIOUS if previous else "Sign session…")
         self.sign_button.setToolTip(self._previous_session_words() if previous else "")
         self.start_button.setEnabled(not active and not blockers and not self.desk.starting)
-        self.setup.setEnabled(not active)
+        self.setup.setEnabled(not running)
         self.up_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING))
         self.down_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
         self.pause_button.setEnabled(state in (SessionState.RAMPING_UP, SessionState.TREATING, SessionState.PAUSED))
