@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsSimpleTextItem
 
 from ionto_console.control.telemetry_buffer import TelemetryView
 from ionto_console.control.treatment import Marker
@@ -23,14 +24,11 @@ class Steps:
 
 
 def visible_label_rects(plot: pg.PlotItem):
-    """Scene rectangles of every text shown over the plot area (markers' labels, however drawn)."""
-    area = plot.getViewBox().sceneBoundingRect()
+    """Scene rectangles of every marker label shown on the plot (the layer's labels, in its lane)."""
     rects = []
     for item in plot.scene().items():
-        if isinstance(item, pg.TextItem) and item.isVisible() and item.textItem.toPlainText().strip():
-            rect = item.sceneBoundingRect()
-            if rect.intersects(area):
-                rects.append((item.textItem.toPlainText(), rect))
+        if isinstance(item, QGraphicsSimpleTextItem) and item.isVisible() and item.text().strip():
+            rects.append((item.text(), item.sceneBoundingRect()))
     return rects
 
 
@@ -51,13 +49,19 @@ def test_steps_seconds_apart_keep_their_lines_and_their_labels_do_not_overlap(qt
     assert sorted(line.value() for line in lines) == [m.t for m in STEPS]  # every step keeps its line
     rects = visible_label_rects(plot)
     assert rects, "no marker label shown at all"
+    area = plot.getViewBox().sceneBoundingRect()
     legend = plot.legend.sceneBoundingRect()
-    assert not any(rect.intersects(legend) for _text, rect in rects)  # nor under the legend
+    for text, rect in rects:
+        # above the plot's area: over no trace and no legend, whatever the plot's height
+        assert not rect.intersects(area) and not rect.intersects(legend), f"{text!r} covers the plot"
+        assert area.left() <= rect.left() and rect.right() <= area.right() + 0.5, f"{text!r} is cut at an edge"
+        line_x = plot.getViewBox().mapViewToScene(pg.Point(next(m.t for m in STEPS if m.label == text), 0)).x()
+        assert min(abs(rect.left() - line_x), abs(rect.right() - line_x)) < 10, f"{text!r} is not beside its line"
     for i, (text_a, a) in enumerate(rects):
         for text_b, b in rects[i + 1:]:
             assert not a.intersects(b), f"{text_a!r} overlaps {text_b!r}"
     # zooming in gives the thinned labels room again, still without overlap
-    plot.getViewBox().setXRange(55, 75, padding=0)
+    plot.getViewBox().setXRange(59, 69, padding=0)
     qtbot.wait(50)
     zoomed = visible_label_rects(plot)
     assert len(zoomed) > len(rects)
@@ -81,3 +85,54 @@ def test_a_marker_scrolled_out_of_view_leaves_its_place_to_those_in_view(qtbot):
     boxes = plots.markers.label_boxes()
     assert boxes[:6] == [None] * 6 and boxes[6] is not None
     assert len(plots.markers) == 7  # every line stays
+
+
+def test_labels_are_laid_out_again_only_when_the_x_range_changes(qtbot, monkeypatch):
+    """Issue 15: the labels were items in the plot's data coordinates, laid out again on every range
+    change, so on every frame of a ramp (the y range follows the current). In their lane a y-range change
+    moves nothing; an x-range change lays them out once."""
+    from ionto_console.ui import plot_markers
+    from ionto_console.ui.live_plots import LivePlots
+
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.resize(800, 400)
+    plots.show()
+    box = plots.current_plot.getViewBox()
+    box.setRange(xRange=(0, 100), yRange=(0, 4), padding=0)
+    for at in (10.0, 50.0, 90.0):
+        plots.markers.add(at, "+0.5 mA", "#546e7a")
+    qtbot.wait(20)
+    where = [label.scenePos() for label in plots.markers.label_items()]
+    calls = []
+    real = plot_markers.place_labels
+    monkeypatch.setattr(plot_markers, "place_labels", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for top in (4.5, 5.0, 3.0, 6.0):  # a ramp's y ranges
+        box.setYRange(0, top, padding=0)
+    qtbot.wait(20)
+    assert calls == []
+    assert [label.scenePos() for label in plots.markers.label_items()] == where
+    box.setXRange(5, 105, padding=0)
+    qtbot.wait(20)
+    assert len(calls) == 1
+
+
+def test_a_short_plot_keeps_its_height_for_the_data(qtbot):
+    """The Records tab's replay is short on a laptop: the lane gives up rows there rather than take the
+    height of the data (a label then lives on as its line's tooltip)."""
+    from ionto_console.ui.live_plots import LivePlots
+
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.show()
+    plots.markers.add(10.0, "dizziness", "#c62828")
+    sizes = {}
+    for height in (700, 260, 130):
+        plots.resize(800, height)
+        qtbot.wait(20)
+        sizes[height] = (plots.markers.rows, plots.markers.lane.isVisible())
+    assert sizes[700] == (2, True)
+    assert sizes[260] == (1, True)
+    assert sizes[130] == (0, False)
+    assert plots.markers.label_boxes() == [None]
+    assert [line.toolTip() for line in plots.current_plot.items if hasattr(line, "value")] == ["dizziness"]
