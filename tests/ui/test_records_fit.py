@@ -144,3 +144,12 @@ def test_selecting_a_session_keeps_the_list_wide(qtbot, records_window, area_siz
     summary = browser.summary_view
     assert summary.mapTo(area.viewport(), QPoint(summary.width(), 0)).x() <= area.viewport().width()
     assert summary.horizontalScrollBar().maximum() == 0, "the summary scrolls sideways"
+    # the replay's two plots are readable: under the summary, or (a short screen) as the tab beside it
+    plots = browser.plots
+    if browser.details.indexOf(plots) >= 0:
+        browser.details.setCurrentWidget(plots)
+    qtbot.wait(40)
+    assert plots.isVisible()
+    heights = [plot.getViewBox().height() for plot in (plots.current_plot, plots.impedance_plot)]
+    assert min(heights) >= 20, f"the plots are squeezed: data areas {heights} px tall in {plots.height()} px"
+    assert (win.width(), win.height()) == size and not area.horizontalScrollBar().isVisible()
