@@ -149,7 +149,7 @@ def main() -> int:
     setup.date_of_birth.setText("1961-04-23")
     setup.protocol.setCurrentIndex(next(i for i, p in enumerate(setup._protocols) if "dexamethasone" in p.id))
     setup.side.setCurrentText("left")
-    setup.diagnosis.setCurrentIndex(8)
+    setup.diagnosis.setCurrentIndex(7)
     setup.look_up_patient()
     wait(10, setup.history_current)
     shot("treatment-setup")
