@@ -150,6 +150,10 @@ class TreatmentDesk:
         self._certificate_pending = False
         #: 21 CFR 11.200(a)(1)(i): the first signing of a continuous session asks for the user name too.
         self._signed_in_this_session = False
+        #: The recorder whose session was signed here (None: none yet). WHY the desk keeps it, not a screen:
+        #: every way of signing goes through ``sign``, and a window built later (sign-out, sign-in) on this
+        #: desk must not offer "Sign session…" again for a session already signed.
+        self._signed_recorder: SessionRecorder | None = None
         self.recorder: SessionRecorder | None = None
         self.plan: SessionPlan | None = None
         self.controller: TreatmentController | None = None
@@ -484,9 +488,14 @@ class TreatmentDesk:
                            describe=lambda exc: f"The patients could not be searched: {exc}")
 
     def can_sign(self) -> bool:
-        """The last session's record is closed and can be signed."""
+        """The last session's record is closed and not signed yet (here: ``sign``)."""
         recorder = self.recorder
-        return recorder is not None and recorder.finished.is_set() and not self.active
+        return (recorder is not None and recorder.finished.is_set() and not self.active
+                and recorder is not self._signed_recorder)
+
+    def last_session_signed(self) -> bool:
+        """The last session's record was signed on this desk."""
+        return self.recorder is not None and self.recorder is self._signed_recorder
 
     def add_note(self, text: str) -> None:
         """A therapist's note on the current (or just ended) session's record."""
@@ -605,9 +614,11 @@ class TreatmentDesk:
         confirm_signer(self.db, user, password, username=username if self.signing_needs_user_name() else None,
                        station=self._station_name, now=now)
         self._signed_in_this_session = True
-        self.recorder.close()
+        recorder = self.recorder
+        recorder.close()
         self.add_note(note)
-        sign_session(self.db, self.recorder.session_id, username=user.username, meaning=meaning, at=now)
+        sign_session(self.db, recorder.session_id, username=user.username, meaning=meaning, at=now)
+        self._signed_recorder = recorder  # "Sign session…" is not offered again for it (any screen)
         (latest, *_) = reversed(load_session(self.db, self.recorder.session_id).signatures)
         return latest.manifestation
 
