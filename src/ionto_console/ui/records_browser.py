@@ -74,6 +74,8 @@ PLOTS_READABLE_PX = 200
 #: The plots are never shorter than this (each data area about 25 px): on the smallest screens the page
 #: scrolls a little further rather than show two flat lines.
 PLOTS_MIN_PX = 160
+#: Lines reserved for the selected session's line (patient, course, a corticosteroid warning) above the tabs.
+POSITION_LINES = 4
 #: The plots' tab beside "Summary" and "Course" when the session's side is too short for both.
 PLOTS_TAB = "Plots"
 ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
@@ -258,6 +260,17 @@ class RecordsBrowser(QWidget):
         """The plots are the "Plots" tab beside the summary (a short screen), not under it."""
         return self.details.indexOf(self.plots) >= 0
 
+    def _summary_need(self) -> int:
+        """The height the summary's side needs above the plots: the tabs' minimum and the session's line
+        with POSITION_LINES lines reserved, whether a session is selected or not. WHY reserved: the
+        choice must not change when a session is selected (the line appears) with the split's height
+        unchanged; measured from the line as it stood, the plots stayed under the summary at 1366x768
+        with 125 % and were squeezed once the line had wrapped to four lines."""
+        line = self.position_label.fontMetrics().lineSpacing() * POSITION_LINES
+        spacing = self._session_top.layout().spacing()
+        return max(self._session_top.minimumSizeHint().height(),
+                   self.details.minimumSizeHint().height() + line + spacing)
+
     def _place_plots(self) -> None:
         """Under the summary when the session's side has room for the summary and readable plots; else a
         "Plots" tab beside "Summary" and "Course", as tall as the whole side.
@@ -268,7 +281,7 @@ class RecordsBrowser(QWidget):
         depends on the split's height, and the tab form needs less height than the other, so moving the
         plots never makes the page taller and cannot flip back and forth."""
         room = self.split.height()
-        wanted_tab = room < self._session_top.minimumSizeHint().height() + PLOTS_READABLE_PX
+        wanted_tab = room < self._summary_need() + PLOTS_READABLE_PX
         if wanted_tab == self.plots_in_tab():
             return
         if wanted_tab:
