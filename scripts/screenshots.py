@@ -241,6 +241,10 @@ def main() -> int:
     browser.select_row(0)
     wait(10, lambda: browser.selected_session_id is not None and not browser.busy)
     shot("records-selected")
+    if browser.plots_in_tab():  # a short screen: the session's plots are the tab beside its summary
+        browser.details.setCurrentWidget(browser.plots)
+        shot("records-plots")
+        browser.details.setCurrentIndex(0)
     window.close()
     engineer_shots()
     desk.shutdown()

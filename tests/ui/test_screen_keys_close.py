@@ -13,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
+from ionto_console.core.roles import Role, User
 from ionto_console.core.session import SessionState, SideEffect
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.checklist_dialog import ChecklistDialog
@@ -127,6 +128,10 @@ def test_closing_with_an_unsigned_session_warns_and_a_signed_one_closes_quietly(
     qtbot.addWidget(again)
     again.treatment.refresh()
     assert not again.treatment.sign_button.isEnabled() and not again.treatment.unsigned_session()
+    # a reviewer who signs in may still add their signature (signatures are added, never overwritten)
+    win.desk.hand_over(User(7, "rita", "Rita Reviewer", Role.THERAPIST))
+    again.treatment.refresh()
+    assert again.treatment.sign_button.isEnabled()
 
 
 def test_the_numbers_read_from_two_metres(qtbot, screen):

@@ -521,7 +521,8 @@ class TreatmentView(QWidget):
         self.refresh()
 
     def unsigned_session(self) -> bool:
-        """The last session's record is closed and nobody has signed it (the desk knows, for every screen)."""
+        """The last session's record is closed and the signed-in account has not signed it (the desk knows,
+        for every screen)."""
         return self.desk.can_sign()
 
     def _signed(self, error: str, manifestation: str) -> None:
