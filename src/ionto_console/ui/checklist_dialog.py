@@ -204,6 +204,10 @@ class ChecklistDialog(QDialog):
             below.setColumnStretch(1, 0)
             self.buttons.setOrientation(Qt.Orientation.Horizontal)
         self._grid.setVerticalSpacing(6 if compact else 10)
+        # beside the cautions box the verdict is half as wide: it may take the box's height (its lines wrap)
+        lines = self.verdict.fontMetrics().lineSpacing() * VERDICT_LINES
+        beside = self.cautions.sizeHint().height() if compact and not self.cautions.isHidden() else 0
+        self._verdict_panel.setFixedHeight(max(lines, beside))
         self.compact = compact
 
     def fit_to(self, screen: QSize) -> None:
