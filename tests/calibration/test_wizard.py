@@ -64,6 +64,9 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
     assert sweep.table.rowCount() == QUICK_PLAN.point_count
     xs, ys = sweep.plot.found.getData()
     assert len(xs) == QUICK_PLAN.point_count and min(ys) < -90  # the factory error at 4 mA shows on the plot
+    # the key names what is drawn, above the plot: no legend over the points, no "as left" before any exists
+    assert sweep.plot.plot.legend is None, "a legend inside the data area covers points"
+    assert "as found" in sweep.plot.key_text() and "as left" not in sweep.plot.key_text()
     wiz.grab().save(SCREENSHOT)
     # Nothing is written before the engineer presses "Write to board".
     assert bench.board.board.nvram.cal_gain == 1.0 and output_is_off(bench)
@@ -74,6 +77,7 @@ def test_wizard_calibrates_verifies_and_saves_the_certificate(qtbot, bench, tmp_
     assert wiz.currentId() == wiz.VERIFICATION
     qtbot.waitUntil(wiz.verification_page.isComplete, timeout=RUN_MS)
     assert wiz.verification_page.table.rowCount() == 2 * QUICK_PLAN.point_count
+    assert "as left" in wiz.verification_page.plot.key_text()
     wiz.next()
     assert wiz.currentId() == wiz.CERTIFICATE
     cert = wiz.certificate_page
@@ -146,3 +150,32 @@ def test_a_missing_dmm_is_shown_and_blocks_the_start(qtbot, bench) -> None:
     qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Not connected" in page.status.text() and "DMM" in page.status.text(), timeout=10_000)
     assert not page.isComplete()
+
+
+def test_connecting_on_a_small_screen_squeezes_no_row(qtbot, bench) -> None:
+    """New-user pass at 1280x720 (150 %): after Connect the identities added lines under the form, the
+    wizard kept the page's old height and "Found" and the run options were cut in half. In the tab's
+    scroll area (853x330 logical pixels), every row keeps its height and the tab scrolls instead."""
+    from ionto_console.ui.main_window import scrolling
+
+    wiz = CalibrationWizard(RunnerSettings(plan=QUICK_PLAN, simulated=True), defaults=spec_for(bench),
+                            ports=[bench.board.port])
+    wiz.setWindowFlags(Qt.WindowType.Widget)
+    area = scrolling(wiz)
+    qtbot.addWidget(area)
+    area.resize(853, 330)
+    area.show()
+    page = wiz.connect_page
+    page.offer([bench.board.port, "/dev/ttyS0"], ["ASRL/dev/ttyS0::INSTR"])
+    _connect(qtbot, wiz)
+    qtbot.wait(50)
+    squeezed = []
+    for widget in (page.found, page.engineer, page.calibrate, page.verify, page.connect_button, page.status,
+                   page.identities):
+        need = widget.heightForWidth(widget.width()) if widget.hasHeightForWidth() else widget.sizeHint().height()
+        if widget.height() < need:
+            squeezed.append(f"{type(widget).__name__} {getattr(widget, 'text', lambda: '')()[:30]!r}: "
+                            f"{widget.height()} of {need} px")
+    assert not squeezed, squeezed
+    assert area.verticalScrollBar().maximum() > 0  # the tab scrolls to the rest
+    wiz.reject()

@@ -18,7 +18,7 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QAbstractButton, QLabel, QScrollArea, QWidget
+from PySide6.QtWidgets import QAbstractButton, QLabel, QScrollArea, QStyle, QWidget
 
 from ionto_console.core.prechecks import Check, QuestionKind
 from ionto_console.ui.checklist_dialog import ChecklistDialog
@@ -120,3 +120,16 @@ def test_every_question_shows_its_whole_text(qtbot, case, screen, scale):
         for widget in (dialog.yes[key], dialog.no[key], dialog.reasons[key]):
             place = QRect(widget.mapTo(dialog, QPoint(0, 0)), widget.size())
             assert viewport.left() <= place.left() and place.right() <= viewport.right(), key
+    # every reason field shows its whole hint ("Written reason to proceed an…" was cut at 1366x768 @ 125 %)
+    for key, reason in dialog.reasons.items():
+        if reason.placeholderText():
+            frame = reason.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, None, reason)
+            room = reason.width() - 2 * frame - 4  # QLineEdit's own 2-pixel text margin on each side
+            need = reason.fontMetrics().horizontalAdvance(reason.placeholderText())
+            assert room >= need, f"{key}: the hint needs {need} px, the field shows {room}"
+    # most questions at once, even on the shortest screen (1280x720 @ 150 % showed 4 of 10 rows)
+    rows = QRect(QPoint(0, 0), dialog.scroll_area.viewport().size())
+    shown = [key for key in dialog.yes
+             if rows.contains(QRect(dialog.yes[key].mapTo(dialog.scroll_area.viewport(), QPoint(0, 0)),
+                                    dialog.yes[key].size()))]
+    assert len(shown) >= min(8, len(dialog.yes)), f"{len(shown)} of {len(dialog.yes)} questions in view at once"

@@ -10,12 +10,12 @@ HYPERHIDROSIS_PREFIXES = ("L74.51", "L74.52", "R61")
 
 def _codes(setup):
     """The protocol's own codes: those above the "Other indications" heading."""
-    codes = [setup.diagnosis.itemData(i) for i in range(1, setup.diagnosis.count())]
+    codes = [setup.diagnosis.itemData(i) for i in range(setup.diagnosis.count())]
     return codes[:codes.index(None)] if None in codes else codes  # the separator has no data
 
 
 def _others(setup):
-    codes = [setup.diagnosis.itemData(i) for i in range(1, setup.diagnosis.count())]
+    codes = [setup.diagnosis.itemData(i) for i in range(setup.diagnosis.count())]
     return codes[codes.index(OTHER_INDICATIONS) + 1:]
 
 
@@ -35,7 +35,7 @@ def test_dexamethasone_lists_musculoskeletal_codes_flagged_and_tap_water_hyperhi
     assert codes[0] == "M76.60" and not any(c.startswith(HYPERHIDROSIS_PREFIXES) for c in codes), codes
     assert _others(setup)[0].startswith(HYPERHIDROSIS_PREFIXES)  # offered, but after the protocol's own
     # CG-MED-28: corticosteroid iontophoresis for inflammatory musculoskeletal disorders is not medically necessary
-    assert "not medically necessary" in setup.diagnosis.itemText(1)
+    assert "not medically necessary" in setup.diagnosis.itemText(0)
     _choose(setup, "tap-water-hands-dc")
     codes = _codes(setup)
     assert all(c.startswith(HYPERHIDROSIS_PREFIXES) for c in codes[:7]) and codes[0] == "L74.512", codes
@@ -46,7 +46,7 @@ def test_dexamethasone_lists_musculoskeletal_codes_flagged_and_tap_water_hyperhi
     assert not setup.diagnosis.model().item(heading).isEnabled()  # a heading, not a choice
     _choose(setup, "lidocaine-venipuncture")
     assert _codes(setup)[0] == "Z01.812"
-    setup.diagnosis.setCurrentIndex(1)
+    setup.diagnosis.setCurrentIndex(0)
     assert setup.coverage.text().startswith("Medically necessary"), setup.coverage.text()
 
 
@@ -61,3 +61,22 @@ def test_another_code_can_still_be_typed_and_survives_a_protocol_change(qtbot):
     setup.diagnosis.setCurrentIndex(setup.diagnosis.findData("M77.10"))
     _choose(setup, "dexamethasone-4mgml-40")
     assert setup.diagnosis_code() == "M77.10"  # a listed code chosen stays chosen
+
+
+def test_the_list_has_no_blank_row_and_starts_with_nothing_chosen(qtbot):
+    """New-user pass: the open list began with an empty row (the old "nothing chosen" item)."""
+    setup = SessionSetup(load_library())
+    qtbot.addWidget(setup)
+    for protocol_id in ("dexamethasone-4mgml-40", "tap-water-hands-dc", "lidocaine-venipuncture"):
+        _choose(setup, protocol_id)
+        rows = [setup.diagnosis.itemText(i) for i in range(setup.diagnosis.count())]
+        separators = [i for i in range(setup.diagnosis.count()) if setup.diagnosis.itemData(i) is None]
+        blank = [i for i, text in enumerate(rows) if not text.strip() and i not in separators]
+        assert not blank, f"{protocol_id}: blank rows at {blank} of {rows[:3]}…"
+        assert rows[0].split()[0] == _codes(setup)[0]  # the protocol's first indication opens the list
+        assert setup.diagnosis.currentIndex() == -1 and setup.diagnosis_code() == ""  # nothing chosen yet
+        assert setup.diagnosis.lineEdit().placeholderText()  # "Choose, or type another ICD-10 code" shows
+    setup.diagnosis.setCurrentIndex(0)
+    code = setup.diagnosis_code()
+    setup.reset_site_side_indication()  # another patient: nothing chosen again, still no blank row
+    assert setup.diagnosis.currentIndex() == -1 and setup.diagnosis_code() == "" and code

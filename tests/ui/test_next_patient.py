@@ -53,7 +53,7 @@ def stopped_screen(qtbot, sources, tmp_path, fast_passwords):
     qtbot.waitUntil(lambda: win.station.snapshot().live is not None, timeout=WAIT_MS)
     fill_setup(win)
     win.setup.date_of_birth.setText("1970-05-06")
-    win.setup.diagnosis.setCurrentIndex(1)
+    win.setup.diagnosis.setCurrentIndex(0)
     pass_checklist(win, qtbot)
     start(qtbot, win)
     wait_state(qtbot, win.desk.controller, lambda snap: snap.current_ma > 0.9)
@@ -103,6 +103,7 @@ def test_a_new_patient_clears_the_finished_run_and_it_stays_signable(qtbot, stop
     view.refresh()
     assert "Session signed" in view.message.text()  # the result of the signing the therapist just did
     assert "Not signed yet" not in view.message.text()
+    assert not view.sign_button.isEnabled(), "“Sign previous session…” is still offered for a signed session"
 
 
 def test_a_signed_session_leaves_with_its_patient_and_a_new_protocol_resets_the_site(qtbot, stopped_screen):
@@ -110,13 +111,14 @@ def test_a_signed_session_leaves_with_its_patient_and_a_new_protocol_resets_the_
     view, setup = win.treatment, win.setup
     view.sign_with("Performed", "", DANA_PW, "dana")
     qtbot.waitUntil(lambda: "Session signed" in view.message.text(), timeout=WAIT_MS)
+    assert not view.sign_button.isEnabled(), "“Sign session…” is still offered for the session just signed"
 
     # the same patient, another protocol: the run, its line and its polarity leave the live area
     setup.protocol.setCurrentIndex(1)
     view.refresh()
     tap = tap_water_feet()
     assert "Session signed" not in view.message.text() and "Dizziness" not in view.state_banner.text()
-    assert view.sign_button.text() == SIGN_PREVIOUS
+    assert not view.sign_button.isEnabled() and view.sign_button.text() != SIGN_PREVIOUS  # nothing left to sign
     assert tap.name in view.patient_banner.text() and "acetic" not in view.patient_banner.text().lower()
     assert view.polarity.text() == electrode_polarity_text(tap, tap.polarity.anode)
     assert [setup.site.itemText(i) for i in range(setup.site.count())] == sites_for(tap)
@@ -127,6 +129,7 @@ def test_a_signed_session_leaves_with_its_patient_and_a_new_protocol_resets_the_
     setup.protocol.setCurrentIndex(0)
     view.refresh()
     assert "Dizziness" in view.state_banner.text() and view.sign_button.text() == "Sign session…"
+    assert not view.sign_button.isEnabled()
 
 
 def test_the_sign_dialog_shows_what_is_signed(qtbot, stopped_screen):

@@ -25,7 +25,7 @@ from ionto_console.core.protocols import load_library
 from ionto_console.records import PatientData, create_patient, open_database, sqlite_url
 from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.main_window import MainWindow
-from ionto_console.ui.records_browser import TABLE_MIN_PX, RecordsBrowser
+from ionto_console.ui.records_browser import PLOTS_READABLE_PX, TABLE_MIN_PX, RecordsBrowser
 
 UTC = dt.timezone.utc
 #: Every screen and scale of the issue, maximised or not.
@@ -144,3 +144,36 @@ def test_selecting_a_session_keeps_the_list_wide(qtbot, records_window, area_siz
     summary = browser.summary_view
     assert summary.mapTo(area.viewport(), QPoint(summary.width(), 0)).x() <= area.viewport().width()
     assert summary.horizontalScrollBar().maximum() == 0, "the summary scrolls sideways"
+    assert_plots_readable(qtbot, browser)
+    assert (win.width(), win.height()) == size and not area.horizontalScrollBar().isVisible()
+
+
+def assert_plots_readable(qtbot, browser: RecordsBrowser) -> None:
+    """The replay's two plots have a readable data area: under the summary, or (a short screen) as the
+    tab beside it (new-user pass at 1366x768 @ 125 %: both data areas were 0 px tall)."""
+    plots = browser.plots
+    if browser.details.indexOf(plots) >= 0:
+        browser.details.setCurrentWidget(plots)
+    qtbot.wait(40)
+    assert plots.isVisible()
+    heights = [plot.getViewBox().height() for plot in (plots.current_plot, plots.impedance_plot)]
+    assert min(heights) >= 20, f"the plots are squeezed: data areas {heights} px tall in {plots.height()} px"
+
+
+def test_the_plots_stay_readable_when_the_session_line_wraps_after_the_resize(qtbot, records_window):
+    """1366x768 @ 125 % with the taskbar hidden (1093x614): with no session selected the summary's side
+    had room for the plots under it; selecting Zofia's session wrapped the line above the summary to four
+    lines and the plots were squeezed again (seen under Xvfb)."""
+    win, browser, _area = records_window
+    win.resize(1900, 1000)  # a tall window first: the plots under the summary
+    qtbot.wait(40)
+    assert browser.details.indexOf(browser.plots) < 0
+    win.resize(1093, 614)
+    qtbot.wait(40)
+    browser.select_row(1)
+    qtbot.waitUntil(lambda: not browser.busy and browser.selected_session_id is not None, timeout=30_000)
+    qtbot.wait(40)
+    in_tab = browser.details.indexOf(browser.plots) >= 0
+    assert in_tab or browser.plots.height() >= PLOTS_READABLE_PX, (
+        f"the plots got {browser.plots.height()} px under the summary, less than {PLOTS_READABLE_PX}")
+    assert_plots_readable(qtbot, browser)

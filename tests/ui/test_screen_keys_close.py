@@ -13,8 +13,11 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
+from ionto_console.core.roles import Role, User
 from ionto_console.core.session import SessionState, SideEffect
+from ionto_console.ui.alarm_sound import RecordingPlayer
 from ionto_console.ui.checklist_dialog import ChecklistDialog
+from ionto_console.ui.main_window import MainWindow
 from test_treatment_screen import (  # noqa: F401 (fixtures)
     look_up,
     DANA_PW,
@@ -100,7 +103,7 @@ def test_closing_with_the_output_on_stops_it_when_confirmed(qtbot, screen):
     qtbot.waitUntil(lambda: board_current_ma(screen) < 0.05, timeout=WAIT_MS)
 
 
-def test_closing_with_an_unsigned_session_warns_and_a_signed_one_closes_quietly(qtbot, recorded_screen):
+def test_closing_with_an_unsigned_session_warns_and_a_signed_one_closes_quietly(qtbot, recorded_screen, sources):
     win, _db = recorded_screen
     fill_setup(win)
     pass_checklist(win, qtbot)
@@ -115,9 +118,20 @@ def test_closing_with_an_unsigned_session_warns_and_a_signed_one_closes_quietly(
     assert asked and "not signed" in asked[0] and win.isVisible()
     win.treatment.sign_with("Performed", "", DANA_PW, "dana")  # the signed-in account, its password again
     qtbot.waitUntil(lambda: win.treatment.message.text().startswith("Session signed"), timeout=WAIT_MS)
+    win.treatment.refresh()
+    assert not win.treatment.sign_button.isEnabled(), "“Sign session…” is still offered after signing"
     asked.clear()
     win.close()
     assert asked == [] and not win.isVisible()
+    # signed out and in again: the next window on this desk does not offer the signed session either
+    again = MainWindow(sources.station, sources, win.desk, list(win.setup._protocols), alarm_player=RecordingPlayer())
+    qtbot.addWidget(again)
+    again.treatment.refresh()
+    assert not again.treatment.sign_button.isEnabled() and not again.treatment.unsigned_session()
+    # a reviewer who signs in may still add their signature (signatures are added, never overwritten)
+    win.desk.hand_over(User(7, "rita", "Rita Reviewer", Role.THERAPIST))
+    again.treatment.refresh()
+    assert again.treatment.sign_button.isEnabled()
 
 
 def test_the_numbers_read_from_two_metres(qtbot, screen):

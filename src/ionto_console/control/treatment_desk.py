@@ -150,6 +150,11 @@ class TreatmentDesk:
         self._certificate_pending = False
         #: 21 CFR 11.200(a)(1)(i): the first signing of a continuous session asks for the user name too.
         self._signed_in_this_session = False
+        #: The last run's recorder and the accounts that signed it here. WHY the desk keeps them, not a
+        #: screen: every way of signing goes through ``sign``, and a window built later (sign-out, sign-in)
+        #: on this desk must not offer "Sign session…" again to someone who already signed; a reviewer who
+        #: signs in afterwards may still add their signature.
+        self._signed: tuple[SessionRecorder | None, frozenset[str]] = (None, frozenset())
         self.recorder: SessionRecorder | None = None
         self.plan: SessionPlan | None = None
         self.controller: TreatmentController | None = None
@@ -484,9 +489,16 @@ class TreatmentDesk:
                            describe=lambda exc: f"The patients could not be searched: {exc}")
 
     def can_sign(self) -> bool:
-        """The last session's record is closed and can be signed."""
+        """The last session's record is closed and the signed-in account has not signed it yet."""
         recorder = self.recorder
-        return recorder is not None and recorder.finished.is_set() and not self.active
+        return (recorder is not None and recorder.finished.is_set() and not self.active
+                and not self.last_session_signed())
+
+    def last_session_signed(self) -> bool:
+        """The signed-in account signed the last session's record (here, through ``sign``)."""
+        recorder, who = self._signed
+        user = self._signer()
+        return recorder is not None and recorder is self.recorder and user is not None and user.username in who
 
     def add_note(self, text: str) -> None:
         """A therapist's note on the current (or just ended) session's record."""
@@ -605,9 +617,13 @@ class TreatmentDesk:
         confirm_signer(self.db, user, password, username=username if self.signing_needs_user_name() else None,
                        station=self._station_name, now=now)
         self._signed_in_this_session = True
-        self.recorder.close()
+        recorder = self.recorder
+        recorder.close()
         self.add_note(note)
-        sign_session(self.db, self.recorder.session_id, username=user.username, meaning=meaning, at=now)
+        sign_session(self.db, recorder.session_id, username=user.username, meaning=meaning, at=now)
+        # "Sign session…" is not offered to this account again for this run, on any screen
+        before = self._signed[1] if self._signed[0] is recorder else frozenset()
+        self._signed = (recorder, before | {user.username})
         (latest, *_) = reversed(load_session(self.db, self.recorder.session_id).signatures)
         return latest.manifestation
 

@@ -85,7 +85,11 @@ def _constants_text(c: Constants | None) -> str:
 
 
 class ErrorPlot(QWidget):
-    """Error (µA) against set current (mA), with the tolerance envelope; refreshed by the wizard's timer."""
+    """Error (µA) against set current (mA), with the tolerance envelope; refreshed by the wizard's timer.
+
+    WHY the key is a line above the plot, not pyqtgraph's legend: the legend sat in the top left of the
+    data area and covered the as-found point at 0.1 mA, and it listed "as left" before the verification
+    had measured any (new-user pass). The key names only what is drawn."""
 
     def __init__(self, tolerance: Tolerance, max_current_ma: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,23 +102,46 @@ class ErrorPlot(QWidget):
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setMenuEnabled(False)
-        self.plot.addLegend(offset=(10, 10))
         x = np.linspace(0, max_current_ma * 1.05, 200)
         envelope = np.array([tolerance.allowed_ua(v * 1000) for v in x])
         pen = pg.mkPen("#2e7d32", width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
-        self.plot.plot(x, envelope, pen=pen, name="tolerance")
+        self.plot.plot(x, envelope, pen=pen)
         self.plot.plot(x, -envelope, pen=pen)
         self.found = self.plot.plot([], [], pen=None, symbol="o", symbolSize=8, symbolBrush=AS_FOUND_BRUSH,
-                                    symbolPen=None, name="as found")
+                                    symbolPen=None)
         self.left = self.plot.plot([], [], pen=None, symbol="s", symbolSize=8, symbolBrush=AS_LEFT_BRUSH,
-                                   symbolPen=None, name="as left")
+                                   symbolPen=None)
+        #: What the plot shows, in one line above it (never over the points).
+        self.key = QLabel("")
+        self.key.setObjectName("plot_key")
+        self.key.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.widget)
+        layout.setSpacing(2)
+        layout.addWidget(self.key)
+        layout.addWidget(self.widget, 1)
+        self._keyed: tuple[bool, bool] | None = None
+        self._show_key(False, False)
+
+    def _show_key(self, found: bool, left: bool) -> None:
+        if self._keyed == (found, left):
+            return
+        self._keyed = (found, left)
+        parts = ['<span style="color:#2e7d32;">- - -</span> tolerance']
+        if found:
+            parts.append(f'<span style="color:{AS_FOUND_BRUSH};">●</span> as found')
+        if left:
+            parts.append(f'<span style="color:{AS_LEFT_BRUSH};">■</span> as left')
+        self.key.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+
+    def key_text(self) -> str:
+        """The key as plain words (what a test or a screen reader reads)."""
+        return self.key.text().replace("&nbsp;", " ")
 
     def show_points(self, found: list[PointResult], left: list[PointResult]) -> None:
         for item, pts in ((self.found, found), (self.left, left)):
             item.setData([p.set_ua / 1000 for p in pts], [p.error_ua for p in pts])
+        self._show_key(bool(found), bool(left))
 
 
 class PointTable(QTableWidget):
@@ -246,9 +273,7 @@ class ConnectPage(QWizardPage):
         # added to "Found" after the page was laid out was cut off)
         self.simulated_bench.setText(f"demo: {', '.join(simulated)}, filled in above" if simulated else "")
         self._form.setRowVisible(self.simulated_bench, bool(simulated))
-        # QWizard sizes its page area when it lays the page out, not when a row appears later: setting
-        # the subtitle again has it lay the page out anew (else the rows below were squeezed)
-        self.setSubTitle(self.subTitle())
+        self._lay_out_again()  # a row may have appeared (else the rows below were squeezed)
 
     def _engineer_typed(self, field: QLineEdit) -> None:
         self._typed.add(field)
@@ -272,6 +297,7 @@ class ConnectPage(QWizardPage):
     def refresh(self, state: WizardState) -> None:
         busy = self.w.runner is not None and self.w.runner.busy
         self.connect_button.setEnabled(not busy)
+        shown = (self.status.text(), self.identities.text())
         if state.connect_error:
             self.status.setText(f"Not connected: {state.connect_error}")
             self.identities.setText("")
@@ -280,7 +306,17 @@ class ConnectPage(QWizardPage):
             self.status.setText(f"Board {ident.board_serial}, firmware {ident.board_firmware}, "
                                 f"{_constants_text(ident.constants)}")
             self.identities.setText("\n".join(f"{role}: {idn}" for role, idn in ident.instruments.items()))
+        if (self.status.text(), self.identities.text()) != shown:
+            # the identities add lines under the form: without a new layout the wizard kept the page's
+            # old height and squeezed the rows above ("Found" and the run options cut in half at
+            # 1280x720 with 150 %, new-user pass); laid out anew, the tab scrolls instead
+            self._lay_out_again()
         self.completeChanged.emit()
+
+    def _lay_out_again(self) -> None:
+        """QWizard sizes its page area when it lays a page out, not when the page's content grows later:
+        setting the subtitle again has it lay the page out anew."""
+        self.setSubTitle(self.subTitle())
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
         return self.w.state.identified is not None and bool(self.engineer.text().strip())

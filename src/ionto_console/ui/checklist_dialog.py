@@ -49,6 +49,14 @@ PREFERRED_WIDTH = 1000
 VERDICT_LINES = 4
 #: Lines of the cautions panel: at most three cautions exist (pregnancy, infant, diabetes).
 CAUTION_LINES = 3
+#: Below this free height (logical pixels) the cautions, the verdict and the buttons share one row under
+#: the questions instead of three: at 1280x720 with 150 % (440 px) the stacked panels left the questions
+#: about 150 px, four or five rows at once (new-user pass).
+COMPACT_BELOW_PX = 600
+#: The reason fields' hint, whole (the field is never narrower than it).
+REASON_HINT = "Written reason to proceed anyway"
+#: Room the dialog's title bar and frame take beyond its own height.
+WINDOW_FRAME_PX = 40
 
 
 def _fixed_panel(label: QLabel, lines: int) -> QScrollArea:
@@ -90,13 +98,18 @@ class ChecklistDialog(QDialog):
         self.reasons: dict[str, QLineEdit] = {}
         answers = QWidget()
         grid = QGridLayout(answers)
-        grid.setColumnStretch(0, 3)  # spare width mostly to the questions, some to the reasons (whole hint)
+        self._grid = grid
+        grid.setColumnStretch(0, 3)  # spare width mostly to the questions, some to the reasons
         grid.setColumnStretch(3, 1)
         # minimums that fit a 1280x720 screen at 150 % (853 logical pixels): wider screens get wider questions
         grid.setColumnMinimumWidth(0, 300)
-        grid.setColumnMinimumWidth(1, 70)
-        grid.setColumnMinimumWidth(2, 70)
-        grid.setColumnMinimumWidth(3, 200)
+        answer_px = max(QRadioButton(word).sizeHint().width() for word in ("Yes", "No")) + 8
+        grid.setColumnMinimumWidth(1, answer_px)
+        grid.setColumnMinimumWidth(2, answer_px)
+        # the whole hint: "Written reason to proceed an…" was cut at 1366x768 with 125 % (new-user pass)
+        probe = QLineEdit()
+        probe.setPlaceholderText(REASON_HINT)
+        grid.setColumnMinimumWidth(3, max(200, probe.fontMetrics().horizontalAdvance(REASON_HINT) + 24))
         grid.setVerticalSpacing(10)
         for row, question in enumerate(self.questions):
             key = question.check.value
@@ -110,9 +123,7 @@ class ChecklistDialog(QDialog):
             group.addButton(no)
             reason = QLineEdit()
             reason.setObjectName(f"reason_{key}")
-            reason.setPlaceholderText(
-                "Written reason to proceed anyway" if question.kind is QuestionKind.CONTRAINDICATION else ""
-            )
+            reason.setPlaceholderText(REASON_HINT if question.kind is QuestionKind.CONTRAINDICATION else "")
             reason.setEnabled(False)  # present from the start: the row never changes shape
             if question.kind is not QuestionKind.CONTRAINDICATION:
                 reason.setVisible(False)
@@ -143,7 +154,7 @@ class ChecklistDialog(QDialog):
         caution_layout.addWidget(self.confirm)
         self.verdict = QLabel("")
         self.verdict.setObjectName("checklist_verdict")
-        verdict_panel = _fixed_panel(self.verdict, VERDICT_LINES)
+        self._verdict_panel = verdict_panel = _fixed_panel(self.verdict, VERDICT_LINES)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -157,9 +168,11 @@ class ChecklistDialog(QDialog):
         scroll.setWidget(answers)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
-        layout.addWidget(self.cautions)
-        layout.addWidget(verdict_panel)
-        layout.addWidget(self.buttons)
+        #: Under the questions: the cautions, the verdict and the buttons (stacked, or in one row: ``fit_to``).
+        self._below = QGridLayout()
+        layout.addLayout(self._below)
+        self.compact = False
+        self._arrange_below(compact=False)
         # not a corticosteroid: no caution can ever show, so no box to read (hidden once it has a parent:
         # a parentless widget made visible opens as a window of its own and takes the focus)
         self.cautions.setHidden(not is_corticosteroid)
@@ -168,14 +181,46 @@ class ChecklistDialog(QDialog):
         self.result_: PrecheckResult = self._evaluate()
         self._update()
 
+    def _arrange_below(self, *, compact: bool) -> None:
+        """Stacked (cautions, verdict, buttons), or on a short screen one row: cautions | verdict | buttons.
+
+        WHY decided here, before the dialog is shown, and never while answering: the rows must not move
+        under the mouse; the panels keep their fixed heights in either arrangement."""
+        below = self._below
+        for widget in (self.cautions, self._verdict_panel, self.buttons):
+            below.removeWidget(widget)
+        if compact:
+            below.addWidget(self.cautions, 0, 0)
+            below.addWidget(self._verdict_panel, 0, 1, Qt.AlignmentFlag.AlignTop)
+            below.addWidget(self.buttons, 0, 2, Qt.AlignmentFlag.AlignBottom)
+            below.setColumnStretch(0, 1)
+            below.setColumnStretch(1, 1)
+            self.buttons.setOrientation(Qt.Orientation.Vertical)
+        else:
+            below.addWidget(self.cautions, 0, 0, 1, 3)
+            below.addWidget(self._verdict_panel, 1, 0, 1, 3)
+            below.addWidget(self.buttons, 2, 0, 1, 3)
+            below.setColumnStretch(0, 0)
+            below.setColumnStretch(1, 0)
+            self.buttons.setOrientation(Qt.Orientation.Horizontal)
+        self._grid.setVerticalSpacing(6 if compact else 10)
+        # beside the cautions box the verdict is half as wide: it may take the box's height (its lines wrap)
+        lines = self.verdict.fontMetrics().lineSpacing() * VERDICT_LINES
+        beside = self.cautions.sizeHint().height() if compact and not self.cautions.isHidden() else 0
+        self._verdict_panel.setFixedHeight(max(lines, beside))
+        self.compact = compact
+
     def fit_to(self, screen: QSize) -> None:
-        """As wide as the questions need (whole sentences), as tall as a screen of this free area allows."""
+        """As wide as the questions need (whole sentences), as tall as a screen of this free area allows;
+        on a short screen the panels under the questions share one row (more questions in view at once)."""
+        self._arrange_below(compact=screen.height() < COMPACT_BELOW_PX)
+        self.layout().activate()
         want = self._answers.sizeHint()
         extra = self.sizeHint().height() - self.scroll_area.sizeHint().height()
         # at least PREFERRED_WIDTH where the screen has it: the questions wrap less and the reason fields
         # show their whole hint (the narrow minimums are for a 1280x720 screen at 150 %)
         self.resize(min(max(want.width() + 60, PREFERRED_WIDTH), screen.width() - 40),
-                    min(want.height() + extra + 20, screen.height() - 60))
+                    min(want.height() + extra + 20, screen.height() - WINDOW_FRAME_PX))
 
     def answer(self, check: str, yes: bool, reason: str = "") -> None:
         """Answer one question (used by tests and keyboard users alike)."""

@@ -68,6 +68,16 @@ OUTCOME_WORDS = tuple(STATE_WORDS.values())
 DETAILS_MIN_PX = 180
 #: Share of the width the list gets at first (the rest is the session's summary and plots).
 LIST_SHARE = 0.55
+#: The replay's height at which each of its two plots keeps a readable data area (about 40 px between
+#: the axes, the legend and "Reset view"); below it the plots would be squeezed to a line.
+PLOTS_READABLE_PX = 200
+#: The plots are never shorter than this (each data area about 25 px): on the smallest screens the page
+#: scrolls a little further rather than show two flat lines.
+PLOTS_MIN_PX = 160
+#: Lines reserved for the selected session's line (patient, course, a corticosteroid warning) above the tabs.
+POSITION_LINES = 4
+#: The plots' tab beside "Summary" and "Course" when the session's side is too short for both.
+PLOTS_TAB = "Plots"
 ERROR_STYLE = "color: #b71c1c; font-weight: bold;"
 OK_STYLE = "color: #1b5e20;"
 BUSY_STYLE = "color: #555;"
@@ -186,8 +196,10 @@ class RecordsBrowser(QWidget):
         self.details.addTab(self.summary_view, "Summary")
         self.details.addTab(self.course_view, "Course")
         self.plots = LivePlots()
+        self.plots.setMinimumHeight(PLOTS_MIN_PX)
 
         right = QSplitter(Qt.Orientation.Vertical)
+        right.setChildrenCollapsible(False)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -195,9 +207,10 @@ class RecordsBrowser(QWidget):
         top_layout.addWidget(self.details)
         right.addWidget(top)
         right.addWidget(self.plots)
-        right.setStretchFactor(0, 3)  # the summary is read first; the replay gives way on a short screen
+        right.setStretchFactor(0, 3)  # the summary is read first
         right.setStretchFactor(1, 2)
         right.setSizes([360, 240])
+        self._session_side, self._session_top = right, top
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("records_split")
         split.setChildrenCollapsible(False)  # neither the list nor the session can be squeezed away
@@ -207,6 +220,7 @@ class RecordsBrowser(QWidget):
         split.setStretchFactor(1, 1)
         split.setSizes([round(1000 * LIST_SHARE), round(1000 * (1 - LIST_SHARE))])
         self.split = split
+        split.installEventFilter(self)  # its height decides where the plots go (``_place_plots``)
         for view in (self.summary_view, self.course_view):
             view.setMinimumWidth(DETAILS_MIN_PX)
             view.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
@@ -238,7 +252,45 @@ class RecordsBrowser(QWidget):
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_columns()
+        elif watched is self.split and event.type() == QEvent.Type.Resize:
+            self._place_plots()
         return super().eventFilter(watched, event)
+
+    def plots_in_tab(self) -> bool:
+        """The plots are the "Plots" tab beside the summary (a short screen), not under it."""
+        return self.details.indexOf(self.plots) >= 0
+
+    def _summary_need(self) -> int:
+        """The height the summary's side needs above the plots: the tabs' minimum and the session's line
+        with POSITION_LINES lines reserved, whether a session is selected or not. WHY reserved: the
+        choice must not change when a session is selected (the line appears) with the split's height
+        unchanged; measured from the line as it stood, the plots stayed under the summary at 1366x768
+        with 125 % and were squeezed once the line had wrapped to four lines."""
+        line = self.position_label.fontMetrics().lineSpacing() * POSITION_LINES
+        spacing = self._session_top.layout().spacing()
+        return max(self._session_top.minimumSizeHint().height(),
+                   self.details.minimumSizeHint().height() + line + spacing)
+
+    def _place_plots(self) -> None:
+        """Under the summary when the session's side has room for the summary and readable plots; else a
+        "Plots" tab beside "Summary" and "Course", as tall as the whole side.
+
+        WHY: at 1366x768 with 125 % scaling the side is about 280 px tall; under the summary (which needs
+        about 150) the plots got about 110 px, and with their axes, legend and "Reset view" both data areas
+        were 0 px tall (new-user pass: "squeezed"). As a tab they get about 200 px. The choice only
+        depends on the split's height, and the tab form needs less height than the other, so moving the
+        plots never makes the page taller and cannot flip back and forth."""
+        room = self.split.height()
+        wanted_tab = room < self._summary_need() + PLOTS_READABLE_PX
+        if wanted_tab == self.plots_in_tab():
+            return
+        if wanted_tab:
+            self.details.addTab(self.plots, PLOTS_TAB)  # takes it out of the splitter
+        else:
+            self.details.removeTab(self.details.indexOf(self.plots))
+            self._session_side.addWidget(self.plots)
+            self.plots.setVisible(True)  # the tab widget had hidden it (not its current page)
+            self._session_side.setSizes([max(room - PLOTS_READABLE_PX, 1), PLOTS_READABLE_PX])
 
     def _fit_columns(self) -> None:
         """Names and outcome share the list's width so the outcome stays in view and readable.

@@ -320,11 +320,13 @@ class SessionSetup(QGroupBox):
         self._record_fields_changed()
 
     def _show_indications(self, protocol: Protocol) -> None:
-        """The protocol's indications first (``core.indications``); a code already chosen or typed stays."""
+        """The protocol's indications first (``core.indications``); a code already chosen or typed stays.
+
+        WHY no empty item for "none chosen": it was a blank first row in the open list (new-user pass);
+        nothing chosen is the box's own "no current item" (index -1), with its placeholder text."""
         kept = self.diagnosis.currentText()
         self.diagnosis.blockSignals(True)
         self.diagnosis.clear()
-        self.diagnosis.addItem("", "")
         for choice in indication_choices(protocol):
             if not choice.own and self.diagnosis.findData(OTHER_INDICATIONS) < 0:
                 self.diagnosis.insertSeparator(self.diagnosis.count())  # the protocol's own above, the rest below
@@ -336,11 +338,10 @@ class SessionSetup(QGroupBox):
                 self.diagnosis.setItemData(self.diagnosis.count() - 1, "The coverage guideline calls this not "
                                            "medically necessary with this protocol", Qt.ItemDataRole.ToolTipRole)
         code = kept.split()[0].upper() if kept.strip() else ""
-        index = self.diagnosis.findData(code) if code else 0
-        if index >= 0:
-            self.diagnosis.setCurrentIndex(index)
-        else:
-            self.diagnosis.setEditText(kept)  # another code, typed: kept as typed
+        index = self.diagnosis.findData(code) if code else -1
+        self.diagnosis.setCurrentIndex(index)  # -1: none chosen (the first item added became current)
+        if index < 0:
+            self.diagnosis.setEditText(kept)  # another code, typed: kept as typed ("" when none)
         self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0)
                                               + WholeNameCombo.POPUP_MARGIN_PX)
         self.diagnosis.blockSignals(False)
@@ -352,7 +353,7 @@ class SessionSetup(QGroupBox):
             self.site.setCurrentIndex(0)
         self.other_site.clear()
         self.side.setCurrentIndex(0)
-        self.diagnosis.setCurrentIndex(0)
+        self.diagnosis.setCurrentIndex(-1)
         self.diagnosis.setEditText("")
 
     def diagnosis_code(self) -> str:

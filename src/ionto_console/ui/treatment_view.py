@@ -228,7 +228,6 @@ class TreatmentView(QWidget):
         self._notice = ""
         self._notice_ok = False
         self._signing = False
-        self._signed_recorder = None
         #: The closed run whose record the set-up's patient history was looked up again for.
         self._history_closed_for = None
         self._other_text = ""
@@ -522,13 +521,12 @@ class TreatmentView(QWidget):
         self.refresh()
 
     def unsigned_session(self) -> bool:
-        """The last session's record is closed and nobody has signed it on this screen."""
-        return self.desk.can_sign() and self._signed_recorder is not self.desk.recorder
+        """The last session's record is closed and the signed-in account has not signed it (the desk knows,
+        for every screen)."""
+        return self.desk.can_sign()
 
     def _signed(self, error: str, manifestation: str) -> None:
         self._signing = False
-        if not error:
-            self._signed_recorder = self.desk.recorder
         self._notice = error or f"Session signed: {manifestation}."
         self._notice_ok = not error
         self.refresh()
@@ -602,7 +600,7 @@ class TreatmentView(QWidget):
         set_style(self.state_banner,
             f"font-size:{size}; font-weight:bold; padding:{padding}; background:{background}; color:{colour};"
         )
-        closed = self.desk.recorder if self.desk.can_sign() else None
+        closed = self.desk.recorder if self.desk.can_sign() or self.desk.last_session_signed() else None
         if closed is not None and closed is not self._history_closed_for:
             self._history_closed_for = closed
             self.setup.records_changed()  # the run just closed is in the patient's history now
