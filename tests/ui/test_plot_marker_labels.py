@@ -27,7 +27,8 @@ def visible_label_rects(plot: pg.PlotItem):
     """Scene rectangles of every marker label shown on the plot (the layer's labels, in its lane)."""
     rects = []
     for item in plot.scene().items():
-        if isinstance(item, QGraphicsSimpleTextItem) and item.isVisible() and item.text().strip():
+        if (isinstance(item, QGraphicsSimpleTextItem) and item.isVisible() and item.text().strip()
+                and item.text() not in ("measured", "target")):  # the key names the curves, it is no label
             rects.append((item.text(), item.sceneBoundingRect()))
     return rects
 
@@ -50,10 +51,12 @@ def test_steps_seconds_apart_keep_their_lines_and_their_labels_do_not_overlap(qt
     rects = visible_label_rects(plot)
     assert rects, "no marker label shown at all"
     area = plot.getViewBox().sceneBoundingRect()
-    legend = plot.legend.sceneBoundingRect()
+    key = [item.sceneBoundingRect() for item in plot.scene().items()
+           if isinstance(item, QGraphicsSimpleTextItem) and item.text() in plots.markers.key_names()]
+    assert len(key) == 2 and all(not k.intersects(area) for k in key)  # the curves' names, above the data too
     for text, rect in rects:
-        # above the plot's area: over no trace and no legend, whatever the plot's height
-        assert not rect.intersects(area) and not rect.intersects(legend), f"{text!r} covers the plot"
+        # above the plot's area: over no trace, and beside the curves' names, whatever the plot's height
+        assert not rect.intersects(area) and not any(rect.intersects(k) for k in key), f"{text!r} covers something"
         assert area.left() <= rect.left() and rect.right() <= area.right() + 0.5, f"{text!r} is cut at an edge"
         line_x = plot.getViewBox().mapViewToScene(pg.Point(next(m.t for m in STEPS if m.label == text), 0)).x()
         assert min(abs(rect.left() - line_x), abs(rect.right() - line_x)) < 10, f"{text!r} is not beside its line"
@@ -75,7 +78,7 @@ def test_a_marker_scrolled_out_of_view_leaves_its_place_to_those_in_view(qtbot):
 
     plots = LivePlots()
     qtbot.addWidget(plots)
-    plots.resize(800, 400)
+    plots.resize(800, 520)  # two rows of labels
     plots.show()
     plots.current_plot.getViewBox().setRange(xRange=(0, 100), yRange=(0, 4), padding=0)
     for at in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 40.0):  # six early steps, then one in view
@@ -133,6 +136,13 @@ def test_a_short_plot_keeps_its_height_for_the_data(qtbot):
         sizes[height] = (plots.markers.rows, plots.markers.lane.isVisible())
     assert sizes[700] == (2, True)
     assert sizes[260] == (1, True)
-    assert sizes[130] == (0, False)
-    assert plots.markers.label_boxes() == [None]
-    assert [line.toolTip() for line in plots.current_plot.items if hasattr(line, "value")] == ["dizziness"]
+    assert sizes[130] == (1, True)  # the row that names the curves stays
+    plots.current_plot.getViewBox().setXRange(0, 100, padding=0)
+    for at in (1.0, 2.0, 3.0):  # beside the curves' names at the start of the only row: no room there
+        plots.markers.add(at, "+0.5 mA", "#546e7a")
+    qtbot.wait(20)
+    key = plots.markers._place_key(plots.markers._view()[3])[0]
+    boxes = plots.markers.label_boxes()
+    assert boxes[1:].count(None) >= 2
+    assert not any(box is not None and box.intersects(key) for box in boxes)
+    assert [line.toolTip() for line in plots.current_plot.items if hasattr(line, "value")] == ["dizziness"] + ["+0.5 mA"] * 3

@@ -174,14 +174,13 @@ class LivePlots(QWidget):
         self.impedance_plot.setXLink(self.current_plot)
         self.impedance_plot.setLabel("bottom", "Time", units="s")
         self.impedance_plot.getAxis("bottom").enableAutoSIPrefix(False)  # seconds, not "ks"
-        # the legend in one row along the top, over headroom kept free of data (it used to cover the trace)
-        self.current_plot.addLegend(offset=(10, 2), colCount=2, brush=(255, 255, 255, 160))
-        self.current_plot.getViewBox().setDefaultPadding(0.12)
         self.measured_curve = self.current_plot.plot(pen=MEASURED_PEN, name="measured")
         self.target_curve = self.current_plot.plot(pen=TARGET_PEN, name="target")
         self.impedance_curve = self.impedance_plot.plot(pen=IMPEDANCE_PEN)
-        #: Step and event markers on the current plot, labels laid out so they never overlap.
+        #: Step and event markers on the current plot, labels laid out so they never overlap, in a lane
+        #: above the data that also names the two curves (a legend inside the plot covered the trace)
         self.markers = MarkerLayer(self.current_plot)
+        self.markers.set_key([("measured", MEASURED_PEN), ("target", TARGET_PEN)])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._graphics)

@@ -18,9 +18,11 @@ that fits nowhere is thinned (its line keeps the text as a tooltip).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import pyqtgraph as pg
-from PySide6.QtGui import QBrush, QFontMetricsF
-from PySide6.QtWidgets import QGraphicsSimpleTextItem, QSizePolicy
+from PySide6.QtGui import QBrush, QFontMetricsF, QPen
+from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsSimpleTextItem, QSizePolicy
 
 from ..core.markers import LabelBox, place_labels
 
@@ -33,6 +35,9 @@ ROWS_FROM_PLOT_HEIGHT = ((200.0, 2), (80.0, 1))
 MIN_LINE_PX = 2.0
 #: Pixels above the first row and below the last.
 LANE_MARGIN_PX = 2.0
+#: The key's line samples (pixels long) and the space after each name.
+KEY_SAMPLE_PX = 22.0
+KEY_GAP_PX = 12.0
 
 
 class _Lane(pg.GraphicsWidget):
@@ -57,6 +62,7 @@ class MarkerLayer:
         self._lines: list[pg.InfiniteLine] = []
         self._labels: list[QGraphicsSimpleTextItem] = []
         self._texts: list[str] = []
+        self._key: list[tuple[QGraphicsLineItem, QGraphicsSimpleTextItem]] = []
         self._laid_out_for: tuple | None = None
         self.lane = _Lane()
         # the lane takes the title's row (this project's plots have no title; their axes say what they show)
@@ -76,10 +82,32 @@ class MarkerLayer:
         """Rows of labels the lane has now (by the plot's height, at most the layer's ``rows``)."""
         return self._rows
 
+    def set_key(self, entries: Sequence[tuple[str, QPen]]) -> None:
+        """Name the plot's curves (``("measured", pen)``, ...) at the start of the lane's first row.
+
+        WHY here and not pyqtgraph's legend: a legend lives inside the data area and covered the trace
+        wherever the plot was short (the Records tab's replay on a laptop); in the lane it covers nothing,
+        and the labels go around it. A plot with a key keeps at least one row, however short."""
+        for line, text in self._key:
+            for item in (line, text):
+                item.setParentItem(None)
+                if item.scene() is not None:
+                    item.scene().removeItem(item)
+        self._key = []
+        for name, pen in entries:
+            line = QGraphicsLineItem(0.0, 0.0, KEY_SAMPLE_PX, 0.0, self.lane)
+            line.setPen(pg.mkPen(pen))
+            self._key.append((line, QGraphicsSimpleTextItem(name, self.lane)))
+        self._rows = -1
+        self._fit_lane()
+
+    def key_names(self) -> list[str]:
+        return [text.text() for _line, text in self._key]
+
     def _fit_lane(self) -> None:
         height = self._plot.geometry().height()
         rows = next((n for least, n in ROWS_FROM_PLOT_HEIGHT if height >= least), 0)
-        rows = min(rows, self._max_rows)
+        rows = max(min(rows, self._max_rows), 1 if self._key else 0)
         if rows == self._rows:
             return
         self._rows = rows
@@ -148,18 +176,32 @@ class MarkerLayer:
         offset = self.lane.mapFromScene(box.mapToScene(0.0, 0.0)).x()
         return x0, x1, width, offset
 
+    def _place_key(self, left: float) -> list[LabelBox]:
+        """The key's items in a row from ``left``; the rectangle they take (labels go around it)."""
+        if not self._key:
+            return []
+        x, height = left, 0.0
+        for line, text in self._key:
+            rect = text.boundingRect()
+            line.setPos(x, LANE_MARGIN_PX + rect.height() / 2)
+            text.setPos(x + KEY_SAMPLE_PX + 4.0, LANE_MARGIN_PX)
+            x += KEY_SAMPLE_PX + 4.0 + rect.width() + KEY_GAP_PX
+            height = max(height, rect.height())
+        return [LabelBox(left, LANE_MARGIN_PX, x - left, height)]
+
     def _boxes(self) -> list[LabelBox | None]:
         view = self._view()
         if view is None:
             return [None] * len(self._lines)
         x0, x1, width, offset = view
+        key = self._place_key(offset)
         per_px = (x1 - x0) / width
         # only lines in view get a label (one out of view must not take a place at the edge)
         at = {i: offset + (float(line.value()) - x0) / per_px for i, line in enumerate(self._lines)}
         right = offset + width
         order = sorted((i for i, px in at.items() if offset <= px <= right), key=at.__getitem__)
         placed = place_labels([at[i] for i in order], [self._size(self._labels[i]) for i in order],
-                              left=offset, right=right, top=LANE_MARGIN_PX, rows=self._rows)
+                              left=offset, right=right, top=LANE_MARGIN_PX, rows=self._rows, avoid=key)
         boxes: list[LabelBox | None] = [None] * len(self._lines)
         for index, where in zip(order, placed):
             boxes[index] = where
@@ -173,6 +215,9 @@ class MarkerLayer:
     def _layout(self, *_args) -> None:
         """Put every label where ``place_labels`` says, unless nothing it depends on has changed."""
         if not self._lines:
+            view = self._view()
+            if view is not None:
+                self._place_key(view[3])
             return
         view = self._view()
         key = (view, len(self._lines), self.lane.size().toTuple(), self._rows)
