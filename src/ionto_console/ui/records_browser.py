@@ -69,11 +69,12 @@ DETAILS_MIN_PX = 180
 #: Share of the width the list gets at first (the rest is the session's summary and plots).
 LIST_SHARE = 0.55
 #: The replay's height at which each of its two plots keeps a readable data area (about 40 px between
-#: the axes, the legend and "Reset view"); below it the plots would be squeezed to a line.
-PLOTS_READABLE_PX = 200
+#: the axes, the lane that names the curves and the markers, and "Reset view"); below it the plots would
+#: be squeezed to a line.
+PLOTS_READABLE_PX = 220
 #: The plots are never shorter than this (each data area about 25 px): on the smallest screens the page
 #: scrolls a little further rather than show two flat lines.
-PLOTS_MIN_PX = 160
+PLOTS_MIN_PX = 185
 #: Lines reserved for the selected session's line (patient, course, a corticosteroid warning) above the tabs.
 POSITION_LINES = 4
 #: The plots' tab beside "Summary" and "Course" when the session's side is too short for both.
