@@ -80,3 +80,19 @@ def test_the_list_has_no_blank_row_and_starts_with_nothing_chosen(qtbot):
     code = setup.diagnosis_code()
     setup.reset_site_side_indication()  # another patient: nothing chosen again, still no blank row
     assert setup.diagnosis.currentIndex() == -1 and setup.diagnosis_code() == "" and code
+
+
+def test_a_long_indication_shows_its_code_first_and_its_whole_text_as_tooltip(qtbot):
+    """New-user screenshot at 1920x1080 @ 125 %: the box read ':hanteric bursitis  (not medically
+    necessary)', the code scrolled out of view (the editable box's cursor at the end of the text)."""
+    setup = SessionSetup(load_library())
+    qtbot.addWidget(setup)
+    setup.resize(480, 700)
+    setup.show()
+    _choose(setup, "dexamethasone-4mgml-40")
+    longest = max(range(setup.diagnosis.count()), key=lambda i: len(setup.diagnosis.itemText(i) or ""))
+    setup.diagnosis.setCurrentIndex(longest)
+    edit = setup.diagnosis.lineEdit()
+    assert edit.fontMetrics().horizontalAdvance(edit.text()) > edit.width()  # the case: longer than the box
+    assert edit.cursorPosition() == 0
+    assert setup.diagnosis.toolTip() == setup.diagnosis.itemText(longest)

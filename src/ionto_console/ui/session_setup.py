@@ -209,6 +209,7 @@ class SessionSetup(QGroupBox):
         self.diagnosis.setMinimumContentsLength(18)
         self.diagnosis.view().setTextElideMode(Qt.TextElideMode.ElideNone)
         self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0) + WholeNameCombo.POPUP_MARGIN_PX)
+        self.diagnosis.currentIndexChanged.connect(self._show_diagnosis_from_its_code)
         #: The rest of an interrupted run's prescription, offered by the desk (None: nothing to continue).
         self._offer: Continuation | None = None
         #: The last corticosteroid date the continued run's checklist saw (the continued run itself
@@ -342,9 +343,18 @@ class SessionSetup(QGroupBox):
         self.diagnosis.setCurrentIndex(index)  # -1: none chosen (the first item added became current)
         if index < 0:
             self.diagnosis.setEditText(kept)  # another code, typed: kept as typed ("" when none)
+        self._show_diagnosis_from_its_code()  # signals are blocked here
         self.diagnosis.view().setMinimumWidth(self.diagnosis.view().sizeHintForColumn(0)
                                               + WholeNameCombo.POPUP_MARGIN_PX)
         self.diagnosis.blockSignals(False)
+
+    def _show_diagnosis_from_its_code(self, _index: int = -1) -> None:
+        """A chosen indication longer than the box shows its start (the ICD-10 code), the whole as tooltip.
+
+        WHY: the editable box put its cursor at the end of the text, so the field read
+        ":hanteric bursitis  (not medically necessary)" with the code scrolled out of view."""
+        self.diagnosis.lineEdit().setCursorPosition(0)
+        self.diagnosis.setToolTip(self.diagnosis.currentText())
 
     def reset_site_side_indication(self) -> None:
         """Back to the first site, no side and no indication chosen: another patient, or a protocol
