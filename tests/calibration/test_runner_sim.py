@@ -269,3 +269,43 @@ def test_a_run_on_the_board_the_station_holds_borrows_the_stations_port(bench) -
         assert not any(a.condition_id == "unexpected_output" for a in desk.alarms.active(time.monotonic()))
     finally:
         station.disconnect()
+
+
+def test_a_calibration_after_a_side_effect_stop_on_the_same_station_is_not_cut_by_that_session(bench) -> None:
+    """Issue 14's demo day: treatments, one stopped for dizziness, then the engineer calibrates the
+    same board. The stopped session's controller still heard the board and cut the sweep's output
+    each time it came on: "the board's telemetry did not show the output settled at 0.1 mA"."""
+    import dataclasses
+
+    from ionto_console.control.station import Station
+    from ionto_console.control.treatment_desk import SessionPlan, TreatmentDesk
+    from ionto_console.core.session import SideEffect
+    from ionto_console.drivers.board.link import LinkState
+
+    from cal_helpers import spec_for
+    from support import small_protocol
+
+    plan = SessionPlan(protocol=small_protocol(dose_target_ma_min=5.0), patient_id="P-1", patient_name="Ann",
+                       site="forearm", electrode="standard", checklist_passed=True,
+                       checklist_record={"overridden": []})
+    station = Station()
+    station.connect(bench.board.port, simulated=True)
+    desk = TreatmentDesk(station, demo=True)
+    try:
+        wait_for_value(lambda: station.snapshot().state, lambda s: s is LinkState.CONNECTED, "station connected", 10.0)
+        controller = desk.begin(plan)
+        wait_for_value(lambda: controller.snapshot().current_ma, lambda ma: ma > 0.5, "current flowing", 20.0)
+        desk.stop(SideEffect.DIZZINESS)
+        wait_for_value(lambda: station.snapshot().live, lambda live: live is not None and not live.output_on
+                       and not desk.active, "the stop ramped down", 20.0)
+        spec = dataclasses.replace(spec_for(bench, lcr=False), lender=desk)
+        runner = CalibrationRunner(spec.connect, RunnerSettings(plan=QUICK_PLAN), board_url=spec.board_url)
+        runner.start(Mode.VERIFY, "Ravi")
+        result = runner.wait(RUN_TIMEOUT_S)
+        # the factory constants fail verification: measured to the end, not cut short
+        assert result is not None and result.verdict is Verdict.FAIL, result and result.reason
+        assert len(result.as_found) == QUICK_PLAN.point_count and result.output_off_confirmed
+        assert not station.lent and output_is_off(bench)
+    finally:
+        desk.shutdown()
+        station.disconnect()

@@ -15,10 +15,11 @@ import pytest
 
 from ionto_console.control.station import Station
 from ionto_console.control.treatment_desk import SessionPlan, TreatmentDesk
-from ionto_console.core.session import SessionState
+from ionto_console.core.session import SessionState, SideEffect
+from ionto_console.drivers.board import messages as m
 
 from board_double import BoardDouble
-from support import small_protocol
+from support import small_protocol, wait_for_value
 
 PLAN = SessionPlan(protocol=small_protocol(), patient_id="P-1", patient_name="Ann Example", site="forearm",
                    electrode="standard", checklist_passed=True, checklist_record={"overridden": []})
@@ -106,3 +107,37 @@ def test_a_session_begun_but_not_yet_started_blocks_a_second_start():
     assert "A treatment is already running." in desk.blockers(PLAN)
     with pytest.raises(ValueError, match="already running"):
         desk.begin(PLAN)
+
+
+def test_lending_the_board_after_a_stopped_session_ends_that_sessions_hold_on_it():
+    """Issue 14: a calibration after a side-effect stop failed ("did not show the output settled"):
+    the stopped session's controller still heard the board, and its engine cut every output it saw
+    on, the calibration's included. Lent, the board is the borrower's: the ended session no longer
+    listens (its snapshot stays for the screen and the signature)."""
+    desk, station, board = desk_on_double()
+    controller = desk.begin(PLAN)
+    try:
+        desk.stop(SideEffect.DIZZINESS)
+        wait_for_value(lambda: controller.snapshot().state, lambda s: s.terminal, "the session ended")
+        board.send_telemetry()  # the output off
+        assert board._telemetry != (station._on_telemetry,)  # the ended session still listens
+        assert desk.lend(PORT) is board
+        assert board._telemetry == (station._on_telemetry,) and board._states == (station._on_state,)
+        assert desk.controller is controller and controller.snapshot().state is SessionState.STOPPED
+        desk.give_back()
+    finally:
+        desk.shutdown()
+
+
+def test_the_board_is_not_lent_while_the_last_sessions_output_ramps_down():
+    """The STOP ramp after a side-effect stop is the session's (its dose counts until the output is
+    off): a calibration connecting meanwhile is told to wait, in plain words."""
+    desk, station, board = desk_on_double()
+    board.send_telemetry(current_ua=900, target_ua=0,
+                         flags=int(m.Flags.OUTPUT_ENABLED | m.Flags.SLEWING | m.Flags.STOP_RAMP))
+    with pytest.raises(ValueError, match="still ramping down"):
+        desk.lend(PORT)
+    assert not station.lent
+    board.send_telemetry()  # the output off: now it may be lent
+    assert desk.lend(PORT) is board and station.lent
+    desk.shutdown()

@@ -433,15 +433,43 @@ class TreatmentDesk:
 
         Refused (ValueError, in plain words) while a treatment runs on it: a
         calibration drives the output and must never share it with a patient.
-        While lent, ``blockers()`` refuses a start."""
+        Refused too while the last session's output still ramps down: that ramp
+        is the session's, and its dose counts until the output is off.
+        While lent, ``blockers()`` refuses a start.
+
+        The last session, ended, lets go of the board when it is lent
+        (``_release_ended_session``): it kept listening to the board's telemetry
+        after it ended, and its engine cuts any output it sees on ("never leave
+        current flowing"), so it switched the calibration's sweep off within
+        0.1 s of every OUTPUT 1 and the run failed with "did not show the output
+        settled" (issue 14: a calibration after a side-effect stop). A real
+        board is cut the same way: the fix is here, not in the simulator."""
         with self._owner_lock:
             link = self.station.lend(port)
+            if link is None:
+                return None
             # WHY not ``active``: a session just begun is IDLE until its controller thread takes
             # the start intent, and enables the output right after; it owns the board already.
-            if link is not None and self._output_expected():
+            if self._output_expected():
                 self.station.give_back()
                 raise ValueError("a treatment is running on this board: end it before calibrating")
+            if self.winding_down:
+                self.station.give_back()
+                raise ValueError("the last treatment's output is still ramping down: connect again once "
+                                 "the board shows its output off")
+            self._release_ended_session()
             return link
+
+    def _release_ended_session(self) -> None:
+        """The ended session's controller stops listening to the board and commanding it.
+
+        WHY kept and not closed with its record: the screen still shows its state, plots and
+        markers, it may still be signed, and a continuation reads its dose; only its hold on
+        the board ends. From here an output nobody asked for is the station's guard's to cut
+        (it looks away while a calibration drives the lent port), as with no session at all."""
+        controller = self.controller
+        if controller is not None:
+            controller.close()
 
     def lent_output(self, driving: bool) -> None:
         """The calibration that borrowed the port drives the output now (or no longer)."""

@@ -20,6 +20,7 @@ from ...drivers.board import messages as m
 from ...drivers.board.link import LinkState, TelemetryEvent
 from ..board_port import BoardPort
 from ..samples import SampleConverter
+from .units import describe
 from .wording import RunAborted, describe_fault
 
 
@@ -108,7 +109,9 @@ class TelemetryTap:
                         return index
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise RunAborted(f"the board's telemetry did not show {what} within {timeout_s:.0f} s")
+                    # what the board last said: "output off, target 0" points at whoever switched it off
+                    last = f" (last sample: {describe(self._samples[-1])})" if self._samples else " (no samples)"
+                    raise RunAborted(f"the board's telemetry did not show {what} within {timeout_s:.0f} s{last}")
                 self._cond.wait(min(remaining, 0.05))
 
     def collect(self, since: int, count: int, check: Callable[[Sample], None], timeout_s: float,
