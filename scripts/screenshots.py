@@ -127,6 +127,10 @@ def main() -> int:
         if wizard.currentId() != wizard.CERTIFICATE or "Stored in" not in certificate.saved.text():
             raise SystemExit(f"the calibration did not end on its result page: page {wizard.currentId()}, "
                              f"{wizard.state.phase_text!r}, {certificate.saved.text()!r}")
+        result = wizard.state.result
+        if result is None or result.verdict.value == "error":
+            # an aborted run also ends on this page ("Stored in"): the walk must not call it a calibration
+            raise SystemExit(f"the calibration did not complete: {result.reason if result else 'no result'}")
         certificate.save(folder / "calibration-certificate.pdf")
         wait(15, lambda: "certificate saved to" in certificate.saved.text())
         wait(3)  # the header looks the new certificate up
