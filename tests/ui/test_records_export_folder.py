@@ -21,15 +21,16 @@ from ionto_console.ui.records_browser import RecordsBrowser
 
 
 class FakeDialog:
-    """``QFileDialog.getSaveFileName``: remembers the proposed path, answers with ``answer`` (or cancels)."""
+    """The save dialog (``beside_stop.ask_save_path``): remembers the proposed path, answers with
+    ``answer`` (or cancels)."""
 
     def __init__(self) -> None:
         self.proposed: list[Path] = []
         self.answer = ""
 
-    def getSaveFileName(self, _parent, _title, proposed, _filter):  # noqa: N802 (Qt's name)
+    def __call__(self, _parent, _title, proposed, _filter) -> str:
         self.proposed.append(Path(proposed))
-        return self.answer, ""
+        return self.answer
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def dialog(monkeypatch, tmp_path):
     documents.mkdir()
     monkeypatch.setattr(platformdirs, "user_documents_dir", lambda: str(documents))
     fake = FakeDialog()
-    monkeypatch.setattr(browser_module, "QFileDialog", fake)
+    monkeypatch.setattr(browser_module, "ask_save_path", fake)
     monkeypatch.chdir(tmp_path)  # as if started from a checkout: the dialog must not open here
     return fake
 

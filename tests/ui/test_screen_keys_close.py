@@ -10,12 +10,13 @@ reads 0.00 while the board reports its output off; the polarity names the lead.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
 
 from ionto_console.core.roles import Role, User
 from ionto_console.core.session import SessionState, SideEffect
 from ionto_console.ui.alarm_sound import RecordingPlayer
+from ionto_console.ui.beside_stop import ask_save_path
 from ionto_console.ui.checklist_dialog import ChecklistDialog
 from ionto_console.ui.main_window import MainWindow
 from test_treatment_screen import (  # noqa: F401 (fixtures)
@@ -30,6 +31,22 @@ from test_treatment_screen import (  # noqa: F401 (fixtures)
     start,
     wait_state,
 )
+
+
+#: The window's own question (the suite's conftest answers it with Yes for every other test).
+REAL_CONFIRM = MainWindow.confirm
+#: A dialog left open by a failing test is dismissed after this long, so the test fails instead of hanging.
+DISMISS_MS = 4000
+
+
+def open_dialogs(kind):
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, kind) and w.isVisible()]
+
+
+def while_open(kind, act, delay_ms=300):
+    """Run ``act(dialog)`` once a dialog of ``kind`` is up, and dismiss any still open after DISMISS_MS."""
+    QTimer.singleShot(delay_ms, lambda: [act(d) for d in open_dialogs(kind)[:1]])
+    QTimer.singleShot(DISMISS_MS, lambda: [d.reject() for d in open_dialogs(kind)])
 
 
 def running(qtbot, win, protocol_index=1):
@@ -351,3 +368,50 @@ def test_after_a_restart_the_interrupted_run_is_offered_and_the_next_step_says_s
     pass_checklist(win, qtbot)
     plan = win.setup.plan()
     assert plan.continues_session_id == sid and abs(plan.dose_target_ma_min - 3.5) < 1e-9
+
+
+def test_stop_takes_a_click_while_the_close_question_is_up(qtbot, screen):
+    """New-user pass: the modal close question blocked the stop panel; the current kept rising."""
+    controller = running(qtbot, screen)
+    screen.confirm = REAL_CONFIRM.__get__(screen)
+    emergency = screen.treatment.stops.emergency
+    blocking = []
+
+    def click_stop(_box):
+        # a modal dialog blocks the window's mouse input (a test's synthetic click is not blocked)
+        blocking.append(QApplication.activeModalWidget())
+        qtbot.mousePress(emergency, Qt.MouseButton.LeftButton)
+
+    while_open(QMessageBox, click_stop)
+    screen.close()
+    assert blocking == [None], "the question must not block the stop panel"
+    assert controller.snapshot().state is SessionState.STOPPED, "STOP was clicked while the question was up"
+    assert "Emergency" in controller.snapshot().stop_reason.label
+    assert screen.isVisible(), "a stop dismisses the question as a No: the stopped session stays on screen"
+    assert open_dialogs(QMessageBox) == []
+
+
+def test_escape_stops_while_the_close_question_is_up(qtbot, screen):
+    controller = running(qtbot, screen)
+    screen.confirm = REAL_CONFIRM.__get__(screen)
+    while_open(QMessageBox, lambda box: qtbot.keyClick(box, Qt.Key.Key_Escape))
+    screen.close()
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+    assert screen.isVisible()
+
+
+def test_a_save_dialog_during_a_treatment_leaves_stop_working(qtbot, screen, tmp_path):
+    """The Records tab's save dialogs (billing CSV, PDF) can be opened while a treatment runs."""
+    controller = running(qtbot, screen)
+    emergency = screen.treatment.stops.emergency
+    blocking = []
+
+    def click_stop(_dialog):
+        blocking.append(QApplication.activeModalWidget())
+        qtbot.mousePress(emergency, Qt.MouseButton.LeftButton)
+
+    while_open(QFileDialog, click_stop)
+    QTimer.singleShot(1500, lambda: [d.reject() for d in open_dialogs(QFileDialog)])
+    assert ask_save_path(screen.tabs, "Billing CSV", tmp_path / "billing.csv", "CSV (*.csv)") == ""
+    assert blocking == [None], "the save dialog must not block the stop panel"
+    qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QScrollArea,
     QSizePolicy,
     QTabWidget,
@@ -39,6 +38,7 @@ from .alarm_sound import CommandLinePlayer, Player
 from .connection_panel import ConnectionPanel
 from .deferred_page import DeferredPage
 from .background_pump import BackgroundPump
+from .beside_stop import ask_yes_no
 from .lock_bar import LockBar
 from .live_plots import LivePlots
 from .readouts import LiveText, Readout, ReflowGrid, current_text, format_number, set_style, set_text
@@ -188,6 +188,7 @@ class MainWindow(QMainWindow):
         self._station_name = station_name
         self.idle = IdleLock(idle_lock_s, last_activity=clock()) if idle_lock_s else None
         self._signing_out = False  # a sign-out closes the window: audited once, as a sign-out
+        self._asking = False  # the close question is up (a second close is ignored)
         if self.treatment is None:  # the treatment screen drains the desk's worker; without it, the window does
             self._desk_pump = BackgroundPump(desk.worker, self)
         self.lock_bar = LockBar()
@@ -254,7 +255,13 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         """Closing with current flowing asks first and stops the output when confirmed; closing
-        with an unsigned session warns. WHY: the window used to vanish mid-treatment."""
+        with an unsigned session warns. WHY: the window used to vanish mid-treatment.
+
+        The question leaves the stop panel working (``confirm``); a second close while it is up
+        is ignored (the question stays)."""
+        if self._asking:
+            event.ignore()
+            return
         if self.desk.active:
             if not self.confirm("Treatment running",
                                 "A treatment is running. Stop the output and close the console?"):
@@ -271,11 +278,20 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def confirm(self, title: str, question: str) -> bool:
-        """Ask yes/no (No is the default); tests replace this."""
-        answer = QMessageBox.question(self, title, question,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        """Ask yes/no (No is the default); tests replace this.
+
+        WHY not QMessageBox.question: its modal box blocked the stop panel. While a treatment runs the
+        question is non-modal over the tabs (STOP and the side-effect buttons take clicks, Esc stops),
+        and a treatment that stops meanwhile dismisses it as a No: the window stays, with the
+        stopped session on screen (a later close asks about signing it)."""
+        treating = self.desk.active
+        self._asking = True
+        try:
+            answer = ask_yes_no(self, title, question, over=self.left_column,
+                                dismiss_when=(lambda: not self.desk.active) if treating else None)
+        finally:
+            self._asking = False
+        return answer and (not treating or self.desk.active)
 
     @staticmethod
     def _counters_line() -> LiveText:

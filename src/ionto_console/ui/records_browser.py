@@ -29,7 +29,6 @@ from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -49,6 +48,7 @@ from ..control.records_service import RecordsService
 from ..control.records_views import COLUMNS, AuditView, SearchCriteria, SearchResult, SessionRow, SessionView
 from ..core.outcomes import STATE_WORDS
 from .background_pump import BackgroundPump
+from .beside_stop import ask_save_path
 from .export_bar import ExportBar
 from .live_plots import LivePlots
 from .records_search import SearchFields
@@ -496,7 +496,8 @@ class RecordsBrowser(QWidget):
             self._show(f"Could not {exporter.doing}: {exporter.check(target)}", error=True)
             return
         proposed = self.service.suggested_path(exporter.default_name(target))
-        path, _ = QFileDialog.getSaveFileName(self, exporter.dialog_title, str(proposed), exporter.file_filter)
+        # non-modal: an export during a treatment leaves STOP working (ui/beside_stop.py)
+        path = ask_save_path(self, exporter.dialog_title, proposed, exporter.file_filter)
         if path:
             self.export(key, path)
 

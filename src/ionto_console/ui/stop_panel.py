@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QPushButton, QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QGridLayout, QGroupBox, QPushButton, QSizePolicy, QWidget
 
 EMERGENCY = "emergency"
 
@@ -37,6 +37,26 @@ EMERGENCY_STYLE = (
     " background: #c62828; color: white; border: 3px solid #8e0000; border-radius: 8px; }"
     "QPushButton:pressed { background: #8e0000; }"
 )
+
+
+class EscapeStopsEverywhere(QObject):
+    """Esc in any window of the application (a question, a save dialog) stops while ``running()``.
+
+    WHY: the window's Esc shortcut acts only while the window itself has the keyboard; with the
+    close question or a save dialog up during a treatment, Esc only dismissed that dialog (new-user
+    pass) although the STOP button says "Esc". The window's own Esc is its shortcut (never seen here)."""
+
+    def __init__(self, stop: Callable[[], None], running: Callable[[], bool], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._stop = stop
+        self._running = running
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                and event.key() == Qt.Key.Key_Escape and self._running()):
+            self._stop()
+            return True
+        return False
 
 
 class StopPanel(QGroupBox):
@@ -85,8 +105,9 @@ class StopPanel(QGroupBox):
         return [*self.buttons.values(), self.emergency]
 
     def bind_shortcuts(self, window: QWidget, running: Callable[[], bool]) -> list[QShortcut]:
-        """Escape stops from anywhere in ``window``; Space too while ``running()`` is true
-        (``update_shortcuts`` switches it, so a focused button gets Space otherwise)."""
+        """Escape stops from anywhere in ``window`` (and from any other window while ``running()``);
+        Space too while ``running()`` is true (``update_shortcuts`` switches it, so a focused button
+        gets Space otherwise)."""
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), window)
         space = QShortcut(QKeySequence(Qt.Key.Key_Space), window)
         for shortcut in (escape, space):
@@ -94,6 +115,10 @@ class StopPanel(QGroupBox):
             shortcut.activated.connect(lambda: self.stop_requested.emit(EMERGENCY))
         self._space = space
         self._running = running
+        app = QApplication.instance()
+        if app is not None:
+            self._escape_everywhere = EscapeStopsEverywhere(lambda: self.stop_requested.emit(EMERGENCY), running, self)
+            app.installEventFilter(self._escape_everywhere)
         self.update_shortcuts()
         return [escape, space]
 
