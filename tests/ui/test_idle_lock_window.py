@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from ionto_console.accounts import Role, create_first_admin, create_user
 from ionto_console.control.treatment_desk import TreatmentDesk
@@ -15,6 +16,7 @@ from ionto_console.core.protocols import load_library
 from ionto_console.core.session import SideEffect
 from ionto_console.records import audit_history
 from ionto_console.ui.alarm_sound import RecordingPlayer
+from ionto_console.ui.beside_stop import ask_save_path
 from ionto_console.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -126,3 +128,22 @@ def test_the_lock_and_the_sign_out_are_in_the_audit_trail(qtbot, locked_station,
     desk.worker.shutdown()
     assert _presence(db)[1] == ("dana", "sign out", "signed out")
     assert [e["action"] for e in audit_history(db)][-3:] == ["station locked", "sign in", "sign out"]
+
+
+def test_locking_closes_a_save_dialog_left_open(qtbot, locked_station, tmp_path):
+    """New-user pass: the lock disabled the Records page under an open save dialog; nothing on the
+    screen could then be clicked (not the dialog, not the unlock, not STOP)."""
+    win, desk, clock = locked_station
+    open_at_lock = []
+
+    def walk_away() -> None:
+        clock[0] += 301.0
+        win.refresh()
+        open_at_lock.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, QFileDialog) and w.isVisible())
+
+    QTimer.singleShot(300, walk_away)
+    QTimer.singleShot(4000, lambda: [w.reject() for w in QApplication.topLevelWidgets()
+                                     if isinstance(w, QFileDialog) and w.isVisible()])
+    page = win.tabs.widget(1)
+    assert ask_save_path(page, "Billing CSV", tmp_path / "billing.csv", "CSV (*.csv)") == ""
+    assert win.locked and open_at_lock == []

@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -367,6 +368,11 @@ class MainWindow(QMainWindow):
                 self.tabs.widget(index).setEnabled(False)
         self.connection.setEnabled(False)
         self.menuBar().setEnabled(False)
+        # WHY: a save dialog left open on the Records tab was disabled with its page by the lock: it
+        # could be neither answered nor cancelled, and (modal then) it blocked STOP and the unlock too
+        for dialog in self.findChildren(QDialog):
+            if dialog.isVisible():
+                dialog.reject()
         self.lock_bar.show_locked(self.user.title, self.desk.active)
 
     def unlock_as(self, username: str, password: str) -> None:
