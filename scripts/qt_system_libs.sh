@@ -27,9 +27,22 @@ declare -A package=(
   [libdbus-1.so.3]=libdbus-1-3 [libglib-2.0.so.0]=libglib2.0-0 [libgthread-2.0.so.0]=libglib2.0-0
 )
 
+# Libraries the loader cannot use: "not found", or present but unusable (an empty or truncated file,
+# another architecture), where ldd stops with "error while loading shared libraries: PATH: file too
+# short" and lists nothing (a new-user pass hid libxcb-cursor.so.0 that way: the check passed and
+# Qt aborted with its own message).
+unusable_libraries() {
+  local out
+  out="$(LD_LIBRARY_PATH="$qtlib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "${LDD:-ldd}" "$plugin" \
+      "$qtlib"/libQt6XcbQpa.so.6 "$qtlib"/libQt6Gui.so.6 2>&1)"
+  echo "$out" | awk '/not found/ {print $1}'
+  echo "$out" | sed -n 's/.*error while loading shared libraries: \([^:]*\):.*/\1/p' | while read -r path; do
+    basename "$path"
+  done
+}
+
 missing_packages() {
-  LD_LIBRARY_PATH="$qtlib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "${LDD:-ldd}" "$plugin" "$qtlib"/libQt6XcbQpa.so.6 \
-      "$qtlib"/libQt6Gui.so.6 2>/dev/null | awk '/not found/ {print $1}' | sort -u | while read -r lib; do
+  unusable_libraries | sort -u | while read -r lib; do
     case "$lib" in libQt6*|libpyside6*|libshiboken6*) continue ;; esac  # pip's own part: bootstrap.sh
     echo "${package[$lib]:-"?$lib"}"
   done | sort -u
