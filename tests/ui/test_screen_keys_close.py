@@ -415,3 +415,25 @@ def test_a_save_dialog_during_a_treatment_leaves_stop_working(qtbot, screen, tmp
     assert ask_save_path(screen.tabs, "Billing CSV", tmp_path / "billing.csv", "CSV (*.csv)") == ""
     assert blocking == [None], "the save dialog must not block the stop panel"
     qtbot.waitUntil(lambda: controller.snapshot().state is SessionState.STOPPED, timeout=WAIT_MS)
+
+
+def test_a_remaining_time_of_hours_leaves_the_big_readouts_in_place(qtbot, screen):
+    """New-user pass: a tap-water run starts at 0.5 mA (800 min to go); "800:00" widened the tiles for
+    the rest of the day and Remaining fell to a row of its own at 1366x768."""
+    from types import SimpleNamespace
+
+    view = screen.treatment
+    screen.resize(1093, 614)  # 1366x768 at 125 %
+    qtbot.wait(50)
+    width, columns = view.remaining.sizeHint().width(), view.big_readouts.columns()
+    snap = SimpleNamespace(current_ma=0.5, goal_ma=0.5, setpoint_ma=0.5, impedance_kohm=3.0, voltage_v=2.0,
+                           dose_delivered_ma_min=0.0, dose_target_ma_min=400.0, elapsed_s=5.0, remaining_s=48_000.0)
+    view._show_numbers(snap)
+    assert view.remaining.text() == "800" and "(min)" in view.remaining._title.text()
+    assert view.remaining.sizeHint().width() == width
+    screen.resize(1093, 615)
+    qtbot.wait(50)
+    assert view.big_readouts.columns() == columns
+    snap.remaining_s = 61.0
+    view._show_numbers(snap)
+    assert view.remaining.text() == "1:01" and "(min:s)" in view.remaining._title.text()

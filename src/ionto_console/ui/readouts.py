@@ -109,7 +109,7 @@ class Readout(QFrame):
 
     def set_unit(self, unit: str) -> None:
         """The unit line beside the title (e.g. the dose's target: "of 40 mA·min")."""
-        self._title.setText(f"{self._title_text} ({unit})" if unit else self._title_text)
+        set_text(self._title, f"{self._title_text} ({unit})" if unit else self._title_text)  # called at 30 Hz
 
     def set_value(self, text: str) -> None:
         """Repaints only this value, and only when the text changes (called 30 times a second)."""

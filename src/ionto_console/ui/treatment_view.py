@@ -172,6 +172,21 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"  # minutes:seconds, as on a kitchen timer; the unit says so
 
 
+#: From this remaining time on, whole minutes (a very low goal current: 0.5 mA for 400 mA·min is 800 min).
+LONG_REMAINING_S = 100 * 60
+
+
+def remaining_text(seconds: float | None) -> tuple[str, str]:
+    """The remaining time and its unit: "min:s" up to 99:59, whole minutes ("800", unit "min") beyond.
+
+    WHY: "800:00" (every tap-water run starts at 0.5 mA) was wider than the 99:59 the tile reserves and
+    widened the big readouts for the rest of the day: Remaining fell to a row of its own and pushed the
+    goal current, the polarity and the plots down the page (new-user pass, 1366x768)."""
+    if seconds is not None and seconds >= LONG_REMAINING_S:
+        return f"{int(seconds // 60)}", "min"
+    return format_duration(seconds), "min:s"
+
+
 def banner_text(name: str, identifier: str, born: dt.date | None, protocol_name: str, site: str,
                 side: str) -> str:
     """The patient banner: who (name, ID, birth date), then with what and where."""
@@ -258,7 +273,7 @@ class TreatmentView(QWidget):
         # each readout reserves room for its widest usual value (25 mA, 400 mA·min, 99:59), so the grid's
         # columns follow the page's width, not the numbers of a run (new-user pass: after a tap-water trip
         # Current and Dose became two wide tiles and Remaining moved to a row of its own). Only a remaining
-        # time of 100 minutes or more (a very low current) is wider, and widens the tiles once.
+        # time of 100 minutes or more (a very low current) is shown in whole minutes (remaining_text).
         self.current = Readout("Current", "mA", point_size=BIG_PT, widest="00.00")
         self.dose = Readout("Dose", "mA·min", point_size=BIG_PT, widest="000.0")
         self.remaining = Readout("Remaining", "min:s", point_size=BIG_PT, widest="00:00")
@@ -795,7 +810,9 @@ class TreatmentView(QWidget):
         # the patient banner says the run is a continued one
         self.dose.set_unit("mA·min" if snap is None else f"of {round(before + snap.dose_target_ma_min, 1):g} mA·min")
         self.elapsed.set_value(format_duration(snap.elapsed_s) if snap else "--")
-        self.remaining.set_value(format_duration(snap.remaining_s) if snap else "--")
+        remaining, unit = remaining_text(snap.remaining_s) if snap else ("--", "min:s")
+        self.remaining.set_unit(unit)
+        self.remaining.set_value(remaining)
 
     def _reset_plots(self) -> None:
         self.plots.markers.clear()
