@@ -77,9 +77,10 @@ ERROR_COLOUR, OK_COLOUR, NEXT_STEP_COLOUR = "#b71c1c", "#1b5e20", "#0d47a1"
 #: After a run: what to do next, in the order a therapist does it.
 SIGN_STEP = "Next: sign the session (“Sign session…” below)."
 NEXT_RUN_STEP = "For another run, do a new pre-treatment checklist (each run needs its own)."
-#: The next step when the rest of an interrupted run is offered (the offer sits above, maybe out of view).
+#: The next step when the rest of an interrupted run is offered (the offer sits in the set-up: beside the
+#: run on a wide page, below it on a narrow one, so the line names no side; it said "above" at 1366x768).
 CONTINUE_STEP = ("To give the rest of the interrupted run's dose, keep “Continue the interrupted run” ticked "
-                 "(in the set-up above) and do a new pre-treatment checklist.")
+                 "(in the set-up, with the patient's details) and do a new pre-treatment checklist.")
 #: The sign button once the set-up names another patient or protocol than the finished, unsigned run.
 SIGN_PREVIOUS = "Sign previous session…"
 #: Above this the screen does not say "current at zero" (the simulator's idle offset is ~0.02 mA).
