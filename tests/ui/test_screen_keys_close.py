@@ -234,6 +234,9 @@ def test_other_stores_the_typed_words_as_the_side_effect_and_shows_them(qtbot, r
     qtbot.waitUntil(lambda: win.desk.can_sign(), timeout=WAIT_MS)
     summary = load_session(db, win.desk.recorder.session_id)
     assert [(e.kind, e.note) for e in summary.side_effects] == [("other", "metallic taste")]
+    # the session's outcome too (the Records list, the PDF's headline, the next visit's history): a new-user
+    # pass found the PDF headed "Stopped: other side effect: described after the stop"
+    assert "metallic taste" in summary.reason and "described after" not in summary.reason, summary.reason
 
 
 def test_after_an_interruption_the_next_run_continues_the_remaining_dose_and_is_linked(qtbot, recorded_screen,

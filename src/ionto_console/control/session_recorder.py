@@ -330,7 +330,8 @@ class SessionRecorder:
                         return
             self.journaled.set()
             self._store_wire_log()
-            self._close_record(state, reason, dose, ended_at, self._described_effects(effects))
+            described = self._described_effects(effects)  # waits for an "Other…" stop's words
+            self._close_record(state, self._described_reason(reason), dose, ended_at, described)
         finally:
             self.journaled.set()
             self.finished.set()
@@ -395,6 +396,15 @@ class SessionRecorder:
                 note = self._other_text or note
             described.append((kind, note, at))
         return described
+
+    def _described_reason(self, reason: str) -> str:
+        """The session's stop reason with an "Other…" stop's words in place of the placeholder.
+
+        WHY: the side effect got the words but the session's outcome kept "other side effect: described
+        after the stop": the Records list, the PDF's headline and the next visit's history said so."""
+        if OTHER_PENDING in reason and self._other_text:
+            return reason.replace(OTHER_PENDING, self._other_text)
+        return reason
 
     def _writer_failed(self, error: RecordsError) -> None:
         self._on_failure(f"session records could not be saved ({error})")
