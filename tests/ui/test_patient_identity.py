@@ -44,6 +44,14 @@ def test_a_returning_patient_among_sixty_similar_ids_is_found(qtbot, recorded_sc
     win.setup.patient_id.setText("P-1001")
     look_up(qtbot, win)
     assert win.setup.patient_name.text() == "Zoe Returning"
+    # the Find list: more matches than it shows must say so (a new-user pass searched "P-1001-" among 60:
+    # the list stopped at the 50th without a word, and the returning patient's row was not in it)
+    win.setup.search.setText("similar")
+    win.setup.find_patients()
+    qtbot.waitUntil(lambda: win.setup.search_button.isEnabled(), timeout=WAIT_MS)
+    rows = [win.setup.results.item(i).text() for i in range(win.setup.results.count())]
+    assert len(rows) == 51 and "More than 50 patients match" in rows[-1], rows[-3:]
+    assert not win.setup.results.item(50).flags() & Qt.ItemFlag.ItemIsSelectable
 
 
 def test_another_name_for_a_known_id_must_be_resolved_before_start(qtbot, recorded_screen):

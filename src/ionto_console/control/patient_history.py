@@ -63,7 +63,8 @@ SEARCH_LIMIT = 50
 
 
 def search_patients(db: Database, text: str) -> list[PatientMatch]:
-    """Patients by part of the name or ID, or by birth date (YYYY-MM-DD); an exact ID comes first."""
+    """Patients by part of the name or ID, or by birth date (YYYY-MM-DD); an exact ID comes first.
+    At most SEARCH_LIMIT + 1: a last one beyond SEARCH_LIMIT means that more match than are shown."""
     text = text.strip()
     if not text:
         return []
@@ -71,7 +72,8 @@ def search_patients(db: Database, text: str) -> list[PatientMatch]:
         born = dt.date.fromisoformat(text)
     except ValueError:
         born = None
-    found = find_patients_born(db, born, SEARCH_LIMIT) if born else find_patients(db, text, SEARCH_LIMIT)
+    # one more than the list shows: the screen then says that more match (ui/session_setup.py)
+    found = find_patients_born(db, born, SEARCH_LIMIT + 1) if born else find_patients(db, text, SEARCH_LIMIT + 1)
     exact = None if born else patient_by_identifier(db, normalise_patient_id(text))
     if exact is not None:
         found = [exact] + [p for p in found if p.id != exact.id]

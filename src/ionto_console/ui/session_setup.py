@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..control.indications import coverage_words, indication_choices
-from ..control.patient_history import UNKNOWN, PatientHistory, PatientMatch
+from ..control.patient_history import SEARCH_LIMIT, UNKNOWN, PatientHistory, PatientMatch
 from ..core.corticosteroids import corticosteroid_interval, is_corticosteroid
 from ..core.sites import OTHER, SIDES, sites_for
 from ..core.patients import birth_date_problem, normalise_patient_id, same_person_details
@@ -412,10 +412,15 @@ class SessionSetup(QGroupBox):
             self.results.addItem(error)
         elif not matches:
             self.results.addItem("No patient found: check the spelling, or enter a new patient below.")
-        for match in matches:
+        for match in matches[:SEARCH_LIMIT]:
             item = QListWidgetItem(match.label)
             item.setData(Qt.ItemDataRole.UserRole, match)
             self.results.addItem(item)
+        if len(matches) > SEARCH_LIMIT:  # WHY: the list stopped at the 50th without a word (new-user pass)
+            more = QListWidgetItem(f"More than {SEARCH_LIMIT} patients match: type more of the name or ID, "
+                                   "or search by the birth date.")
+            more.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.results.addItem(more)
         self.results.setVisible(True)
 
     def choose_result(self, item: QListWidgetItem) -> None:
