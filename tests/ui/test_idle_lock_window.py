@@ -147,3 +147,28 @@ def test_locking_closes_a_save_dialog_left_open(qtbot, locked_station, tmp_path)
     page = win.tabs.widget(1)
     assert ask_save_path(page, "Billing CSV", tmp_path / "billing.csv", "CSV (*.csv)") == ""
     assert win.locked and open_at_lock == []
+
+
+def test_an_alarm_never_covers_the_sign_in_of_a_locked_station(qtbot, locked_station):
+    """New-user pass: the alarm banner was laid over the top of the left column, where the lock bar is:
+    a locked station with a HIGH alarm up hid its sign-in until the alarm was acknowledged."""
+    import time
+
+    from ionto_console.core.alarms import AlarmPriority
+
+    win, desk, clock = locked_station
+    win.resize(1100, 700)
+    desk.alarms.raise_alarm("test-high", AlarmPriority.HIGH, "Open circuit: electrode contact lost", time.monotonic())
+    win.alarm_banner.refresh()
+    clock[0] += 301.0
+    win.refresh()
+    qtbot.wait(50)
+    assert win.locked and win.alarm_banner.isVisible() and win.lock_bar.isVisible()
+    central = win.centralWidget()
+    bar = win.lock_bar.geometry().translated(win.left_column.pos())
+    assert not win.alarm_banner.geometry().intersects(bar), (win.alarm_banner.geometry(), bar)
+    assert central.childAt(bar.center()) is not win.alarm_banner
+    unlock(qtbot, win, "dana", DANA)
+    qtbot.wait(50)
+    assert not win.lock_bar.isVisible()
+    assert win.alarm_banner.geometry().top() == win.left_column.geometry().top()  # back at the top

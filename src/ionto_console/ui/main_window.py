@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
         self.alarm_banner.setParent(central)
         self.alarm_banner.installEventFilter(self)
         self.left_column.installEventFilter(self)
+        self.lock_bar.installEventFilter(self)  # the banner goes below it while the station is locked
         self.setCentralWidget(central)
         if not can_treat(self.user.role):
             # an engineer lands on the work of the role, not on "Your role cannot run treatments"
@@ -241,13 +242,22 @@ class MainWindow(QMainWindow):
         kind = event.type()
         if self.idle is not None and kind in self.ACTIVITY:
             self.idle.touch(self._clock())
-        if kind in self.PLACEMENT and (watched is self.alarm_banner or watched is self.left_column):
+        if kind in self.PLACEMENT_AND_HIDE and watched in (self.alarm_banner, self.left_column, self.lock_bar):
             self._place_banner()
         return False
 
+    PLACEMENT_AND_HIDE = (*PLACEMENT, QEvent.Type.Hide)
+
     def _place_banner(self) -> None:
-        """Lay the alarm banner over the top of the left column (tabs and board panel), never over STOP."""
+        """Lay the alarm banner over the top of the left column (tabs and board panel), never over STOP,
+        and below the lock bar while the station is locked.
+
+        WHY below the lock bar: laid over it, a HIGH alarm hid the sign-in of a locked station until the
+        alarm was acknowledged (new-user pass)."""
         area = self.left_column.geometry()
+        if self.lock_bar.isVisible():
+            below = self.lock_bar.geometry().bottom() + 1
+            area.setTop(area.top() + below)
         banner = self.alarm_banner
         height = banner.heightForWidth(area.width()) if banner.hasHeightForWidth() else -1
         height = max(height, banner.sizeHint().height())
