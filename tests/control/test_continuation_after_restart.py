@@ -102,3 +102,17 @@ def test_the_continuing_checklist_still_sees_an_earlier_corticosteroid_day(db, p
     history = patient_history(db, "P-3001", dexa, NOW)
     assert history.continuation is not None and history.last_corticosteroid == NOW.astimezone().date()
     assert history.corticosteroid_before_continuation == (NOW - dt.timedelta(days=1)).astimezone().date()
+
+
+def test_the_history_names_side_effects_as_the_records_list_does(db, patient):
+    """New-user pass: the set-up's history line said "side effects: other" where the therapist had typed
+    what happened; the Records list showed the words."""
+    from ionto_console.records import record_side_effect
+
+    tap = _protocol("tap-water")
+    sid = _run(db, patient, tap, state="stopped", trip=None)
+    record_side_effect(db, sid, kind="dizziness", who="dana", at=NOW - dt.timedelta(minutes=59))
+    record_side_effect(db, sid, kind="other", who="dana", note="skin itching under the tray",
+                       at=NOW - dt.timedelta(minutes=58))
+    line = patient_history(db, "P-3001", tap, NOW).recent[0]
+    assert "side effects: dizziness, skin itching under the tray" in line, line

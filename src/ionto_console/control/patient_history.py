@@ -20,6 +20,7 @@ from ..records import (Database, RecordsError, course_view, find_patients, find_
                        patient_by_identifier, search_sessions)
 from ..records.course import CourseSession, course_sessions
 from ..records.queries import SessionSummary, load_events, load_session
+from .records_views import side_effects_line
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def patient_history(db: Database, identifier: str, protocol: Protocol, now: dt.d
     lines = tuple(
         f"{s.started_at.astimezone().strftime('%Y-%m-%d')}  {s.protocol_name}  "
         f"{dose_line(s.dose_delivered_ma_min, s.dose_target_ma_min)}  {OUTCOME_WORDS.get(s.state, s.state)}"
-        + (f"  side effects: {', '.join(s.side_effects)}" if s.side_effects else "")
+        + (f"  side effects: {side_effects_line(s)}" if s.side_effects else "")
         for s in sessions
     )
     reminders = tuple(w.message for w in courses.warnings if w.session_id is None)

@@ -110,8 +110,14 @@ def session_row(item: SessionListItem) -> SessionRow:
         item.started_at.astimezone().strftime("%Y-%m-%d %H:%M"), f"{item.patient_name} ({item.patient_identifier})",
         item.protocol_name, outcome_words(item.state, item.reason),
         f"{item.dose_delivered_ma_min:.1f} / {item.dose_target_ma_min:.1f}",
-        ", ".join(side_effect_words(k, n) for k, n in zip(item.side_effects, item.side_effect_notes or
-                                                          ("",) * len(item.side_effects)))))
+        side_effects_line(item)))
+
+
+def side_effects_line(item: SessionListItem) -> str:
+    """A session's side effects in one line ("dizziness, skin itching"): the Records list and a patient's history
+    on the set-up read the same ("Other…" by the therapist's words; the history said "other")."""
+    notes = item.side_effect_notes or ("",) * len(item.side_effects)
+    return ", ".join(side_effect_words(k, n) for k, n in zip(item.side_effects, notes))
 
 
 def side_effect_words(kind: str, note: str) -> str:
