@@ -273,6 +273,26 @@ def open_database(url: str | None = None, *, integrity_check: bool = False,
     return db
 
 
+def open_writer_database(url: str, anchor_folder: Path | None = None) -> Database:
+    """The records database as the sample writer's own process opens it: the same engine settings
+    as ``open_database`` (busy timeout, WAL, ``BEGIN IMMEDIATE``, the PostgreSQL client timeouts,
+    the audit anchor), without the checks and migrations: the console opened (and migrated) the
+    database already, and the writer's process must be ready in well under a second."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(url, SQLITE_BUSY_TIMEOUT_S)
+        write_engine = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+    else:
+        engine = create_engine(url, pool_pre_ping=True, connect_args=_pg_connect_args(parsed))
+        write_engine = engine
+    db = Database(url=url, engine=engine, _sessions=sessionmaker(engine, expire_on_commit=False),
+                  _write_sessions=sessionmaker(write_engine, expire_on_commit=False))
+    from .anchor import install_anchor
+
+    install_anchor(db, anchor_folder or user_data_folder())
+    return db
+
+
 def _pg_connect_args(parsed: Any) -> dict[str, Any]:
     """The client timeouts above, unless the URL sets one itself (the URL wins)."""
     if parsed.get_backend_name() != "postgresql":

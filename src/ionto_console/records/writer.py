@@ -75,6 +75,9 @@ _FOLD_ROWS = 2_000
 _PLAN_RECORDS = 32
 #: Largest sample record in the journal (and so the most one record adds to a transaction).
 _RECORD_SAMPLES = 2_500
+#: Commit in a process of its own (``records.commit_process``) unless the writer is told otherwise.
+#: An in-memory SQLite database (one connection's, not shareable) always commits in-process.
+COMMIT_IN_PROCESS = True
 
 
 @dataclass(frozen=True)
@@ -182,8 +185,15 @@ class SampleWriter:
         who: str = "console",
         journal: SessionJournal | None = None,
         on_commit: Callable[[float], None] | None = None,
+        commit_process: bool | None = None,
     ) -> None:
+        """``commit_process``: commit in a process of its own (None: ``COMMIT_IN_PROCESS``, and
+        never for an in-memory SQLite database); False: in this process's commit thread."""
         self._db = db
+        wanted = COMMIT_IN_PROCESS if commit_process is None else commit_process
+        self._in_process = wanted and not _in_memory(db.url)
+        self._child: Any = None  # the CommitProcess now committing (process mode)
+        self._sendable = threading.Event()
         self.session_id = session_id
         self._on_error = on_error
         self._on_commit = on_commit
@@ -213,17 +223,26 @@ class SampleWriter:
         #: ``time.monotonic()`` of the newest successful commit (the session row was just committed).
         self.last_commit = time.monotonic()
         self._intake = threading.Thread(target=self._intake_run, name=f"sample-intake-{session_id}", daemon=True)
-        self._committer = threading.Thread(target=self._commit_run, name=f"sample-writer-{session_id}", daemon=True)
+        self._committer = threading.Thread(target=self._link_run if self._in_process else self._commit_run,
+                                           name=f"sample-writer-{session_id}", daemon=True)
         self._started = False
 
     # --- controller side (any thread, never blocks) ------------------------------
 
     def start(self) -> "SampleWriter":
         self._started = True
-        # One heartbeat commit now, in the caller's thread, before any sample: it opens the
-        # connection and compiles the writer's statements, which under a busy GIL made the
-        # first data commit the slowest (~300-700 ms flat out).
-        self._commit_once(warm_up=True)
+        if self._in_process:
+            # The process opens its connection and makes its warm-up commit; start returns once
+            # it has (or has failed: then the link retries, as after any failure).
+            try:
+                self._child = self._spawn_ready()
+            except OSError as exc:
+                self._failed(RecordsWriteError(f"The records writer's process could not start: {exc}"))
+        else:
+            # One heartbeat commit now, in the caller's thread, before any sample: it opens the
+            # connection and compiles the writer's statements, which under a busy GIL made the
+            # first data commit the slowest (~300-700 ms flat out).
+            self._commit_once(warm_up=True)
         self.last_commit = time.monotonic()
         self._intake.start()
         self._committer.start()
@@ -267,9 +286,10 @@ class SampleWriter:
             deadline = time.monotonic() + timeout
             self._intake.join(timeout)
             self._wake.set()
+            self._sendable.set()
             self._committer.join(max(0.0, deadline - time.monotonic()))
             if give_up and self._committer.is_alive():
-                self._abandon.set()
+                self.abandon()
         else:
             self._take_all()
             self._journal_batch()
@@ -289,6 +309,10 @@ class SampleWriter:
         """Stop retrying (shutdown): what is unsaved stays in the journal for the next start."""
         self._abandon.set()
         self._wake.set()
+        self._sendable.set()
+        child = self._child
+        if child is not None:
+            child.kill()  # a process stuck in a driver call ends here; its uncommitted records are ours
 
     def report(self) -> WriterReport:
         with self._lock:
@@ -337,6 +361,7 @@ class SampleWriter:
                 deadline = time.monotonic() + JOURNAL_INTERVAL_S
         self._intake_done.set()
         self._wake.set()
+        self._sendable.set()
 
     def _take(self, item: Any) -> bool:
         if item is _STOP:
@@ -403,6 +428,8 @@ class SampleWriter:
             for marker in markers:
                 marker.upto = newest
                 self._waiting.append(marker)
+        if records or markers:
+            self._sendable.set()
         if markers:
             self._wake.set()
 
@@ -444,9 +471,7 @@ class SampleWriter:
 
     @staticmethod
     def _planned(pending: list[JournalRecord]) -> list[PendingRecord]:
-        """The oldest pending records as the policy sees them: a bounded prefix, so planning stays
-        cheap with a long backlog (one transaction takes at most these; the rest is carried over)."""
-        return [PendingRecord(r.samples, r.kind == "event") for r in pending[:_PLAN_RECORDS]]
+        return planned_records(pending)
 
     def _commit_once(self, warm_up: bool = False, *, take: int | None = None, planned_at: float | None = None) -> bool:
         """One transaction (plus the heartbeat) of the ``take`` oldest pending records (None: as many
@@ -463,14 +488,8 @@ class SampleWriter:
             with self._db.write() as s:
                 commit_records(s, self.session_id, batch, who=self._who, warm_up=warm_up)
         except Exception as exc:  # noqa: BLE001 - any database failure is reported, never raised into the thread
-            first = self.error is None
-            self.error = RecordsWriteError(plain_message(exc))
             log.error("session %s: samples not saved: %s", self.session_id, exc)
-            if first and self._on_error is not None:
-                try:
-                    self._on_error(self.error)
-                except Exception:  # noqa: BLE001 - a failing callback must not kill the writer
-                    log.exception("sample writer error callback failed")
+            self._failed(RecordsWriteError(plain_message(exc)))
             return False
         now = time.monotonic()
         if not warm_up:  # the warm-up compiles statements: not what a commit costs
@@ -487,6 +506,140 @@ class SampleWriter:
             self._on_commit(now)
         return True
 
+    def _failed(self, error: RecordsWriteError) -> None:
+        """A commit failed: ``on_error`` once per failure episode (until a commit succeeds)."""
+        first = self.error is None
+        self.error = error
+        if first and self._on_error is not None:
+            try:
+                self._on_error(error)
+            except Exception:  # noqa: BLE001 - a failing callback must not kill the writer
+                log.exception("sample writer error callback failed")
+
+    # --- process mode: pending -> commit process -> acknowledgements -----------------------
+
+    def _spawn_ready(self) -> Any:
+        """A new commit process, after its first answer (its warm-up commit, or why it failed)."""
+        from .anchor import anchor_of
+        from .commit_process import READY_TIMEOUT_S, CommitProcess
+
+        anchor = anchor_of(self._db)
+        child = CommitProcess.spawn(self._db.url, self.session_id, who=self._who, interval_s=self._interval,
+                                    anchor_folder=None if anchor is None else anchor[0].folder)
+        try:
+            first = child.recv(READY_TIMEOUT_S)
+        except (EOFError, OSError):
+            first = None  # it died at once: the link sees the same when it reads
+        if first is not None:
+            self._handle(first)
+        return child
+
+    def _link_run(self) -> None:
+        """Process mode's commit thread: feed the process, apply its acknowledgements, and
+        replace it (reporting the failure) when it dies."""
+        child = self._child
+        while True:
+            if child is None:
+                try:
+                    child = self._spawn_ready()
+                except OSError as exc:
+                    self._failed(RecordsWriteError(f"The records writer's process could not start: {exc}"))
+                    if self._abandon.wait(self._interval):
+                        break
+                    continue
+                self._child = child
+            if self._abandon.is_set():
+                child.kill()
+            sender = threading.Thread(target=self._send_run, args=(child,), name=f"sample-sender-{self.session_id}",
+                                      daemon=True)
+            sender.start()
+            closed = self._receive_run(child)
+            if not closed:
+                child.kill()
+            code = child.stop()
+            self._sendable.set()
+            sender.join()
+            child = None
+            if closed or self._abandon.is_set():
+                break
+            log.error("session %s: the records writer's process stopped (exit code %s)", self.session_id, code)
+            self._failed(RecordsWriteError(
+                f"The records writer's process stopped (exit code {code}); the unsaved samples are kept "
+                "and sent to a new one."))
+            if self._abandon.wait(self._interval):
+                break
+        self._release_markers(final=True)
+
+    def _receive_run(self, child: Any) -> bool:
+        """Apply the process's answers until it closes (True) or is gone (False)."""
+        while True:
+            try:
+                message = child.recv()
+            except (EOFError, OSError):
+                return False
+            if self._handle(message):
+                return True
+
+    def _handle(self, message: Any) -> bool:
+        kind = message[0]
+        if kind == "committed":
+            self._acknowledged(message[1], message[2])
+        elif kind == "error":
+            self._failed(RecordsWriteError(message[1]))
+        return kind == "closed"
+
+    def _acknowledged(self, upto: int | None, at: float) -> None:
+        """The process committed every record up to number ``upto`` (None: a heartbeat) at ``at``
+        (its ``time.monotonic()``: the same clock as ours)."""
+        with self._lock:
+            k = 0
+            if upto is not None:
+                while k < len(self._pending) and self._pending[k].n <= upto:
+                    k += 1
+            batch = self._pending[:k]
+            del self._pending[:k]
+            self.samples_written += sum(r.samples for r in batch)
+            self.events_written += sum(1 for r in batch if r.kind == "event")
+            self.commits += 1
+            self.error = None
+            self.last_commit = max(self.last_commit, at)
+        self._release_markers()
+        if self._on_commit is not None:
+            self._on_commit(at)
+
+    def _send_run(self, child: Any) -> None:
+        """Send the process every journalled record it has not had (all of them to a new one),
+        ask for a flush when one waits, and close it once the intake is done and all is sent."""
+        from .commit_process import MAX_RECORDS_PER_MESSAGE
+
+        sent = 0  # the newest record number sent
+        asked = 0  # the newest flush marker asked for
+        try:
+            while not self._abandon.is_set():
+                finishing = self._intake_done.is_set()  # read first: no record comes after it is set
+                with self._lock:
+                    i = len(self._pending)
+                    while i and self._pending[i - 1].n > sent:
+                        i -= 1
+                    new = self._pending[i:i + MAX_RECORDS_PER_MESSAGE]
+                    rest = len(self._pending) - i - len(new)
+                    flush_upto = max((m.upto for m in self._waiting), default=0)
+                if new:
+                    child.send(("records", new))
+                    sent = new[-1].n
+                if rest:
+                    continue
+                if flush_upto > asked:
+                    child.send(("flush",))
+                    asked = flush_upto
+                if finishing:
+                    child.send(("close",))
+                    return
+                self._sendable.wait(JOURNAL_INTERVAL_S)
+                self._sendable.clear()
+        except OSError:
+            return  # the process is gone: the link sees it and starts another
+
     def _release_markers(self, final: bool = False) -> None:
         with self._lock:
             newest_pending = self._pending[0].n if self._pending else None
@@ -497,6 +650,16 @@ class SampleWriter:
                 else:
                     keep.append(marker)
             self._waiting = keep
+
+
+def _in_memory(url: str) -> bool:
+    return url.startswith("sqlite") and (url.rstrip("/").endswith(":memory:") or url in ("sqlite://", "sqlite:///"))
+
+
+def planned_records(pending: list[JournalRecord]) -> list[PendingRecord]:
+    """The oldest pending records as the policy sees them: a bounded prefix, so planning stays
+    cheap with a long backlog (one transaction takes at most these; the rest is carried over)."""
+    return [PendingRecord(r.samples, r.kind == "event") for r in pending[:_PLAN_RECORDS]]
 
 
 def _slice(series: SampleSeries, lo: int, hi: int) -> SampleSeries:

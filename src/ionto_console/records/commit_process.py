@@ -1,0 +1,238 @@
+"""The sample writer's commits, in a process of their own (its own interpreter, its own GIL).
+
+WHY a process: the promise is a database commit at least every 250 ms
+(DESIGN §4). Inside the console's interpreter a commit gives the GIL away at
+every database call and waits to get it back while the controller, the
+intake and the GUI keep it busy: measured flat out (``benchmarks/storage.py
+--flat-out-only``) 5-70 ms per call, and a commit makes several, so the
+longest gap passed 250 ms in some runs on SQLite and in most on PostgreSQL,
+although one transaction's rows take 2 ms. This process owns the writer's
+database connection and runs the same deadline-driven policy
+(``records.commit_policy``) on records the console has already journalled;
+nothing in it competes for its GIL, so its commits keep their time whatever
+the console's threads do.
+
+The console side (``records.writer.SampleWriter``) keeps every record until
+this process acknowledges its commit, so a process that dies or hangs is
+seen exactly like a database that fails or hangs: the error callback (a
+death), the records watchdog (a hang: no acknowledgement, ``last_commit``
+ages), a retry with a new process that is sent everything unacknowledged
+(the commit is exactly-once by ``journal_seq``, ``records.writer.commit_records``),
+and ``close``/``spill`` reporting what is unsaved.
+
+Protocol (pickled tuples over a socket pair, ``multiprocessing.connection``):
+console -> process: ``{"url", "session_id", "who", "interval_s", "anchor_folder"}`` first,
+then ``("records", [JournalRecord, ...])``, ``("flush",)``, ``("close",)``;
+process -> console: ``("committed", newest record number or None, monotonic time of the
+commit)``, ``("error", plain message)``, ``("closed",)``. The times are ``time.monotonic()``
+(CLOCK_MONOTONIC, one clock for every process of the machine on Linux).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: How long ``SampleWriter.start`` waits for a new process's first commit (it imports the
+#: database libraries and opens its connection first: ~0.3-1 s on a busy station).
+READY_TIMEOUT_S = 15.0
+#: Most records one message carries (bounds one pickle: ~64 x 55 KB).
+MAX_RECORDS_PER_MESSAGE = 64
+
+
+class CommitProcess:
+    """The console's handle on one commit process: spawn, send, receive, stop."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], conn: Connection) -> None:
+        self.proc = proc
+        self.conn = conn
+        self._send_lock = threading.Lock()
+
+    @classmethod
+    def spawn(cls, url: str, session_id: int, *, who: str, interval_s: float,
+              anchor_folder: Path | None) -> "CommitProcess":
+        """Start a process for ``session_id``'s commits (raises OSError when it cannot start).
+
+        The URL (it may carry a password) goes over the socket, never on the command line."""
+        ours, theirs = socket.socketpair()
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "ionto_console.records.commit_process",
+                                     str(theirs.fileno())], pass_fds=[theirs.fileno()], env=env,
+                                    stdin=subprocess.DEVNULL)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        conn = Connection(ours.detach())
+        child = cls(proc, conn)
+        child.send({"url": url, "session_id": session_id, "who": who, "interval_s": interval_s,
+                    "anchor_folder": None if anchor_folder is None else str(anchor_folder)})
+        return child
+
+    def send(self, message: Any) -> None:
+        """Raises OSError when the process is gone (or ``stop`` closed the socket)."""
+        with self._send_lock:
+            self.conn.send(message)
+
+    def recv(self, timeout: float | None = None) -> Any:
+        """The next message; None when ``timeout`` passed first; raises EOFError/OSError when gone."""
+        if timeout is not None and not self.conn.poll(timeout):
+            return None
+        return self.conn.recv()
+
+    def kill(self) -> None:
+        """End the process now (a hung or abandoned one): what it had not committed is still the
+        console's, and stays in its journal."""
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+
+    def stop(self, timeout: float = 2.0) -> int | None:
+        """Wait for the process to end (killing it after ``timeout``) and close the socket."""
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.wait()
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        return code
+
+
+# --- the process itself ---------------------------------------------------------------------
+
+
+def _serve(conn: Connection) -> None:
+    from .commit_policy import CostEstimator, plan_commit
+    from .database import open_writer_database
+    from .errors import plain_message
+    from .journal import JOURNAL_INTERVAL_S
+    from .writer import commit_records, planned_records
+
+    hello = conn.recv()
+    session_id, who, interval = int(hello["session_id"]), str(hello["who"]), float(hello["interval_s"])
+    folder = hello.get("anchor_folder")
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    wake = threading.Event()
+
+    def send(message: Any) -> None:
+        try:
+            conn.send(message)
+        except OSError:  # the console is gone: its journal has everything; keep committing what is here
+            pass
+
+    def read() -> None:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                message = ("gone",)
+            inbox.put(message)
+            wake.set()
+            if message[0] in ("close", "gone"):
+                return
+
+    try:
+        db = open_writer_database(hello["url"], None if folder is None else Path(folder))
+    except Exception as exc:  # noqa: BLE001 - said to the console, which retries with a new process
+        send(("error", plain_message(exc)))
+        return
+    threading.Thread(target=read, name="commit-process-reader", daemon=True).start()
+    pending: list[Any] = []
+    costs = CostEstimator()
+    state = {"last": time.monotonic()}
+
+    def commit(take: int, planned_at: float, warm_up: bool = False) -> bool:
+        batch = pending[:take]
+        try:
+            with db.write() as s:
+                commit_records(s, session_id, batch, who=who, warm_up=warm_up)
+        except Exception as exc:  # noqa: BLE001 - every failed try is said; the console reports once
+            log.error("session %s: samples not saved: %s", session_id, exc)
+            send(("error", plain_message(exc)))
+            return False
+        now = time.monotonic()
+        if not warm_up:
+            costs.observe(sum(r.samples for r in batch), sum(1 for r in batch if r.kind == "event"), now - planned_at)
+        del pending[:len(batch)]
+        state["last"] = now
+        send(("committed", batch[-1].n if batch else None, now))
+        return True
+
+    commit(0, time.monotonic(), warm_up=True)  # compiles the statements, and says "ready"
+    urgent = closing = gone = False
+    retry_at = 0.0
+    due: float | None = None
+    while True:
+        while True:
+            try:
+                message = inbox.get_nowait()
+            except queue.Empty:
+                break
+            kind = message[0]
+            if kind == "records":
+                pending.extend(message[1])
+            elif kind == "flush":
+                urgent = True
+            elif kind == "close":
+                closing = True
+            elif kind == "gone":
+                gone = True
+        if (closing or gone) and not pending:
+            if closing:
+                send(("closed",))
+            return
+        now = time.monotonic()
+        if due is not None:
+            costs.observe_wake(now - due)
+            due = None
+        plan = plan_commit(planned_records(pending), now - state["last"], costs.cost(), interval_s=interval,
+                           urgent=urgent or closing or gone)
+        wait = max(plan.wait_s, retry_at - now)
+        if wait > 0:
+            step = min(wait, JOURNAL_INTERVAL_S)
+            if not wake.wait(step):
+                due = now + step
+            wake.clear()
+            continue
+        if commit(plan.take, now):
+            if not pending:
+                urgent = False
+        elif gone:
+            return  # nobody to retry for: the console's journal has it, replayed at the next start
+        else:
+            retry_at = time.monotonic() + interval
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the console's to handle, and it closes us
+    logging.basicConfig(level=logging.WARNING, format="commit process: %(levelname)s %(message)s")
+    conn = Connection(int(argv[1]))
+    try:
+        _serve(conn)
+    finally:
+        conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
