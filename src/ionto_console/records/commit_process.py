@@ -63,9 +63,24 @@ class CommitProcess:
     @classmethod
     def spawn(cls, url: str, session_id: int, *, who: str, interval_s: float,
               anchor_folder: Path | None) -> "CommitProcess":
-        """Start a process for ``session_id``'s commits (raises OSError when it cannot start).
+        """A process for ``session_id``'s commits: the spare one started earlier if it is still
+        there, else a new one (raises OSError when it cannot start); a new spare is started for
+        the next session. WHY a spare: a new process imports the database libraries first
+        (~0.3-1.5 s on a busy station), and that would lengthen every treatment start.
 
         The URL (it may carry a password) goes over the socket, never on the command line."""
+        global _spare
+        with _spare_lock:
+            child, _spare = _spare, None
+        if child is None or child.proc.poll() is not None:
+            child = cls._start()
+        child.send({"url": url, "session_id": session_id, "who": who, "interval_s": interval_s,
+                    "anchor_folder": None if anchor_folder is None else str(anchor_folder)})
+        threading.Thread(target=prepare, name="commit-process-spare", daemon=True).start()
+        return child
+
+    @classmethod
+    def _start(cls) -> "CommitProcess":
         ours, theirs = socket.socketpair()
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
@@ -79,11 +94,7 @@ class CommitProcess:
             raise
         finally:
             theirs.close()
-        conn = Connection(ours.detach())
-        child = cls(proc, conn)
-        child.send({"url": url, "session_id": session_id, "who": who, "interval_s": interval_s,
-                    "anchor_folder": None if anchor_folder is None else str(anchor_folder)})
-        return child
+        return cls(proc, Connection(ours.detach()))
 
     def send(self, message: Any) -> None:
         """Raises OSError when the process is gone (or ``stop`` closed the socket)."""
@@ -118,6 +129,30 @@ class CommitProcess:
         return code
 
 
+_spare: CommitProcess | None = None
+_spare_lock = threading.Lock()
+
+
+def prepare() -> None:
+    """Start a spare commit process now (if there is none), so the next session's writer starts
+    without waiting for one. It waits for its session; it ends when this process does."""
+    global _spare
+    with _spare_lock:
+        if _spare is not None and _spare.proc.poll() is None:
+            return
+    try:
+        child = CommitProcess._start()
+    except OSError as exc:
+        log.warning("no spare records writer process: %s", exc)
+        return
+    with _spare_lock:
+        if _spare is None:
+            _spare = child
+            return
+    child.kill()
+    child.stop()
+
+
 # --- the process itself ---------------------------------------------------------------------
 
 
@@ -128,7 +163,10 @@ def _serve(conn: Connection) -> None:
     from .journal import JOURNAL_INTERVAL_S
     from .writer import commit_records, planned_records
 
-    hello = conn.recv()
+    try:
+        hello = conn.recv()
+    except (EOFError, OSError):
+        return  # a spare the console did not need
     session_id, who, interval = int(hello["session_id"]), str(hello["who"]), float(hello["interval_s"])
     folder = hello.get("anchor_folder")
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
