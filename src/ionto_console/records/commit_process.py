@@ -153,6 +153,15 @@ def prepare() -> None:
     child.stop()
 
 
+def prepare_in_background() -> None:
+    """``prepare`` on a thread of its own (callers may be the GUI thread), unless the sample
+    writer commits in-process (``records.writer.COMMIT_IN_PROCESS``)."""
+    from . import writer
+
+    if writer.COMMIT_IN_PROCESS:
+        threading.Thread(target=prepare, name="commit-process-spare", daemon=True).start()
+
+
 # --- the process itself ---------------------------------------------------------------------
 
 
