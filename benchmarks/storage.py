@@ -45,7 +45,9 @@ from ionto_console.records import (
     open_database,
     start_session,
 )
+from ionto_console.records.journal import SessionJournal
 from ionto_console.records.models import SampleChunk
+from ionto_console.records.store import session_uid
 
 PROTOCOL = {"id": "bench", "name": "Benchmark protocol", "dose_target_ma_min": 40.0,
             "agent": {"kind": "drug", "solution": "bench"}}
@@ -62,14 +64,17 @@ def _file_bytes(url: str) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.exists())
 
 
-def write_rate(db, seconds: float, offered_hz: float | None) -> None:
-    """Push single samples with add() (paced at ``offered_hz``, or flat out) and time the commits."""
+def write_rate(db, seconds: float, offered_hz: float | None, folder: str) -> None:
+    """Push single samples with add() (paced at ``offered_hz``, or flat out) and time the commits.
+
+    With the session's local journal, as the console writes it (write-ahead, fsynced every 50 ms)."""
     sid = _session(db, f"rate-{offered_hz or 'max'}")
+    journal = SessionJournal.create(Path(folder), session_uid(db, sid), sid, "bench-station")
     # Each commit's own time (``time.monotonic()`` as the committing thread or process took it
     # right after its COMMIT), not when this thread heard of it. The gaps run from the writer's
     # start-up commit (which start() waits for) to its last commit.
     commit_times: list[float] = []
-    writer = SampleWriter(db, sid, on_commit=commit_times.append)
+    writer = SampleWriter(db, sid, on_commit=commit_times.append, journal=journal)
     started = time.perf_counter()
     writer.start()
     start_s = time.perf_counter() - started
@@ -85,6 +90,7 @@ def write_rate(db, seconds: float, offered_hz: float | None) -> None:
     add_s = time.perf_counter() - t0
     report = writer.close(timeout=60)
     total_s = time.perf_counter() - t0
+    journal.close()
     gaps = np.diff(commit_times) if len(commit_times) > 1 else np.array([0.0])
     p99 = float(np.percentile(gaps, 99))
     label = f"offered {offered_hz:,.0f}/s" if offered_hz else "flat out"
@@ -200,7 +206,7 @@ def main() -> None:
             pass
         offers = (None,) if args.flat_out_only else (1000.0, 20_000.0, 50_000.0, None)
         for offered in offers:
-            write_rate(db, args.write_seconds, offered)
+            write_rate(db, args.write_seconds, offered, folder)
         if not (args.write_only or args.flat_out_only):
             bytes_per_minute(db, url, args.rate, 2.0)
         db.close()

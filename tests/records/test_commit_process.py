@@ -152,3 +152,35 @@ def test_only_a_database_another_process_can_open_gets_a_commit_process():
     assert _in_memory("sqlite://") and _in_memory("sqlite:///:memory:")
     assert not _in_memory("sqlite:////tmp/records.sqlite3")
     assert not _in_memory("postgresql+psycopg://ionto@db/ionto")
+
+
+def test_only_journalled_sample_commits_skip_the_wal_fsync():
+    """SQLite synchronous=NORMAL only where a power cut can lose nothing the journal lacks."""
+    from ionto_console.records.commit_process import needs_full_sync
+    from ionto_console.records.journal import JournalRecord
+    from ionto_console.records.samples import SampleSeries
+
+    def samples(n):
+        return JournalRecord("samples", n, {}, SampleSeries.empty())
+
+    def event(n):
+        return JournalRecord("event", n, {"ekind": "trip"})
+
+    assert not needs_full_sync([samples(5), samples(6)], 4)
+    assert not needs_full_sync([], 4)  # a heartbeat alone
+    assert needs_full_sync([samples(4), samples(5)], 4)  # record 4 is not in the journal
+    assert needs_full_sync([samples(5), event(6)], 0)  # an event's audit head is anchored outside
+    assert needs_full_sync([], 0, warm_up=True)
+
+
+def test_the_writer_process_opens_a_normal_and_a_full_sqlite_connection(sqlite_db, tmp_path):
+    from ionto_console.records.database import open_writer_database
+
+    for mode, expected in (("FULL", 2), ("NORMAL", 1)):
+        db = open_writer_database(sqlite_db.url, tmp_path, synchronous=mode)
+        try:
+            with db.engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == expected
+                assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        finally:
+            db.close()

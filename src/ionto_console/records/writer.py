@@ -207,6 +207,7 @@ class SampleWriter:
         self._events: list[dict[str, Any]] = []
         self._markers: list[_Flush] = []
         self._pending: list[JournalRecord] = []  # journaled, not yet committed (guarded by _lock)
+        self._unjournalled = 0  # the newest record number the journal did not take (guarded by _lock)
         self._waiting: list[_Flush] = []
         with db.read() as s:  # numbers continue where the record is (a reopened writer, a replayed journal)
             self._n = int(s.scalar(select(TreatmentSession.journal_seq)
@@ -413,6 +414,7 @@ class SampleWriter:
         for event in self._events:
             records.append(JournalRecord("event", self._number(), event))
         markers, self._markers = self._markers, []
+        journalled = self.journal is not None
         if records and self.journal is not None:
             try:
                 self.journal.append(records)
@@ -421,7 +423,10 @@ class SampleWriter:
                 if not self.journal_error:
                     log.error("session %s: the records journal could not be written: %s", self.session_id, exc)
                 self.journal_error = str(exc)
+                journalled = False
         with self._lock:
+            if records and not journalled:
+                self._unjournalled = records[-1].n
             self._series, self._events = [], []
             self._pending.extend(records)
             newest = self._pending[-1].n if self._pending else 0
@@ -624,8 +629,9 @@ class SampleWriter:
                     new = self._pending[i:i + MAX_RECORDS_PER_MESSAGE]
                     rest = len(self._pending) - i - len(new)
                     flush_upto = max((m.upto for m in self._waiting), default=0)
+                    journalled = bool(new) and new[0].n > self._unjournalled
                 if new:
-                    child.send(("records", new))
+                    child.send(("records", new, journalled))
                     sent = new[-1].n
                 if rest:
                     continue
