@@ -20,6 +20,17 @@ Two stages, so a database that hangs cannot stop the journal:
    also sets the session's heartbeat and ``journal_seq`` (the newest journal
    record now in the database), in the same transaction.
 
+   By default these commits run in a process of their own
+   (``records.commit_process``, its own interpreter): in this one, a commit
+   waited 5-70 ms for the GIL after every database call while the controller
+   and the intake kept it busy, and flat out that stretched single gaps past
+   250 ms. The commit thread is then the *link*: a sender thread sends the
+   process each journalled record, the link applies the process's
+   acknowledgements (each with the commit's own monotonic time) and replaces
+   a process that dies. Records stay pending here until acknowledged, so
+   everything below holds in both modes. ``commit_process=False`` (and an
+   in-memory SQLite database) commits in this process's thread, as before.
+
 ``last_commit`` (monotonic) is read by the controller's records watchdog from
 outside: a commit thread stuck inside a driver call (a server whose processes
 are stopped) cannot hide that nothing is being saved.
@@ -78,6 +89,8 @@ _RECORD_SAMPLES = 2_500
 #: Commit in a process of its own (``records.commit_process``) unless the writer is told otherwise.
 #: An in-memory SQLite database (one connection's, not shareable) always commits in-process.
 COMMIT_IN_PROCESS = True
+#: Longest wait before a commit process that keeps dying is started again.
+_RESPAWN_MAX_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -543,6 +556,7 @@ class SampleWriter:
         """Process mode's commit thread: feed the process, apply its acknowledgements, and
         replace it (reporting the failure) when it dies."""
         child = self._child
+        deaths = 0  # in a row: a process that cannot live is restarted ever less often (at most every 5 s)
         while True:
             if child is None:
                 try:
@@ -555,6 +569,7 @@ class SampleWriter:
                 self._child = child
             if self._abandon.is_set():
                 child.kill()
+            commits_before = self.commits
             sender = threading.Thread(target=self._send_run, args=(child,), name=f"sample-sender-{self.session_id}",
                                       daemon=True)
             sender.start()
@@ -571,7 +586,8 @@ class SampleWriter:
             self._failed(RecordsWriteError(
                 f"The records writer's process stopped (exit code {code}); the unsaved samples are kept "
                 "and sent to a new one."))
-            if self._abandon.wait(self._interval):
+            deaths = 1 if self.commits > commits_before else deaths + 1
+            if self._abandon.wait(min(_RESPAWN_MAX_S, self._interval * 2 ** min(deaths - 1, 8))):
                 break
         self._release_markers(final=True)
 
