@@ -71,6 +71,17 @@ class CommitProcess:
         self.proc = proc
         self.conn = conn
         self._send_lock = threading.Lock()
+        self._idle = False  # it has imported what it needs and waits for its session
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait (at most ``timeout``) until the process has imported its libraries; True if it has."""
+        if not self._idle:
+            try:
+                message = self.recv(timeout)
+            except (EOFError, OSError):
+                return False
+            self._idle = message == ("idle",)
+        return self._idle
 
     @classmethod
     def spawn(cls, url: str, session_id: int, *, who: str, interval_s: float,
@@ -86,6 +97,7 @@ class CommitProcess:
             child, _spare = _spare, None
         if child is None or child.proc.poll() is not None:
             child = cls._start()
+        child.wait_idle(READY_TIMEOUT_S)
         child.send({"url": url, "session_id": session_id, "who": who, "interval_s": interval_s,
                     "anchor_folder": None if anchor_folder is None else str(anchor_folder)})
         threading.Thread(target=prepare, name="commit-process-spare", daemon=True).start()
@@ -145,24 +157,29 @@ _spare: CommitProcess | None = None
 _spare_lock = threading.Lock()
 
 
-def prepare() -> None:
+def prepare(wait_s: float = 0.0) -> None:
     """Start a spare commit process now (if there is none), so the next session's writer starts
-    without waiting for one. It waits for its session; it ends when this process does."""
+    without waiting for one. It waits for its session; it ends when this process does.
+    ``wait_s``: also wait (at most this long) until it has imported its libraries."""
     global _spare
     with _spare_lock:
-        if _spare is not None and _spare.proc.poll() is None:
+        child = _spare if _spare is not None and _spare.proc.poll() is None else None
+    if child is None:
+        try:
+            new = CommitProcess._start()
+        except OSError as exc:
+            log.warning("no spare records writer process: %s", exc)
             return
-    try:
-        child = CommitProcess._start()
-    except OSError as exc:
-        log.warning("no spare records writer process: %s", exc)
-        return
-    with _spare_lock:
-        if _spare is None:
-            _spare = child
-            return
-    child.kill()
-    child.stop()
+        with _spare_lock:
+            if _spare is None or _spare.proc.poll() is not None:
+                _spare = child = new
+            else:
+                child = _spare
+        if child is not new:
+            new.kill()
+            new.stop()
+    if wait_s > 0:
+        child.wait_idle(wait_s)
 
 
 def prepare_in_background() -> None:
@@ -197,6 +214,10 @@ def _serve(conn: Connection) -> None:
     from .journal import JOURNAL_INTERVAL_S
     from .writer import commit_records, planned_records
 
+    try:
+        conn.send(("idle",))
+    except OSError:
+        return
     try:
         hello = conn.recv()
     except (EOFError, OSError):

@@ -607,7 +607,7 @@ class SampleWriter:
             self._acknowledged(message[1], message[2])
         elif kind == "error":
             self._failed(RecordsWriteError(message[1]))
-        return kind == "closed"
+        return kind == "closed"  # ("idle",) is the process before its session: nothing to do
 
     def _acknowledged(self, upto: int | None, at: float) -> None:
         """The process committed every record up to number ``upto`` (None: a heartbeat) at ``at``
@@ -672,6 +672,17 @@ class SampleWriter:
                 else:
                     keep.append(marker)
             self._waiting = keep
+
+
+def ready_commit_process(db: Database, timeout_s: float | None = None) -> None:
+    """Before a session starts: make sure a commit process is ready for its writer (imported),
+    waiting for one if need be. WHY before: a session's start time is taken before its record
+    exists, and its writer's start should cost only the connection and one commit, not imports."""
+    if not COMMIT_IN_PROCESS or _in_memory(db.url):
+        return
+    from .commit_process import READY_TIMEOUT_S, prepare
+
+    prepare(READY_TIMEOUT_S if timeout_s is None else timeout_s)
 
 
 def _in_memory(url: str) -> bool:
