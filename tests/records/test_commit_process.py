@@ -184,3 +184,33 @@ def test_the_writer_process_opens_a_normal_and_a_full_sqlite_connection(sqlite_d
                 assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         finally:
             db.close()
+
+
+def test_the_commit_age_follows_the_process_even_while_this_side_lags(db):
+    """The records watchdog reads the process's own newest commit time: while the console's link
+    thread cannot apply acknowledgements (here: held on purpose; flat out: waiting for its GIL),
+    the age still shows the database being written."""
+    sid = _session(db)
+    writer = SampleWriter(db, sid).start()
+    held = threading.Event()
+    release = threading.Event()
+    acknowledged = writer._acknowledged
+
+    def slow(upto, at):
+        held.set()
+        release.wait(DEADLINE_S)
+        acknowledged(upto, at)
+
+    writer._acknowledged = slow
+    try:
+        _add(writer, 0, 100)
+        _wait_for(held.is_set, "an acknowledgement to be held")
+        held_at = time.monotonic()
+        # The process keeps committing (heartbeats every 100 ms): the age drops below the time
+        # the acknowledgements have been held, which an age from acknowledgements never can.
+        _wait_for(lambda: writer.commit_age() < time.monotonic() - held_at - 0.2, "the process's commit time")
+        assert writer.last_commit < held_at
+    finally:
+        release.set()
+        report = writer.close(DEADLINE_S)
+    assert report.complete and _stored(db, sid) == 100

@@ -43,7 +43,9 @@ them all before its journal is removed.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
+import struct
 import queue
 import signal
 import socket
@@ -62,16 +64,29 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_S = 15.0
 #: Most records one message carries (bounds one pickle: ~64 x 55 KB).
 MAX_RECORDS_PER_MESSAGE = 64
+#: The newest commit's monotonic time, in a page both processes map (one aligned 8-byte store).
+_COMMIT_TIME = struct.Struct("=d")
 
 
 class CommitProcess:
     """The console's handle on one commit process: spawn, send, receive, stop."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], conn: Connection) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], conn: Connection, clock: mmap.mmap) -> None:
         self.proc = proc
         self.conn = conn
+        self._clock = clock
         self._send_lock = threading.Lock()
         self._idle = False  # it has imported what it needs and waits for its session
+        #: Set by the console's link once it has seen the process end: its sender stops then (a
+        #: send can still succeed for a moment after a kill, and there may be nothing more to send).
+        self.gone = threading.Event()
+
+    def commit_time(self) -> float:
+        """``time.monotonic()`` of the process's newest commit (0.0: none yet), read from the memory
+        it writes it to after every commit. WHY not only the acknowledgement: the console's link
+        thread may wait for its GIL while the process commits on time; the records watchdog reads
+        this, so it sees the database being written, and a hung process all the same."""
+        return _COMMIT_TIME.unpack_from(self._clock, 0)[0]
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait (at most ``timeout``) until the process has imported its libraries; True if it has."""
@@ -106,19 +121,24 @@ class CommitProcess:
     @classmethod
     def _start(cls) -> "CommitProcess":
         ours, theirs = socket.socketpair()
+        clock_fd = os.memfd_create("ionto-commit-time")
+        os.ftruncate(clock_fd, _COMMIT_TIME.size)
+        clock = mmap.mmap(clock_fd, _COMMIT_TIME.size)
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
         try:
             proc = subprocess.Popen([sys.executable, "-m", "ionto_console.records.commit_process",
-                                     str(theirs.fileno())], pass_fds=[theirs.fileno()], env=env,
-                                    stdin=subprocess.DEVNULL)
+                                     str(theirs.fileno()), str(clock_fd)], pass_fds=[theirs.fileno(), clock_fd],
+                                    env=env, stdin=subprocess.DEVNULL)
         except BaseException:
             ours.close()
+            clock.close()
             raise
         finally:
             theirs.close()
-        return cls(proc, Connection(ours.detach()))
+            os.close(clock_fd)
+        return cls(proc, Connection(ours.detach()), clock)
 
     def send(self, message: Any) -> None:
         """Raises OSError when the process is gone (or ``stop`` closed the socket)."""
@@ -207,7 +227,7 @@ def needs_full_sync(batch: list[Any], unjournalled_upto: int, *, warm_up: bool =
 # --- the process itself ---------------------------------------------------------------------
 
 
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, clock: mmap.mmap | None = None) -> None:
     from .commit_policy import CostEstimator, plan_commit
     from .database import open_writer_database
     from .errors import plain_message
@@ -270,6 +290,8 @@ def _serve(conn: Connection) -> None:
             costs.observe(sum(r.samples for r in batch), sum(1 for r in batch if r.kind == "event"), now - planned_at)
         del pending[:len(batch)]
         state["last"] = now
+        if clock is not None:
+            _COMMIT_TIME.pack_into(clock, 0, now)
         send(("committed", batch[-1].n if batch else None, now))
         return True
 
@@ -324,8 +346,9 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the console's to handle, and it closes us
     logging.basicConfig(level=logging.WARNING, format="commit process: %(levelname)s %(message)s")
     conn = Connection(int(argv[1]))
+    clock = mmap.mmap(int(argv[2]), _COMMIT_TIME.size) if len(argv) > 2 else None
     try:
-        _serve(conn)
+        _serve(conn, clock)
     finally:
         conn.close()
     return 0

@@ -281,8 +281,13 @@ class SampleWriter:
                          "alarm": alarm, "at": at or utc_now(), "who": self._who})
 
     def commit_age(self, now: float | None = None) -> float:
-        """Seconds since the newest successful commit (read from any thread)."""
-        return (time.monotonic() if now is None else now) - self.last_commit
+        """Seconds since the newest successful commit (read from any thread): in process mode
+        the process's own newest commit time, even before its acknowledgement is read here."""
+        last = self.last_commit
+        child = self._child
+        if child is not None:
+            last = max(last, child.commit_time())
+        return (time.monotonic() if now is None else now) - last
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Commit everything queued so far now; True if it is saved (not for the controller thread)."""
@@ -574,6 +579,7 @@ class SampleWriter:
                                       daemon=True)
             sender.start()
             closed = self._receive_run(child)
+            child.gone.set()
             if not closed:
                 child.kill()
             code = child.stop()
@@ -636,7 +642,7 @@ class SampleWriter:
         sent = 0  # the newest record number sent
         asked = 0  # the newest flush marker asked for
         try:
-            while not self._abandon.is_set():
+            while not (self._abandon.is_set() or child.gone.is_set()):
                 finishing = self._intake_done.is_set()  # read first: no record comes after it is set
                 with self._lock:
                     i = len(self._pending)
