@@ -31,9 +31,10 @@ Two stages, so a database that hangs cannot stop the journal:
    everything below holds in both modes. ``commit_process=False`` (and an
    in-memory SQLite database) commits in this process's thread, as before.
 
-``last_commit`` (monotonic) is read by the controller's records watchdog from
-outside: a commit thread stuck inside a driver call (a server whose processes
-are stopped) cannot hide that nothing is being saved.
+``commit_age`` (from ``last_commit``, monotonic, and in process mode the
+process's own newest commit time) is read by the controller's records
+watchdog from outside: a commit thread or process stuck inside a driver call
+(a server whose processes are stopped) cannot hide that nothing is being saved.
 
 Failure (disk full, database gone): the pending records stay in memory and
 in the journal; ``on_error`` is called with a ``RecordsWriteError`` whose
