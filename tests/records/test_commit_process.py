@@ -34,7 +34,9 @@ def _stored(db, sid) -> int:
 
 
 def _session(db) -> int:
-    return start_session(db, session_start(new_patient(db)))
+    with db.read() as s:
+        count = int(s.scalar(select(func.count()).select_from(TreatmentSession)))
+    return start_session(db, session_start(new_patient(db, f"P-{count + 1:04d}")))
 
 
 def _add(writer: SampleWriter, lo: int, hi: int) -> None:
@@ -214,3 +216,46 @@ def test_the_commit_age_follows_the_process_even_while_this_side_lags(db):
         release.set()
         report = writer.close(DEADLINE_S)
     assert report.complete and _stored(db, sid) == 100
+
+
+class _FullDiskJournal:
+    """A session journal on a full local disk (the writer goes on without it, and says so)."""
+
+    def append(self, records, *, sync=True):
+        raise OSError(28, "No space left on device")
+
+
+def test_records_the_journal_does_not_hold_are_sent_as_such(db, tmp_path):
+    """The process may skip the WAL fsync only for records the journal holds: the writer tells
+    it which (no journal, or a journal that failed: not held)."""
+    from ionto_console.records.journal import SessionJournal
+    from ionto_console.records.store import session_uid
+
+    def sent_flags(journal) -> list[bool]:
+        sid = _session(db)
+        writer = SampleWriter(db, sid, journal=journal).start()
+        flags: list[bool] = []
+        send = writer._child.send
+
+        def spy(message):
+            if message[0] == "records":
+                flags.append(message[2])
+            send(message)
+
+        writer._child.send = spy
+        try:
+            _add(writer, 0, 500)
+            assert writer.flush(DEADLINE_S)
+        finally:
+            assert writer.close(DEADLINE_S).complete
+        assert _stored(db, sid) == 500
+        return flags
+
+    sid = _session(db)
+    good = SessionJournal.create(tmp_path, session_uid(db, sid), sid, "station")
+    try:
+        assert set(sent_flags(good)) == {True}
+    finally:
+        good.close()
+    assert set(sent_flags(_FullDiskJournal())) == {False}
+    assert set(sent_flags(None)) == {False}
