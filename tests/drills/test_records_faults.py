@@ -18,6 +18,7 @@ from ionto_console.app import open_records
 from ionto_console.control.treatment_desk import TreatmentDesk
 from ionto_console.core.session import SessionState
 from ionto_console.records import database as records_database
+from ionto_console.records import writer as records_writer
 from ionto_console.records import load_samples, load_session, open_database, recover_interrupted, sqlite_url
 from drill_bench import (DEADLINE_S, Bench, assert_nothing_lost, assert_record_intact, assert_samples_kept,
                          drill_plan, sqlite_path)
@@ -68,6 +69,12 @@ def test_records_locked_by_another_program_at_start_refuses_the_treatment(bench,
         db.close()
 
 
+def commit_in_this_process(monkeypatch) -> None:
+    """The cap below acts on this process's connections: the session's writer must commit here, not
+    in its own process (tests/records/test_commit_process.py drills that one with real faults)."""
+    monkeypatch.setattr(records_writer, "COMMIT_IN_PROCESS", False)
+
+
 def fill_the_disk(bench: Bench):
     """From now on SQLite reports SQLITE_FULL on every new sample chunk (a real error, not a mock)."""
 
@@ -89,9 +96,10 @@ def free_the_disk(bench: Bench) -> None:
     bench.db.engine.dispose()
 
 
-def test_disk_full_mid_session_stops_the_output_and_loses_nothing(bench):
+def test_disk_full_mid_session_stops_the_output_and_loses_nothing(bench, monkeypatch):
     """SQLITE_FULL mid-session: output off with the reason; once space is freed, every sample the
     console saw is in the record, closed with its true reason (not "crash")."""
+    commit_in_this_process(monkeypatch)
     controller = bench.start_treating()
     undo = fill_the_disk(bench)
     bench.wait_ended()
@@ -121,6 +129,7 @@ def test_disk_full_mid_session_stops_the_output_and_loses_nothing(bench):
 def test_closing_the_record_on_a_full_disk_is_reported_not_raised(bench, monkeypatch):
     escaped: list[BaseException] = []
     monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
+    commit_in_this_process(monkeypatch)
     bench.start_treating()
     undo = fill_the_disk(bench)
     try:

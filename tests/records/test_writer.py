@@ -64,7 +64,9 @@ def test_add_never_waits_for_the_database(sqlite_db):
 
 
 class _Fault:
-    """Injects a database failure into chunk inserts while ``on`` is set."""
+    """Injects a database failure into chunk inserts while ``on`` is set (into this process's
+    engine: the writers below commit in-process; tests/records/test_commit_process.py has the
+    same guarantees with real faults for a writer committing in its own process)."""
 
     def __init__(self, db, error: Exception) -> None:
         self.on = threading.Event()
@@ -80,7 +82,7 @@ def test_failure_is_reported_once_and_every_sample_is_written_after_recovery(db)
     sid = _session(db)
     fault = _Fault(db, OperationalError("INSERT INTO sample_chunks", {}, OSError("No space left on device")))
     reported: list[RecordsWriteError] = []
-    writer = SampleWriter(db, sid, on_error=reported.append).start()
+    writer = SampleWriter(db, sid, on_error=reported.append, commit_process=False).start()
     try:
         fault.on.set()
         for i in range(3000):
@@ -112,7 +114,7 @@ def test_real_sqlite_full_database_is_reported_and_spilled(sqlite_db, tmp_path):
             cursor.execute(f"PRAGMA max_page_count={pages}")
 
     reported: list[RecordsWriteError] = []
-    writer = SampleWriter(db, sid, on_error=reported.append).start()
+    writer = SampleWriter(db, sid, on_error=reported.append, commit_process=False).start()
     for i in range(4000):
         writer.add(i / 1000, 3.0, 15.0, 5.0, 3.0, 1)
     _wait_for(lambda: reported, "the error callback")
@@ -135,7 +137,7 @@ def test_a_failing_callback_does_not_stop_the_writer(sqlite_db):
         calls.append(error)
         raise RuntimeError("UI is gone")
 
-    writer = SampleWriter(db, sid, on_error=bad_callback).start()
+    writer = SampleWriter(db, sid, on_error=bad_callback, commit_process=False).start()
     fault.on.set()
     writer.add(0.0, 1.0, 1.0, 1.0, 1.0, 0)
     _wait_for(lambda: calls, "the callback")

@@ -56,6 +56,7 @@ from .treatment import DOSE_SETTLE_TIMEOUT_S
 from ..records.errors import InvalidRecord
 from ..records.journal import JournalRecord, SessionJournal
 from ..records.store import session_uid
+from ..records.writer import ready_commit_process
 from pathlib import Path
 from ..records.wire_log import store_wire_log
 
@@ -187,6 +188,9 @@ class SessionRecorder:
         #: The therapist's words for an "Other…" stop, typed after the output was stopped.
         self._other_text = ""
         self._described = threading.Event()
+        # The record's writer commits in a process of its own: have one ready before the
+        # session's start time is taken (a new one imports its libraries first, ~1 s).
+        ready_commit_process(db)
         # The session's clocks: one wall-clock reading, and the monotonic clock from then on.
         self._mono0 = time.monotonic()
         self._wall0 = utc_now()

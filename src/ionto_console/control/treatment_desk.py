@@ -36,6 +36,7 @@ from .station import Station
 from ..accounts import (AccountError, User, can_treat, confirm_signer, record_handover, record_override_cosignature,
                         record_presence, sign_in)
 from ..records import Database, RecordsError, add_note, calibrations_of, load_session, sign_session
+from ..records.commit_process import prepare_in_background as prepare_commit_process
 from .background import Outcome, Worker
 from .patient_history import UNKNOWN, PatientHistory, PatientMatch, patient_history, search_patients
 from .records_health import RECORDS_CHECK_S, RecordsHealth
@@ -173,6 +174,10 @@ class TreatmentDesk:
         self.alarms = AlarmManager()
         station.output_expected = self._output_expected
         station.on_unexpected_output = self._unexpected_output
+        if db is not None:
+            # The first session's sample writer then finds its commit process ready (a new one
+            # takes ~1-2 s to import its libraries on a busy station: that would delay Start).
+            prepare_commit_process()
 
     def blockers(self, plan: SessionPlan | None = None) -> list[str]:
         """Why a treatment cannot start now, each in one plain sentence ([] = it can)."""

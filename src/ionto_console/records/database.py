@@ -133,7 +133,7 @@ def _as_records_errors() -> Iterator[None]:
         raise RecordsUnavailable(plain_message(exc)) from exc
 
 
-def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
+def _sqlite_engine(url: str, busy_timeout_s: float, synchronous: str = "FULL") -> Engine:
     engine = create_engine(url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -145,8 +145,10 @@ def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         # FULL: in WAL mode every commit syncs the WAL, so a committed session row survives a
-        # power cut (NORMAL would only keep the file consistent, not the last commits).
-        cursor.execute("PRAGMA synchronous=FULL")
+        # power cut (NORMAL would only keep the file consistent, not the last commits). Only the
+        # sample writer's process opens a NORMAL connection too, for what its journal already
+        # holds (``open_writer_database``).
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -267,6 +269,32 @@ def open_database(url: str | None = None, *, integrity_check: bool = False,
         _sessions=sessionmaker(engine, expire_on_commit=False),
         _write_sessions=sessionmaker(write_engine, expire_on_commit=False),
     )
+    from .anchor import install_anchor
+
+    install_anchor(db, anchor_folder or user_data_folder())
+    return db
+
+
+def open_writer_database(url: str, anchor_folder: Path | None = None, *,
+                         synchronous: str = "FULL") -> Database:
+    """The records database as the sample writer's own process opens it: the same engine settings
+    as ``open_database`` (busy timeout, WAL, ``BEGIN IMMEDIATE``, the PostgreSQL client timeouts,
+    the audit anchor), without the checks and migrations: the console opened (and migrated) the
+    database already, and the writer's process must be ready in well under a second.
+
+    ``synchronous`` (SQLite): "NORMAL" only for commits of records the session's journal holds
+    fsynced, and no event (``records.commit_process``; docs/safety-case.md, hazard 9)."""
+    if synchronous not in ("FULL", "NORMAL"):
+        raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(url, SQLITE_BUSY_TIMEOUT_S, synchronous)
+        write_engine = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+    else:
+        engine = create_engine(url, pool_pre_ping=True, connect_args=_pg_connect_args(parsed))
+        write_engine = engine
+    db = Database(url=url, engine=engine, _sessions=sessionmaker(engine, expire_on_commit=False),
+                  _write_sessions=sessionmaker(write_engine, expire_on_commit=False))
     from .anchor import install_anchor
 
     install_anchor(db, anchor_folder or user_data_folder())

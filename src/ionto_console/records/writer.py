@@ -20,9 +20,21 @@ Two stages, so a database that hangs cannot stop the journal:
    also sets the session's heartbeat and ``journal_seq`` (the newest journal
    record now in the database), in the same transaction.
 
-``last_commit`` (monotonic) is read by the controller's records watchdog from
-outside: a commit thread stuck inside a driver call (a server whose processes
-are stopped) cannot hide that nothing is being saved.
+   By default these commits run in a process of their own
+   (``records.commit_process``, its own interpreter): in this one, a commit
+   waited 5-70 ms for the GIL after every database call while the controller
+   and the intake kept it busy, and flat out that stretched single gaps past
+   250 ms. The commit thread is then the *link*: a sender thread sends the
+   process each journalled record, the link applies the process's
+   acknowledgements (each with the commit's own monotonic time) and replaces
+   a process that dies. Records stay pending here until acknowledged, so
+   everything below holds in both modes. ``commit_process=False`` (and an
+   in-memory SQLite database) commits in this process's thread, as before.
+
+``commit_age`` (from ``last_commit``, monotonic, and in process mode the
+process's own newest commit time) is read by the controller's records
+watchdog from outside: a commit thread or process stuck inside a driver call
+(a server whose processes are stopped) cannot hide that nothing is being saved.
 
 Failure (disk full, database gone): the pending records stay in memory and
 in the journal; ``on_error`` is called with a ``RecordsWriteError`` whose
@@ -75,6 +87,11 @@ _FOLD_ROWS = 2_000
 _PLAN_RECORDS = 32
 #: Largest sample record in the journal (and so the most one record adds to a transaction).
 _RECORD_SAMPLES = 2_500
+#: Commit in a process of its own (``records.commit_process``) unless the writer is told otherwise.
+#: An in-memory SQLite database (one connection's, not shareable) always commits in-process.
+COMMIT_IN_PROCESS = True
+#: Longest wait before a commit process that keeps dying is started again.
+_RESPAWN_MAX_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -182,8 +199,15 @@ class SampleWriter:
         who: str = "console",
         journal: SessionJournal | None = None,
         on_commit: Callable[[float], None] | None = None,
+        commit_process: bool | None = None,
     ) -> None:
+        """``commit_process``: commit in a process of its own (None: ``COMMIT_IN_PROCESS``, and
+        never for an in-memory SQLite database); False: in this process's commit thread."""
         self._db = db
+        wanted = COMMIT_IN_PROCESS if commit_process is None else commit_process
+        self._in_process = wanted and not _in_memory(db.url)
+        self._child: Any = None  # the CommitProcess now committing (process mode)
+        self._sendable = threading.Event()
         self.session_id = session_id
         self._on_error = on_error
         self._on_commit = on_commit
@@ -197,6 +221,7 @@ class SampleWriter:
         self._events: list[dict[str, Any]] = []
         self._markers: list[_Flush] = []
         self._pending: list[JournalRecord] = []  # journaled, not yet committed (guarded by _lock)
+        self._unjournalled = 0  # the newest record number the journal did not take (guarded by _lock)
         self._waiting: list[_Flush] = []
         with db.read() as s:  # numbers continue where the record is (a reopened writer, a replayed journal)
             self._n = int(s.scalar(select(TreatmentSession.journal_seq)
@@ -213,17 +238,26 @@ class SampleWriter:
         #: ``time.monotonic()`` of the newest successful commit (the session row was just committed).
         self.last_commit = time.monotonic()
         self._intake = threading.Thread(target=self._intake_run, name=f"sample-intake-{session_id}", daemon=True)
-        self._committer = threading.Thread(target=self._commit_run, name=f"sample-writer-{session_id}", daemon=True)
+        self._committer = threading.Thread(target=self._link_run if self._in_process else self._commit_run,
+                                           name=f"sample-writer-{session_id}", daemon=True)
         self._started = False
 
     # --- controller side (any thread, never blocks) ------------------------------
 
     def start(self) -> "SampleWriter":
         self._started = True
-        # One heartbeat commit now, in the caller's thread, before any sample: it opens the
-        # connection and compiles the writer's statements, which under a busy GIL made the
-        # first data commit the slowest (~300-700 ms flat out).
-        self._commit_once(warm_up=True)
+        if self._in_process:
+            # The process opens its connection and makes its warm-up commit; start returns once
+            # it has (or has failed: then the link retries, as after any failure).
+            try:
+                self._child = self._spawn_ready()
+            except OSError as exc:
+                self._failed(RecordsWriteError(f"The records writer's process could not start: {exc}"))
+        else:
+            # One heartbeat commit now, in the caller's thread, before any sample: it opens the
+            # connection and compiles the writer's statements, which under a busy GIL made the
+            # first data commit the slowest (~300-700 ms flat out).
+            self._commit_once(warm_up=True)
         self.last_commit = time.monotonic()
         self._intake.start()
         self._committer.start()
@@ -248,8 +282,13 @@ class SampleWriter:
                          "alarm": alarm, "at": at or utc_now(), "who": self._who})
 
     def commit_age(self, now: float | None = None) -> float:
-        """Seconds since the newest successful commit (read from any thread)."""
-        return (time.monotonic() if now is None else now) - self.last_commit
+        """Seconds since the newest successful commit (read from any thread): in process mode
+        the process's own newest commit time, even before its acknowledgement is read here."""
+        last = self.last_commit
+        child = self._child
+        if child is not None:
+            last = max(last, child.commit_time())
+        return (time.monotonic() if now is None else now) - last
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Commit everything queued so far now; True if it is saved (not for the controller thread)."""
@@ -267,9 +306,10 @@ class SampleWriter:
             deadline = time.monotonic() + timeout
             self._intake.join(timeout)
             self._wake.set()
+            self._sendable.set()
             self._committer.join(max(0.0, deadline - time.monotonic()))
             if give_up and self._committer.is_alive():
-                self._abandon.set()
+                self.abandon()
         else:
             self._take_all()
             self._journal_batch()
@@ -289,6 +329,10 @@ class SampleWriter:
         """Stop retrying (shutdown): what is unsaved stays in the journal for the next start."""
         self._abandon.set()
         self._wake.set()
+        self._sendable.set()
+        child = self._child
+        if child is not None:
+            child.kill()  # a process stuck in a driver call ends here; its uncommitted records are ours
 
     def report(self) -> WriterReport:
         with self._lock:
@@ -337,6 +381,7 @@ class SampleWriter:
                 deadline = time.monotonic() + JOURNAL_INTERVAL_S
         self._intake_done.set()
         self._wake.set()
+        self._sendable.set()
 
     def _take(self, item: Any) -> bool:
         if item is _STOP:
@@ -388,6 +433,7 @@ class SampleWriter:
         for event in self._events:
             records.append(JournalRecord("event", self._number(), event))
         markers, self._markers = self._markers, []
+        journalled = self.journal is not None
         if records and self.journal is not None:
             try:
                 self.journal.append(records)
@@ -396,13 +442,18 @@ class SampleWriter:
                 if not self.journal_error:
                     log.error("session %s: the records journal could not be written: %s", self.session_id, exc)
                 self.journal_error = str(exc)
+                journalled = False
         with self._lock:
+            if records and not journalled:
+                self._unjournalled = records[-1].n
             self._series, self._events = [], []
             self._pending.extend(records)
             newest = self._pending[-1].n if self._pending else 0
             for marker in markers:
                 marker.upto = newest
                 self._waiting.append(marker)
+        if records or markers:
+            self._sendable.set()
         if markers:
             self._wake.set()
 
@@ -444,9 +495,7 @@ class SampleWriter:
 
     @staticmethod
     def _planned(pending: list[JournalRecord]) -> list[PendingRecord]:
-        """The oldest pending records as the policy sees them: a bounded prefix, so planning stays
-        cheap with a long backlog (one transaction takes at most these; the rest is carried over)."""
-        return [PendingRecord(r.samples, r.kind == "event") for r in pending[:_PLAN_RECORDS]]
+        return planned_records(pending)
 
     def _commit_once(self, warm_up: bool = False, *, take: int | None = None, planned_at: float | None = None) -> bool:
         """One transaction (plus the heartbeat) of the ``take`` oldest pending records (None: as many
@@ -463,14 +512,8 @@ class SampleWriter:
             with self._db.write() as s:
                 commit_records(s, self.session_id, batch, who=self._who, warm_up=warm_up)
         except Exception as exc:  # noqa: BLE001 - any database failure is reported, never raised into the thread
-            first = self.error is None
-            self.error = RecordsWriteError(plain_message(exc))
             log.error("session %s: samples not saved: %s", self.session_id, exc)
-            if first and self._on_error is not None:
-                try:
-                    self._on_error(self.error)
-                except Exception:  # noqa: BLE001 - a failing callback must not kill the writer
-                    log.exception("sample writer error callback failed")
+            self._failed(RecordsWriteError(plain_message(exc)))
             return False
         now = time.monotonic()
         if not warm_up:  # the warm-up compiles statements: not what a commit costs
@@ -487,6 +530,145 @@ class SampleWriter:
             self._on_commit(now)
         return True
 
+    def _failed(self, error: RecordsWriteError) -> None:
+        """A commit failed: ``on_error`` once per failure episode (until a commit succeeds)."""
+        first = self.error is None
+        self.error = error
+        if first and self._on_error is not None:
+            try:
+                self._on_error(error)
+            except Exception:  # noqa: BLE001 - a failing callback must not kill the writer
+                log.exception("sample writer error callback failed")
+
+    # --- process mode: pending -> commit process -> acknowledgements -----------------------
+
+    def _spawn_ready(self) -> Any:
+        """A new commit process, after its first answer (its warm-up commit, or why it failed)."""
+        from .anchor import anchor_of
+        from .commit_process import READY_TIMEOUT_S, CommitProcess
+
+        anchor = anchor_of(self._db)
+        child = CommitProcess.spawn(self._db.url, self.session_id, who=self._who, interval_s=self._interval,
+                                    anchor_folder=None if anchor is None else anchor[0].folder)
+        try:
+            first = child.recv(READY_TIMEOUT_S)
+        except (EOFError, OSError):
+            first = None  # it died at once: the link sees the same when it reads
+        if first is not None:
+            self._handle(first)
+        return child
+
+    def _link_run(self) -> None:
+        """Process mode's commit thread: feed the process, apply its acknowledgements, and
+        replace it (reporting the failure) when it dies."""
+        child = self._child
+        deaths = 0  # in a row: a process that cannot live is restarted ever less often (at most every 5 s)
+        while True:
+            if child is None:
+                try:
+                    child = self._spawn_ready()
+                except OSError as exc:
+                    self._failed(RecordsWriteError(f"The records writer's process could not start: {exc}"))
+                    if self._abandon.wait(self._interval):
+                        break
+                    continue
+                self._child = child
+            if self._abandon.is_set():
+                child.kill()
+            commits_before = self.commits
+            sender = threading.Thread(target=self._send_run, args=(child,), name=f"sample-sender-{self.session_id}",
+                                      daemon=True)
+            sender.start()
+            closed = self._receive_run(child)
+            child.gone.set()
+            if not closed:
+                child.kill()
+            code = child.stop()
+            self._sendable.set()
+            sender.join()
+            child = None
+            if closed or self._abandon.is_set():
+                break
+            log.error("session %s: the records writer's process stopped (exit code %s)", self.session_id, code)
+            self._failed(RecordsWriteError(
+                f"The records writer's process stopped (exit code {code}); the unsaved samples are kept "
+                "and sent to a new one."))
+            deaths = 1 if self.commits > commits_before else deaths + 1
+            if self._abandon.wait(min(_RESPAWN_MAX_S, self._interval * 2 ** min(deaths - 1, 8))):
+                break
+        self._release_markers(final=True)
+
+    def _receive_run(self, child: Any) -> bool:
+        """Apply the process's answers until it closes (True) or is gone (False)."""
+        while True:
+            try:
+                message = child.recv()
+            except (EOFError, OSError):
+                return False
+            if self._handle(message):
+                return True
+
+    def _handle(self, message: Any) -> bool:
+        kind = message[0]
+        if kind == "committed":
+            self._acknowledged(message[1], message[2])
+        elif kind == "error":
+            self._failed(RecordsWriteError(message[1]))
+        return kind == "closed"  # ("idle",) is the process before its session: nothing to do
+
+    def _acknowledged(self, upto: int | None, at: float) -> None:
+        """The process committed every record up to number ``upto`` (None: a heartbeat) at ``at``
+        (its ``time.monotonic()``: the same clock as ours)."""
+        with self._lock:
+            k = 0
+            if upto is not None:
+                while k < len(self._pending) and self._pending[k].n <= upto:
+                    k += 1
+            batch = self._pending[:k]
+            del self._pending[:k]
+            self.samples_written += sum(r.samples for r in batch)
+            self.events_written += sum(1 for r in batch if r.kind == "event")
+            self.commits += 1
+            self.error = None
+            self.last_commit = max(self.last_commit, at)
+        self._release_markers()
+        if self._on_commit is not None:
+            self._on_commit(at)
+
+    def _send_run(self, child: Any) -> None:
+        """Send the process every journalled record it has not had (all of them to a new one),
+        ask for a flush when one waits, and close it once the intake is done and all is sent."""
+        from .commit_process import MAX_RECORDS_PER_MESSAGE
+
+        sent = 0  # the newest record number sent
+        asked = 0  # the newest flush marker asked for
+        try:
+            while not (self._abandon.is_set() or child.gone.is_set()):
+                finishing = self._intake_done.is_set()  # read first: no record comes after it is set
+                with self._lock:
+                    i = len(self._pending)
+                    while i and self._pending[i - 1].n > sent:
+                        i -= 1
+                    new = self._pending[i:i + MAX_RECORDS_PER_MESSAGE]
+                    rest = len(self._pending) - i - len(new)
+                    flush_upto = max((m.upto for m in self._waiting), default=0)
+                    journalled = bool(new) and new[0].n > self._unjournalled
+                if new:
+                    child.send(("records", new, journalled))
+                    sent = new[-1].n
+                if rest:
+                    continue
+                if flush_upto > asked:
+                    child.send(("flush",))
+                    asked = flush_upto
+                if finishing:
+                    child.send(("close",))
+                    return
+                self._sendable.wait(JOURNAL_INTERVAL_S)
+                self._sendable.clear()
+        except OSError:
+            return  # the process is gone: the link sees it and starts another
+
     def _release_markers(self, final: bool = False) -> None:
         with self._lock:
             newest_pending = self._pending[0].n if self._pending else None
@@ -497,6 +679,27 @@ class SampleWriter:
                 else:
                     keep.append(marker)
             self._waiting = keep
+
+
+def ready_commit_process(db: Database, timeout_s: float | None = None) -> None:
+    """Before a session starts: make sure a commit process is ready for its writer (imported),
+    waiting for one if need be. WHY before: a session's start time is taken before its record
+    exists, and its writer's start should cost only the connection and one commit, not imports."""
+    if not COMMIT_IN_PROCESS or _in_memory(db.url):
+        return
+    from .commit_process import READY_TIMEOUT_S, prepare
+
+    prepare(READY_TIMEOUT_S if timeout_s is None else timeout_s)
+
+
+def _in_memory(url: str) -> bool:
+    return url.startswith("sqlite") and (url.rstrip("/").endswith(":memory:") or url in ("sqlite://", "sqlite:///"))
+
+
+def planned_records(pending: list[JournalRecord]) -> list[PendingRecord]:
+    """The oldest pending records as the policy sees them: a bounded prefix, so planning stays
+    cheap with a long backlog (one transaction takes at most these; the rest is carried over)."""
+    return [PendingRecord(r.samples, r.kind == "event") for r in pending[:_PLAN_RECORDS]]
 
 
 def _slice(series: SampleSeries, lo: int, hi: int) -> SampleSeries:
