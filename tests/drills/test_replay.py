@@ -56,7 +56,10 @@ def test_a_session_with_a_raise_and_a_side_effect_stop_replays_to_the_same_decis
     assert [(a.name, a.reason) for a in actions] == [("step_up", None), ("stop", SideEffect.NAUSEA)]
 
     report = replay(records, stored, actions=actions)
-    assert [d.kind for d in report.recorded] == ["cut", "enable", "stop"], report.recorded
+    # the stop's scheduled cut (350 ms on) is on the recording when the record closed after it (the writer's
+    # commit process closes in its own time): a cut that went on the wire, never another decision
+    kinds = [d.kind for d in report.recorded]
+    assert kinds[:3] == ["cut", "enable", "stop"] and set(kinds[3:]) <= {"cut"}, report.recorded
     assert report.same, report.differences()
     without = replay(records, stored)  # what the replay did before it knew the actions
     assert not without.same
