@@ -93,6 +93,8 @@ def test_a_new_patient_clears_the_finished_run_and_it_stays_signable(qtbot, stop
     assert "Not signed yet" in message and "Ada Example (ID P-0042)" in message, message
     what = dict(view.signing_what())
     assert what["Patient"].startswith("Ada Example (ID P-0042") and "Dizziness" in what["Outcome"]
+    # what it was for, as the record and the bill will say (the new-user pass: the dialog left it out)
+    assert what["Indication"].startswith(win.desk.plan.diagnosis_code + " ") and len(what["Indication"]) > 8
 
     setup.patient_name.setText("Zofia Nowak")
     view.refresh()
@@ -138,7 +140,7 @@ def test_the_sign_dialog_shows_what_is_signed(qtbot, stopped_screen):
     dialog = SignDialog("Dana Therapist", True, view, what=view.signing_what())
     qtbot.addWidget(dialog)
     shown = {label: widget.text() for label, widget in dialog.what.items()}
-    assert set(shown) == {"Patient", "Born", "Protocol", "Outcome", "Dose delivered", "Date"}
+    assert set(shown) == {"Patient", "Born", "Protocol", "Indication", "Outcome", "Dose delivered", "Date"}
     assert shown["Patient"] == "Ada Example (ID P-0042)" and shown["Born"] == "1970-05-06"
     assert shown["Protocol"].startswith("Test: acetic acid, small dose · Achilles tendon (left)")
     assert "Dizziness" in shown["Outcome"] and shown["Dose delivered"].endswith("of 5 mA·min")

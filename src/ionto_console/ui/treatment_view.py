@@ -35,6 +35,7 @@ from ..control.session_recorder import OTHER_PENDING
 from ..control.treatment_desk import CHECKLIST_NOT_DONE, NO_PLAN, TreatmentDesk
 from ..core.continuation import delivered_before
 from ..core.engine import Snapshot
+from ..core.indications import words_of
 from ..core.interlocks import TripAction
 from ..core.protocols import electrode_polarity_text
 from ..core.session import EMERGENCY, SessionState, SideEffect
@@ -513,8 +514,10 @@ class TreatmentView(QWidget):
         rows = [("Patient", f"{plan.patient_name} (ID {plan.patient_id})")]
         if plan.date_of_birth:
             rows.append(("Born", plan.date_of_birth.isoformat()))
-        rows += [("Protocol", f"{plan.protocol.name} · {site}" if site else plan.protocol.name),
-                 ("Outcome", outcome),
+        rows.append(("Protocol", f"{plan.protocol.name} · {site}" if site else plan.protocol.name))
+        if plan.diagnosis_code:  # what the record and the bill will say it was for
+            rows.append(("Indication", " ".join(filter(None, (plan.diagnosis_code, words_of(plan.diagnosis_code))))))
+        rows += [("Outcome", outcome),
                  ("Dose delivered",
                   f"{snap.dose_delivered_ma_min:.1f} of {round(snap.dose_target_ma_min, 1):g} mA·min")]
         if recorder is not None:
