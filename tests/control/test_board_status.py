@@ -31,7 +31,8 @@ def test_identity_live_values_and_latched_fault_in_words():
                       flags=m.Flags.OUTPUT_ENABLED, latched_fault=int(BoardFault.OVERCURRENT))
     view = board_view(snapshot(LinkState.CONNECTED, live=live))
     assert view.identity is not None and view.identity.serial_number == "IONTO1-000042"
-    assert "Serial IONTO1-000042 · firmware" in view.identity.summary and "max 5 mA" in view.identity.summary
+    assert "Serial IONTO1-000042 · firmware" in view.identity.summary and "at most 5 mA" in view.identity.summary
+    assert "protocol" not in view.identity.summary and "compliance" not in view.identity.summary  # plain words
     assert view.identity.cal_date_unix == IDENT.cal_date
     assert view.live is not None and view.live.output_on and view.live.impedance_kohm == live.impedance_kohm
     assert view.live.fault_text == f"Board fault latched: {BoardFault.describe(BoardFault.OVERCURRENT)}"

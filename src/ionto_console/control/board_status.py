@@ -77,8 +77,9 @@ def board_view(snap: StationSnapshot) -> BoardView:
     ident = snap.ident if status is BoardStatus.CONNECTED else None
     identity = None if ident is None else BoardIdentity(
         ident.serial_number,
-        f"Serial {ident.serial_number} · firmware {ident.firmware} · protocol rev {ident.protocol_revision}"
-        f" · max {ma_from_wire(ident.hw_max_current_ua):.0f} mA · compliance {v_from_wire(ident.compliance_mv):.0f} V",
+        # plain words for the therapist who reads this line too: "protocol rev" read as a treatment protocol
+        f"Serial {ident.serial_number} · firmware {ident.firmware} (interface revision {ident.protocol_revision})"
+        f" · at most {ma_from_wire(ident.hw_max_current_ua):.0f} mA, up to {v_from_wire(ident.compliance_mv):.0f} V",
         ident.cal_date)
     live = snap.live
     board_live = None if live is None else BoardLive(
