@@ -244,3 +244,15 @@ def test_a_late_answer_for_another_id_never_replaces_the_patient_on_screen(qtbot
     asked["P-2002"](UNKNOWN)  # the older answer, last
     assert setup.history_current()
     assert "Dexamethasone" in setup.history_label.text() and "New patient" not in setup.history_label.text()
+
+
+def test_a_search_that_found_nobody_goes_once_a_new_patient_is_typed(qtbot, recorded_screen):
+    """New-user pass: "No patient found: … enter a new patient below" stayed on screen under the new
+    patient entered below it."""
+    win, _db = recorded_screen
+    win.setup.search.setText("nobody like this")
+    win.setup.find_patients()
+    qtbot.waitUntil(lambda: win.setup.search_button.isEnabled(), timeout=WAIT_MS)
+    assert not win.setup.results.isHidden() and "No patient found" in win.setup.results.item(0).text()
+    qtbot.keyClicks(win.setup.patient_id, "P-7777")
+    assert win.setup.results.isHidden() and win.setup.results.count() == 0

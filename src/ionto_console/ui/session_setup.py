@@ -444,6 +444,10 @@ class SessionSetup(QGroupBox):
         self.reset_site_side_indication()  # the previous patient's site, side and indication are theirs
         self.history_label.setText("")
         self._set_mismatch("")
+        # a search's answer is about the search, not this ID: "No patient found" stayed under a new patient
+        # entered below it, as the line itself had suggested (new-user pass)
+        self.results.clear()
+        self.results.setVisible(False)
 
     def _set_mismatch(self, text: str) -> None:
         self._mismatch = text
