@@ -329,7 +329,7 @@ def test_the_demo_puts_a_tap_water_patient_in_trays_so_the_treatment_runs_to_its
     from ionto_console.core.protocols import load_library
 
     base = next(p for p in load_library() if p.id == "tap-water-hands-dc")
-    protocol = base.model_copy(update={"dose_target_ma_min": 1.0, "ramp_rate_ma_s": 5.0, "ramp_start_ma": 6.0})
+    protocol = base.model_copy(update={"dose_target_ma_min": 0.4, "ramp_rate_ma_s": 5.0, "ramp_start_ma": 6.0})
     desk = TreatmentDesk(sources.station, demo=True, prepare_board=sources.match_simulated_load)
     try:
         sources.connect(SIMULATOR_KEY)
@@ -339,7 +339,7 @@ def test_the_demo_puts_a_tap_water_patient_in_trays_so_the_treatment_runs_to_its
         wait_state(qtbot, controller, lambda snap: snap.state.terminal, timeout=60_000)
         snap = controller.snapshot()
         assert snap.state is SessionState.COMPLETE, (snap.state, snap.active_trip)
-        assert snap.dose_delivered_ma_min >= 0.99
+        assert snap.dose_delivered_ma_min >= 0.98 * protocol.dose_target_ma_min  # the dose, less the last ramp-down
     finally:
         desk.shutdown()
 
