@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
+
+from sqlalchemy import func, select
 
 from ionto_console.records import Calibration, Database, PatientData, SessionStart, create_patient
+from ionto_console.records.models import SampleChunk
 
 UTC = dt.timezone.utc
 
@@ -41,3 +45,19 @@ def account(db, username: str, display_name: str) -> str:
     from support import account as make
 
     return make(db, username, display_name)
+
+
+def wait_until(predicate: Callable[[], bool], what: str, deadline_s: float) -> None:
+    """Poll ``predicate`` until true; an AssertionError naming ``what`` after ``deadline_s``."""
+    deadline = time.monotonic() + deadline_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def stored_samples(db: Database, session_id: int) -> int:
+    """How many samples of the session are in the database."""
+    with db.read() as s:
+        return int(s.scalar(select(func.coalesce(func.sum(SampleChunk.n), 0))
+                            .where(SampleChunk.session_id == session_id)))

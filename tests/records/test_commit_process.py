@@ -13,24 +13,18 @@ import numpy as np
 from sqlalchemy import event, func, select, text
 
 from ionto_console.records import RecordsWriteError, SampleWriter, load_events, load_samples, start_session
-from ionto_console.records.models import SampleChunk, TreatmentSession
+from ionto_console.records.models import TreatmentSession
 
-from records_helpers import new_patient, session_start
+from records_helpers import new_patient, session_start, stored_samples, wait_until
 
 DEADLINE_S = 10.0
 
 
 def _wait_for(predicate, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+    wait_until(predicate, what, DEADLINE_S)
 
 
-def _stored(db, sid) -> int:
-    with db.read() as s:
-        return int(s.scalar(select(func.coalesce(func.sum(SampleChunk.n), 0)).where(SampleChunk.session_id == sid)))
+_stored = stored_samples
 
 
 def _session(db) -> int:
