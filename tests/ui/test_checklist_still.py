@@ -56,15 +56,21 @@ def _scrolls(dialog: ChecklistDialog) -> list[int]:
     return [area.verticalScrollBar().value() for area in dialog.findChildren(QScrollArea)]
 
 
-@pytest.mark.parametrize("case", CASES, ids=list(CASES))
-@pytest.mark.parametrize("screen,scale", SCREENS, ids=IDS)
-def test_answering_moves_no_other_row_nor_the_scroll(qtbot, case, screen, scale):
+def _shown(qtbot, case: str, screen: tuple[int, int], scale: float) -> ChecklistDialog:
+    """The case's checklist, fitted to the screen's free area in logical pixels and on screen."""
     dialog = ChecklistDialog(**CASES[case])
     qtbot.addWidget(dialog)
     dialog.fit_to(QSize(int(screen[0] / scale), int(screen[1] / scale) - TASKBAR))
     dialog.show()
     qtbot.waitExposed(dialog)
     qtbot.wait(10)
+    return dialog
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+@pytest.mark.parametrize("screen,scale", SCREENS, ids=IDS)
+def test_answering_moves_no_other_row_nor_the_scroll(qtbot, case, screen, scale):
+    dialog = _shown(qtbot, case, screen, scale)
 
     def act(what: str, action) -> None:
         before, scrolls = _geometry(dialog), _scrolls(dialog)
@@ -100,12 +106,7 @@ def test_answering_moves_no_other_row_nor_the_scroll(qtbot, case, screen, scale)
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 @pytest.mark.parametrize("screen,scale", SCREENS, ids=IDS)
 def test_every_question_shows_its_whole_text(qtbot, case, screen, scale):
-    dialog = ChecklistDialog(**CASES[case])
-    qtbot.addWidget(dialog)
-    dialog.fit_to(QSize(int(screen[0] / scale), int(screen[1] / scale) - TASKBAR))
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    qtbot.wait(10)
+    dialog = _shown(qtbot, case, screen, scale)
     labels = dialog.scroll_area.widget().findChildren(QLabel)
     assert {label.text() for label in labels} == {q.text for q in dialog.questions}
     for label in labels:

@@ -125,10 +125,9 @@ SIGNER_PW = "tendon heals slowly"
 WAIT_MS = 15_000
 
 
-@pytest.fixture
-def treating_window(qtbot, sources, tmp_path, fast_passwords):
-    """The demo's window with records (so the session can be signed), a known patient with a long name,
-    a real dexamethasone run on the simulator and a HIGH alarm banner up."""
+def ready_to_start(qtbot, sources, tmp_path, size: tuple[int, int] | None = None):
+    """The demo's window with records (so a session can be signed), the known patient with a long name,
+    dexamethasone chosen and a passed checklist: Start is enabled. Returns (window, desk, database)."""
     from ionto_console.accounts import create_first_admin
 
     db = open_database(sqlite_url(tmp_path / "records.sqlite3"))
@@ -138,7 +137,8 @@ def treating_window(qtbot, sources, tmp_path, fast_passwords):
     library = load_library()
     win = MainWindow(sources.station, sources, desk, library, alarm_player=RecordingPlayer())
     qtbot.addWidget(win)
-    win.resize(1280, 860)
+    if size is not None:
+        win.resize(*size)
     win.show()
     sources.connect(SIMULATOR_KEY)
     qtbot.waitUntil(lambda: win.station.snapshot().live is not None, timeout=WAIT_MS)
@@ -155,6 +155,14 @@ def treating_window(qtbot, sources, tmp_path, fast_passwords):
         dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
     setup.accept_checklist(dialog.result_value())
     qtbot.waitUntil(win.treatment.start_button.isEnabled, timeout=WAIT_MS)
+    return win, desk, db
+
+
+@pytest.fixture
+def treating_window(qtbot, sources, tmp_path, fast_passwords):
+    """The demo's window with records (so the session can be signed), a known patient with a long name,
+    a real dexamethasone run on the simulator and a HIGH alarm banner up."""
+    win, desk, db = ready_to_start(qtbot, sources, tmp_path, size=(1280, 860))
     win.treatment.start()
     qtbot.waitUntil(lambda: desk.controller is not None and desk.controller.snapshot().current_ma > 0.3,
                     timeout=WAIT_MS)
@@ -306,31 +314,7 @@ LIVE_AREAS = [((1280, 720), 1.0, True), ((1366, 768), 1.25, True), ((1280, 720),
 @pytest.fixture
 def ready_window(qtbot, sources, tmp_path, fast_passwords):
     """The demo's window with records, a known patient and a passed checklist: Start is enabled."""
-    from ionto_console.accounts import create_first_admin
-
-    db = open_database(sqlite_url(tmp_path / "records.sqlite3"))
-    mark_as_demo(db)
-    signer = create_first_admin(db, "dana", "Dana Therapist", SIGNER_PW)
-    desk = TreatmentDesk(sources.station, db=db, operator=lambda: "Dana Therapist", demo=True, signer=lambda: signer)
-    library = load_library()
-    win = MainWindow(sources.station, sources, desk, library, alarm_player=RecordingPlayer())
-    qtbot.addWidget(win)
-    win.show()
-    sources.connect(SIMULATOR_KEY)
-    qtbot.waitUntil(lambda: win.station.snapshot().live is not None, timeout=WAIT_MS)
-    setup = win.setup
-    setup.set_history_source(lambda _id, _protocol, on_done: on_done(KNOWN_PATIENT))
-    setup.patient_id.setText("P-1001")
-    setup.patient_name.setText(KNOWN_PATIENT.name)
-    setup.date_of_birth.setText("1961-04-23")
-    setup.protocol.setCurrentIndex(next(i for i, p in enumerate(library) if p.id == "dexamethasone-4mgml-40"))
-    setup.side.setCurrentText("left")
-    setup.look_up_patient()
-    dialog = setup.make_checklist()
-    for question in dialog.questions:
-        dialog.answer(question.check.value, yes=question.check is Check.PATIENT_INFORMED)
-    setup.accept_checklist(dialog.result_value())
-    qtbot.waitUntil(win.treatment.start_button.isEnabled, timeout=WAIT_MS)
+    win, desk, db = ready_to_start(qtbot, sources, tmp_path)
     yield win
     desk.shutdown()
     db.close()

@@ -376,19 +376,25 @@ def test_after_a_restart_the_interrupted_run_is_offered_and_the_next_step_says_s
     assert plan.continues_session_id == sid and abs(plan.dose_target_ma_min - 3.5) < 1e-9
 
 
+def stop_clicker(qtbot, screen, blocking: list):
+    """What to do while a dialog is open: note the modal widget then (None: nothing blocks the stop panel)
+    and press STOP. A modal dialog blocks the window's mouse input; a test's synthetic click is not blocked,
+    hence the note."""
+    emergency = screen.treatment.stops.emergency
+
+    def click_stop(_dialog) -> None:
+        blocking.append(QApplication.activeModalWidget())
+        qtbot.mousePress(emergency, Qt.MouseButton.LeftButton)
+
+    return click_stop
+
+
 def test_stop_takes_a_click_while_the_close_question_is_up(qtbot, screen):
     """New-user pass: the modal close question blocked the stop panel; the current kept rising."""
     controller = running(qtbot, screen)
     screen.confirm = REAL_CONFIRM.__get__(screen)
-    emergency = screen.treatment.stops.emergency
-    blocking = []
-
-    def click_stop(_box):
-        # a modal dialog blocks the window's mouse input (a test's synthetic click is not blocked)
-        blocking.append(QApplication.activeModalWidget())
-        qtbot.mousePress(emergency, Qt.MouseButton.LeftButton)
-
-    while_open(QMessageBox, click_stop)
+    blocking: list = []
+    while_open(QMessageBox, stop_clicker(qtbot, screen, blocking))
     screen.close()
     assert blocking == [None], "the question must not block the stop panel"
     assert controller.snapshot().state is SessionState.STOPPED, "STOP was clicked while the question was up"
@@ -409,14 +415,8 @@ def test_escape_stops_while_the_close_question_is_up(qtbot, screen):
 def test_a_save_dialog_during_a_treatment_leaves_stop_working(qtbot, screen, tmp_path):
     """The Records tab's save dialogs (billing CSV, PDF) can be opened while a treatment runs."""
     controller = running(qtbot, screen)
-    emergency = screen.treatment.stops.emergency
-    blocking = []
-
-    def click_stop(_dialog):
-        blocking.append(QApplication.activeModalWidget())
-        qtbot.mousePress(emergency, Qt.MouseButton.LeftButton)
-
-    while_open(QFileDialog, click_stop)
+    blocking: list = []
+    while_open(QFileDialog, stop_clicker(qtbot, screen, blocking))
     QTimer.singleShot(1500, lambda: [d.reject() for d in open_dialogs(QFileDialog)])
     assert ask_save_path(screen.tabs, "Billing CSV", tmp_path / "billing.csv", "CSV (*.csv)") == ""
     assert blocking == [None], "the save dialog must not block the stop panel"
